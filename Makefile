@@ -1,0 +1,40 @@
+# Kepu Cloud — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+UV ?= uv
+PROTO_SRC := $(shell find proto/kepu -name '*.proto')
+PROTO_STAMP := proto/gen/.stamp
+
+.PHONY: run test proto sync lint typecheck unit e2e bench clean
+
+$(PROTO_STAMP): $(PROTO_SRC)
+	rm -rf proto/gen && mkdir -p proto/gen
+	$(UV) run --no-project --with 'grpcio-tools>=1.66' python -m grpc_tools.protoc -Iproto \
+	  --python_out=proto/gen --pyi_out=proto/gen --grpc_python_out=proto/gen $(PROTO_SRC)
+	touch $(PROTO_STAMP)
+
+proto: $(PROTO_STAMP)
+
+sync: proto
+	$(UV) sync --all-packages --group dev
+
+run: sync
+	$(UV) run python -m kepu_devstack run
+
+lint: sync
+	$(UV) run ruff check services gateway infra tests
+	$(UV) run ruff format --check services gateway infra tests
+
+typecheck: sync
+	$(UV) run mypy services/common/src services/identity/src gateway/src infra/devstack/src
+
+unit: sync
+	$(UV) run pytest services gateway infra/devstack -q
+
+e2e: sync
+	$(UV) run pytest tests -q
+
+test: lint typecheck
+	$(UV) run pytest services gateway infra/devstack tests -q
+
+clean:
+	rm -rf proto/gen .var

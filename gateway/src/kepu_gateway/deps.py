@@ -1,0 +1,39 @@
+"""Request dependencies: the verified caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from kepu_common.auth import TokenVerifier
+from kepu_common.errors import Unauthenticated
+from kepu_common.tenancy import Principal
+
+from .problems import Problem
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    token: str
+
+
+def verifier(request: Request) -> TokenVerifier:
+    return request.app.state.verifier  # type: ignore[no-any-return]
+
+
+def current_caller(request: Request) -> Caller:
+    """The caller from ``Authorization: Bearer`` (or the portal's session cookie)."""
+    auth = request.headers.get("authorization", "")
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+    if not token:
+        token = getattr(request.state, "session_token", "") or ""
+    if not token:
+        raise Problem(401, "缺少访问令牌，请先登录。", headers={"WWW-Authenticate": 'Bearer realm="kepu"'})
+    try:
+        principal = verifier(request).principal(token)
+    except Unauthenticated as exc:
+        raise Problem(401, exc.detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+    request.state.principal = principal
+    return Caller(principal, token)

@@ -1,0 +1,190 @@
+"""The whole platform as local processes: used by `make run` and by the end-to-end tests.
+
+Starts PostgreSQL and Tansu, provisions one database per service, migrates, seeds
+the Henan tree and the demo admin, then runs every service's ``serve``,
+``relay`` and ``worker`` processes and the gateway. Every real component can be
+replaced by an external one through environment variables:
+``<SVC>_DATABASE_URL`` / ``<SVC>_MIGRATION_DATABASE_URL``, ``KAFKA_BOOTSTRAP_SERVERS``,
+``OIDC_ISSUER`` (+ ``OIDC_JWKS_URL``, ``IDP=keycloak``).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from .broker import EmbeddedBroker
+from .ports import free_port, wait_port
+from .postgres import EmbeddedPostgres, provision_database
+
+SERVICES = ["identity", "talent", "reporting", "projects", "assessment"]
+
+
+def available_services() -> list[str]:
+    return [s for s in SERVICES if importlib.util.find_spec(f"kepu_{s}") is not None
+            and importlib.util.find_spec(f"kepu_{s}.__main__") is not None]
+
+
+def _secret(var_dir: Path, name: str) -> str:
+    path = var_dir / f"{name}.key"
+    if not path.exists():
+        path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass
+class Stack:
+    var_dir: Path
+    gateway_port: int = 0
+    admin_user: str = "henan_admin"
+    admin_password: str = "Kepu@Henan2026"
+    admin_mfa: str = "optional"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    pg: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def issuer(self) -> str:
+        return self.env.get("OIDC_ISSUER", f"{self.gateway_url}/auth/realms/kepu")
+
+    def _log(self, name: str) -> Path:
+        d = self.var_dir / "logs"
+        d.mkdir(parents=True, exist_ok=True)
+        return d / f"{name}.log"
+
+    def start(self) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.gateway_port = self.gateway_port or free_port()
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
+            self.broker = EmbeddedBroker(log_path=self._log("tansu"))
+            self.broker.start()
+            env["KAFKA_BOOTSTRAP_SERVERS"] = self.broker.bootstrap
+        services = available_services()
+        need_pg = any(not env.get(f"{s.upper()}_DATABASE_URL") for s in services)
+        if need_pg:
+            self.pg = EmbeddedPostgres(self.var_dir / "pgdata",
+                                       port=int(env.get("KEPU_PG_PORT", "0")) or None)
+            self.pg.start()
+        for svc in services:
+            key = svc.upper()
+            if not env.get(f"{key}_DATABASE_URL"):
+                assert self.pg is not None
+                owner_url, app_url = provision_database(self.pg.superuser_url(), f"kepu_{svc}")
+                env[f"{key}_DATABASE_URL"] = app_url
+                env[f"{key}_MIGRATION_DATABASE_URL"] = owner_url
+            port = free_port()
+            env[f"{key}_GRPC_PORT"] = str(port)
+            env[f"{key}_GRPC_TARGET"] = f"127.0.0.1:{port}"
+        identity_http = free_port()
+        env["IDENTITY_HTTP_PORT"] = str(identity_http)
+        env["IDENTITY_HTTP_URL"] = f"http://127.0.0.1:{identity_http}"
+        env.setdefault("OIDC_ISSUER", f"{self.gateway_url}/auth/realms/kepu")
+        if env.get("IDP", "embedded") == "embedded":
+            env.setdefault("OIDC_JWKS_URL", f"http://127.0.0.1:{identity_http}/auth/realms/kepu/protocol/openid-connect/certs")
+        env["GATEWAY_PORT"] = str(self.gateway_port)
+        env.setdefault("ADMIN_MFA", self.admin_mfa)
+        env.setdefault("DEMO_ADMIN_USER", self.admin_user)
+        env.setdefault("DEMO_ADMIN_PASSWORD", self.admin_password)
+        self.admin_user, self.admin_password = env["DEMO_ADMIN_USER"], env["DEMO_ADMIN_PASSWORD"]
+        env.setdefault("IDENTITY_SECRET_KEY", _secret(self.var_dir, "identity"))
+        for svc in services:
+            env.setdefault(f"{svc.upper()}_SECRET_KEY", _secret(self.var_dir, svc))
+        env.setdefault("OBJECT_STORE_DIR", str(self.var_dir / "objects"))
+        self.env = env
+
+        for svc in services:
+            self._run_once(svc, "migrate")
+        self._run_once("identity", "seed")
+        for svc in services:
+            for role in ("serve", "relay", "worker"):
+                self._spawn(f"{svc}-{role}", [sys.executable, "-m", f"kepu_{svc}", role])
+        self._spawn("gateway", [sys.executable, "-m", "kepu_gateway"])
+        for svc in services:
+            self._wait_port(f"{svc}-serve", int(env[f"{svc.upper()}_GRPC_PORT"]))
+        self._wait_port("identity-serve", identity_http)
+        self._wait_port("gateway", self.gateway_port)
+        self._wait_ready()
+
+    def _run_once(self, svc: str, cmd: str) -> None:
+        with open(self._log(f"{svc}-{cmd}"), "ab") as log:
+            r = subprocess.run([sys.executable, "-m", f"kepu_{svc}", cmd], env=self.env, stdout=log, stderr=log)
+        if r.returncode != 0:
+            raise RuntimeError(f"{svc} {cmd} failed:\n" + self._log(f"{svc}-{cmd}").read_text()[-4000:])
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        log = open(self._log(name), "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        self.procs[name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=log, start_new_session=True)
+
+    def _wait_port(self, name: str, port: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{name} exited:\n" + self._log(name).read_text()[-4000:])
+            try:
+                wait_port(port, timeout=0.5)
+                return
+            except TimeoutError:
+                continue
+        raise RuntimeError(f"{name} did not listen on {port}:\n" + self._log(name).read_text()[-4000:])
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.gateway_url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("gateway not ready:\n" + self._log("gateway").read_text()[-4000:])
+
+    def crashed(self) -> list[str]:
+        return [n for n, p in self.procs.items() if p.poll() not in (None, 0)]
+
+    def login(self, username: str, password: str, client_id: str = "kepu-cli", **extra: str) -> str:
+        r = httpx.post(f"{self.issuer}/protocol/openid-connect/token",
+                       data={"grant_type": "password", "client_id": client_id, "username": username,
+                             "password": password, "scope": "openid", **extra}, timeout=30)
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+    def admin_token(self) -> str:
+        return self.login(self.admin_user, self.admin_password)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.procs.clear()
+        if self.broker:
+            self.broker.stop()
+        if self.pg:
+            self.pg.stop()

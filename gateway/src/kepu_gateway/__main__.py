@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uvicorn
-
 from kepu_common import telemetry
 
 from .app import create_app
@@ -13,8 +12,14 @@ from .settings import GatewaySettings
 def main() -> None:
     telemetry.setup("gateway")
     settings = GatewaySettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                access_log=False, workers=1)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        workers=1,
+    )
 
 
 if __name__ == "__main__":

@@ -13,9 +13,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from opentelemetry import propagate, trace
-
 from kepu_common.auth import TokenVerifier
+from opentelemetry import propagate, trace
 
 from . import problems, proxy, routers
 from .grpc_clients import close_all
@@ -59,7 +58,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI):
         app.state.identity_http = httpx.AsyncClient(base_url=settings.identity_http_url, timeout=30)
         yield
         await app.state.identity_http.aclose()
@@ -72,8 +71,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.verifier = TokenVerifier(settings.oidc_issuer, jwks_url=settings.oidc_jwks_url,
-                                       audience=settings.oidc_audience)
+    app.state.verifier = TokenVerifier(
+        settings.oidc_issuer, jwks_url=settings.oidc_jwks_url, audience=settings.oidc_audience
+    )
     limiter = RateLimiter(settings.rate_limit_per_minute)
     problems.install(app)
 
@@ -82,15 +82,25 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         rid = request.headers.get("x-request-id") or secrets.token_hex(8)
         request.state.request_id = rid
         ctx = propagate.extract(dict(request.headers))
-        with tracer.start_as_current_span(f"{request.method} {request.url.path}", context=ctx) as span:
+        with tracer.start_as_current_span(
+            f"{request.method} {request.url.path}", context=ctx
+        ) as span:
             length = request.headers.get("content-length")
             if length and length.isdigit() and int(length) > settings.max_body_bytes:
-                response: Response = problem_response(request, Problem(
-                    413, f"上传内容过大（上限 {settings.max_body_bytes // (1024 * 1024)} MB）。"))
+                response: Response = problem_response(
+                    request,
+                    Problem(
+                        413, f"上传内容过大（上限 {settings.max_body_bytes // (1024 * 1024)} MB）。"
+                    ),
+                )
             else:
-                key = request.headers.get("authorization", "")[-24:] or (request.client.host if request.client else "")
+                key = request.headers.get("authorization", "")[-24:] or (
+                    request.client.host if request.client else ""
+                )
                 if request.url.path.startswith(("/api/", "/partner/")) and not limiter.allow(key):
-                    response = problem_response(request, Problem(429, headers={"Retry-After": "60"}))
+                    response = problem_response(
+                        request, Problem(429, headers={"Retry-After": "60"})
+                    )
                 else:
                     response = await call_next(request)
             response.headers["X-Request-Id"] = rid
@@ -98,8 +108,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             propagate.inject(carrier)
             sc = span.get_span_context()
             response.headers["traceparent"] = carrier.get(
-                "traceparent", f"00-{sc.trace_id:032x}-{sc.span_id:016x}-01" if sc.is_valid
-                else f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00")
+                "traceparent",
+                f"00-{sc.trace_id:032x}-{sc.span_id:016x}-01"
+                if sc.is_valid
+                else f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00",
+            )
             return response
 
     @app.get("/healthz", include_in_schema=False)
@@ -109,11 +122,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
         try:
-            r = await request.app.state.identity_http.get("/auth/realms/kepu/.well-known/openid-configuration")
+            r = await request.app.state.identity_http.get(
+                "/auth/realms/kepu/.well-known/openid-configuration"
+            )
             ok = r.status_code == 200
         except httpx.HTTPError:
             ok = False
-        return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503
+        )
 
     app.include_router(proxy.router)
     _include_routers(app)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
-
 from kepu_common.auth import TokenVerifier
 from kepu_common.errors import Unauthenticated
 from kepu_common.tenancy import Principal
@@ -20,7 +19,7 @@ class Caller:
 
 
 def verifier(request: Request) -> TokenVerifier:
-    return request.app.state.verifier  # type: ignore[no-any-return]
+    return request.app.state.verifier
 
 
 def current_caller(request: Request) -> Caller:
@@ -30,10 +29,14 @@ def current_caller(request: Request) -> Caller:
     if not token:
         token = getattr(request.state, "session_token", "") or ""
     if not token:
-        raise Problem(401, "缺少访问令牌，请先登录。", headers={"WWW-Authenticate": 'Bearer realm="kepu"'})
+        raise Problem(
+            401, "缺少访问令牌，请先登录。", headers={"WWW-Authenticate": 'Bearer realm="kepu"'}
+        )
     try:
         principal = verifier(request).principal(token)
     except Unauthenticated as exc:
-        raise Problem(401, exc.detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+        raise Problem(
+            401, exc.detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from exc
     request.state.principal = principal
     return Caller(principal, token)

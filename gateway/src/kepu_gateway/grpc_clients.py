@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
-
 from kepu_common.grpcio import channel, metadata
 
 from .deps import Caller
@@ -15,7 +14,7 @@ from .problems import from_grpc
 
 T = TypeVar("T")
 _channels: dict[str, grpc.Channel] = {}
-_stubs: dict[tuple[str, type], Any] = {}
+_stubs: dict[tuple[str, Any], Any] = {}
 
 
 def target(service: str) -> str:
@@ -23,12 +22,12 @@ def target(service: str) -> str:
 
 
 def stub(service: str, stub_cls: Callable[[grpc.Channel], T]) -> T:
-    key = (service, stub_cls)  # type: ignore[assignment]
+    key = (service, stub_cls)
     if key not in _stubs:
         if service not in _channels:
             _channels[service] = channel(target(service))
-        _stubs[key] = stub_cls(_channels[service])  # type: ignore[index]
-    return _stubs[key]  # type: ignore[index,no-any-return]
+        _stubs[key] = stub_cls(_channels[service])
+    return _stubs[key]
 
 
 def call(method: Callable[..., T], request: Any, caller: Caller, timeout: float = 5.0) -> T:

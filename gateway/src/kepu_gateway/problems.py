@@ -8,9 +8,8 @@ import grpc
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
 from kepu_common.errors import DomainError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 GRPC_TO_HTTP = {
     grpc.StatusCode.NOT_FOUND: 404,
@@ -24,21 +23,50 @@ GRPC_TO_HTTP = {
     grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
     grpc.StatusCode.OUT_OF_RANGE: 422,
 }
-TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-          409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Content",
-          429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-          504: "Gateway Timeout"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 DEFAULT_DETAIL = {
-    400: "请求格式不正确。", 401: "请先登录。", 403: "您没有权限执行此操作。", 404: "请求的资源不存在。",
-    405: "不支持该请求方法。", 409: "当前状态下不能执行此操作。", 413: "上传内容过大。", 415: "不支持的内容类型。",
-    422: "提交的数据不符合要求。", 429: "请求过于频繁，请稍后再试。", 500: "系统内部错误，请稍后再试或联系平台运维。",
-    502: "后端服务返回了无效响应。", 503: "服务暂时不可用，请稍后再试。", 504: "服务响应超时，请稍后再试。",
+    400: "请求格式不正确。",
+    401: "请先登录。",
+    403: "您没有权限执行此操作。",
+    404: "请求的资源不存在。",
+    405: "不支持该请求方法。",
+    409: "当前状态下不能执行此操作。",
+    413: "上传内容过大。",
+    415: "不支持的内容类型。",
+    422: "提交的数据不符合要求。",
+    429: "请求过于频繁，请稍后再试。",
+    500: "系统内部错误，请稍后再试或联系平台运维。",
+    502: "后端服务返回了无效响应。",
+    503: "服务暂时不可用，请稍后再试。",
+    504: "服务响应超时，请稍后再试。",
 }
 
 
 class Problem(Exception):
-    def __init__(self, status: int, detail: str | None = None, *, title: str | None = None,
-                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail or DEFAULT_DETAIL.get(status, "请求失败。")
@@ -48,7 +76,12 @@ class Problem(Exception):
 
 
 def problem_response(request: Request | None, p: Problem) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": p.title, "status": p.status, "detail": p.detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": p.title,
+        "status": p.status,
+        "detail": p.detail,
+    }
     if request is not None:
         body["instance"] = request.url.path
         rid = getattr(request.state, "request_id", None)
@@ -56,7 +89,9 @@ def problem_response(request: Request | None, p: Problem) -> JSONResponse:
             body["request_id"] = rid
     if p.errors:
         body["errors"] = p.errors
-    return JSONResponse(body, status_code=p.status, media_type="application/problem+json", headers=p.headers)
+    return JSONResponse(
+        body, status_code=p.status, media_type="application/problem+json", headers=p.headers
+    )
 
 
 def from_grpc(err: grpc.RpcError) -> Problem:
@@ -72,13 +107,29 @@ def _has_cjk(s: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in s)
 
 
-FIELD_CN = {"missing": "缺少必填项", "string_too_long": "内容过长", "string_too_short": "内容过短",
-            "int_parsing": "须为整数", "float_parsing": "须为数字", "json_invalid": "不是有效的 JSON",
-            "uuid_parsing": "不是有效的编号", "enum": "取值不在允许范围内", "string_type": "须为文本",
-            "int_type": "须为整数", "bool_parsing": "须为是/否", "list_type": "须为列表", "dict_type": "须为对象",
-            "model_attributes_type": "须为对象", "greater_than_equal": "数值过小", "less_than_equal": "数值过大",
-            "date_from_datetime_parsing": "日期格式不正确", "date_parsing": "日期格式不正确",
-            "string_pattern_mismatch": "格式不正确", "value_error": "取值不正确", "extra_forbidden": "不允许的字段"}
+FIELD_CN = {
+    "missing": "缺少必填项",
+    "string_too_long": "内容过长",
+    "string_too_short": "内容过短",
+    "int_parsing": "须为整数",
+    "float_parsing": "须为数字",
+    "json_invalid": "不是有效的 JSON",
+    "uuid_parsing": "不是有效的编号",
+    "enum": "取值不在允许范围内",
+    "string_type": "须为文本",
+    "int_type": "须为整数",
+    "bool_parsing": "须为是/否",
+    "list_type": "须为列表",
+    "dict_type": "须为对象",
+    "model_attributes_type": "须为对象",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "date_from_datetime_parsing": "日期格式不正确",
+    "date_parsing": "日期格式不正确",
+    "string_pattern_mismatch": "格式不正确",
+    "value_error": "取值不正确",
+    "extra_forbidden": "不允许的字段",
+}
 
 
 def install(app: Any) -> None:
@@ -100,15 +151,24 @@ def install(app: Any) -> None:
         errors = []
         for e in exc.errors():
             loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
-            errors.append({"field": loc, "message": FIELD_CN.get(str(e.get("type")), "取值不正确"),
-                           "type": e.get("type")})
-        detail = "提交的数据不符合要求：" + "；".join(f"{x['field']} {x['message']}" for x in errors[:5])
+            errors.append(
+                {
+                    "field": loc,
+                    "message": FIELD_CN.get(str(e.get("type")), "取值不正确"),
+                    "type": e.get("type"),
+                }
+            )
+        detail = "提交的数据不符合要求：" + "；".join(
+            f"{x['field']} {x['message']}" for x in errors[:5]
+        )
         return problem_response(request, Problem(422, detail, errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) and _has_cjk(exc.detail) else None
-        return problem_response(request, Problem(exc.status_code, detail, headers=getattr(exc, "headers", None)))
+        return problem_response(
+            request, Problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

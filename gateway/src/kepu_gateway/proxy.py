@@ -9,8 +9,17 @@ from fastapi.responses import Response
 from .problems import Problem
 
 router = APIRouter(include_in_schema=False)
-HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-authorization", "host",
-       "content-length", "content-encoding"}
+HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "proxy-authorization",
+    "host",
+    "content-length",
+    "content-encoding",
+}
 
 
 @router.api_route("/auth/{path:path}", methods=["GET", "POST", "OPTIONS"])
@@ -21,8 +30,13 @@ async def auth_proxy(path: str, request: Request) -> Response:
     headers["x-forwarded-for"] = fwd
     headers["x-forwarded-proto"] = request.url.scheme
     try:
-        upstream = await client.request(request.method, f"/auth/{path}", params=request.query_params,
-                                        content=await request.body(), headers=headers)
+        upstream = await client.request(
+            request.method,
+            f"/auth/{path}",
+            params=request.query_params,
+            content=await request.body(),
+            headers=headers,
+        )
     except httpx.HTTPError as exc:
         raise Problem(503, "身份认证服务暂时不可用，请稍后再试。") from exc
     out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP}

@@ -11,10 +11,16 @@ class GatewaySettings(BaseSettings):
 
     port: int = Field(default=8000, validation_alias="GATEWAY_PORT")
     host: str = Field(default="127.0.0.1", validation_alias="GATEWAY_HOST")
-    oidc_issuer: str = Field(default="http://127.0.0.1:8000/auth/realms/kepu", validation_alias="OIDC_ISSUER")
+    oidc_issuer: str = Field(
+        default="http://127.0.0.1:8000/auth/realms/kepu", validation_alias="OIDC_ISSUER"
+    )
     oidc_jwks_url: str | None = Field(default=None, validation_alias="OIDC_JWKS_URL")
     oidc_audience: str = Field(default="kepu-api", validation_alias="OIDC_AUDIENCE")
     # Where the embedded provider's HTTP endpoints live (proxied under /auth/); empty with Keycloak.
-    identity_http_url: str = Field(default="http://127.0.0.1:8081", validation_alias="IDENTITY_HTTP_URL")
+    identity_http_url: str = Field(
+        default="http://127.0.0.1:8081", validation_alias="IDENTITY_HTTP_URL"
+    )
     max_body_bytes: int = Field(default=50 * 1024 * 1024, validation_alias="GATEWAY_MAX_BODY_BYTES")
-    rate_limit_per_minute: int = Field(default=1200, validation_alias="GATEWAY_RATE_LIMIT_PER_MINUTE")
+    rate_limit_per_minute: int = Field(
+        default=1200, validation_alias="GATEWAY_RATE_LIMIT_PER_MINUTE"
+    )

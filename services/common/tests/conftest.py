@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from kepu_common.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"

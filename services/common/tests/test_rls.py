@@ -1,10 +1,9 @@
 """Row-level security backs up every tenant filter (SPEC section 1)."""
 
 import pytest
+from kepu_common.db import Scope
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
-
-from kepu_common.db import Scope
 
 NANYANG = "410000.411300"
 WOLONG = "410000.411300.411303"
@@ -15,8 +14,10 @@ KAIFENG = "410000.410200"
 def notes(db):
     with db.unit_of_work(Scope.system_scope()) as s:
         for path, body in ((NANYANG, "nanyang"), (WOLONG, "wolong"), (KAIFENG, "kaifeng")):
-            s.execute(text("INSERT INTO notes (tenant_path, body) VALUES (CAST(:p AS ltree), :b)"),
-                      {"p": path, "b": body})
+            s.execute(
+                text("INSERT INTO notes (tenant_path, body) VALUES (CAST(:p AS ltree), :b)"),
+                {"p": path, "b": body},
+            )
 
 
 def test_a_query_without_tenant_filter_sees_nothing_of_a_sibling(db):
@@ -38,23 +39,29 @@ def test_without_a_scope_nothing_is_visible(db):
 def test_a_tenant_cannot_write_into_a_sibling(db):
     with pytest.raises(ProgrammingError, match="row-level security"):
         with db.unit_of_work(Scope.tenant(NANYANG)) as s:
-            s.execute(text("INSERT INTO notes (tenant_path, body) VALUES (CAST(:p AS ltree), 'x')"),
-                      {"p": KAIFENG})
+            s.execute(
+                text("INSERT INTO notes (tenant_path, body) VALUES (CAST(:p AS ltree), 'x')"),
+                {"p": KAIFENG},
+            )
 
 
 def test_a_tenant_cannot_move_its_row_into_a_sibling(db):
     with pytest.raises(ProgrammingError, match="row-level security"):
         with db.unit_of_work(Scope.tenant(NANYANG)) as s:
-            s.execute(text("UPDATE notes SET tenant_path = CAST(:p AS ltree) WHERE body = 'wolong'"),
-                      {"p": KAIFENG})
+            s.execute(
+                text("UPDATE notes SET tenant_path = CAST(:p AS ltree) WHERE body = 'wolong'"),
+                {"p": KAIFENG},
+            )
 
 
 def test_the_app_role_neither_owns_nor_bypasses(db):
     with db.engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT r.rolbypassrls, r.rolsuper, t.tableowner = current_user AS owns"
-            " FROM pg_roles r, pg_tables t WHERE r.rolname = current_user AND t.tablename = 'notes'"
-        )).one()
+        row = conn.execute(
+            text(
+                "SELECT r.rolbypassrls, r.rolsuper, t.tableowner = current_user AS owns"
+                " FROM pg_roles r, pg_tables t WHERE r.rolname = current_user AND t.tablename = 'notes'"
+            )
+        ).one()
     assert (row.rolbypassrls, row.rolsuper, row.owns) == (False, False, False)
 
 

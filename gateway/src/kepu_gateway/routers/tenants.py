@@ -10,10 +10,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
-
 from kepu.identity.v1 import identity_pb2 as pb
 from kepu.identity.v1 import identity_pb2_grpc as pbg
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
@@ -36,7 +35,9 @@ class TenantOut(BaseModel):
 
 class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(min_length=1, max_length=20, description="乡镇 9 位代码，或学会代码（上级代码+S+序号）")
+    code: str = Field(
+        min_length=1, max_length=20, description="乡镇 9 位代码，或学会代码（上级代码+S+序号）"
+    )
     name: str = Field(min_length=1, max_length=100)
     kind: Literal["township", "society"]
 
@@ -59,12 +60,23 @@ class UserOut(BaseModel):
 
 class RolesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    roles: list[Literal["admin", "reviewer", "reporter", "viewer"]] = Field(min_length=1, max_length=4)
+    roles: list[Literal["admin", "reviewer", "reporter", "viewer"]] = Field(
+        min_length=1, max_length=4
+    )
 
 
 def tenant_out(t: pb.Tenant) -> TenantOut:
-    return TenantOut(id=t.id, code=t.code, name=t.name, kind=t.kind, parent_id=t.parent_id or None, path=t.path,
-                     status=t.status, has_admin=t.has_admin, child_count=t.child_count)
+    return TenantOut(
+        id=t.id,
+        code=t.code,
+        name=t.name,
+        kind=t.kind,
+        parent_id=t.parent_id or None,
+        path=t.path,
+        status=t.status,
+        has_admin=t.has_admin,
+        child_count=t.child_count,
+    )
 
 
 def _tenants() -> pbg.TenantServiceStub:
@@ -81,56 +93,98 @@ def get_tenant(tenant_id: str, caller: CallerDep) -> TenantOut:
     return tenant_out(call(_tenants().GetTenant, pb.GetTenantRequest(tenant_id=tenant_id), caller))
 
 
-@router.get("/api/v1/tenants/{tenant_id}/children", response_model=list[TenantOut], summary="直属下级单位")
+@router.get(
+    "/api/v1/tenants/{tenant_id}/children", response_model=list[TenantOut], summary="直属下级单位"
+)
 def children(tenant_id: str, caller: CallerDep) -> list[TenantOut]:
     res = call(_tenants().ListChildren, pb.ListChildrenRequest(tenant_id=tenant_id), caller)
     return [tenant_out(t) for t in res.tenants]
 
 
-@router.get("/api/v1/tenants/{tenant_id}/subtree", response_model=list[TenantOut], summary="全部下级单位")
-def subtree(tenant_id: str, caller: CallerDep, max_depth: Annotated[int, Query(ge=0, le=5)] = 0) -> list[TenantOut]:
-    res = call(_tenants().ListSubtree, pb.ListSubtreeRequest(tenant_id=tenant_id, max_depth=max_depth), caller)
+@router.get(
+    "/api/v1/tenants/{tenant_id}/subtree", response_model=list[TenantOut], summary="全部下级单位"
+)
+def subtree(
+    tenant_id: str, caller: CallerDep, max_depth: Annotated[int, Query(ge=0, le=5)] = 0
+) -> list[TenantOut]:
+    res = call(
+        _tenants().ListSubtree,
+        pb.ListSubtreeRequest(tenant_id=tenant_id, max_depth=max_depth),
+        caller,
+    )
     return [tenant_out(t) for t in res.tenants]
 
 
-@router.post("/api/v1/tenants/{tenant_id}/children", response_model=TenantOut, status_code=201,
-             summary="新建下级单位（乡镇/学会）")
+@router.post(
+    "/api/v1/tenants/{tenant_id}/children",
+    response_model=TenantOut,
+    status_code=201,
+    summary="新建下级单位（乡镇/学会）",
+)
 def create_child(tenant_id: str, body: TenantCreate, caller: CallerDep) -> TenantOut:
-    req = pb.CreateTenantRequest(parent_id=tenant_id, code=body.code, name=body.name, kind=body.kind)
+    req = pb.CreateTenantRequest(
+        parent_id=tenant_id, code=body.code, name=body.name, kind=body.kind
+    )
     return tenant_out(call(_tenants().CreateTenant, req, caller))
 
 
 @router.post(
     "/api/v1/tenants/{tenant_id}/credentials",
     summary="分配下级登录账号（返回一次性账号表）",
-    responses={200: {"content": {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-        "application/zip": {}, "application/json": {}}}},
+    responses={
+        200: {
+            "content": {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                "application/zip": {},
+                "application/json": {},
+            }
+        }
+    },
 )
-def distribute(tenant_id: str, request: Request, caller: CallerDep, body: DistributeIn | None = None) -> Response:
+def distribute(
+    tenant_id: str, request: Request, caller: CallerDep, body: DistributeIn | None = None
+) -> Response:
     """Issue admin accounts for descendants lacking one. The sheet is returned once and never stored.
 
     ``Accept: application/zip`` returns the xlsx sheet and the printable slips (docx);
     ``Accept: application/json`` returns both base64-encoded with the list (for scripts).
     """
     body = body or DistributeIn()
-    req = pb.DistributeCredentialsRequest(tenant_id=tenant_id, scope=body.scope,
-                                          reset_tenant_ids=body.reset_tenant_ids)
-    res = call(stub("identity", pbg.CredentialServiceStub).DistributeCredentials, req, caller, timeout=900)
+    req = pb.DistributeCredentialsRequest(
+        tenant_id=tenant_id, scope=body.scope, reset_tenant_ids=body.reset_tenant_ids
+    )
+    res = call(
+        stub("identity", pbg.CredentialServiceStub).DistributeCredentials, req, caller, timeout=900
+    )
     accept = request.headers.get("accept", "")
-    headers = {"Cache-Control": "no-store", "X-Issued-Count": str(len(res.issued)),
-               "X-Skipped-Count": str(res.skipped), "X-Batch-Id": res.batch_id}
+    headers = {
+        "Cache-Control": "no-store",
+        "X-Issued-Count": str(len(res.issued)),
+        "X-Skipped-Count": str(res.skipped),
+        "X-Batch-Id": res.batch_id,
+    }
     if "application/json" in accept:
         payload: dict[str, Any] = {
-            "batch_id": res.batch_id, "skipped": res.skipped,
-            "issued": [{"tenant_id": c.tenant_id, "tenant_code": c.tenant_code, "tenant_name": c.tenant_name,
-                        "username": c.username, "initial_password": c.initial_password} for c in res.issued],
+            "batch_id": res.batch_id,
+            "skipped": res.skipped,
+            "issued": [
+                {
+                    "tenant_id": c.tenant_id,
+                    "tenant_code": c.tenant_code,
+                    "tenant_name": c.tenant_name,
+                    "username": c.username,
+                    "initial_password": c.initial_password,
+                }
+                for c in res.issued
+            ],
             "sheet_xlsx_base64": base64.b64encode(res.sheet_xlsx).decode(),
             "slips_docx_base64": base64.b64encode(res.slips_docx).decode(),
         }
         import json
 
-        return Response(json.dumps(payload, ensure_ascii=False), media_type="application/json", headers=headers)
+        return Response(
+            json.dumps(payload, ensure_ascii=False), media_type="application/json", headers=headers
+        )
     if "application/zip" in accept:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -139,32 +193,71 @@ def distribute(tenant_id: str, request: Request, caller: CallerDep, body: Distri
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('账号分配.zip')}"
         return Response(buf.getvalue(), media_type="application/zip", headers=headers)
     headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('账号分配表.xlsx')}"
-    return Response(res.sheet_xlsx, headers=headers,
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(
+        res.sheet_xlsx,
+        headers=headers,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 @router.get("/api/v1/tenants/{tenant_id}/users", response_model=list[UserOut], summary="单位用户")
 def users(tenant_id: str, caller: CallerDep) -> list[UserOut]:
-    res = call(stub("identity", pbg.UserServiceStub).ListUsers, pb.ListUsersRequest(tenant_id=tenant_id), caller)
-    return [UserOut(id=u.id, tenant_id=u.tenant_id, username=u.username, display_name=u.display_name,
-                    roles=list(u.roles), must_change_password=u.must_change_password, locked=u.locked)
-            for u in res.users]
+    res = call(
+        stub("identity", pbg.UserServiceStub).ListUsers,
+        pb.ListUsersRequest(tenant_id=tenant_id),
+        caller,
+    )
+    return [
+        UserOut(
+            id=u.id,
+            tenant_id=u.tenant_id,
+            username=u.username,
+            display_name=u.display_name,
+            roles=list(u.roles),
+            must_change_password=u.must_change_password,
+            locked=u.locked,
+        )
+        for u in res.users
+    ]
 
 
 @router.put("/api/v1/users/{user_id}/roles", response_model=UserOut, summary="调整用户角色")
 def set_roles(user_id: str, body: RolesIn, caller: CallerDep) -> UserOut:
-    u = call(stub("identity", pbg.UserServiceStub).SetRoles,
-             pb.SetRolesRequest(user_id=user_id, roles=list(body.roles)), caller)
-    return UserOut(id=u.id, tenant_id=u.tenant_id, username=u.username, display_name=u.display_name,
-                   roles=list(u.roles), must_change_password=u.must_change_password, locked=u.locked)
+    u = call(
+        stub("identity", pbg.UserServiceStub).SetRoles,
+        pb.SetRolesRequest(user_id=user_id, roles=list(body.roles)),
+        caller,
+    )
+    return UserOut(
+        id=u.id,
+        tenant_id=u.tenant_id,
+        username=u.username,
+        display_name=u.display_name,
+        roles=list(u.roles),
+        must_change_password=u.must_change_password,
+        locked=u.locked,
+    )
 
 
 @router.get("/api/v1/audit", summary="审计日志")
-def audit(caller: CallerDep, tenant_id: str = "", limit: Annotated[int, Query(ge=1, le=1000)] = 100
-          ) -> list[dict[str, Any]]:
+def audit(
+    caller: CallerDep, tenant_id: str = "", limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[dict[str, Any]]:
     import json
 
-    res = call(stub("identity", pbg.UserServiceStub).ListAudit,
-               pb.ListAuditRequest(tenant_id=tenant_id, limit=limit), caller)
-    return [{"id": e.id, "occurred_at": e.occurred_at, "action": e.action, "username": e.username,
-             "tenant_path": e.tenant_path, "details": json.loads(e.details_json or "{}")} for e in res.entries]
+    res = call(
+        stub("identity", pbg.UserServiceStub).ListAudit,
+        pb.ListAuditRequest(tenant_id=tenant_id, limit=limit),
+        caller,
+    )
+    return [
+        {
+            "id": e.id,
+            "occurred_at": e.occurred_at,
+            "action": e.action,
+            "username": e.username,
+            "tenant_path": e.tenant_path,
+            "details": json.loads(e.details_json or "{}"),
+        }
+        for e in res.entries
+    ]

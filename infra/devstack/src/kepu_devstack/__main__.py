@@ -17,8 +17,11 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m kepu_devstack run", file=sys.stderr)
         return 2
     var_dir = Path(os.environ.get("KEPU_VAR_DIR", ".var")).resolve()
-    stack = Stack(var_dir=var_dir, gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")),
-                  admin_mfa=os.environ.get("ADMIN_MFA", "optional"))
+    stack = Stack(
+        var_dir=var_dir,
+        gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")),
+        admin_mfa=os.environ.get("ADMIN_MFA", "optional"),
+    )
     print(f"启动中（数据目录 {var_dir}）……", flush=True)
     try:
         stack.start()

@@ -35,7 +35,9 @@ def _system_user() -> str | None:
     try:
         pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/bin/false", name], check=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "-s", "/bin/false", name], check=True
+        )
     return name
 
 
@@ -81,19 +83,51 @@ class EmbeddedPostgres:
         self.data_dir.chmod(0o700)
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [_bin("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
-                check=True, capture_output=True, **self._run_as(),  # type: ignore[call-overload]
+                [
+                    _bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+                **self._run_as(),  # type: ignore[call-overload]
             )
         stale = self.data_dir / "postmaster.pid"
         if stale.exists():
             stale.unlink()
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen(
-            [_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-h", "127.0.0.1",
-             "-k", str(self.data_dir), "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=128MB"],
-            stdout=log, stderr=log, start_new_session=True, **self._run_as(),  # type: ignore[call-overload]
+            [
+                _bin("postgres"),
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.data_dir),
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=128MB",
+            ],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            **self._run_as(),  # type: ignore[call-overload]
         )
         deadline = time.monotonic() + 60
         while True:
@@ -103,7 +137,8 @@ class EmbeddedPostgres:
             except psycopg.OperationalError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
-                        "PostgreSQL did not start:\n" + (self.data_dir / "server.log").read_text()[-3000:]
+                        "PostgreSQL did not start:\n"
+                        + (self.data_dir / "server.log").read_text()[-3000:]
                     ) from None
                 time.sleep(0.2)
 
@@ -122,8 +157,14 @@ class EmbeddedPostgres:
         self.proc = None
 
 
-def provision_database(superuser_url: str, name: str, *, owner: str = "kepu_owner",
-                       app_role: str = "kepu_app", password: str = "kepu") -> tuple[str, str]:
+def provision_database(
+    superuser_url: str,
+    name: str,
+    *,
+    owner: str = "kepu_owner",
+    app_role: str = "kepu_app",
+    password: str = "kepu",
+) -> tuple[str, str]:
     """Create roles and database ``name``; return (owner_url, app_url).
 
     The owner runs migrations; the app role is what the service connects as: it
@@ -144,5 +185,7 @@ def provision_database(superuser_url: str, name: str, *, owner: str = "kepu_owne
         conn.execute(f"GRANT USAGE ON SCHEMA public TO {app_role}")
         conn.execute(f"GRANT ALL ON SCHEMA public TO {owner}")
     host = db_url.split("@", 1)[1]
-    return (f"postgresql://{owner}:{password}@{host}/{name}",
-            f"postgresql://{app_role}:{password}@{host}/{name}")
+    return (
+        f"postgresql://{owner}:{password}@{host}/{name}",
+        f"postgresql://{app_role}:{password}@{host}/{name}",
+    )

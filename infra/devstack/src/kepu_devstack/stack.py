@@ -31,8 +31,12 @@ SERVICES = ["identity", "talent", "reporting", "projects", "assessment"]
 
 
 def available_services() -> list[str]:
-    return [s for s in SERVICES if importlib.util.find_spec(f"kepu_{s}") is not None
-            and importlib.util.find_spec(f"kepu_{s}.__main__") is not None]
+    return [
+        s
+        for s in SERVICES
+        if importlib.util.find_spec(f"kepu_{s}") is not None
+        and importlib.util.find_spec(f"kepu_{s}.__main__") is not None
+    ]
 
 
 def _secret(var_dir: Path, name: str) -> str:
@@ -82,8 +86,9 @@ class Stack:
         services = available_services()
         need_pg = any(not env.get(f"{s.upper()}_DATABASE_URL") for s in services)
         if need_pg:
-            self.pg = EmbeddedPostgres(self.var_dir / "pgdata",
-                                       port=int(env.get("KEPU_PG_PORT", "0")) or None)
+            self.pg = EmbeddedPostgres(
+                self.var_dir / "pgdata", port=int(env.get("KEPU_PG_PORT", "0")) or None
+            )
             self.pg.start()
         for svc in services:
             key = svc.upper()
@@ -100,7 +105,10 @@ class Stack:
         env["IDENTITY_HTTP_URL"] = f"http://127.0.0.1:{identity_http}"
         env.setdefault("OIDC_ISSUER", f"{self.gateway_url}/auth/realms/kepu")
         if env.get("IDP", "embedded") == "embedded":
-            env.setdefault("OIDC_JWKS_URL", f"http://127.0.0.1:{identity_http}/auth/realms/kepu/protocol/openid-connect/certs")
+            env.setdefault(
+                "OIDC_JWKS_URL",
+                f"http://127.0.0.1:{identity_http}/auth/realms/kepu/protocol/openid-connect/certs",
+            )
         env["GATEWAY_PORT"] = str(self.gateway_port)
         env.setdefault("ADMIN_MFA", self.admin_mfa)
         env.setdefault("DEMO_ADMIN_USER", self.admin_user)
@@ -127,13 +135,19 @@ class Stack:
 
     def _run_once(self, svc: str, cmd: str) -> None:
         with open(self._log(f"{svc}-{cmd}"), "ab") as log:
-            r = subprocess.run([sys.executable, "-m", f"kepu_{svc}", cmd], env=self.env, stdout=log, stderr=log)
+            r = subprocess.run(
+                [sys.executable, "-m", f"kepu_{svc}", cmd], env=self.env, stdout=log, stderr=log
+            )
         if r.returncode != 0:
-            raise RuntimeError(f"{svc} {cmd} failed:\n" + self._log(f"{svc}-{cmd}").read_text()[-4000:])
+            raise RuntimeError(
+                f"{svc} {cmd} failed:\n" + self._log(f"{svc}-{cmd}").read_text()[-4000:]
+            )
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self._log(name), "ab")  # noqa: SIM115 - kept open for the child's lifetime
-        self.procs[name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=log, start_new_session=True)
+        self.procs[name] = subprocess.Popen(
+            cmd, env=self.env, stdout=log, stderr=log, start_new_session=True
+        )
 
     def _wait_port(self, name: str, port: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -146,7 +160,9 @@ class Stack:
                 return
             except TimeoutError:
                 continue
-        raise RuntimeError(f"{name} did not listen on {port}:\n" + self._log(name).read_text()[-4000:])
+        raise RuntimeError(
+            f"{name} did not listen on {port}:\n" + self._log(name).read_text()[-4000:]
+        )
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -163,9 +179,18 @@ class Stack:
         return [n for n, p in self.procs.items() if p.poll() not in (None, 0)]
 
     def login(self, username: str, password: str, client_id: str = "kepu-cli", **extra: str) -> str:
-        r = httpx.post(f"{self.issuer}/protocol/openid-connect/token",
-                       data={"grant_type": "password", "client_id": client_id, "username": username,
-                             "password": password, "scope": "openid", **extra}, timeout=30)
+        r = httpx.post(
+            f"{self.issuer}/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": client_id,
+                "username": username,
+                "password": password,
+                "scope": "openid",
+                **extra,
+            },
+            timeout=30,
+        )
         r.raise_for_status()
         return str(r.json()["access_token"])
 

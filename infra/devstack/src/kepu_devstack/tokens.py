@@ -13,7 +13,6 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
-
 from kepu_common.auth import TokenVerifier
 
 ISSUER = "http://kepu.test/auth/realms/kepu"
@@ -24,10 +23,12 @@ class TestIssuer:
 
     def __init__(self, issuer: str = ISSUER) -> None:
         self.issuer = issuer
-        self.key = RSAKey.generate_key(2048, parameters={"kid": uuid.uuid4().hex, "use": "sig", "alg": "RS256"})
+        self.key = RSAKey.generate_key(
+            2048, parameters={"kid": uuid.uuid4().hex, "use": "sig", "alg": "RS256"}
+        )
 
     def jwks(self) -> dict[str, Any]:
-        return KeySet([self.key]).as_dict(private=False)
+        return dict(KeySet([self.key]).as_dict(private=False))
 
     def verifier(self) -> TokenVerifier:
         return TokenVerifier(self.issuer, key_source=self.jwks)

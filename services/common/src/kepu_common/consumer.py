@@ -15,12 +15,12 @@ from collections.abc import Callable
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.errors import KafkaError
+from kepu.events.v1 import envelope_pb2
 from opentelemetry import propagate, trace
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from kepu.events.v1 import envelope_pb2
-
+from . import heartbeat
 from .bus import BrokerEpoch, ensure_topics, make_producer
 from .db import Database, Scope
 
@@ -30,7 +30,9 @@ tracer = trace.get_tracer("kepu.consumer")
 Handler = Callable[[Session, envelope_pb2.EventEnvelope], None]
 
 
-def handle_once(db: Database, consumer: str, envelope: envelope_pb2.EventEnvelope, handler: Handler) -> bool:
+def handle_once(
+    db: Database, consumer: str, envelope: envelope_pb2.EventEnvelope, handler: Handler
+) -> bool:
     """Apply ``handler`` unless this consumer already processed the event. True if applied."""
     with db.unit_of_work(Scope.system_scope()) as s:
         inserted = s.execute(
@@ -84,12 +86,14 @@ class IdempotentConsumer:
         consumer.subscribe(self.topics, listener=_Rewind(consumer) if rewind else None)
         return consumer
 
-    def _process(self, record, dlq_producer) -> None:  # type: ignore[no-untyped-def]
+    def _process(self, record, dlq_producer) -> None:
         envelope = envelope_pb2.EventEnvelope()
         try:
             envelope.ParseFromString(record.value)
         except Exception:  # noqa: BLE001 - a poison message goes straight to the DLQ
-            dlq_producer.send(record.topic + ".dlq", value=record.value, headers=[("error", b"unparseable")])
+            dlq_producer.send(
+                record.topic + ".dlq", value=record.value, headers=[("error", b"unparseable")]
+            )
             return
         carrier = {k: bytes(v).decode() for k, v in (record.headers or [])}
         ctx = propagate.extract(carrier)
@@ -102,13 +106,16 @@ class IdempotentConsumer:
                     return
                 except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
                     last_error = repr(exc)
-                    log.warning("%s: %s failed (attempt %d): %s", self.name, envelope.type, attempt, exc)
+                    log.warning(
+                        "%s: %s failed (attempt %d): %s", self.name, envelope.type, attempt, exc
+                    )
                     time.sleep(min(0.2 * attempt, 1.0))
         dlq_producer.send(
             record.topic + ".dlq",
             key=record.key,
             value=record.value,
-            headers=list(record.headers or []) + [("error", last_error.encode()[:1000]), ("consumer", self.name.encode())],
+            headers=list(record.headers or [])
+            + [("error", last_error.encode()[:1000]), ("consumer", self.name.encode())],
         ).get(10)
 
     def run(self, stop: threading.Event) -> None:
@@ -118,6 +125,7 @@ class IdempotentConsumer:
         dlq_producer = None
         last_check = 0.0
         while not stop.is_set():
+            heartbeat.beat()
             try:
                 if consumer is None:
                     previous, epoch = epoch, epoch_reader.current()
@@ -158,15 +166,17 @@ class _Rewind(ConsumerRebalanceListener):
     def __init__(self, consumer: KafkaConsumer) -> None:
         self.consumer = consumer
 
-    def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
+    def on_partitions_revoked(self, revoked):
         pass
 
-    def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
+    def on_partitions_assigned(self, assigned):
         if assigned:
             self.consumer.seek_to_beginning(*assigned)
 
 
-def replay_dlq(bootstrap: str, topic: str, *, group: str = "kepu-dlq-replay", timeout_ms: int = 5000) -> int:
+def replay_dlq(
+    bootstrap: str, topic: str, *, group: str = "kepu-dlq-replay", timeout_ms: int = 5000
+) -> int:
     """Move every record of ``<topic>.dlq`` back to ``topic``; returns how many moved."""
     consumer = KafkaConsumer(
         topic + ".dlq",

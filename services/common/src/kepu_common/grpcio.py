@@ -20,12 +20,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def make_server(port: int, *, host: str = "127.0.0.1", workers: int = 16) -> tuple[grpc.Server, int]:
+def make_server(
+    port: int, *, host: str = "127.0.0.1", workers: int = 16
+) -> tuple[grpc.Server, int]:
     """A gRPC server with the standard health service; returns it and the bound port."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
-        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                 ("grpc.max_send_message_length", 64 * 1024 * 1024)],
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ],
     )
     health_servicer = health.HealthServicer()
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -36,7 +40,11 @@ def make_server(port: int, *, host: str = "127.0.0.1", workers: int = 16) -> tup
 
 def bearer(context: grpc.ServicerContext) -> str:
     for key, value in context.invocation_metadata():
-        if key == "authorization" and isinstance(value, str) and value.lower().startswith("bearer "):
+        if (
+            key == "authorization"
+            and isinstance(value, str)
+            and value.lower().startswith("bearer ")
+        ):
             return value[7:]
     raise Unauthenticated("缺少访问令牌，请先登录。")
 
@@ -62,8 +70,10 @@ class Servicer:
 def channel(target: str) -> grpc.Channel:
     return grpc.insecure_channel(
         target,
-        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                 ("grpc.max_send_message_length", 64 * 1024 * 1024)],
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ],
     )
 
 
@@ -92,5 +102,3 @@ def wait_ready(target: str, timeout: float = 30.0) -> None:
     ch = channel(target)
     grpc.channel_ready_future(ch).result(timeout=timeout)
     ch.close()
-
-

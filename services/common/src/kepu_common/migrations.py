@@ -24,7 +24,7 @@ def run_env() -> None:
     """Body of every service's ``migrations/env.py`` (online mode only)."""
     cfg = context.config
     engine = make_engine(cfg.attributes["owner_url"])
-    engine.pool = pool.NullPool(engine.pool._creator)  # type: ignore[attr-defined]
+    engine.pool = pool.NullPool(engine.pool._creator)
     with engine.connect() as conn:
         context.configure(
             connection=conn,

@@ -19,13 +19,12 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from kafka.errors import KafkaError
+from kepu.events.v1 import envelope_pb2
 from opentelemetry import propagate
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from kepu.events.v1 import envelope_pb2
-
-from . import rls
+from . import heartbeat, rls
 from .bus import BrokerEpoch, ensure_topics, make_producer
 from .db import Database, Scope
 
@@ -157,7 +156,7 @@ class OutboxRelay:
         self._epoch = BrokerEpoch(bootstrap)
         self._last_epoch_check = 0.0
 
-    def _ensure_producer(self):  # type: ignore[no-untyped-def]
+    def _ensure_producer(self):
         if self._producer is None:
             self._producer = make_producer(self.bootstrap)
         return self._producer
@@ -179,7 +178,7 @@ class OutboxRelay:
                     " AND published_at > now() - make_interval(secs => :h * 3600)"
                 ),
                 {"h": self.retention_hours},
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
             s.execute(
                 text(
                     "INSERT INTO relay_state (name, broker_epoch) VALUES (:n, :e)"
@@ -188,7 +187,9 @@ class OutboxRelay:
                 {"n": self.name, "e": epoch},
             )
         if known is not None:
-            log.warning("relay %s: fresh broker (epoch %s); republishing %d events", self.name, epoch, n)
+            log.warning(
+                "relay %s: fresh broker (epoch %s); republishing %d events", self.name, epoch, n
+            )
         return True
 
     def publish_batch(self) -> int:
@@ -207,9 +208,14 @@ class OutboxRelay:
             futures = []
             for row in rows:
                 headers = [(k, v.encode()) for k, v in (row.headers or {}).items()]
-                headers += [("event_type", row.type.encode()), ("event_id", str(row.event_id).encode())]
+                headers += [
+                    ("event_type", row.type.encode()),
+                    ("event_id", str(row.event_id).encode()),
+                ]
                 futures.append(
-                    producer.send(row.topic, key=row.key.encode(), value=bytes(row.payload), headers=headers)
+                    producer.send(
+                        row.topic, key=row.key.encode(), value=bytes(row.payload), headers=headers
+                    )
                 )
             producer.flush(timeout=15)
             for f in futures:
@@ -227,13 +233,14 @@ class OutboxRelay:
                     "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => :h * 3600)"
                 ),
                 {"h": self.retention_hours},
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
 
     def run(self, stop: threading.Event, idle_sleep: float = 0.2) -> None:
         import time
 
         last_purge = 0.0
         while not stop.is_set():
+            heartbeat.beat()
             try:
                 now = time.monotonic()
                 if now - self._last_epoch_check > self.epoch_check_seconds:

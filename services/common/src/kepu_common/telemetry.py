@@ -15,7 +15,7 @@ import structlog
 from opentelemetry import trace
 
 
-def _add_trace_ids(_logger, _name, event_dict):  # type: ignore[no-untyped-def]
+def _add_trace_ids(_logger, _name, event_dict):
     span = trace.get_current_span()
     ctx = span.get_span_context()
     if ctx.is_valid:
@@ -41,7 +41,9 @@ def setup(service_name: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
         stream=sys.stderr,
-        format='{"level":"%(levelname)s","service":"' + service_name + '","logger":"%(name)s","msg":%(message)r}',
+        format='{"level":"%(levelname)s","service":"'
+        + service_name
+        + '","logger":"%(name)s","msg":%(message)r}',
     )
     logging.getLogger("kafka").setLevel(logging.ERROR)
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")

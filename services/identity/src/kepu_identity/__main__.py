@@ -22,22 +22,35 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("relay")
     sub.add_parser("worker")
     sub.add_parser("seed")
-    dist = sub.add_parser("distribute", help="issue credentials for a tenant's descendants (Helm post-install)")
+    dist = sub.add_parser(
+        "distribute", help="issue credentials for a tenant's descendants (Helm post-install)"
+    )
     dist.add_argument("--tenant-code", required=True)
     dist.add_argument("--scope", default="subtree", choices=["children", "subtree"])
     dist.add_argument("--out", help="write the xlsx sheet here")
-    dist.add_argument("--secret-name", help="store the sheet in this Kubernetes Secret (in-cluster)")
+    dist.add_argument(
+        "--secret-name", help="store the sheet in this Kubernetes Secret (in-cluster)"
+    )
     args = parser.parse_args(argv)
     telemetry.setup("identity")
 
     if args.cmd == "migrate":
         from kepu_common.migrations import upgrade
 
-        url = os.environ.get("IDENTITY_MIGRATION_DATABASE_URL") or os.environ["IDENTITY_DATABASE_URL"]
+        url = (
+            os.environ.get("IDENTITY_MIGRATION_DATABASE_URL") or os.environ["IDENTITY_DATABASE_URL"]
+        )
         upgrade(MIGRATIONS, url, os.environ.get("KEPU_APP_ROLE", "kepu_app"))
         return 0
     if args.cmd == "worker":
-        return 0  # identity consumes no events
+        # identity consumes no events; stay up so process managers see a healthy worker
+        from kepu_common.heartbeat import idle_until
+
+        stop_worker = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop_worker.set())
+        signal.signal(signal.SIGINT, lambda *_: stop_worker.set())
+        idle_until(stop_worker)
+        return 0
 
     from .app import build
     from .settings import IdentitySettings
@@ -60,22 +73,25 @@ def main(argv: list[str] | None = None) -> int:
         created = seed.seed_admin(ident.db, user, password)
         if os.environ.get("DEMO_PARTNER_SECRET"):
             seed.seed_partner(ident.db, "kepu-demo-bank", os.environ["DEMO_PARTNER_SECRET"])
-        print(f"seeded {added} tenants; demo admin {'created' if created else 'exists'}: {user}", file=sys.stderr)
+        print(
+            f"seeded {added} tenants; demo admin {'created' if created else 'exists'}: {user}",
+            file=sys.stderr,
+        )
         return 0
     if args.cmd == "relay":
         from kepu_common.outbox import OutboxRelay
 
-        OutboxRelay(ident.db, settings.kafka_bootstrap_servers, name="identity",
-                    topics=["identity.events"]).run(stop)
+        OutboxRelay(
+            ident.db, settings.kafka_bootstrap_servers, name="identity", topics=["identity.events"]
+        ).run(stop)
         return 0
     if args.cmd == "distribute":
         return _distribute(ident, args)
     return _serve(ident, stop)
 
 
-def _serve(ident, stop: threading.Event) -> int:  # type: ignore[no-untyped-def]
+def _serve(ident, stop: threading.Event) -> int:
     import uvicorn
-
     from kepu.identity.v1 import identity_pb2_grpc as pbg
     from kepu_common.grpcio import make_server
 
@@ -85,15 +101,26 @@ def _serve(ident, stop: threading.Event) -> int:  # type: ignore[no-untyped-def]
     s = ident.settings
     server, port = make_server(s.grpc_port)
     pbg.add_TenantServiceServicer_to_server(TenantServicer(ident.verifier, ident.tenants), server)
-    pbg.add_CredentialServiceServicer_to_server(CredentialServicer(ident.verifier, ident.distributor), server)
-    pbg.add_UserServiceServicer_to_server(UserServicer(ident.verifier, ident.db, ident.tenants), server)
+    pbg.add_CredentialServiceServicer_to_server(
+        CredentialServicer(ident.verifier, ident.distributor), server
+    )
+    pbg.add_UserServiceServicer_to_server(
+        UserServicer(ident.verifier, ident.db, ident.tenants), server
+    )
     server.start()
     ident.keys.current()  # create the first signing key before serving
-    app = create_oidc_app(db=ident.db, accounts=ident.accounts, keys=ident.keys, issuer_=ident.issuer,
-                          sealer=ident.sealer, issuer=s.oidc_issuer)
-    config = uvicorn.Config(app, host="127.0.0.1", port=s.http_port, log_level="warning", access_log=False)
+    app = create_oidc_app(
+        db=ident.db,
+        accounts=ident.accounts,
+        keys=ident.keys,
+        issuer_=ident.issuer,
+        sealer=ident.sealer,
+        issuer=s.oidc_issuer,
+    )
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=s.http_port, log_level="warning", access_log=False
+    )
     http = uvicorn.Server(config)
-    http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     t = threading.Thread(target=http.run, daemon=True)
     t.start()
     print(f"identity: gRPC on {port}, OIDC HTTP on {s.http_port}", file=sys.stderr)
@@ -104,7 +131,7 @@ def _serve(ident, stop: threading.Event) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def _distribute(ident, args) -> int:  # type: ignore[no-untyped-def]
+def _distribute(ident, args) -> int:
     """Distribution run by the platform (Helm post-install Job), acting as the tenant's platform admin."""
     from kepu_common.db import Scope
     from kepu_common.tenancy import Principal
@@ -116,8 +143,14 @@ def _distribute(ident, args) -> int:  # type: ignore[no-untyped-def]
     if t is None:
         print(f"unknown tenant code {args.tenant_code}", file=sys.stderr)
         return 2
-    caller = Principal(subject="platform", username="platform", tenant_id=t.id, tenant_path=t.path,
-                       tenant_kind=t.kind, roles=frozenset({"admin", "platform_admin"}))
+    caller = Principal(
+        subject="platform",
+        username="platform",
+        tenant_id=t.id,
+        tenant_path=t.path,
+        tenant_kind=t.kind,
+        roles=frozenset({"admin", "platform_admin"}),
+    )
     res = ident.distributor.distribute(caller, t.id, args.scope)
     if args.out:
         Path(args.out).write_bytes(res.sheet)
@@ -137,12 +170,21 @@ def _store_secret(name: str, sheet: bytes, slips: bytes) -> None:
     sa = Path("/var/run/secrets/kubernetes.io/serviceaccount")
     ns = (sa / "namespace").read_text().strip()
     token = (sa / "token").read_text().strip()
-    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
-            "data": {"credentials.xlsx": base64.b64encode(sheet).decode(),
-                     "slips.docx": base64.b64encode(slips).decode()}}
-    r = httpx.post(f"https://kubernetes.default.svc/api/v1/namespaces/{ns}/secrets", content=json.dumps(body),
-                   headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                   verify=str(sa / "ca.crt"))
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name},
+        "data": {
+            "credentials.xlsx": base64.b64encode(sheet).decode(),
+            "slips.docx": base64.b64encode(slips).decode(),
+        },
+    }
+    r = httpx.post(
+        f"https://kubernetes.default.svc/api/v1/namespaces/{ns}/secrets",
+        content=json.dumps(body),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        verify=str(sa / "ca.crt"),
+    )
     r.raise_for_status()
 
 

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
-from sqlalchemy import Row
-
 from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument
+from sqlalchemy import Row
 
 from . import passwords
 from . import repository as repo
@@ -31,13 +30,22 @@ class SignInFailed(Exception):
 
 
 INVALID = SignInFailed("invalid_grant", "Invalid user credentials", "用户名或密码错误。", 401)
-LOCKED = SignInFailed("invalid_grant", "Account temporarily disabled",
-                      f"连续 {passwords.MAX_FAILURES} 次登录失败，账号已锁定 {passwords.LOCK_MINUTES} 分钟，请稍后再试。",
-                      400)
+LOCKED = SignInFailed(
+    "invalid_grant",
+    "Account temporarily disabled",
+    f"连续 {passwords.MAX_FAILURES} 次登录失败，账号已锁定 {passwords.LOCK_MINUTES} 分钟，请稍后再试。",
+    400,
+)
 DISABLED = SignInFailed("invalid_grant", "Account disabled", "账号已停用，请联系上级科协。", 400)
-NOT_SET_UP = SignInFailed("invalid_grant", "Account is not fully set up",
-                          "首次登录须先修改初始密码（管理员还须绑定动态口令），请在门户登录页或修改密码接口完成设置。", 400)
-OTP_INVALID = SignInFailed("invalid_grant", "Invalid user credentials", "动态口令（TOTP）错误或缺失。", 401)
+NOT_SET_UP = SignInFailed(
+    "invalid_grant",
+    "Account is not fully set up",
+    "首次登录须先修改初始密码（管理员还须绑定动态口令），请在门户登录页或修改密码接口完成设置。",
+    400,
+)
+OTP_INVALID = SignInFailed(
+    "invalid_grant", "Invalid user credentials", "动态口令（TOTP）错误或缺失。", 401
+)
 
 
 @dataclass(frozen=True)
@@ -57,10 +65,20 @@ class Account:
 
     @classmethod
     def from_row(cls, r: Row[Any]) -> Account:
-        return cls(id=r.id, username=r.username, tenant_id=r.tenant_id, tenant_path=r.tenant_path,
-                   tenant_kind=r.tenant_kind, tenant_name=r.tenant_name, display_name=r.display_name,
-                   email=r.email, roles=list(r.roles), must_change_password=r.must_change_password,
-                   totp_enabled=r.totp_enabled, is_admin="admin" in r.roles or "platform_admin" in r.roles)
+        return cls(
+            id=r.id,
+            username=r.username,
+            tenant_id=r.tenant_id,
+            tenant_path=r.tenant_path,
+            tenant_kind=r.tenant_kind,
+            tenant_name=r.tenant_name,
+            display_name=r.display_name,
+            email=r.email,
+            roles=list(r.roles),
+            must_change_password=r.must_change_password,
+            totp_enabled=r.totp_enabled,
+            is_admin="admin" in r.roles or "platform_admin" in r.roles,
+        )
 
 
 class Accounts:
@@ -78,15 +96,21 @@ class Accounts:
                 passwords.verify_password(_DUMMY_HASH, password)  # same cost as a real check
                 log.info("sign-in failure for unknown user %r from %s", username, client_ip)
                 raise INVALID
-            ctx = {"tenant_id": row.tenant_id, "tenant_path": row.tenant_path, "username": row.username,
-                   "client_ip": client_ip}
+            ctx = {
+                "tenant_id": row.tenant_id,
+                "tenant_path": row.tenant_path,
+                "username": row.username,
+                "client_ip": client_ip,
+            }
             if not row.enabled:
                 raise DISABLED
             if row.locked:
                 repo.audit(s, action="login_blocked", **ctx)
                 failure = LOCKED
             elif not passwords.verify_password(row.password_hash, password):
-                locked = repo.record_failure(s, row.id, passwords.MAX_FAILURES, passwords.LOCK_MINUTES)
+                locked = repo.record_failure(
+                    s, row.id, passwords.MAX_FAILURES, passwords.LOCK_MINUTES
+                )
                 repo.audit(s, action="login_failure", **ctx)
                 if locked:
                     repo.audit(s, action="lockout", **ctx)
@@ -100,7 +124,9 @@ class Accounts:
         return account
 
     def needs_setup(self, account: Account) -> bool:
-        return account.must_change_password or (self.mfa_required and account.is_admin and not account.totp_enabled)
+        return account.must_change_password or (
+            self.mfa_required and account.is_admin and not account.totp_enabled
+        )
 
     def needs_otp(self, account: Account) -> bool:
         return account.totp_enabled or (self.mfa_required and account.is_admin)
@@ -117,20 +143,39 @@ class Accounts:
 
     def record_sign_in(self, account: Account, client_id: str, client_ip: str = "") -> None:
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            repo.audit(s, tenant_id=account.tenant_id, tenant_path=account.tenant_path, action="login",
-                       username=account.username, client_ip=client_ip, details={"client_id": client_id})
+            repo.audit(
+                s,
+                tenant_id=account.tenant_id,
+                tenant_path=account.tenant_path,
+                action="login",
+                username=account.username,
+                client_ip=client_ip,
+                details={"client_id": client_id},
+            )
 
-    def change_password(self, username: str, current: str, new: str, client_ip: str = "") -> Account:
+    def change_password(
+        self, username: str, current: str, new: str, client_ip: str = ""
+    ) -> Account:
         """Change a password with the current one (no token needed); lockout applies."""
         account = self.check_password(username, current, client_ip)
         passwords.check_policy(new, account.username)
         with self.db.unit_of_work(Scope.system_scope()) as s:
             for old in repo.recent_password_hashes(s, account.id, passwords.HISTORY):
                 if passwords.verify_password(old, new):
-                    raise InvalidArgument(f"新密码不能与最近 {passwords.HISTORY} 次使用过的密码相同。")
-            repo.set_password(s, account.id, account.tenant_path, passwords.hash_password(new), must_change=False)
-            repo.audit(s, tenant_id=account.tenant_id, tenant_path=account.tenant_path,
-                       action="password_changed", username=account.username, client_ip=client_ip)
+                    raise InvalidArgument(
+                        f"新密码不能与最近 {passwords.HISTORY} 次使用过的密码相同。"
+                    )
+            repo.set_password(
+                s, account.id, account.tenant_path, passwords.hash_password(new), must_change=False
+            )
+            repo.audit(
+                s,
+                tenant_id=account.tenant_id,
+                tenant_path=account.tenant_path,
+                action="password_changed",
+                username=account.username,
+                client_ip=client_ip,
+            )
         return self.reload(account.id)
 
     def reload(self, user_id: str) -> Account:
@@ -148,10 +193,19 @@ class Accounts:
         from sqlalchemy import text
 
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            s.execute(text("UPDATE users SET totp_secret = :s, totp_enabled = true WHERE id = CAST(:id AS uuid)"),
-                      {"s": self.sealer.seal(secret.encode(), account.id.encode()), "id": account.id})
-            repo.audit(s, tenant_id=account.tenant_id, tenant_path=account.tenant_path, action="totp_enabled",
-                       username=account.username)
+            s.execute(
+                text(
+                    "UPDATE users SET totp_secret = :s, totp_enabled = true WHERE id = CAST(:id AS uuid)"
+                ),
+                {"s": self.sealer.seal(secret.encode(), account.id.encode()), "id": account.id},
+            )
+            repo.audit(
+                s,
+                tenant_id=account.tenant_id,
+                tenant_path=account.tenant_path,
+                action="totp_enabled",
+                username=account.username,
+            )
         return True
 
     def totp_uri(self, account: Account, secret: str) -> str:

@@ -21,33 +21,64 @@ class Client:
     tenant_id: str | None
 
     def allows_redirect(self, uri: str) -> bool:
-        return any(uri == p or (p.endswith("*") and fnmatchcase(uri, p)) for p in self.redirect_uris)
+        return any(
+            uri == p or (p.endswith("*") and fnmatchcase(uri, p)) for p in self.redirect_uris
+        )
 
     def check_secret(self, secret: str | None) -> bool:
         if self.public:
             return True
-        return bool(secret and self.secret_hash and passwords.verify_password(self.secret_hash, secret))
+        return bool(
+            secret and self.secret_hash and passwords.verify_password(self.secret_hash, secret)
+        )
 
 
 def get_client(s: Session, client_id: str) -> Client | None:
     row = s.execute(
-        text("SELECT client_id, public, secret_hash, redirect_uris, grant_types, tenant_id::text AS tenant_id"
-             " FROM clients WHERE client_id = :c AND enabled"), {"c": client_id}).first()
+        text(
+            "SELECT client_id, public, secret_hash, redirect_uris, grant_types, tenant_id::text AS tenant_id"
+            " FROM clients WHERE client_id = :c AND enabled"
+        ),
+        {"c": client_id},
+    ).first()
     if row is None:
         return None
-    return Client(row.client_id, row.public, row.secret_hash, list(row.redirect_uris), list(row.grant_types),
-                  row.tenant_id)
+    return Client(
+        row.client_id,
+        row.public,
+        row.secret_hash,
+        list(row.redirect_uris),
+        list(row.grant_types),
+        row.tenant_id,
+    )
 
 
-def upsert_client(s: Session, *, client_id: str, name: str, public: bool, grant_types: list[str],
-                  redirect_uris: list[str] | None = None, secret: str | None = None,
-                  tenant_id: str | None = None) -> None:
+def upsert_client(
+    s: Session,
+    *,
+    client_id: str,
+    name: str,
+    public: bool,
+    grant_types: list[str],
+    redirect_uris: list[str] | None = None,
+    secret: str | None = None,
+    tenant_id: str | None = None,
+) -> None:
     s.execute(
-        text("INSERT INTO clients (client_id, name, public, secret_hash, redirect_uris, grant_types, tenant_id)"
-             " VALUES (:c, :n, :p, :h, :r, :g, CAST(:t AS uuid)) ON CONFLICT (client_id) DO UPDATE SET"
-             " name = EXCLUDED.name, public = EXCLUDED.public, redirect_uris = EXCLUDED.redirect_uris,"
-             " grant_types = EXCLUDED.grant_types,"
-             " secret_hash = coalesce(EXCLUDED.secret_hash, clients.secret_hash)"),
-        {"c": client_id, "n": name, "p": public, "h": passwords.hash_password(secret) if secret else None,
-         "r": redirect_uris or [], "g": grant_types, "t": tenant_id},
+        text(
+            "INSERT INTO clients (client_id, name, public, secret_hash, redirect_uris, grant_types, tenant_id)"
+            " VALUES (:c, :n, :p, :h, :r, :g, CAST(:t AS uuid)) ON CONFLICT (client_id) DO UPDATE SET"
+            " name = EXCLUDED.name, public = EXCLUDED.public, redirect_uris = EXCLUDED.redirect_uris,"
+            " grant_types = EXCLUDED.grant_types,"
+            " secret_hash = coalesce(EXCLUDED.secret_hash, clients.secret_hash)"
+        ),
+        {
+            "c": client_id,
+            "n": name,
+            "p": public,
+            "h": passwords.hash_password(secret) if secret else None,
+            "r": redirect_uris or [],
+            "g": grant_types,
+            "t": tenant_id,
+        },
     )

@@ -15,11 +15,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
-
 from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal
+from sqlalchemy import text
 
 from . import passwords
 from . import repository as repo
@@ -46,9 +45,15 @@ class DistributionResult:
 
 
 class CredentialDistributor:
-    def __init__(self, db: Database, sealer: Sealer, *, login_url: str,
-                 external: Callable[[IssuedRow, str, str, bool], None] | None = None,
-                 fail_after: int | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        sealer: Sealer,
+        *,
+        login_url: str,
+        external: Callable[[IssuedRow, str, str, bool], None] | None = None,
+        fail_after: int | None = None,
+    ) -> None:
         self.db = db
         self.sealer = sealer
         self.login_url = login_url
@@ -56,8 +61,13 @@ class CredentialDistributor:
         self.external = external
         self._fail_after = fail_after  # tests: simulate a crash after N issued accounts
 
-    def distribute(self, caller: Principal, tenant_id: str, scope: str = "subtree",
-                   reset_tenant_ids: list[str] | None = None) -> DistributionResult:
+    def distribute(
+        self,
+        caller: Principal,
+        tenant_id: str,
+        scope: str = "subtree",
+        reset_tenant_ids: list[str] | None = None,
+    ) -> DistributionResult:
         if scope not in ("children", "subtree"):
             raise InvalidArgument("scope 只能是 children（直属下级）或 subtree（全部下级）。")
         if not caller.has_role("admin") and not caller.has_role("platform_admin"):
@@ -72,18 +82,25 @@ class CredentialDistributor:
         self._issue_pending(caller, batch_id)
         return self._deliver(caller, batch_id, t.name)
 
-    def _plan(self, s, caller: Principal, t, scope: str, reset_ids: list[str]) -> str:  # type: ignore[no-untyped-def]
+    def _plan(self, s, caller: Principal, t, scope: str, reset_ids: list[str]) -> str:
         running = s.execute(
-            text("SELECT id::text FROM credential_batches WHERE tenant_id = CAST(:t AS uuid)"
-                 " AND status = 'running' FOR UPDATE"), {"t": t.id}).scalar()
+            text(
+                "SELECT id::text FROM credential_batches WHERE tenant_id = CAST(:t AS uuid)"
+                " AND status = 'running' FOR UPDATE"
+            ),
+            {"t": t.id},
+        ).scalar()
         if running:
             log.info("resuming credential batch %s", running)
             return str(running)
         batch_id = str(uuid.uuid4())
         s.execute(
-            text("INSERT INTO credential_batches (id, tenant_id, tenant_path, scope, created_by)"
-                 " VALUES (CAST(:id AS uuid), CAST(:t AS uuid), CAST(:p AS ltree), :s, :by)"),
-            {"id": batch_id, "t": t.id, "p": t.path, "s": scope, "by": caller.username})
+            text(
+                "INSERT INTO credential_batches (id, tenant_id, tenant_path, scope, created_by)"
+                " VALUES (CAST(:id AS uuid), CAST(:t AS uuid), CAST(:p AS ltree), :s, :by)"
+            ),
+            {"id": batch_id, "t": t.id, "p": t.path, "s": scope, "by": caller.username},
+        )
         targets = repo.descendants_without_admin(s, t.path, direct_only=scope == "children")
         for rid in reset_ids:
             r = repo.get_tenant(s, rid)
@@ -92,9 +109,12 @@ class CredentialDistributor:
             targets.append(r)
         for target in targets:
             s.execute(
-                text("INSERT INTO credential_items (batch_id, tenant_id, tenant_path, username)"
-                     " VALUES (CAST(:b AS uuid), CAST(:t AS uuid), CAST(:p AS ltree), :u) ON CONFLICT DO NOTHING"),
-                {"b": batch_id, "t": target.id, "p": target.path, "u": username_for(target.code)})
+                text(
+                    "INSERT INTO credential_items (batch_id, tenant_id, tenant_path, username)"
+                    " VALUES (CAST(:b AS uuid), CAST(:t AS uuid), CAST(:p AS ltree), :u) ON CONFLICT DO NOTHING"
+                ),
+                {"b": batch_id, "t": target.id, "p": target.path, "u": username_for(target.code)},
+            )
         return batch_id
 
     def _issue_pending(self, caller: Principal, batch_id: str) -> None:
@@ -102,11 +122,14 @@ class CredentialDistributor:
         while True:
             with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
                 items = s.execute(
-                    text("SELECT i.tenant_id::text AS tenant_id, i.tenant_path::text AS path, i.username,"
-                         " t.code, t.name, t.kind FROM credential_items i JOIN tenants t ON t.id = i.tenant_id"
-                         " WHERE i.batch_id = CAST(:b AS uuid) AND i.status = 'pending'"
-                         " ORDER BY i.tenant_path LIMIT :n FOR UPDATE OF i SKIP LOCKED"),
-                    {"b": batch_id, "n": CHUNK}).all()
+                    text(
+                        "SELECT i.tenant_id::text AS tenant_id, i.tenant_path::text AS path, i.username,"
+                        " t.code, t.name, t.kind FROM credential_items i JOIN tenants t ON t.id = i.tenant_id"
+                        " WHERE i.batch_id = CAST(:b AS uuid) AND i.status = 'pending'"
+                        " ORDER BY i.tenant_path LIMIT :n FOR UPDATE OF i SKIP LOCKED"
+                    ),
+                    {"b": batch_id, "n": CHUNK},
+                ).all()
                 if not items:
                     break
                 for it in items:
@@ -115,7 +138,7 @@ class CredentialDistributor:
                     self._issue_one(s, caller, batch_id, it)
                     count += 1
 
-    def _issue_one(self, s, caller: Principal, batch_id: str, it) -> None:  # type: ignore[no-untyped-def]
+    def _issue_one(self, s, caller: Principal, batch_id: str, it) -> None:
         password = passwords.generate_initial_password()
         existing = repo.user_by_username(s, it.username)
         reset = existing is not None
@@ -123,43 +146,84 @@ class CredentialDistributor:
         if self.external is not None:
             self.external(row, it.tenant_id, it.path, reset)
         if existing is None:
-            uid = repo.insert_user(s, tenant_id=it.tenant_id, tenant_path=it.path, username=it.username,
-                                   password_hash=passwords.hash_password(password), roles=["admin"],
-                                   must_change=True, is_tenant_admin=True, display_name=f"{it.name}管理员")
+            uid = repo.insert_user(
+                s,
+                tenant_id=it.tenant_id,
+                tenant_path=it.path,
+                username=it.username,
+                password_hash=passwords.hash_password(password),
+                roles=["admin"],
+                must_change=True,
+                is_tenant_admin=True,
+                display_name=f"{it.name}管理员",
+            )
         else:
             uid = existing.id
             repo.set_password(s, uid, it.path, passwords.hash_password(password), must_change=True)
         s.execute(
-            text("UPDATE credential_items SET status = 'issued', sealed_password = :sp"
-                 " WHERE batch_id = CAST(:b AS uuid) AND tenant_id = CAST(:t AS uuid)"),
-            {"sp": self.sealer.seal(password.encode(), f"{batch_id}:{it.tenant_id}".encode()),
-             "b": batch_id, "t": it.tenant_id})
-        repo.audit(s, tenant_id=it.tenant_id, tenant_path=it.path,
-                   action="credential_reset" if reset else "credential_issued", username=it.username,
-                   actor=caller.username, details={"batch_id": batch_id, "issued_by": caller.username})
+            text(
+                "UPDATE credential_items SET status = 'issued', sealed_password = :sp"
+                " WHERE batch_id = CAST(:b AS uuid) AND tenant_id = CAST(:t AS uuid)"
+            ),
+            {
+                "sp": self.sealer.seal(password.encode(), f"{batch_id}:{it.tenant_id}".encode()),
+                "b": batch_id,
+                "t": it.tenant_id,
+            },
+        )
+        repo.audit(
+            s,
+            tenant_id=it.tenant_id,
+            tenant_path=it.path,
+            action="credential_reset" if reset else "credential_issued",
+            username=it.username,
+            actor=caller.username,
+            details={"batch_id": batch_id, "issued_by": caller.username},
+        )
 
     def _deliver(self, caller: Principal, batch_id: str, issuer_name: str) -> DistributionResult:
         result = DistributionResult(batch_id=batch_id)
         with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
             items = s.execute(
-                text("SELECT i.tenant_id::text AS tenant_id, i.username, i.sealed_password, t.code, t.name, t.kind"
-                     " FROM credential_items i JOIN tenants t ON t.id = i.tenant_id"
-                     " WHERE i.batch_id = CAST(:b AS uuid) AND i.status = 'issued' ORDER BY i.tenant_path"),
-                {"b": batch_id}).all()
+                text(
+                    "SELECT i.tenant_id::text AS tenant_id, i.username, i.sealed_password, t.code, t.name, t.kind"
+                    " FROM credential_items i JOIN tenants t ON t.id = i.tenant_id"
+                    " WHERE i.batch_id = CAST(:b AS uuid) AND i.status = 'issued' ORDER BY i.tenant_path"
+                ),
+                {"b": batch_id},
+            ).all()
             for it in items:
-                pw = self.sealer.open(it.sealed_password, f"{batch_id}:{it.tenant_id}".encode()).decode()
+                pw = self.sealer.open(
+                    it.sealed_password, f"{batch_id}:{it.tenant_id}".encode()
+                ).decode()
                 result.issued.append(IssuedRow(it.code, it.name, it.kind, it.username, pw))
                 result.issued_ids.append(it.tenant_id)
-            result.skipped = int(s.execute(
-                text("SELECT count(*) FROM tenants t WHERE t.tenant_path <@ CAST(:p AS ltree)"
-                     " AND t.tenant_path <> CAST(:p AS ltree) AND EXISTS (SELECT 1 FROM users u"
-                     " WHERE u.tenant_id = t.id AND u.is_tenant_admin)"), {"p": caller.tenant_path}).scalar() or 0
+            result.skipped = int(
+                s.execute(
+                    text(
+                        "SELECT count(*) FROM tenants t WHERE t.tenant_path <@ CAST(:p AS ltree)"
+                        " AND t.tenant_path <> CAST(:p AS ltree) AND EXISTS (SELECT 1 FROM users u"
+                        " WHERE u.tenant_id = t.id AND u.is_tenant_admin)"
+                    ),
+                    {"p": caller.tenant_path},
+                ).scalar()
+                or 0
             ) - len(result.issued)
             # The sheet leaves now; the sealed passwords are wiped in the same transaction.
-            s.execute(text("UPDATE credential_items SET sealed_password = NULL, status = 'delivered'"
-                           " WHERE batch_id = CAST(:b AS uuid)"), {"b": batch_id})
-            s.execute(text("UPDATE credential_batches SET status = 'delivered', finished_at = now()"
-                           " WHERE id = CAST(:b AS uuid)"), {"b": batch_id})
+            s.execute(
+                text(
+                    "UPDATE credential_items SET sealed_password = NULL, status = 'delivered'"
+                    " WHERE batch_id = CAST(:b AS uuid)"
+                ),
+                {"b": batch_id},
+            )
+            s.execute(
+                text(
+                    "UPDATE credential_batches SET status = 'delivered', finished_at = now()"
+                    " WHERE id = CAST(:b AS uuid)"
+                ),
+                {"b": batch_id},
+            )
         result.skipped = max(result.skipped, 0)
         result.sheet = sheet_xlsx(issuer_name, self.login_url, result.issued)
         result.slips = slips_docx(issuer_name, self.login_url, result.issued)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-
 from kepu.identity.v1 import identity_pb2 as pb
 from kepu.identity.v1 import identity_pb2_grpc as pbg
 from kepu_common.db import Database, Scope
@@ -20,79 +19,139 @@ ROLES = {"admin", "reviewer", "reporter", "viewer"}
 
 
 def tenant_msg(r: Any) -> pb.Tenant:
-    return pb.Tenant(id=r.id, code=r.code, name=r.name, kind=r.kind, parent_id=r.parent_id, path=r.path,
-                     status=r.status, has_admin=bool(r.has_admin), child_count=int(r.child_count))
+    return pb.Tenant(
+        id=r.id,
+        code=r.code,
+        name=r.name,
+        kind=r.kind,
+        parent_id=r.parent_id,
+        path=r.path,
+        status=r.status,
+        has_admin=bool(r.has_admin),
+        child_count=int(r.child_count),
+    )
 
 
 class TenantServicer(Servicer, pbg.TenantServiceServicer):
-    def __init__(self, verifier, tenants: Tenants) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, verifier, tenants: Tenants) -> None:
         super().__init__(verifier)
         self.tenants = tenants
 
-    def GetMyTenant(self, request: pb.GetMyTenantRequest, context: grpc.ServicerContext) -> pb.Tenant:
+    def GetMyTenant(
+        self, request: pb.GetMyTenantRequest, context: grpc.ServicerContext
+    ) -> pb.Tenant:
         return self.call(context, lambda: tenant_msg(self.tenants.me(self.principal(context))))
 
     def GetTenant(self, request: pb.GetTenantRequest, context: grpc.ServicerContext) -> pb.Tenant:
-        return self.call(context, lambda: tenant_msg(self.tenants.get(self.principal(context), request.tenant_id)))
+        return self.call(
+            context,
+            lambda: tenant_msg(self.tenants.get(self.principal(context), request.tenant_id)),
+        )
 
-    def ListChildren(self, request: pb.ListChildrenRequest, context: grpc.ServicerContext) -> pb.ListChildrenResponse:
+    def ListChildren(
+        self, request: pb.ListChildrenRequest, context: grpc.ServicerContext
+    ) -> pb.ListChildrenResponse:
         def run() -> pb.ListChildrenResponse:
             rows = self.tenants.children(self.principal(context), request.tenant_id)
             return pb.ListChildrenResponse(tenants=[tenant_msg(r) for r in rows])
 
         return self.call(context, run)
 
-    def ListSubtree(self, request: pb.ListSubtreeRequest, context: grpc.ServicerContext) -> pb.ListChildrenResponse:
+    def ListSubtree(
+        self, request: pb.ListSubtreeRequest, context: grpc.ServicerContext
+    ) -> pb.ListChildrenResponse:
         def run() -> pb.ListChildrenResponse:
-            rows = self.tenants.subtree(self.principal(context), request.tenant_id, request.max_depth)
+            rows = self.tenants.subtree(
+                self.principal(context), request.tenant_id, request.max_depth
+            )
             return pb.ListChildrenResponse(tenants=[tenant_msg(r) for r in rows])
 
         return self.call(context, run)
 
-    def CreateTenant(self, request: pb.CreateTenantRequest, context: grpc.ServicerContext) -> pb.Tenant:
-        return self.call(context, lambda: tenant_msg(self.tenants.create(
-            self.principal(context), request.parent_id, request.code, request.name, request.kind)))
+    def CreateTenant(
+        self, request: pb.CreateTenantRequest, context: grpc.ServicerContext
+    ) -> pb.Tenant:
+        return self.call(
+            context,
+            lambda: tenant_msg(
+                self.tenants.create(
+                    self.principal(context),
+                    request.parent_id,
+                    request.code,
+                    request.name,
+                    request.kind,
+                )
+            ),
+        )
 
 
 class CredentialServicer(Servicer, pbg.CredentialServiceServicer):
-    def __init__(self, verifier, distributor: CredentialDistributor) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, verifier, distributor: CredentialDistributor) -> None:
         super().__init__(verifier)
         self.distributor = distributor
 
-    def DistributeCredentials(self, request: pb.DistributeCredentialsRequest,
-                              context: grpc.ServicerContext) -> pb.DistributeCredentialsResponse:
+    def DistributeCredentials(
+        self, request: pb.DistributeCredentialsRequest, context: grpc.ServicerContext
+    ) -> pb.DistributeCredentialsResponse:
         def run() -> pb.DistributeCredentialsResponse:
             caller = self.principal(context)
             _uuid(request.tenant_id)
             for rid in request.reset_tenant_ids:
                 _uuid(rid)
-            res = self.distributor.distribute(caller, request.tenant_id, request.scope or "subtree",
-                                              list(request.reset_tenant_ids))
+            res = self.distributor.distribute(
+                caller,
+                request.tenant_id,
+                request.scope or "subtree",
+                list(request.reset_tenant_ids),
+            )
             return pb.DistributeCredentialsResponse(
-                batch_id=res.batch_id, skipped=res.skipped, sheet_xlsx=res.sheet, slips_docx=res.slips,
-                issued=[pb.IssuedCredential(tenant_id=tid, tenant_code=r.tenant_code, tenant_name=r.tenant_name,
-                                            username=r.username, initial_password=r.password)
-                        for tid, r in zip(res.issued_ids, res.issued, strict=True)])
+                batch_id=res.batch_id,
+                skipped=res.skipped,
+                sheet_xlsx=res.sheet,
+                slips_docx=res.slips,
+                issued=[
+                    pb.IssuedCredential(
+                        tenant_id=tid,
+                        tenant_code=r.tenant_code,
+                        tenant_name=r.tenant_name,
+                        username=r.username,
+                        initial_password=r.password,
+                    )
+                    for tid, r in zip(res.issued_ids, res.issued, strict=True)
+                ],
+            )
 
         return self.call(context, run)
 
 
 class UserServicer(Servicer, pbg.UserServiceServicer):
-    def __init__(self, verifier, db: Database, tenants: Tenants) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, verifier, db: Database, tenants: Tenants) -> None:
         super().__init__(verifier)
         self.db = db
         self.tenants = tenants
 
-    def ListUsers(self, request: pb.ListUsersRequest, context: grpc.ServicerContext) -> pb.ListUsersResponse:
+    def ListUsers(
+        self, request: pb.ListUsersRequest, context: grpc.ServicerContext
+    ) -> pb.ListUsersResponse:
         def run() -> pb.ListUsersResponse:
             caller = self.principal(context)
             t = self.tenants.get(caller, request.tenant_id or caller.tenant_id)
             with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
                 rows = repo.users_of_tenant(s, t.id)
-            return pb.ListUsersResponse(users=[pb.User(
-                id=r.id, tenant_id=r.tenant_id, username=r.username, roles=list(r.roles),
-                must_change_password=r.must_change_password, locked=bool(r.locked),
-                display_name=r.display_name) for r in rows])
+            return pb.ListUsersResponse(
+                users=[
+                    pb.User(
+                        id=r.id,
+                        tenant_id=r.tenant_id,
+                        username=r.username,
+                        roles=list(r.roles),
+                        must_change_password=r.must_change_password,
+                        locked=bool(r.locked),
+                        display_name=r.display_name,
+                    )
+                    for r in rows
+                ]
+            )
 
         return self.call(context, run)
 
@@ -103,7 +162,9 @@ class UserServicer(Servicer, pbg.UserServiceServicer):
                 raise PermissionDenied("只有管理员可以调整角色。")
             roles = sorted(set(request.roles))
             if not roles or not set(roles) <= ROLES:
-                raise InvalidArgument("角色只能是 admin、reviewer、reporter、viewer 中的一个或多个。")
+                raise InvalidArgument(
+                    "角色只能是 admin、reviewer、reporter、viewer 中的一个或多个。"
+                )
             _uuid(request.user_id)
             from sqlalchemy import text
 
@@ -113,28 +174,54 @@ class UserServicer(Servicer, pbg.UserServiceServicer):
                     raise NotFound("用户不存在，或不在您的管辖范围内。")
                 if row.id == caller.subject:
                     raise PermissionDenied("不能修改自己的角色。")
-                s.execute(text("UPDATE users SET roles = :r WHERE id = CAST(:i AS uuid)"),
-                          {"r": roles, "i": row.id})
-                repo.audit(s, tenant_id=row.tenant_id, tenant_path=row.tenant_path, action="role_changed",
-                           username=row.username, actor=caller.username,
-                           details={"from": ",".join(row.roles), "to": ",".join(roles)})
+                s.execute(
+                    text("UPDATE users SET roles = :r WHERE id = CAST(:i AS uuid)"),
+                    {"r": roles, "i": row.id},
+                )
+                repo.audit(
+                    s,
+                    tenant_id=row.tenant_id,
+                    tenant_path=row.tenant_path,
+                    action="role_changed",
+                    username=row.username,
+                    actor=caller.username,
+                    details={"from": ",".join(row.roles), "to": ",".join(roles)},
+                )
                 row = repo.user_by_id(s, request.user_id)
             assert row is not None
-            return pb.User(id=row.id, tenant_id=row.tenant_id, username=row.username, roles=list(row.roles),
-                           must_change_password=row.must_change_password, locked=bool(row.locked),
-                           display_name=row.display_name)
+            return pb.User(
+                id=row.id,
+                tenant_id=row.tenant_id,
+                username=row.username,
+                roles=list(row.roles),
+                must_change_password=row.must_change_password,
+                locked=bool(row.locked),
+                display_name=row.display_name,
+            )
 
         return self.call(context, run)
 
-    def ListAudit(self, request: pb.ListAuditRequest, context: grpc.ServicerContext) -> pb.ListAuditResponse:
+    def ListAudit(
+        self, request: pb.ListAuditRequest, context: grpc.ServicerContext
+    ) -> pb.ListAuditResponse:
         def run() -> pb.ListAuditResponse:
             caller = self.principal(context)
             t = self.tenants.get(caller, request.tenant_id or caller.tenant_id)
             limit = min(max(request.limit or 100, 1), 1000)
             with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
                 rows = repo.audit_entries(s, t.path, limit)
-            return pb.ListAuditResponse(entries=[pb.AuditEntry(
-                id=r.id, occurred_at=r.occurred_at.isoformat(), action=r.action, username=r.username,
-                tenant_path=r.tenant_path, details_json=r.details) for r in rows])
+            return pb.ListAuditResponse(
+                entries=[
+                    pb.AuditEntry(
+                        id=r.id,
+                        occurred_at=r.occurred_at.isoformat(),
+                        action=r.action,
+                        username=r.username,
+                        tenant_path=r.tenant_path,
+                        details_json=r.details,
+                    )
+                    for r in rows
+                ]
+            )
 
         return self.call(context, run)

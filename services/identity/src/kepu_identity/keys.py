@@ -13,9 +13,8 @@ import uuid
 from typing import Any
 
 from joserfc.jwk import KeySet, RSAKey
-from sqlalchemy import text
-
 from kepu_common.db import Database, Scope
+from sqlalchemy import text
 
 from .crypto import Sealer
 
@@ -39,25 +38,38 @@ class KeyRing:
             ).all()
             if not rows or rows[0].age > self.rotation_seconds:
                 kid = uuid.uuid4().hex
-                key = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
+                key = RSAKey.generate_key(
+                    2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"}
+                )
                 public = key.as_dict(private=False)
                 s.execute(
                     text(
                         "INSERT INTO signing_keys (kid, alg, private_key, public_jwk)"
                         " VALUES (:k, 'RS256', :p, CAST(:j AS jsonb))"
                     ),
-                    {"k": kid, "p": self.sealer.seal(key.as_pem(private=True), kid.encode()),
-                     "j": json.dumps(public)},
+                    {
+                        "k": kid,
+                        "p": self.sealer.seal(key.as_pem(private=True), kid.encode()),
+                        "j": json.dumps(public),
+                    },
                 )
-                rows = [type("Row", (), {"kid": kid, "private_key": None, "public_jwk": public, "age": 0})()]
+                rows = [
+                    type(
+                        "Row", (), {"kid": kid, "private_key": None, "public_jwk": public, "age": 0}
+                    )()
+                ]
                 current = key
             else:
                 top = rows[0]
                 pem = self.sealer.open(top.private_key, top.kid.encode())
-                current = RSAKey.import_key(pem, parameters={"kid": top.kid, "use": "sig", "alg": "RS256"})
+                current = RSAKey.import_key(
+                    pem, parameters={"kid": top.kid, "use": "sig", "alg": "RS256"}
+                )
             published = [r.public_jwk for r in rows if r.age <= 2 * self.rotation_seconds + 3600]
             s.execute(
-                text("DELETE FROM signing_keys WHERE created_at < now() - make_interval(secs => :s)"),
+                text(
+                    "DELETE FROM signing_keys WHERE created_at < now() - make_interval(secs => :s)"
+                ),
                 {"s": 4 * self.rotation_seconds + 3600},
             )
         return current, {"keys": published}
@@ -77,12 +89,14 @@ class KeyRing:
         return self.current()[1]
 
     def keyset(self) -> KeySet:
-        return KeySet.import_key_set(self.jwks())
+        return KeySet.import_key_set(self.jwks())  # type: ignore[arg-type]
 
     def rotate_now(self) -> None:
         """Force a new key (operators, tests); old keys stay published."""
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            s.execute(text("UPDATE signing_keys SET created_at = created_at - make_interval(secs => :s)"),
-                      {"s": self.rotation_seconds + 1})
+            s.execute(
+                text("UPDATE signing_keys SET created_at = created_at - make_interval(secs => :s)"),
+                {"s": self.rotation_seconds + 1},
+            )
         with self._lock:
             self._cached = None

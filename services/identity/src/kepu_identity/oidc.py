@@ -21,11 +21,10 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
-
 from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.errors import DomainError, Unauthenticated
+from sqlalchemy import text
 
 from .accounts import NOT_SET_UP, OTP_INVALID, Account, Accounts, SignInFailed
 from .clients import Client, get_client
@@ -40,23 +39,40 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TICKET_SECONDS = 600
 
 
-def oauth_error(err: SignInFailed | tuple[str, str, str], status: int | None = None) -> JSONResponse:
+def oauth_error(
+    err: SignInFailed | tuple[str, str, str], status: int | None = None
+) -> JSONResponse:
     if isinstance(err, SignInFailed):
         error, desc, detail, code = err.error, err.description, err.detail, err.status
     else:
         (error, desc, detail), code = err, 400
-    return JSONResponse({"error": error, "error_description": desc, "detail": detail},
-                        status_code=status or code, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"error": error, "error_description": desc, "detail": detail},
+        status_code=status or code,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def problem(status: int, detail: str, title: str = "Bad request") -> JSONResponse:
-    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
-                        status_code=status, media_type="application/problem+json")
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+    )
 
 
-def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_: TokenIssuer,
-                    sealer: Sealer, issuer: str) -> FastAPI:
-    app = FastAPI(title="Kepu Cloud embedded OpenID Connect provider", docs_url=None, redoc_url=None)
+def create_oidc_app(
+    *,
+    db: Database,
+    accounts: Accounts,
+    keys: KeyRing,
+    issuer_: TokenIssuer,
+    sealer: Sealer,
+    issuer: str,
+) -> FastAPI:
+    app = FastAPI(
+        title="Kepu Cloud embedded OpenID Connect provider", docs_url=None, redoc_url=None
+    )
     verifier = TokenVerifier(issuer, key_source=keys.jwks, audience=issuer_.audience)
 
     def ip(request: Request) -> str:
@@ -84,25 +100,53 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         key = keys.signing_key()
         pem = key.as_pem(private=False)
         der = serialization.load_pem_public_key(pem).public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        return {"realm": REALM, "public_key": base64.b64encode(der).decode(),
-                "token-service": f"{issuer}/protocol/openid-connect", "account-service": f"{issuer}/account",
-                "tokens-not-before": 0}
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return {
+            "realm": REALM,
+            "public_key": base64.b64encode(der).decode(),
+            "token-service": f"{issuer}/protocol/openid-connect",
+            "account-service": f"{issuer}/account",
+            "tokens-not-before": 0,
+        }
 
     @app.get(f"{PREFIX}/.well-known/openid-configuration")
     def discovery() -> dict[str, Any]:
         o = f"{issuer}/protocol/openid-connect"
         return {
-            "issuer": issuer, "authorization_endpoint": f"{o}/auth", "token_endpoint": f"{o}/token",
-            "introspection_endpoint": f"{o}/token/introspect", "userinfo_endpoint": f"{o}/userinfo",
-            "end_session_endpoint": f"{o}/logout", "jwks_uri": f"{o}/certs",
-            "grant_types_supported": ["authorization_code", "refresh_token", "password", "client_credentials"],
-            "response_types_supported": ["code"], "response_modes_supported": ["query"],
-            "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "code_challenge_methods_supported": ["S256"], "scopes_supported": ["openid", "profile", "email"],
-            "claims_supported": ["sub", "preferred_username", "name", "email", "tenant_id", "tenant_path",
-                                 "tenant_kind"],
+            "issuer": issuer,
+            "authorization_endpoint": f"{o}/auth",
+            "token_endpoint": f"{o}/token",
+            "introspection_endpoint": f"{o}/token/introspect",
+            "userinfo_endpoint": f"{o}/userinfo",
+            "end_session_endpoint": f"{o}/logout",
+            "jwks_uri": f"{o}/certs",
+            "grant_types_supported": [
+                "authorization_code",
+                "refresh_token",
+                "password",
+                "client_credentials",
+            ],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": ["openid", "profile", "email"],
+            "claims_supported": [
+                "sub",
+                "preferred_username",
+                "name",
+                "email",
+                "tenant_id",
+                "tenant_path",
+                "tenant_kind",
+            ],
             "account_password_endpoint": f"{issuer}/account/password",
         }
 
@@ -116,12 +160,23 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         client_id, secret = client_auth(request, form)
         client = client_of(client_id)
         if client is None or not client.check_secret(secret):
-            return oauth_error(("unauthorized_client", "Invalid client or Invalid client credentials",
-                                "客户端无效或客户端密钥错误。"), 401)
+            return oauth_error(
+                (
+                    "unauthorized_client",
+                    "Invalid client or Invalid client credentials",
+                    "客户端无效或客户端密钥错误。",
+                ),
+                401,
+            )
         grant = form.get("grant_type", "")
         if grant not in client.grant_types:
-            return oauth_error(("unauthorized_client", f"Client not allowed for grant {grant or 'none'}",
-                                "此客户端不允许该授权方式。"))
+            return oauth_error(
+                (
+                    "unauthorized_client",
+                    f"Client not allowed for grant {grant or 'none'}",
+                    "此客户端不允许该授权方式。",
+                )
+            )
         try:
             if grant == "password":
                 return JSONResponse(password_grant(request, client, form))
@@ -133,12 +188,16 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
                 return JSONResponse(client_credentials_grant(client, form))
         except SignInFailed as exc:
             return oauth_error(exc)
-        return oauth_error(("unsupported_grant_type", "Unsupported grant_type", "不支持的授权方式。"))
+        return oauth_error(
+            ("unsupported_grant_type", "Unsupported grant_type", "不支持的授权方式。")
+        )
 
     def password_grant(request: Request, client: Client, form: dict[str, Any]) -> dict[str, Any]:
         username, password = form.get("username") or "", form.get("password") or ""
         if not username or not password:
-            raise SignInFailed("invalid_request", "Missing parameter: username", "请提供用户名和密码。")
+            raise SignInFailed(
+                "invalid_request", "Missing parameter: username", "请提供用户名和密码。"
+            )
         account = accounts.check_password(username, password, ip(request))
         if accounts.needs_setup(account):
             raise NOT_SET_UP
@@ -148,42 +207,78 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         return issuer_.issue(account, client.client_id, form.get("scope") or "openid")
 
     def code_grant(client: Client, form: dict[str, Any]) -> dict[str, Any]:
-        code, redirect_uri, verifier_ = form.get("code") or "", form.get("redirect_uri") or "", form.get("code_verifier")
+        code, redirect_uri, verifier_ = (
+            form.get("code") or "",
+            form.get("redirect_uri") or "",
+            form.get("code_verifier"),
+        )
         bad = SignInFailed("invalid_grant", "Code not valid", "授权码无效或已使用，请重新登录。")
         with db.unit_of_work(Scope.system_scope()) as s:
             row = s.execute(
-                text("UPDATE auth_codes SET used = true WHERE code_hash = :h AND NOT used AND expires_at > now()"
-                     " RETURNING client_id, user_id::text AS user_id, redirect_uri, code_challenge, scope, nonce,"
-                     " session_id::text AS session_id"), {"h": digest(code)}).first()
+                text(
+                    "UPDATE auth_codes SET used = true WHERE code_hash = :h AND NOT used AND expires_at > now()"
+                    " RETURNING client_id, user_id::text AS user_id, redirect_uri, code_challenge, scope, nonce,"
+                    " session_id::text AS session_id"
+                ),
+                {"h": digest(code)},
+            ).first()
         if row is None or row.client_id != client.client_id:
             raise bad
         if row.redirect_uri != redirect_uri:
             raise SignInFailed("invalid_grant", "Incorrect redirect_uri", "回调地址不匹配。")
         if row.code_challenge:
             if not verifier_:
-                raise SignInFailed("invalid_grant", "PKCE code verifier not specified", "缺少 PKCE 校验码。")
-            calc = base64.urlsafe_b64encode(hashlib.sha256(verifier_.encode()).digest()).rstrip(b"=").decode()
+                raise SignInFailed(
+                    "invalid_grant", "PKCE code verifier not specified", "缺少 PKCE 校验码。"
+                )
+            calc = (
+                base64.urlsafe_b64encode(hashlib.sha256(verifier_.encode()).digest())
+                .rstrip(b"=")
+                .decode()
+            )
             if not secrets.compare_digest(calc, row.code_challenge):
                 raise SignInFailed("invalid_grant", "PKCE verification failed", "PKCE 校验失败。")
         account = accounts.reload(row.user_id)
-        return issuer_.issue(account, client.client_id, row.scope, nonce=row.nonce, session_id=row.session_id)
+        return issuer_.issue(
+            account, client.client_id, row.scope, nonce=row.nonce, session_id=row.session_id
+        )
 
     def refresh_grant(client: Client, form: dict[str, Any]) -> dict[str, Any]:
-        sid, user_id, scope = issuer_.session_for_refresh(form.get("refresh_token") or "", client.client_id)
+        sid, user_id, scope = issuer_.session_for_refresh(
+            form.get("refresh_token") or "", client.client_id
+        )
         account = accounts.reload(user_id)
         return issuer_.issue(account, client.client_id, scope, session_id=sid)
 
     def client_credentials_grant(client: Client, form: dict[str, Any]) -> dict[str, Any]:
         if client.public or not client.tenant_id:
-            raise SignInFailed("unauthorized_client", "Public client not allowed to retrieve service account",
-                               "公共客户端不能使用客户端凭据方式。")
+            raise SignInFailed(
+                "unauthorized_client",
+                "Public client not allowed to retrieve service account",
+                "公共客户端不能使用客户端凭据方式。",
+            )
         with db.unit_of_work(Scope.system_scope()) as s:
-            t = s.execute(text("SELECT id::text AS id, tenant_path::text AS path, kind, name FROM tenants"
-                               " WHERE id = CAST(:i AS uuid)"), {"i": client.tenant_id}).one()
-        account = Account(id=f"service-account-{client.client_id}", username=f"service-account-{client.client_id}",
-                          tenant_id=t.id, tenant_path=t.path, tenant_kind=t.kind, tenant_name=t.name,
-                          display_name=client.client_id, email=None, roles=["partner"],
-                          must_change_password=False, totp_enabled=False, is_admin=False)
+            t = s.execute(
+                text(
+                    "SELECT id::text AS id, tenant_path::text AS path, kind, name FROM tenants"
+                    " WHERE id = CAST(:i AS uuid)"
+                ),
+                {"i": client.tenant_id},
+            ).one()
+        account = Account(
+            id=f"service-account-{client.client_id}",
+            username=f"service-account-{client.client_id}",
+            tenant_id=t.id,
+            tenant_path=t.path,
+            tenant_kind=t.kind,
+            tenant_name=t.name,
+            display_name=client.client_id,
+            email=None,
+            roles=["partner"],
+            must_change_password=False,
+            totp_enabled=False,
+            is_admin=False,
+        )
         scope = " ".join(s for s in (form.get("scope") or "").split() if s.startswith("partner:"))
         out = issuer_.issue(account, client.client_id, "profile", with_refresh=False)
         if scope:
@@ -196,8 +291,11 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         if not auth.lower().startswith("bearer "):
             raise Unauthenticated("缺少访问令牌。")
         claims = verifier.claims(auth[7:])
-        if claims.get("sid") and not str(claims["sub"]).startswith("service-account-") \
-                and not issuer_.session_active(claims["sid"]):
+        if (
+            claims.get("sid")
+            and not str(claims["sub"]).startswith("service-account-")
+            and not issuer_.session_active(claims["sid"])
+        ):
             raise Unauthenticated("登录会话已结束，请重新登录。")
         return claims
 
@@ -206,11 +304,26 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         try:
             c = bearer_claims(request)
         except DomainError as exc:
-            return JSONResponse({"error": "invalid_token", "error_description": "Token verification failed",
-                                 "detail": exc.detail}, status_code=401,
-                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        keys_ = ("sub", "preferred_username", "name", "email", "tenant_id", "tenant_path", "tenant_kind",
-                 "tenant_name", "realm_access")
+            return JSONResponse(
+                {
+                    "error": "invalid_token",
+                    "error_description": "Token verification failed",
+                    "detail": exc.detail,
+                },
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        keys_ = (
+            "sub",
+            "preferred_username",
+            "name",
+            "email",
+            "tenant_id",
+            "tenant_path",
+            "tenant_kind",
+            "tenant_name",
+            "realm_access",
+        )
         return JSONResponse({k: c[k] for k in keys_ if k in c})
 
     @app.post(f"{OIDC}/token/introspect")
@@ -219,12 +332,21 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         client_id, secret = client_auth(request, form)
         client = client_of(client_id)
         if client is None or not client.check_secret(secret):
-            return oauth_error(("unauthorized_client", "Invalid client credentials", "客户端无效。"), 401)
+            return oauth_error(
+                ("unauthorized_client", "Invalid client credentials", "客户端无效。"), 401
+            )
         try:
             c = verifier.claims(str(form.get("token") or ""))
         except DomainError:
             return JSONResponse({"active": False})
-        return JSONResponse({**c, "active": True, "client_id": c.get("azp"), "username": c.get("preferred_username")})
+        return JSONResponse(
+            {
+                **c,
+                "active": True,
+                "client_id": c.get("azp"),
+                "username": c.get("preferred_username"),
+            }
+        )
 
     @app.api_route(f"{OIDC}/logout", methods=["GET", "POST"])
     async def logout(request: Request) -> Response:
@@ -247,7 +369,9 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         client = client_of(str(params.get("client_id") or "kepu-portal"))
         if target and client and client.allows_redirect(str(target)):
             return RedirectResponse(str(target), status_code=302)
-        return HTMLResponse("<!doctype html><meta charset=utf-8><title>已退出</title><p>您已安全退出科普云。</p>")
+        return HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>已退出</title><p>您已安全退出科普云。</p>"
+        )
 
     # ---- browser login (authorization endpoint) -------------------------------------------------
 
@@ -257,16 +381,28 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
 
     def open_ticket(ticket: str) -> dict[str, Any] | None:
         try:
-            data: dict[str, Any] = json.loads(sealer.open(base64.urlsafe_b64decode(ticket.encode()), b"ticket"))
+            data: dict[str, Any] = json.loads(
+                sealer.open(base64.urlsafe_b64decode(ticket.encode()), b"ticket")
+            )
         except Exception:  # noqa: BLE001 - tampered or expired tickets are simply invalid
             return None
         return data if data.get("exp", 0) > time.time() else None
 
-    AUTH_PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
-                   "code_challenge", "code_challenge_method")
+    AUTH_PARAMS = (
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    )
 
     def auth_error_page(request: Request, message: str, status: int = 400) -> HTMLResponse:
-        return TEMPLATES.TemplateResponse(request, "error.html", {"message": message}, status_code=status)
+        return TEMPLATES.TemplateResponse(
+            request, "error.html", {"message": message}, status_code=status
+        )
 
     def check_auth_params(p: dict[str, Any]) -> tuple[Client | None, str | None]:
         client = client_of(p.get("client_id"))
@@ -276,7 +412,9 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
             return None, "回调地址（redirect_uri）未登记，已拒绝登录请求。"
         if p.get("response_type") != "code":
             return None, "只支持授权码方式（response_type=code）。"
-        if client.public and (not p.get("code_challenge") or p.get("code_challenge_method") != "S256"):
+        if client.public and (
+            not p.get("code_challenge") or p.get("code_challenge_method") != "S256"
+        ):
             return None, "公共客户端必须使用 PKCE（code_challenge_method=S256）。"
         return client, None
 
@@ -293,30 +431,57 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         sid = str(__import__("uuid").uuid4())
         with db.unit_of_work(Scope.system_scope()) as s:
             s.execute(
-                text("INSERT INTO auth_codes (code_hash, client_id, user_id, redirect_uri, code_challenge,"
-                     " code_challenge_method, scope, nonce, session_id, expires_at) VALUES (:h, :c, CAST(:u AS uuid),"
-                     " :r, :cc, :m, :s, :n, CAST(:sid AS uuid), now() + interval '60 seconds')"),
-                {"h": digest(code), "c": p["client_id"], "u": account.id, "r": p["redirect_uri"],
-                 "cc": p.get("code_challenge") or None, "m": p.get("code_challenge_method") or None,
-                 "s": p.get("scope") or "openid", "n": p.get("nonce") or None, "sid": sid},
+                text(
+                    "INSERT INTO auth_codes (code_hash, client_id, user_id, redirect_uri, code_challenge,"
+                    " code_challenge_method, scope, nonce, session_id, expires_at) VALUES (:h, :c, CAST(:u AS uuid),"
+                    " :r, :cc, :m, :s, :n, CAST(:sid AS uuid), now() + interval '60 seconds')"
+                ),
+                {
+                    "h": digest(code),
+                    "c": p["client_id"],
+                    "u": account.id,
+                    "r": p["redirect_uri"],
+                    "cc": p.get("code_challenge") or None,
+                    "m": p.get("code_challenge_method") or None,
+                    "s": p.get("scope") or "openid",
+                    "n": p.get("nonce") or None,
+                    "sid": sid,
+                },
             )
         accounts.record_sign_in(account, p["client_id"], ip(request))
         query = {"code": code, "session_state": sid}
         if p.get("state"):
             query["state"] = p["state"]
         sep = "&" if "?" in p["redirect_uri"] else "?"
-        return RedirectResponse(p["redirect_uri"] + sep + urllib.parse.urlencode(query), status_code=302)
+        return RedirectResponse(
+            p["redirect_uri"] + sep + urllib.parse.urlencode(query), status_code=302
+        )
 
     def next_step(account: Account, p: dict[str, Any], request: Request) -> Response:
         if account.must_change_password:
-            return TEMPLATES.TemplateResponse(request, "update_password.html", {
-                "ticket": seal_ticket({"u": account.id, "p": p, "step": "password"}), "error": None,
-                "username": account.username})
+            return TEMPLATES.TemplateResponse(
+                request,
+                "update_password.html",
+                {
+                    "ticket": seal_ticket({"u": account.id, "p": p, "step": "password"}),
+                    "error": None,
+                    "username": account.username,
+                },
+            )
         if accounts.mfa_required and account.is_admin and not account.totp_enabled:
             secret = accounts.new_totp_secret()
-            return TEMPLATES.TemplateResponse(request, "totp_setup.html", {
-                "ticket": seal_ticket({"u": account.id, "p": p, "step": "totp_setup", "secret": secret}),
-                "secret": secret, "uri": accounts.totp_uri(account, secret), "error": None})
+            return TEMPLATES.TemplateResponse(
+                request,
+                "totp_setup.html",
+                {
+                    "ticket": seal_ticket(
+                        {"u": account.id, "p": p, "step": "totp_setup", "secret": secret}
+                    ),
+                    "secret": secret,
+                    "uri": accounts.totp_uri(account, secret),
+                    "error": None,
+                },
+            )
         return finish(account, p, request)
 
     @app.post(f"{OIDC}/auth")
@@ -327,14 +492,22 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         if err:
             return auth_error_page(request, err)
         try:
-            account = accounts.check_password(str(form.get("username", "")), str(form.get("password", "")), ip(request))
+            account = accounts.check_password(
+                str(form.get("username", "")), str(form.get("password", "")), ip(request)
+            )
         except SignInFailed as exc:
-            return TEMPLATES.TemplateResponse(request, "login.html", {"params": p, "error": exc.detail,
-                                                                     "username": form.get("username", "")},
-                                              status_code=200)
+            return TEMPLATES.TemplateResponse(
+                request,
+                "login.html",
+                {"params": p, "error": exc.detail, "username": form.get("username", "")},
+                status_code=200,
+            )
         if account.totp_enabled:
-            return TEMPLATES.TemplateResponse(request, "otp.html", {
-                "ticket": seal_ticket({"u": account.id, "p": p, "step": "otp"}), "error": None})
+            return TEMPLATES.TemplateResponse(
+                request,
+                "otp.html",
+                {"ticket": seal_ticket({"u": account.id, "p": p, "step": "otp"}), "error": None},
+            )
         return next_step(account, p, request)
 
     @app.post(f"{PREFIX}/login-actions/{{step}}")
@@ -347,8 +520,11 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         p = t["p"]
         if step == "otp":
             if not accounts.verify_otp(account, str(form.get("otp", ""))):
-                return TEMPLATES.TemplateResponse(request, "otp.html", {"ticket": form["ticket"],
-                                                                       "error": "动态口令错误，请重新输入。"})
+                return TEMPLATES.TemplateResponse(
+                    request,
+                    "otp.html",
+                    {"ticket": form["ticket"], "error": "动态口令错误，请重新输入。"},
+                )
             return next_step(account, p, request)
         if step == "password":
             new, confirm = str(form.get("password-new", "")), str(form.get("password-confirm", ""))
@@ -361,14 +537,24 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
                 except DomainError as exc:
                     error = exc.detail
             if error:
-                return TEMPLATES.TemplateResponse(request, "update_password.html", {
-                    "ticket": form["ticket"], "error": error, "username": account.username})
+                return TEMPLATES.TemplateResponse(
+                    request,
+                    "update_password.html",
+                    {"ticket": form["ticket"], "error": error, "username": account.username},
+                )
             return next_step(account, p, request)
         if step == "totp_setup":
             if not accounts.enable_totp(account, t["secret"], str(form.get("otp", ""))):
-                return TEMPLATES.TemplateResponse(request, "totp_setup.html", {
-                    "ticket": form["ticket"], "secret": t["secret"], "uri": accounts.totp_uri(account, t["secret"]),
-                    "error": "动态口令错误，请检查手机时间后重新输入。"})
+                return TEMPLATES.TemplateResponse(
+                    request,
+                    "totp_setup.html",
+                    {
+                        "ticket": form["ticket"],
+                        "secret": t["secret"],
+                        "uri": accounts.totp_uri(account, t["secret"]),
+                        "error": "动态口令错误，请检查手机时间后重新输入。",
+                    },
+                )
             return next_step(accounts.reload(account.id), p, request)
         return auth_error_page(request, "未知的登录步骤。")
 
@@ -382,10 +568,19 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
                 if passwords.verify_password(old, new):
                     from kepu_common.errors import InvalidArgument
 
-                    raise InvalidArgument(f"新密码不能与最近 {passwords.HISTORY} 次使用过的密码相同。")
-            repo.set_password(s, account.id, account.tenant_path, passwords.hash_password(new), must_change=False)
-            repo.audit(s, tenant_id=account.tenant_id, tenant_path=account.tenant_path, action="password_changed",
-                       username=account.username)
+                    raise InvalidArgument(
+                        f"新密码不能与最近 {passwords.HISTORY} 次使用过的密码相同。"
+                    )
+            repo.set_password(
+                s, account.id, account.tenant_path, passwords.hash_password(new), must_change=False
+            )
+            repo.audit(
+                s,
+                tenant_id=account.tenant_id,
+                tenant_path=account.tenant_path,
+                action="password_changed",
+                username=account.username,
+            )
         return accounts.reload(account.id)
 
     # ---- account password change without a token ------------------------------------------------
@@ -404,15 +599,21 @@ def create_oidc_app(*, db: Database, accounts: Accounts, keys: KeyRing, issuer_:
         new = str(body.get("newPassword") or body.get("new_password") or "")
         confirm = body.get("confirmation")
         if not username or not current or not new:
-            return problem(422, "请提供用户名、当前密码和新密码（username, currentPassword, newPassword）。",
-                           "Invalid input")
+            return problem(
+                422,
+                "请提供用户名、当前密码和新密码（username, currentPassword, newPassword）。",
+                "Invalid input",
+            )
         if confirm is not None and str(confirm) != new:
             return problem(422, "两次输入的新密码不一致。", "Invalid input")
         try:
             accounts.change_password(username, current, new, ip(request))
         except SignInFailed as exc:
-            return problem(401 if exc.status == 401 else 403 if exc is not NOT_SET_UP else 400, exc.detail,
-                           "Unauthorized")
+            return problem(
+                401 if exc.status == 401 else 403 if exc is not NOT_SET_UP else 400,
+                exc.detail,
+                "Unauthorized",
+            )
         except DomainError as exc:
             return problem(422, exc.detail, "Invalid input")
         return Response(status_code=204)

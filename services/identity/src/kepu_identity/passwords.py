@@ -7,7 +7,6 @@ import string
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-
 from kepu_common.errors import InvalidArgument
 
 MIN_LENGTH = 10

@@ -6,11 +6,10 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, text
-from sqlalchemy.orm import Session
-
 from kepu.events.v1 import envelope_pb2
 from kepu_common.outbox import record_event
+from sqlalchemy import Row, text
+from sqlalchemy.orm import Session
 
 TOPIC = "identity.events"
 
@@ -23,55 +22,92 @@ TENANT_COLS = (
 
 
 def get_tenant(s: Session, tenant_id: str) -> Row[Any] | None:
-    return s.execute(text(f"SELECT {TENANT_COLS} FROM tenants t WHERE t.id = CAST(:id AS uuid)"),
-                     {"id": tenant_id}).first()
+    return s.execute(
+        text(f"SELECT {TENANT_COLS} FROM tenants t WHERE t.id = CAST(:id AS uuid)"),
+        {"id": tenant_id},
+    ).first()
 
 
 def get_tenant_by_code(s: Session, code: str) -> Row[Any] | None:
-    return s.execute(text(f"SELECT {TENANT_COLS} FROM tenants t WHERE t.code = :c"), {"c": code}).first()
+    return s.execute(
+        text(f"SELECT {TENANT_COLS} FROM tenants t WHERE t.code = :c"), {"c": code}
+    ).first()
 
 
 def children(s: Session, tenant_id: str) -> list[Row[Any]]:
-    return list(s.execute(
-        text(f"SELECT {TENANT_COLS} FROM tenants t WHERE t.parent_id = CAST(:id AS uuid) ORDER BY t.code"),
-        {"id": tenant_id},
-    ))
+    return list(
+        s.execute(
+            text(
+                f"SELECT {TENANT_COLS} FROM tenants t WHERE t.parent_id = CAST(:id AS uuid) ORDER BY t.code"
+            ),
+            {"id": tenant_id},
+        )
+    )
 
 
 def subtree(s: Session, path: str, max_depth: int | None = None) -> list[Row[Any]]:
     depth = "" if not max_depth else " AND nlevel(t.tenant_path) <= nlevel(CAST(:p AS ltree)) + :d"
-    return list(s.execute(
-        text(f"SELECT {TENANT_COLS} FROM tenants t WHERE t.tenant_path <@ CAST(:p AS ltree){depth}"
-             " ORDER BY t.tenant_path"),
-        {"p": path, "d": max_depth or 0},
-    ))
+    return list(
+        s.execute(
+            text(
+                f"SELECT {TENANT_COLS} FROM tenants t WHERE t.tenant_path <@ CAST(:p AS ltree){depth}"
+                " ORDER BY t.tenant_path"
+            ),
+            {"p": path, "d": max_depth or 0},
+        )
+    )
 
 
 def descendants_without_admin(s: Session, path: str, direct_only: bool) -> list[Row[Any]]:
     depth = " AND nlevel(t.tenant_path) = nlevel(CAST(:p AS ltree)) + 1" if direct_only else ""
-    return list(s.execute(
-        text(
-            "SELECT t.id::text AS id, t.code, t.name, t.kind, t.tenant_path::text AS path FROM tenants t"
-            " WHERE t.tenant_path <@ CAST(:p AS ltree) AND t.tenant_path <> CAST(:p AS ltree)"
-            f"{depth} AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id AND u.is_tenant_admin)"
-            " ORDER BY t.tenant_path"
-        ),
-        {"p": path},
-    ))
+    return list(
+        s.execute(
+            text(
+                "SELECT t.id::text AS id, t.code, t.name, t.kind, t.tenant_path::text AS path FROM tenants t"
+                " WHERE t.tenant_path <@ CAST(:p AS ltree) AND t.tenant_path <> CAST(:p AS ltree)"
+                f"{depth} AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id AND u.is_tenant_admin)"
+                " ORDER BY t.tenant_path"
+            ),
+            {"p": path},
+        )
+    )
 
 
-def insert_tenant(s: Session, *, code: str, name: str, kind: str, parent_id: str | None,
-                  path: str, actor: str, tenant_id: str | None = None) -> str:
+def insert_tenant(
+    s: Session,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    parent_id: str | None,
+    path: str,
+    actor: str,
+    tenant_id: str | None = None,
+) -> str:
     tid = tenant_id or str(uuid.uuid4())
     s.execute(
-        text("INSERT INTO tenants (id, code, name, kind, parent_id, tenant_path)"
-             " VALUES (CAST(:id AS uuid), :code, :name, :kind, CAST(:parent AS uuid), CAST(:path AS ltree))"),
+        text(
+            "INSERT INTO tenants (id, code, name, kind, parent_id, tenant_path)"
+            " VALUES (CAST(:id AS uuid), :code, :name, :kind, CAST(:parent AS uuid), CAST(:path AS ltree))"
+        ),
         {"id": tid, "code": code, "name": name, "kind": kind, "parent": parent_id, "path": path},
     )
     record_event(
-        s, topic=TOPIC, event_type="identity.tenant.changed", tenant_id=tid, tenant_path=path, actor=actor,
-        payload=envelope_pb2.TenantChanged(tenant_id=tid, code=code, name=name, kind=kind,
-                                           parent_id=parent_id or "", path=path, status="active"),
+        s,
+        topic=TOPIC,
+        event_type="identity.tenant.changed",
+        tenant_id=tid,
+        tenant_path=path,
+        actor=actor,
+        payload=envelope_pb2.TenantChanged(
+            tenant_id=tid,
+            code=code,
+            name=name,
+            kind=kind,
+            parent_id=parent_id or "",
+            path=path,
+            status="active",
+        ),
     )
     return tid
 
@@ -86,46 +122,79 @@ USER_COLS = (
 
 def user_by_username(s: Session, username: str) -> Row[Any] | None:
     return s.execute(
-        text(f"SELECT {USER_COLS} FROM users u JOIN tenants t ON t.id = u.tenant_id"
-             " WHERE lower(u.username) = lower(:u)"),
+        text(
+            f"SELECT {USER_COLS} FROM users u JOIN tenants t ON t.id = u.tenant_id"
+            " WHERE lower(u.username) = lower(:u)"
+        ),
         {"u": username},
     ).first()
 
 
 def user_by_id(s: Session, user_id: str) -> Row[Any] | None:
     return s.execute(
-        text(f"SELECT {USER_COLS} FROM users u JOIN tenants t ON t.id = u.tenant_id"
-             " WHERE u.id = CAST(:id AS uuid)"),
+        text(
+            f"SELECT {USER_COLS} FROM users u JOIN tenants t ON t.id = u.tenant_id"
+            " WHERE u.id = CAST(:id AS uuid)"
+        ),
         {"id": user_id},
     ).first()
 
 
 def users_of_tenant(s: Session, tenant_id: str) -> list[Row[Any]]:
-    return list(s.execute(
-        text(f"SELECT {USER_COLS} FROM users u JOIN tenants t ON t.id = u.tenant_id"
-             " WHERE u.tenant_id = CAST(:id AS uuid) ORDER BY u.username"),
-        {"id": tenant_id},
-    ))
+    return list(
+        s.execute(
+            text(
+                f"SELECT {USER_COLS} FROM users u JOIN tenants t ON t.id = u.tenant_id"
+                " WHERE u.tenant_id = CAST(:id AS uuid) ORDER BY u.username"
+            ),
+            {"id": tenant_id},
+        )
+    )
 
 
-def insert_user(s: Session, *, tenant_id: str, tenant_path: str, username: str, password_hash: str,
-                roles: list[str], must_change: bool, is_tenant_admin: bool, display_name: str = "") -> str:
+def insert_user(
+    s: Session,
+    *,
+    tenant_id: str,
+    tenant_path: str,
+    username: str,
+    password_hash: str,
+    roles: list[str],
+    must_change: bool,
+    is_tenant_admin: bool,
+    display_name: str = "",
+) -> str:
     uid = str(uuid.uuid4())
     s.execute(
-        text("INSERT INTO users (id, tenant_id, tenant_path, username, display_name, password_hash,"
-             " must_change_password, roles, is_tenant_admin)"
-             " VALUES (CAST(:id AS uuid), CAST(:t AS uuid), CAST(:p AS ltree), :u, :d, :h, :m, :r, :a)"),
-        {"id": uid, "t": tenant_id, "p": tenant_path, "u": username, "d": display_name, "h": password_hash,
-         "m": must_change, "r": roles, "a": is_tenant_admin},
+        text(
+            "INSERT INTO users (id, tenant_id, tenant_path, username, display_name, password_hash,"
+            " must_change_password, roles, is_tenant_admin)"
+            " VALUES (CAST(:id AS uuid), CAST(:t AS uuid), CAST(:p AS ltree), :u, :d, :h, :m, :r, :a)"
+        ),
+        {
+            "id": uid,
+            "t": tenant_id,
+            "p": tenant_path,
+            "u": username,
+            "d": display_name,
+            "h": password_hash,
+            "m": must_change,
+            "r": roles,
+            "a": is_tenant_admin,
+        },
     )
     add_history(s, uid, tenant_path, password_hash)
     return uid
 
 
-def set_password(s: Session, user_id: str, tenant_path: str, password_hash: str, must_change: bool) -> None:
+def set_password(
+    s: Session, user_id: str, tenant_path: str, password_hash: str, must_change: bool
+) -> None:
     s.execute(
-        text("UPDATE users SET password_hash = :h, must_change_password = :m, failed_count = 0,"
-             " locked_until = NULL, password_changed_at = now() WHERE id = CAST(:id AS uuid)"),
+        text(
+            "UPDATE users SET password_hash = :h, must_change_password = :m, failed_count = 0,"
+            " locked_until = NULL, password_changed_at = now() WHERE id = CAST(:id AS uuid)"
+        ),
         {"h": password_hash, "m": must_change, "id": user_id},
     )
     add_history(s, user_id, tenant_path, password_hash)
@@ -133,58 +202,94 @@ def set_password(s: Session, user_id: str, tenant_path: str, password_hash: str,
 
 def add_history(s: Session, user_id: str, tenant_path: str, password_hash: str) -> None:
     s.execute(
-        text("INSERT INTO password_history (user_id, tenant_path, password_hash)"
-             " VALUES (CAST(:u AS uuid), CAST(:p AS ltree), :h)"),
+        text(
+            "INSERT INTO password_history (user_id, tenant_path, password_hash)"
+            " VALUES (CAST(:u AS uuid), CAST(:p AS ltree), :h)"
+        ),
         {"u": user_id, "p": tenant_path, "h": password_hash},
     )
 
 
 def recent_password_hashes(s: Session, user_id: str, n: int) -> list[str]:
-    return list(s.execute(
-        text("SELECT password_hash FROM password_history WHERE user_id = CAST(:u AS uuid)"
-             " ORDER BY id DESC LIMIT :n"),
-        {"u": user_id, "n": n},
-    ).scalars())
+    return list(
+        s.execute(
+            text(
+                "SELECT password_hash FROM password_history WHERE user_id = CAST(:u AS uuid)"
+                " ORDER BY id DESC LIMIT :n"
+            ),
+            {"u": user_id, "n": n},
+        ).scalars()
+    )
 
 
 def record_failure(s: Session, user_id: str, max_failures: int, lock_minutes: int) -> bool:
     """Count a failed sign-in; returns True when this failure locked the account."""
     row = s.execute(
-        text("UPDATE users SET failed_count = failed_count + 1,"
-             " locked_until = CASE WHEN failed_count + 1 >= :m THEN now() + make_interval(mins => :l)"
-             " ELSE locked_until END WHERE id = CAST(:id AS uuid) RETURNING failed_count"),
+        text(
+            "UPDATE users SET failed_count = failed_count + 1,"
+            " locked_until = CASE WHEN failed_count + 1 >= :m THEN now() + make_interval(mins => :l)"
+            " ELSE locked_until END WHERE id = CAST(:id AS uuid) RETURNING failed_count"
+        ),
         {"id": user_id, "m": max_failures, "l": lock_minutes},
     ).scalar_one()
     return int(row) == max_failures
 
 
 def reset_failures(s: Session, user_id: str) -> None:
-    s.execute(text("UPDATE users SET failed_count = 0, locked_until = NULL WHERE id = CAST(:id AS uuid)"),
-              {"id": user_id})
+    s.execute(
+        text("UPDATE users SET failed_count = 0, locked_until = NULL WHERE id = CAST(:id AS uuid)"),
+        {"id": user_id},
+    )
 
 
-def audit(s: Session, *, tenant_id: str, tenant_path: str, action: str, username: str = "",
-          actor: str = "", client_ip: str = "", details: dict[str, str] | None = None) -> None:
+def audit(
+    s: Session,
+    *,
+    tenant_id: str,
+    tenant_path: str,
+    action: str,
+    username: str = "",
+    actor: str = "",
+    client_ip: str = "",
+    details: dict[str, str] | None = None,
+) -> None:
     """An audit row and its event, in the caller's transaction."""
     details = details or {}
     s.execute(
-        text("INSERT INTO audit_log (tenant_path, action, username, actor, client_ip, details)"
-             " VALUES (CAST(:p AS ltree), :a, :u, :actor, :ip, CAST(:d AS jsonb))"),
-        {"p": tenant_path, "a": action, "u": username, "actor": actor, "ip": client_ip,
-         "d": json.dumps(details, ensure_ascii=False)},
+        text(
+            "INSERT INTO audit_log (tenant_path, action, username, actor, client_ip, details)"
+            " VALUES (CAST(:p AS ltree), :a, :u, :actor, :ip, CAST(:d AS jsonb))"
+        ),
+        {
+            "p": tenant_path,
+            "a": action,
+            "u": username,
+            "actor": actor,
+            "ip": client_ip,
+            "d": json.dumps(details, ensure_ascii=False),
+        },
     )
     record_event(
-        s, topic=TOPIC, event_type=f"identity.audit.{action}", tenant_id=tenant_id, tenant_path=tenant_path,
+        s,
+        topic=TOPIC,
+        event_type=f"identity.audit.{action}",
+        tenant_id=tenant_id,
+        tenant_path=tenant_path,
         actor=actor or username or "system",
-        payload=envelope_pb2.AuditRecorded(action=action, username=username, client_ip=client_ip,
-                                           details=details),
+        payload=envelope_pb2.AuditRecorded(
+            action=action, username=username, client_ip=client_ip, details=details
+        ),
     )
 
 
 def audit_entries(s: Session, path: str, limit: int) -> list[Row[Any]]:
-    return list(s.execute(
-        text("SELECT id::text AS id, occurred_at, action, username, tenant_path::text AS tenant_path,"
-             " details::text AS details FROM audit_log WHERE tenant_path <@ CAST(:p AS ltree)"
-             " ORDER BY id DESC LIMIT :n"),
-        {"p": path, "n": limit},
-    ))
+    return list(
+        s.execute(
+            text(
+                "SELECT id::text AS id, occurred_at, action, username, tenant_path::text AS tenant_path,"
+                " details::text AS details FROM audit_log WHERE tenant_path <@ CAST(:p AS ltree)"
+                " ORDER BY id DESC LIMIT :n"
+            ),
+            {"p": path, "n": limit},
+        )
+    )

@@ -10,16 +10,22 @@ class IdentitySettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     database_url: str = Field(validation_alias="IDENTITY_DATABASE_URL")
-    migration_database_url: str | None = Field(default=None, validation_alias="IDENTITY_MIGRATION_DATABASE_URL")
+    migration_database_url: str | None = Field(
+        default=None, validation_alias="IDENTITY_MIGRATION_DATABASE_URL"
+    )
     grpc_port: int = Field(default=50051, validation_alias="IDENTITY_GRPC_PORT")
     http_port: int = Field(default=8081, validation_alias="IDENTITY_HTTP_PORT")
     # Base64 of 32 random bytes: seals TOTP secrets, signing keys and pending initial passwords.
     secret_key: str = Field(validation_alias="IDENTITY_SECRET_KEY")
     # The public issuer, as browsers and scripts see it (through the gateway).
-    oidc_issuer: str = Field(default="http://127.0.0.1:8000/auth/realms/kepu", validation_alias="OIDC_ISSUER")
+    oidc_issuer: str = Field(
+        default="http://127.0.0.1:8000/auth/realms/kepu", validation_alias="OIDC_ISSUER"
+    )
     oidc_jwks_url: str | None = Field(default=None, validation_alias="OIDC_JWKS_URL")
     oidc_audience: str = Field(default="kepu-api", validation_alias="OIDC_AUDIENCE")
-    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
     idp: str = Field(default="embedded", validation_alias="IDP")  # embedded | keycloak
     admin_mfa: str = Field(default="required", validation_alias="ADMIN_MFA")  # required | optional
     access_token_seconds: int = Field(default=300, validation_alias="ACCESS_TOKEN_SECONDS")

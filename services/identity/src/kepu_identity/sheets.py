@@ -26,7 +26,13 @@ class IssuedRow:
     password: str
 
 
-KIND_CN = {"province": "省", "city": "市", "county": "县（区）", "township": "乡镇（街道）", "society": "学会"}
+KIND_CN = {
+    "province": "省",
+    "city": "市",
+    "county": "县（区）",
+    "township": "乡镇（街道）",
+    "society": "学会",
+}
 
 
 def sheet_xlsx(issuer_name: str, login_url: str, rows: Sequence[IssuedRow]) -> bytes:
@@ -42,10 +48,23 @@ def sheet_xlsx(issuer_name: str, login_url: str, rows: Sequence[IssuedRow]) -> b
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for i, r in enumerate(rows, 1):
-        ws.append([i, r.tenant_code, r.tenant_name, KIND_CN.get(r.tenant_kind, r.tenant_kind), r.username,
-                   r.password, login_url])
+        ws.append(
+            [
+                i,
+                r.tenant_code,
+                r.tenant_name,
+                KIND_CN.get(r.tenant_kind, r.tenant_kind),
+                r.username,
+                r.password,
+                login_url,
+            ]
+        )
     ws.append([])
-    ws.append(["说明：初始密码仅在本表中出现一次，平台不保存明文。首次登录须修改密码；请妥善保管，逐级下发。"])
+    ws.append(
+        [
+            "说明：初始密码仅在本表中出现一次，平台不保存明文。首次登录须修改密码；请妥善保管，逐级下发。"
+        ]
+    )
     for col, width in zip("ABCDEFG", (6, 12, 28, 12, 16, 16, 40), strict=True):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=3, max_row=ws.max_row):
@@ -59,8 +78,8 @@ def sheet_xlsx(issuer_name: str, login_url: str, rows: Sequence[IssuedRow]) -> b
 def slips_docx(issuer_name: str, login_url: str, rows: Sequence[IssuedRow]) -> bytes:
     doc = Document()
     style = doc.styles["Normal"]
-    style.font.name = "SimSun"  # type: ignore[attr-defined]
-    style.font.size = Pt(14)  # type: ignore[attr-defined]
+    style.font.name = "SimSun"
+    style.font.size = Pt(14)
     for i, r in enumerate(rows):
         title = doc.add_paragraph()
         run = title.add_run("科普云服务平台 登录凭据")
@@ -70,7 +89,9 @@ def slips_docx(issuer_name: str, login_url: str, rows: Sequence[IssuedRow]) -> b
         doc.add_paragraph(f"用户名：{r.username}")
         doc.add_paragraph(f"初始密码：{r.password}")
         doc.add_paragraph(f"登录地址：{login_url}")
-        doc.add_paragraph("首次登录后须立即修改初始密码。新密码至少 10 位，包含大写字母、小写字母、数字、特殊字符中的至少三类。")
+        doc.add_paragraph(
+            "首次登录后须立即修改初始密码。新密码至少 10 位，包含大写字母、小写字母、数字、特殊字符中的至少三类。"
+        )
         doc.add_paragraph(f"分发单位：{issuer_name}    日期：{datetime.now(SHANGHAI):%Y年%m月%d日}")
         doc.add_paragraph("（本凭据请当面交付，妥善保管，切勿转交他人。）")
         if i < len(rows) - 1:

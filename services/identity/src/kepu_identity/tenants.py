@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row
-
 from kepu_common.db import Database, Scope
 from kepu_common.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal
+from sqlalchemy import Row
 
 from . import divisions
 from . import repository as repo
 
 NOT_VISIBLE = "单位不存在，或不在您的管辖范围内。"
-CHILD_KINDS = {"province": {"city", "society"}, "city": {"county", "society"},
-               "county": {"township", "society"}, "township": set(), "society": set()}
+CHILD_KINDS = {
+    "province": {"city", "society"},
+    "city": {"county", "society"},
+    "county": {"township", "society"},
+    "township": set(),
+    "society": set(),
+}
 
 
 class Tenants:
@@ -43,7 +47,9 @@ class Tenants:
         with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
             return repo.subtree(s, root.path, max_depth or None)
 
-    def create(self, caller: Principal, parent_id: str, code: str, name: str, kind: str) -> Row[Any]:
+    def create(
+        self, caller: Principal, parent_id: str, code: str, name: str, kind: str
+    ) -> Row[Any]:
         """Create a township or learned society (学会) under the caller's own tenant."""
         if not caller.has_role("admin"):
             raise PermissionDenied("只有本单位管理员可以新建下级单位。")
@@ -61,8 +67,15 @@ class Tenants:
         with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
             if repo.get_tenant_by_code(s, code) is not None:
                 raise AlreadyExists(f"单位代码 {code} 已存在。")
-            tid = repo.insert_tenant(s, code=code, name=name, kind=kind, parent_id=parent.id,
-                                     path=f"{parent.path}.{code}", actor=caller.subject)
+            tid = repo.insert_tenant(
+                s,
+                code=code,
+                name=name,
+                kind=kind,
+                parent_id=parent.id,
+                path=f"{parent.path}.{code}",
+                actor=caller.subject,
+            )
             row = repo.get_tenant(s, tid)
         assert row is not None
         return row

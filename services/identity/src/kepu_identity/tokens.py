@@ -9,14 +9,15 @@ import uuid
 from typing import Any
 
 from joserfc import jwt
-from sqlalchemy import text
-
 from kepu_common.db import Database, Scope
+from sqlalchemy import text
 
 from .accounts import Account, SignInFailed
 from .keys import KeyRing
 
-SESSION_EXPIRED = SignInFailed("invalid_grant", "Session not active", "登录会话已过期（30 分钟无操作），请重新登录。")
+SESSION_EXPIRED = SignInFailed(
+    "invalid_grant", "Session not active", "登录会话已过期（30 分钟无操作），请重新登录。"
+)
 TOKEN_INVALID = SignInFailed("invalid_grant", "Invalid refresh token", "刷新令牌无效，请重新登录。")
 
 
@@ -25,8 +26,16 @@ def digest(value: str) -> str:
 
 
 class TokenIssuer:
-    def __init__(self, db: Database, keys: KeyRing, *, issuer: str, audience: str,
-                 access_seconds: int, idle_seconds: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        keys: KeyRing,
+        *,
+        issuer: str,
+        audience: str,
+        access_seconds: int,
+        idle_seconds: int,
+    ) -> None:
         self.db = db
         self.keys = keys
         self.issuer = issuer
@@ -38,20 +47,42 @@ class TokenIssuer:
         key = self.keys.signing_key()
         return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "JWT"}, claims, key)
 
-    def access_claims(self, account: Account, client_id: str, scope: str, sid: str) -> dict[str, Any]:
+    def access_claims(
+        self, account: Account, client_id: str, scope: str, sid: str
+    ) -> dict[str, Any]:
         now = int(time.time())
         return {
-            "iss": self.issuer, "sub": account.id, "aud": [self.audience, "account"], "azp": client_id,
-            "typ": "Bearer", "iat": now, "exp": now + self.access_seconds, "jti": uuid.uuid4().hex,
-            "sid": sid, "session_state": sid, "scope": scope,
-            "preferred_username": account.username, "name": account.display_name or account.tenant_name,
-            "email": account.email or "", "tenant_id": account.tenant_id, "tenant_path": account.tenant_path,
-            "tenant_kind": account.tenant_kind, "tenant_name": account.tenant_name,
+            "iss": self.issuer,
+            "sub": account.id,
+            "aud": [self.audience, "account"],
+            "azp": client_id,
+            "typ": "Bearer",
+            "iat": now,
+            "exp": now + self.access_seconds,
+            "jti": uuid.uuid4().hex,
+            "sid": sid,
+            "session_state": sid,
+            "scope": scope,
+            "preferred_username": account.username,
+            "name": account.display_name or account.tenant_name,
+            "email": account.email or "",
+            "tenant_id": account.tenant_id,
+            "tenant_path": account.tenant_path,
+            "tenant_kind": account.tenant_kind,
+            "tenant_name": account.tenant_name,
             "realm_access": {"roles": account.roles},
         }
 
-    def issue(self, account: Account, client_id: str, scope: str, *, nonce: str | None = None,
-              session_id: str | None = None, with_refresh: bool = True) -> dict[str, Any]:
+    def issue(
+        self,
+        account: Account,
+        client_id: str,
+        scope: str,
+        *,
+        nonce: str | None = None,
+        session_id: str | None = None,
+        with_refresh: bool = True,
+    ) -> dict[str, Any]:
         scope = normalise_scope(scope)
         sid = session_id or str(uuid.uuid4())
         refresh = None
@@ -59,24 +90,46 @@ class TokenIssuer:
             refresh = "kr." + secrets.token_urlsafe(32)
             with self.db.unit_of_work(Scope.system_scope()) as s:
                 s.execute(
-                    text("INSERT INTO sso_sessions (id, user_id, client_id, scope, refresh_hash)"
-                         " VALUES (CAST(:id AS uuid), CAST(:u AS uuid), :c, :s, :h)"
-                         " ON CONFLICT (id) DO UPDATE SET refresh_hash = EXCLUDED.refresh_hash,"
-                         " last_refresh = now()"),
+                    text(
+                        "INSERT INTO sso_sessions (id, user_id, client_id, scope, refresh_hash)"
+                        " VALUES (CAST(:id AS uuid), CAST(:u AS uuid), :c, :s, :h)"
+                        " ON CONFLICT (id) DO UPDATE SET refresh_hash = EXCLUDED.refresh_hash,"
+                        " last_refresh = now()"
+                    ),
                     {"id": sid, "u": account.id, "c": client_id, "s": scope, "h": digest(refresh)},
                 )
         claims = self.access_claims(account, client_id, scope, sid)
         out: dict[str, Any] = {
-            "access_token": self.sign(claims), "expires_in": self.access_seconds, "token_type": "Bearer",
-            "not-before-policy": 0, "session_state": sid, "scope": scope,
+            "access_token": self.sign(claims),
+            "expires_in": self.access_seconds,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "session_state": sid,
+            "scope": scope,
         }
         if refresh:
             out["refresh_token"] = refresh
             out["refresh_expires_in"] = self.idle_seconds
         if "openid" in scope.split():
-            id_claims = {k: claims[k] for k in ("iss", "sub", "iat", "exp", "sid", "preferred_username",
-                                                "name", "email", "tenant_id", "tenant_path", "tenant_kind")}
-            id_claims.update({"aud": client_id, "azp": client_id, "typ": "ID", "auth_time": claims["iat"]})
+            id_claims = {
+                k: claims[k]
+                for k in (
+                    "iss",
+                    "sub",
+                    "iat",
+                    "exp",
+                    "sid",
+                    "preferred_username",
+                    "name",
+                    "email",
+                    "tenant_id",
+                    "tenant_path",
+                    "tenant_kind",
+                )
+            }
+            id_claims.update(
+                {"aud": client_id, "azp": client_id, "typ": "ID", "auth_time": claims["iat"]}
+            )
             if nonce:
                 id_claims["nonce"] = nonce
             out["id_token"] = self.sign(id_claims)
@@ -86,8 +139,10 @@ class TokenIssuer:
         """(session id, user id, scope) for a live refresh token of ``client_id``."""
         with self.db.unit_of_work(Scope.system_scope()) as s:
             row = s.execute(
-                text("SELECT id::text AS id, user_id::text AS user_id, client_id, scope, revoked,"
-                     " extract(epoch FROM now() - last_refresh) AS idle FROM sso_sessions WHERE refresh_hash = :h"),
+                text(
+                    "SELECT id::text AS id, user_id::text AS user_id, client_id, scope, revoked,"
+                    " extract(epoch FROM now() - last_refresh) AS idle FROM sso_sessions WHERE refresh_hash = :h"
+                ),
                 {"h": digest(refresh_token)},
             ).first()
         if row is None or row.revoked or row.client_id != client_id:
@@ -96,14 +151,20 @@ class TokenIssuer:
             raise SESSION_EXPIRED
         return row.id, row.user_id, row.scope
 
-    def end_session(self, *, refresh_token: str | None = None, session_id: str | None = None) -> bool:
+    def end_session(
+        self, *, refresh_token: str | None = None, session_id: str | None = None
+    ) -> bool:
         with self.db.unit_of_work(Scope.system_scope()) as s:
             if refresh_token:
-                n = s.execute(text("UPDATE sso_sessions SET revoked = true WHERE refresh_hash = :h"),
-                              {"h": digest(refresh_token)}).rowcount
+                n = s.execute(
+                    text("UPDATE sso_sessions SET revoked = true WHERE refresh_hash = :h"),
+                    {"h": digest(refresh_token)},
+                ).rowcount  # type: ignore[attr-defined]
             elif session_id:
-                n = s.execute(text("UPDATE sso_sessions SET revoked = true WHERE id = CAST(:i AS uuid)"),
-                              {"i": session_id}).rowcount
+                n = s.execute(
+                    text("UPDATE sso_sessions SET revoked = true WHERE id = CAST(:i AS uuid)"),
+                    {"i": session_id},
+                ).rowcount  # type: ignore[attr-defined]
             else:
                 n = 0
         return bool(n)
@@ -111,12 +172,20 @@ class TokenIssuer:
     def session_active(self, session_id: str) -> bool:
         with self.db.unit_of_work(Scope.system_scope()) as s:
             row = s.execute(
-                text("SELECT revoked, extract(epoch FROM now() - last_refresh) AS idle FROM sso_sessions"
-                     " WHERE id = CAST(:i AS uuid)"), {"i": session_id}).first()
+                text(
+                    "SELECT revoked, extract(epoch FROM now() - last_refresh) AS idle FROM sso_sessions"
+                    " WHERE id = CAST(:i AS uuid)"
+                ),
+                {"i": session_id},
+            ).first()
         return row is not None and not row.revoked and row.idle <= self.idle_seconds
 
 
 def normalise_scope(scope: str) -> str:
-    wanted = [s for s in (scope or "").split() if s in ("openid", "profile", "email", "offline_access", "roles")]
+    wanted = [
+        s
+        for s in (scope or "").split()
+        if s in ("openid", "profile", "email", "offline_access", "roles")
+    ]
     base = ["openid"] if "openid" in wanted else []
     return " ".join(dict.fromkeys(base + ["profile", "email"] + wanted))

@@ -1,7 +1,6 @@
 """A tenant-owned table used to test the shared mechanisms."""
 
 from alembic import op
-
 from kepu_common import outbox, rls
 from kepu_common.migrations import app_role
 

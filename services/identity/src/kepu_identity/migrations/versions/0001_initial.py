@@ -1,14 +1,20 @@
 """Tenants, users, sign-in state, signing keys, OIDC codes and sessions, credential batches, audit."""
 
 from alembic import op
-
 from kepu_common import outbox, rls
 from kepu_common.migrations import app_role
 
 revision = "0001"
 down_revision = None
 
-TENANT_OWNED = ["tenants", "users", "password_history", "credential_batches", "credential_items", "audit_log"]
+TENANT_OWNED = [
+    "tenants",
+    "users",
+    "password_history",
+    "credential_batches",
+    "credential_items",
+    "audit_log",
+]
 
 
 def upgrade() -> None:
@@ -50,7 +56,9 @@ def upgrade() -> None:
         password_changed_at timestamptz
     )""")
     # Never two distributed admin accounts for one tenant.
-    op.execute("CREATE UNIQUE INDEX users_one_tenant_admin ON users (tenant_id) WHERE is_tenant_admin")
+    op.execute(
+        "CREATE UNIQUE INDEX users_one_tenant_admin ON users (tenant_id) WHERE is_tenant_admin"
+    )
     op.execute("CREATE INDEX users_path_gist ON users USING gist (tenant_path)")
     op.execute("""
     CREATE TABLE password_history (
@@ -142,8 +150,18 @@ def upgrade() -> None:
         details jsonb NOT NULL DEFAULT '{}'::jsonb
     )""")
     op.execute("CREATE INDEX audit_log_path ON audit_log USING gist (tenant_path)")
-    for table in ("tenants", "users", "password_history", "signing_keys", "clients", "auth_codes",
-                  "sso_sessions", "credential_batches", "credential_items", "audit_log"):
+    for table in (
+        "tenants",
+        "users",
+        "password_history",
+        "signing_keys",
+        "clients",
+        "auth_codes",
+        "sso_sessions",
+        "credential_batches",
+        "credential_items",
+        "audit_log",
+    ):
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {role}")
     op.execute(f"GRANT USAGE ON SEQUENCE password_history_id_seq, audit_log_id_seq TO {role}")
     for table in TENANT_OWNED:

@@ -1,0 +1,289 @@
+"""The 8月 step end to end: the province distributes credentials, a city signs in, changes its
+initial password, and sees its own subtree and nothing else (issue: foundation)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import secrets
+
+import httpx
+import pytest
+from docx import Document
+from kepu_devstack.tokens import TestIssuer
+from keycloak import KeycloakOpenID
+from keycloak.exceptions import KeycloakAuthenticationError, KeycloakPostError
+from openpyxl import load_workbook
+
+NEW_CITY_PASSWORD = "Nanyang#Kepu2026"
+
+
+def kc(stack, client_id: str = "kepu-cli") -> KeycloakOpenID:
+    return KeycloakOpenID(
+        server_url=f"{stack.gateway_url}/auth/", realm_name="kepu", client_id=client_id
+    )
+
+
+def api(stack, token: str | None = None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=60)
+
+
+def is_problem(r: httpx.Response, status: int) -> bool:
+    body = r.json()
+    return (
+        r.status_code == status
+        and r.headers["content-type"].startswith("application/problem+json")
+        and any("\u4e00" <= c <= "\u9fff" for c in body["detail"])
+    )
+
+
+@pytest.fixture(scope="module")
+def province(stack):
+    token = kc(stack).token(stack.admin_user, stack.admin_password)
+    me = api(stack, token["access_token"]).get("/api/v1/tenants/me").json()
+    return {"token": token["access_token"], "tenant": me, "kc": token}
+
+
+@pytest.fixture(scope="module")
+def distribution(stack, province):
+    r = api(stack, province["token"]).post(
+        f"/api/v1/tenants/{province['tenant']['id']}/credentials",
+        json={"scope": "children"},
+        headers={"Accept": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_python_keycloak_works_unchanged_against_the_embedded_provider(stack, province):
+    client = kc(stack)
+    wk = client.well_known()
+    assert wk["issuer"] == f"{stack.gateway_url}/auth/realms/kepu"
+    assert "S256" in wk["code_challenge_methods_supported"]
+    claims = client.decode_token(province["token"])  # verified with the JWKS (certs)
+    assert claims["tenant_path"] == "410000" and "admin" in claims["realm_access"]["roles"]
+    assert client.userinfo(province["token"])["preferred_username"] == stack.admin_user
+    assert client.public_key()
+    refreshed = client.refresh_token(province["kc"]["refresh_token"])
+    assert refreshed["access_token"] != province["token"]
+    client.logout(refreshed["refresh_token"])
+    with pytest.raises(KeycloakPostError, match="invalid_grant"):
+        client.refresh_token(refreshed["refresh_token"])
+
+
+def test_province_distributes_credentials_to_all_cities_once(stack, province, distribution):
+    issued = {c["tenant_code"]: c for c in distribution["issued"]}
+    assert len(issued) == 18 and "411300" in issued and "419001" in issued  # 17 cities + 济源
+    assert issued["411300"]["username"] == "kx411300"
+    sheet = load_workbook(io.BytesIO(base64.b64decode(distribution["sheet_xlsx_base64"]))).active
+    rows = [r for r in sheet.iter_rows(min_row=3, values_only=True) if r[0] and str(r[0]).isdigit()]
+    assert {r[4] for r in rows} == {c["username"] for c in distribution["issued"]}
+    assert {r[5] for r in rows} == {c["initial_password"] for c in distribution["issued"]}
+    slips = Document(io.BytesIO(base64.b64decode(distribution["slips_docx_base64"])))
+    text = "\n".join(p.text for p in slips.paragraphs)
+    assert text.count("初始密码：") == 18 and "南阳市" in text
+    assert slips.element.xml.count('w:type="page"') == 17  # one page per tenant
+
+    again = (
+        api(stack, province["token"])
+        .post(
+            f"/api/v1/tenants/{province['tenant']['id']}/credentials",
+            json={"scope": "children"},
+            headers={"Accept": "application/json"},
+        )
+        .json()
+    )
+    assert again["issued"] == [] and again["skipped"] >= 18  # never two accounts for one tenant
+
+
+def test_city_is_forced_to_change_its_initial_password(stack, distribution):
+    initial = next(c for c in distribution["issued"] if c["tenant_code"] == "411300")[
+        "initial_password"
+    ]
+    with pytest.raises(KeycloakPostError) as err:
+        kc(stack).token("kx411300", initial)
+    assert "Account is not fully set up" in str(err.value)
+
+    url = f"{stack.gateway_url}/auth/realms/kepu/account/password"
+    weak = httpx.post(
+        url, json={"username": "kx411300", "currentPassword": initial, "newPassword": "short"}
+    )
+    assert is_problem(weak, 422)
+    same = httpx.post(
+        url, json={"username": "kx411300", "currentPassword": initial, "newPassword": initial}
+    )
+    assert is_problem(same, 422)  # password history
+    ok = httpx.post(
+        url,
+        json={"username": "kx411300", "currentPassword": initial, "newPassword": NEW_CITY_PASSWORD},
+    )
+    assert ok.status_code == 204, ok.text
+    token = kc(stack).token("kx411300", NEW_CITY_PASSWORD)
+    assert kc(stack).decode_token(token["access_token"])["tenant_path"] == "410000.411300"
+
+
+@pytest.fixture(scope="module")
+def city(stack, distribution):
+    try:
+        token = kc(stack).token("kx411300", NEW_CITY_PASSWORD)["access_token"]
+    except (KeycloakPostError, KeycloakAuthenticationError):
+        pytest.skip("city password not changed yet (depends on the previous test)")
+    return api(stack, token)
+
+
+def test_city_sees_its_counties_and_not_a_sibling_city(stack, city, province, distribution):
+    me = city.get("/api/v1/tenants/me").json()
+    assert me["name"] == "南阳市"
+    counties = city.get(f"/api/v1/tenants/{me['id']}/children").json()
+    names = {c["name"] for c in counties}
+    assert {"卧龙区", "宛城区", "邓州市"} <= names and all(c["kind"] == "county" for c in counties)
+    kaifeng = next(c for c in distribution["issued"] if c["tenant_code"] == "410200")["tenant_id"]
+    assert is_problem(city.get(f"/api/v1/tenants/{kaifeng}"), 404)
+    assert is_problem(city.get(f"/api/v1/tenants/{kaifeng}/children"), 404)
+    # the province's own record and users are not the city's to read
+    assert is_problem(city.get(f"/api/v1/tenants/{province['tenant']['id']}"), 404)
+    assert is_problem(city.get(f"/api/v1/tenants/{province['tenant']['id']}/users"), 404)
+
+
+def test_city_cannot_write_another_tenants_data(stack, city, province, distribution):
+    kaifeng = next(c for c in distribution["issued"] if c["tenant_code"] == "410200")["tenant_id"]
+    r = city.post(
+        f"/api/v1/tenants/{kaifeng}/children",
+        json={"code": "410202001", "name": "假乡", "kind": "township"},
+    )
+    assert r.status_code in (403, 404) and is_problem(r, r.status_code)
+    r = city.post(f"/api/v1/tenants/{kaifeng}/credentials", json={"scope": "children"})
+    assert r.status_code in (403, 404) and is_problem(r, r.status_code)
+    r = city.post(
+        f"/api/v1/tenants/{province['tenant']['id']}/credentials", json={"scope": "children"}
+    )
+    assert r.status_code in (403, 404)
+    # nothing changed: Kaifeng still has no children named 假乡 (seen by the province)
+    kids = api(stack, province["token"]).get(f"/api/v1/tenants/{kaifeng}/children").json()
+    assert all(k["name"] != "假乡" for k in kids)
+
+
+def test_city_creates_a_society_and_distributes_to_its_counties(stack, city):
+    me = city.get("/api/v1/tenants/me").json()
+    r = city.post(
+        f"/api/v1/tenants/{me['id']}/children",
+        json={"code": "411300S01", "name": "南阳市农学会", "kind": "society"},
+    )
+    assert r.status_code == 201, r.text
+    bad = city.post(
+        f"/api/v1/tenants/{me['id']}/children", json={"code": "12", "name": "x", "kind": "township"}
+    )
+    assert is_problem(bad, 422)
+    dup = city.post(
+        f"/api/v1/tenants/{me['id']}/children",
+        json={"code": "411300S01", "name": "重复", "kind": "society"},
+    )
+    assert is_problem(dup, 409)
+    sheet = city.post(f"/api/v1/tenants/{me['id']}/credentials", json={"scope": "children"})
+    assert sheet.status_code == 200
+    assert sheet.headers["content-type"].startswith("application/vnd.openxmlformats")
+    wb = load_workbook(io.BytesIO(sheet.content)).active
+    usernames = {
+        r[4] for r in wb.iter_rows(min_row=3, values_only=True) if r[0] and str(r[0]).isdigit()
+    }
+    assert {"kx411303", "kx411300s01"} <= usernames
+
+
+def test_bad_tokens_are_refused_with_problem_details(stack, province):
+    assert is_problem(httpx.get(f"{stack.gateway_url}/api/v1/tenants/me"), 401)
+    bad = httpx.get(
+        f"{stack.gateway_url}/api/v1/tenants/me", headers={"Authorization": "Bearer not.a.token"}
+    )
+    assert is_problem(bad, 401)
+    forged = TestIssuer(issuer=f"{stack.gateway_url}/auth/realms/kepu").token(
+        tenant_id=province["tenant"]["id"], tenant_path="410000", tenant_kind="province"
+    )
+    r = httpx.get(
+        f"{stack.gateway_url}/api/v1/tenants/me", headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert is_problem(r, 401)  # signed by a key the issuer never published
+    r = api(stack, province["token"]).get("/api/v1/tenants/not-a-uuid")
+    assert is_problem(r, 404)
+
+
+def test_responses_carry_request_id_and_trace_context(stack, province):
+    r = api(stack, province["token"]).get(
+        "/api/v1/tenants/me", headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}
+    )
+    assert r.headers["x-request-id"]
+    assert r.headers["traceparent"].startswith("00-" + "a" * 32)
+    spec = httpx.get(f"{stack.gateway_url}/openapi.json").json()
+    assert "/api/v1/tenants/{tenant_id}/credentials" in spec["paths"]
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(stack, province):
+    me = province["tenant"]
+    kids = api(stack, province["token"]).get(f"/api/v1/tenants/{me['id']}/children").json()
+    target = next(k for k in kids if k["code"] == "410300")  # 洛阳
+    sheet = (
+        api(stack, province["token"])
+        .post(
+            f"/api/v1/tenants/{me['id']}/credentials",
+            json={"scope": "children", "reset_tenant_ids": [target["id"]]},
+            headers={"Accept": "application/json"},
+        )
+        .json()
+    )
+    initial = next(c for c in sheet["issued"] if c["tenant_code"] == "410300")["initial_password"]
+    client = kc(stack)
+    for _ in range(5):
+        with pytest.raises((KeycloakAuthenticationError, KeycloakPostError)):
+            client.token("kx410300", "wrong-" + secrets.token_hex(4))
+    with pytest.raises(KeycloakPostError) as err:  # even the right password is refused now
+        client.token("kx410300", initial)
+    assert "temporarily disabled" in str(err.value)
+    r = httpx.post(
+        f"{stack.gateway_url}/auth/realms/kepu/account/password",
+        json={
+            "username": "kx410300",
+            "currentPassword": initial,
+            "newPassword": "Luoyang#Kepu2026",
+        },
+    )
+    assert r.status_code in (400, 401, 403) and r.json()["detail"]
+    audit = api(stack, province["token"]).get("/api/v1/audit", params={"limit": 200}).json()
+    actions = {(a["action"], a["username"]) for a in audit}
+    assert ("lockout", "kx410300") in actions and ("credential_reset", "kx410300") in actions
+
+
+def test_browser_login_with_authorization_code_and_pkce(stack):
+    import hashlib
+    import re
+
+    verifier = secrets.token_urlsafe(48)
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    redirect = f"{stack.gateway_url}/callback"
+    client = kc(stack, "kepu-portal")
+    url = client.auth_url(redirect_uri=redirect, scope="openid", state="xyz")
+    url += f"&code_challenge={challenge}&code_challenge_method=S256"
+    with httpx.Client(follow_redirects=False, timeout=30) as browser:
+        page = browser.get(url)
+        assert page.status_code == 200 and "用户名" in page.text
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page.text))
+        fields.update(username=stack.admin_user, password=stack.admin_password)
+        done = browser.post(
+            f"{stack.gateway_url}/auth/realms/kepu/protocol/openid-connect/auth", data=fields
+        )
+        assert done.status_code == 302, done.text
+        location = httpx.URL(done.headers["location"])
+        assert location.params["state"] == "xyz"
+        code = location.params["code"]
+    token = client.token(
+        grant_type="authorization_code", code=code, redirect_uri=redirect, code_verifier=verifier
+    )
+    assert client.decode_token(token["access_token"])["preferred_username"] == stack.admin_user
+    with pytest.raises(KeycloakPostError, match="invalid_grant"):  # a code works once
+        client.token(
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=redirect,
+            code_verifier=verifier,
+        )

@@ -82,7 +82,7 @@ class EmbeddedPostgres:
             shutil.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
         self.data_dir.chmod(0o700)
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
+            r = subprocess.run(
                 [
                     _bin("initdb"),
                     "-D",
@@ -94,10 +94,12 @@ class EmbeddedPostgres:
                     "--locale=C.UTF-8",
                     "--no-sync",
                 ],
-                check=True,
                 capture_output=True,
+                text=True,
                 **self._run_as(),  # type: ignore[call-overload]
             )
+            if r.returncode != 0:
+                raise RuntimeError(f"initdb failed in {self.data_dir}:\n{r.stdout}\n{r.stderr}")
         stale = self.data_dir / "postmaster.pid"
         if stale.exists():
             stale.unlink()

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,11 +22,14 @@ from .postgres import EmbeddedPostgres, provision_database
 
 @pytest.fixture(scope="session")
 def embedded_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    base = Path(os.environ.get("KEPU_TEST_TMP", str(tmp_path_factory.mktemp("pg"))))
+    # Not under pytest's basetemp: a concurrent pytest run may prune those directories.
+    base = Path(os.environ.get("KEPU_TEST_TMP") or tempfile.mkdtemp(prefix="kepu-pg-"))
     server = EmbeddedPostgres(base / f"pgdata-{uuid.uuid4().hex[:8]}")
     server.start()
     yield server
     server.stop()
+    if not os.environ.get("KEPU_TEST_TMP"):
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -53,19 +53,18 @@ class KeyRing:
                         "j": json.dumps(public),
                     },
                 )
-                rows = [
-                    type(
-                        "Row", (), {"kid": kid, "private_key": None, "public_jwk": public, "age": 0}
-                    )()
-                ]
                 current = key
+                published = [public]
             else:
                 top = rows[0]
                 pem = self.sealer.open(top.private_key, top.kid.encode())
                 current = RSAKey.import_key(
                     pem, parameters={"kid": top.kid, "use": "sig", "alg": "RS256"}
                 )
-            published = [r.public_jwk for r in rows if r.age <= 2 * self.rotation_seconds + 3600]
+                published = [top.public_jwk]
+            # Older keys stay published while tokens they signed may still be in flight.
+            limit = 2 * self.rotation_seconds + 3600
+            published += [r.public_jwk for r in rows if r.kid != current.kid and r.age <= limit]
             s.execute(
                 text(
                     "DELETE FROM signing_keys WHERE created_at < now() - make_interval(secs => :s)"

@@ -1,1 +1,1 @@
-"""Kepu Cloud reporting service."""
+"""Kepu Cloud reporting service: 月报·年度总结·活动 (SPEC section 5)."""

@@ -1,0 +1,303 @@
+"""Talent pool 科普人才库 (talent service): records, review chain, import/export, archive."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import Response
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+from kepu.talent.v1 import talent_pb2 as pb
+from kepu.talent.v1 import talent_pb2_grpc as pbg
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from ..deps import Caller, current_caller
+from ..grpc_clients import call, stub
+from ..problems import Problem
+
+router = APIRouter(tags=["talents"])
+CallerDep = Annotated[Caller, Depends(current_caller)]
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
+
+Category = Literal[
+    "青少年科普",
+    "农村科普",
+    "社区科普",
+    "园区科普",
+    "公务员科普",
+    "服务双创",
+    "服务精准扶贫",
+    "科普创作",
+    "其他",
+]
+Status = Literal[
+    "draft", "recommended", "city_reviewed", "certified", "rejected", "suspended", "revoked"
+]
+
+
+class TalentIn(BaseModel):
+    """推荐表的字段（服务端校验民族、政治面貌、学历、电话、邮箱等并给出中文说明）。"""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=50, description="姓名")
+    gender: str = Field(max_length=4, description="性别：男 / 女")
+    birth_month: str = Field("", max_length=20, description="出生年月，如 1980-05")
+    ethnicity: str = Field("", max_length=20, description="民族")
+    political_status: str = Field("", max_length=20, description="政治面貌")
+    education: str = Field("", max_length=20, description="学历")
+    industry: str = Field("", max_length=50, description="主要从事行业")
+    specialty: str = Field("", max_length=200, description="科普专长")
+    employer: str = Field("", max_length=100, description="工作单位")
+    position: str = Field("", max_length=50, description="职务（职称）")
+    phone: str = Field(max_length=40, description="联系电话（手机或固话）")
+    email: str = Field("", max_length=100, description="电子邮箱")
+    im_account: str = Field("", max_length=40, description="QQ号或微信号")
+    categories: list[str] = Field(max_length=9, description="科普人才服务类别（可多选）")
+    biography: str = Field("", max_length=4000, description="个人基本情况")
+    experience: str = Field("", max_length=4000, description="科普工作经历")
+    plan: str = Field("", max_length=4000, description="拟开展科普工作")
+    id_number: str = Field("", max_length=20, description="身份证号（可选，用于查重）")
+
+
+class TalentCreate(TalentIn):
+    tenant_id: str = Field("", max_length=40, description="所属单位（默认为本单位）")
+
+
+class OpinionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    opinion: str = Field("", max_length=2000, description="推荐意见")
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approve", "reject"]
+    opinion: str = Field("", max_length=2000, description="意见；不通过时为理由（必填）")
+
+
+class BulkReviewIn(ReviewIn):
+    ids: list[str] = Field(min_length=1, max_length=500)
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=2000)
+
+
+class QuotaIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quota: int = Field(ge=-1, le=1_000_000, description="人才指标；-1 恢复默认")
+
+
+class ArchiveEntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["training", "activity", "resource"]
+    title: str = Field(min_length=1, max_length=200)
+    occurred_on: str = Field("", max_length=10, description="YYYY-MM-DD")
+    hours: float = Field(0, ge=0, le=10000)
+    description: str = Field("", max_length=4000)
+
+
+def out(message: Message) -> dict[str, Any]:
+    return MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+
+def talents() -> pbg.TalentServiceStub:
+    return stub("talent", pbg.TalentServiceStub)
+
+
+def file_response(f: pb.FileResponse) -> Response:
+    disposition = f"attachment; filename*=UTF-8''{quote(f.filename)}"
+    return Response(
+        f.content, media_type=f.content_type, headers={"Content-Disposition": disposition}
+    )
+
+
+async def read_upload(upload: UploadFile, limit: int) -> bytes:
+    content = await upload.read(limit + 1)
+    if len(content) > limit:
+        raise Problem(413, f"上传文件过大（不超过{limit // (1024 * 1024)}MB）。")
+    return content
+
+
+@router.get("/api/v1/talents", summary="检索科普人才（姓名、专长、类别、地区、状态，分页）")
+def list_talents(
+    caller: CallerDep,
+    q: Annotated[str, Query(max_length=50, description="姓名或工作单位")] = "",
+    specialty: Annotated[str, Query(max_length=50)] = "",
+    category: Category | None = None,
+    tenant_id: Annotated[str, Query(max_length=40, description="地区（下级单位）")] = "",
+    status: Status | None = None,
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, Any]:
+    request = pb.ListTalentsRequest(
+        q=q,
+        specialty=specialty,
+        category=category or "",
+        tenant_id=tenant_id,
+        status=status or "",
+        page=page,
+        page_size=page_size,
+    )
+    return out(call(talents().ListTalents, request, caller))
+
+
+@router.post("/api/v1/talents", status_code=201, summary="录入科普人才（推荐表）")
+def create_talent(body: TalentCreate, caller: CallerDep) -> dict[str, Any]:
+    fields = body.model_dump(exclude={"tenant_id"})
+    request = pb.CreateTalentRequest(fields=pb.TalentInput(**fields), tenant_id=body.tenant_id)
+    return out(call(talents().CreateTalent, request, caller))
+
+
+@router.get("/api/v1/talents/stats", summary="人才指标完成情况（本单位及各下级）")
+def stats(caller: CallerDep) -> dict[str, Any]:
+    return out(call(talents().GetStats, pb.StatsRequest(), caller))
+
+
+@router.put("/api/v1/talents/quotas/{tenant_id}", summary="调整下级单位的人才指标")
+def set_quota(tenant_id: str, body: QuotaIn, caller: CallerDep) -> dict[str, Any]:
+    request = pb.SetQuotaRequest(tenant_id=tenant_id, quota=body.quota)
+    return out(call(talents().SetQuota, request, caller))
+
+
+@router.post("/api/v1/talents/import", summary="导入汇总表（附表4/附表5，xlsx）")
+async def import_talents(
+    caller: CallerDep,
+    file: Annotated[UploadFile, File(description="汇总表 .xlsx")],
+    mode: Annotated[Literal["all_or_nothing", "valid_only"], Form()] = "all_or_nothing",
+    tenant_id: Annotated[str, Form(max_length=40)] = "",
+    wait: Annotated[bool, Form(description="false: 立即返回任务，用 imports/{id} 查询进度")] = True,
+) -> dict[str, Any]:
+    content = await read_upload(file, MAX_IMPORT_BYTES)
+    request = pb.ImportRequest(
+        content=content, filename=file.filename or "", mode=mode, tenant_id=tenant_id, wait=wait
+    )
+    return out(await run_in_threadpool(call, talents().StartImport, request, caller, 120.0))
+
+
+@router.get("/api/v1/talents/imports/{import_id}", summary="导入进度与逐行错误")
+def get_import(import_id: str, caller: CallerDep) -> dict[str, Any]:
+    return out(call(talents().GetImport, pb.GetImportRequest(id=import_id), caller))
+
+
+@router.get(
+    "/api/v1/talents/export",
+    summary="导出汇总表（xlsx）",
+    responses={
+        200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
+    },
+)
+def export(
+    caller: CallerDep,
+    tenant_id: Annotated[str, Query(max_length=40)] = "",
+    layout: Literal["county", "society"] | None = None,
+    status: Status | None = None,
+    reveal: bool = False,
+) -> Response:
+    request = pb.ExportRequest(
+        tenant_id=tenant_id, layout=layout or "", status=status or "", reveal=reveal
+    )
+    return file_response(call(talents().Export, request, caller, timeout=60.0))
+
+
+@router.post("/api/v1/talents/bulk-review", summary="批量审核（逐条返回结果）")
+def bulk_review(body: BulkReviewIn, caller: CallerDep) -> dict[str, Any]:
+    request = pb.BulkReviewRequest(ids=body.ids, decision=body.decision, opinion=body.opinion)
+    return out(call(talents().BulkReview, request, caller, timeout=30.0))
+
+
+@router.get("/api/v1/talents/{talent_id}", summary="人才详情（reveal=true 查看完整个人信息，留痕）")
+def get_talent(talent_id: str, caller: CallerDep, reveal: bool = False) -> dict[str, Any]:
+    return out(call(talents().GetTalent, pb.GetTalentRequest(id=talent_id, reveal=reveal), caller))
+
+
+@router.put("/api/v1/talents/{talent_id}", summary="修改草稿")
+def update_talent(talent_id: str, body: TalentIn, caller: CallerDep) -> dict[str, Any]:
+    request = pb.UpdateTalentRequest(id=talent_id, fields=pb.TalentInput(**body.model_dump()))
+    return out(call(talents().UpdateTalent, request, caller))
+
+
+@router.post("/api/v1/talents/{talent_id}/recommend", summary="县（市、区）科协或学会推荐")
+def recommend(talent_id: str, body: OpinionIn, caller: CallerDep) -> dict[str, Any]:
+    request = pb.RecommendRequest(id=talent_id, opinion=body.opinion)
+    return out(call(talents().Recommend, request, caller))
+
+
+@router.post("/api/v1/talents/{talent_id}/review", summary="市级意见或省级资格审核")
+def review(talent_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
+    request = pb.ReviewRequest(id=talent_id, decision=body.decision, opinion=body.opinion)
+    return out(call(talents().Review, request, caller))
+
+
+def _lifecycle(action: str, talent_id: str, body: ReasonIn, caller: Caller) -> dict[str, Any]:
+    request = pb.LifecycleRequest(id=talent_id, action=action, reason=body.reason)
+    return out(call(talents().ChangeLifecycle, request, caller))
+
+
+@router.post("/api/v1/talents/{talent_id}/suspend", summary="暂停（省科协）")
+def suspend(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
+    return _lifecycle("suspend", talent_id, body, caller)
+
+
+@router.post("/api/v1/talents/{talent_id}/reinstate", summary="恢复（省科协）")
+def reinstate(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
+    return _lifecycle("reinstate", talent_id, body, caller)
+
+
+@router.post("/api/v1/talents/{talent_id}/revoke", summary="撤销（省科协）")
+def revoke(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
+    return _lifecycle("revoke", talent_id, body, caller)
+
+
+@router.get(
+    "/api/v1/talents/{talent_id}/form.docx",
+    summary="推荐表（docx）",
+    responses={
+        200: {
+            "content": {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}
+            }
+        }
+    },
+)
+def form(talent_id: str, caller: CallerDep) -> Response:
+    return file_response(call(talents().RenderForm, pb.RenderFormRequest(id=talent_id), caller))
+
+
+@router.get("/api/v1/talents/{talent_id}/archive", summary="电子档案")
+def archive(talent_id: str, caller: CallerDep) -> dict[str, Any]:
+    return out(call(talents().GetArchive, pb.GetArchiveRequest(talent_id=talent_id), caller))
+
+
+@router.post("/api/v1/talents/{talent_id}/archive/entries", status_code=201, summary="添加档案记录")
+def add_archive_entry(talent_id: str, body: ArchiveEntryIn, caller: CallerDep) -> dict[str, Any]:
+    request = pb.AddArchiveEntryRequest(talent_id=talent_id, **body.model_dump())
+    return out(call(talents().AddArchiveEntry, request, caller))
+
+
+@router.post(
+    "/api/v1/talents/{talent_id}/archive/attachments", status_code=201, summary="上传档案附件"
+)
+async def upload_attachment(
+    talent_id: str, caller: CallerDep, file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    content = await read_upload(file, MAX_ATTACHMENT_BYTES)
+    request = pb.UploadAttachmentRequest(
+        talent_id=talent_id,
+        filename=file.filename or "",
+        content=content,
+        content_type=file.content_type or "",
+    )
+    return out(await run_in_threadpool(call, talents().UploadAttachment, request, caller, 60.0))
+
+
+@router.get("/api/v1/talents/{talent_id}/archive/attachments/{attachment_id}", summary="下载附件")
+def download_attachment(talent_id: str, attachment_id: str, caller: CallerDep) -> Response:
+    request = pb.GetAttachmentRequest(talent_id=talent_id, attachment_id=attachment_id)
+    return file_response(call(talents().GetAttachment, request, caller, timeout=60.0))

@@ -1,0 +1,66 @@
+"""Credential distribution: once per tenant, resumable, never stored in clear."""
+
+import pytest
+from kepu_common.db import Scope
+from kepu_common.errors import PermissionDenied
+from kepu_identity.credentials import CredentialDistributor
+from sqlalchemy import text
+
+from .conftest import principal_of
+
+
+def admins_under(ident, path):
+    with ident.db.unit_of_work(Scope.system_scope()) as s:
+        return s.execute(
+            text(
+                "SELECT count(*), count(DISTINCT tenant_id) FROM users WHERE is_tenant_admin"
+                " AND tenant_path <@ CAST(:p AS ltree) AND tenant_path <> CAST(:p AS ltree)"
+            ),
+            {"p": path},
+        ).one()
+
+
+def test_an_interrupted_distribution_resumes_and_never_issues_two_accounts(ident):
+    city = principal_of(ident, "411300")  # 南阳: 13 counties
+    crashing = CredentialDistributor(
+        ident.db, ident.sealer, login_url="http://kepu.test/", fail_after=5
+    )
+    with pytest.raises(RuntimeError, match="simulated"):
+        crashing.distribute(city, city.tenant_id, "children")
+    issued_before, _ = admins_under(ident, city.tenant_path)
+    assert (
+        issued_before == 0 or issued_before % 50 == 0 or issued_before < 13
+    )  # chunk rolled back or kept
+
+    result = ident.distributor.distribute(city, city.tenant_id, "children")
+    total, distinct = admins_under(ident, city.tenant_path)
+    assert total == distinct == 13
+    assert len(result.issued) == 13  # the resumed run still delivers every password once
+    again = ident.distributor.distribute(city, city.tenant_id, "children")
+    assert again.issued == [] and again.skipped == 13
+
+
+def test_initial_passwords_are_not_kept_after_delivery(ident):
+    city = principal_of(ident, "410200")  # 开封
+    result = ident.distributor.distribute(city, city.tenant_id, "children")
+    assert result.issued
+    with ident.db.unit_of_work(Scope.system_scope()) as s:
+        sealed = s.execute(
+            text("SELECT count(*) FROM credential_items WHERE sealed_password IS NOT NULL")
+        ).scalar()
+        hashes = s.execute(
+            text("SELECT password_hash FROM users WHERE username = :u"),
+            {"u": result.issued[0].username},
+        ).scalar()
+    assert sealed == 0
+    assert hashes.startswith("$argon2id$") and result.issued[0].password not in hashes
+
+
+def test_only_an_admin_of_the_tenant_itself_distributes(ident):
+    reviewer = principal_of(ident, "410300", roles=("reviewer",))
+    with pytest.raises(PermissionDenied):
+        ident.distributor.distribute(reviewer, reviewer.tenant_id, "children")
+    province = principal_of(ident, "410000")
+    county = principal_of(ident, "410302")
+    with pytest.raises(PermissionDenied):  # the province may see the county but not act as it
+        ident.distributor.distribute(province, county.tenant_id, "children")

@@ -1,0 +1,490 @@
+"""All SQL of the reporting service. Every read is scoped twice: by an explicit tenant-path
+filter here and by row-level security in the database."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, text
+from sqlalchemy.orm import Session
+
+from . import domain
+from .models import Activity, ChildRow, Notification, Report, Tenant, Totals
+
+ACTIVE = "status NOT IN ('disabled', 'deleted', 'inactive')"
+_TENANT_COLS = (
+    "id::text, code, name, kind, parent_id::text, tenant_path::text, status, contact_email"
+)
+_REPORT_COLS = (
+    "id::text, tenant_id::text, tenant_path::text, tenant_kind, type_code, period, status,"
+    ' "values", children_values, own_values, deadline, submitted_at, on_time, return_reason,'
+    " accepted_at, reviewed_by, updated_by, version, updated_at"
+)
+
+
+def _tenant(row: Any) -> Tenant:
+    return Tenant(*row)
+
+
+def _report(row: Any) -> Report:
+    return Report(*row)
+
+
+# ---------------------------------------------------------------- tenants
+
+
+def upsert_tenant(s: Session, t: Tenant) -> None:
+    s.execute(
+        text(
+            "INSERT INTO tenants (id, code, name, kind, parent_id, tenant_path, status)"
+            " VALUES (:id, :code, :name, :kind, :parent, CAST(:path AS ltree), :status)"
+            " ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,"
+            " kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id,"
+            " tenant_path = EXCLUDED.tenant_path, status = EXCLUDED.status, updated_at = now()"
+        ),
+        {
+            "id": t.id,
+            "code": t.code,
+            "name": t.name,
+            "kind": t.kind,
+            "parent": t.parent_id or None,
+            "path": t.path,
+            "status": t.status or "active",
+        },
+    )
+
+
+def get_tenant(s: Session, scope_path: str, tenant_id: str) -> Tenant | None:
+    row = s.execute(
+        text(
+            f"SELECT {_TENANT_COLS} FROM tenants WHERE id = CAST(:id AS uuid)"
+            " AND tenant_path <@ CAST(:scope AS ltree)"
+        ),
+        {"id": tenant_id, "scope": scope_path},
+    ).first()
+    return _tenant(row) if row else None
+
+
+def tenant_by_path(s: Session, path: str) -> Tenant | None:
+    row = s.execute(
+        text(f"SELECT {_TENANT_COLS} FROM tenants WHERE tenant_path = CAST(:p AS ltree)"),
+        {"p": path},
+    ).first()
+    return _tenant(row) if row else None
+
+
+def set_contact_email(s: Session, tenant_id: str, path: str, email: str | None) -> None:
+    s.execute(
+        text(
+            "UPDATE tenants SET contact_email = :e WHERE id = CAST(:id AS uuid)"
+            " AND tenant_path = CAST(:p AS ltree)"
+        ),
+        {"e": email, "id": tenant_id, "p": path},
+    )
+
+
+# ---------------------------------------------------------------- report types
+
+
+def _type_from_row(row: Any) -> domain.ReportType:
+    fields = tuple(domain.FieldDef(**f) for f in row.fields)
+    rules = {k: domain.DueRule(**v) for k, v in row.due_rules.items()}
+    return domain.ReportType(
+        row.code, row.name, row.period_kind, fields, rules, row.tenant_path, row.owner_tenant_id
+    )
+
+
+def custom_types(s: Session, scope_path: str) -> list[domain.ReportType]:
+    """Types defined by the caller's ancestors or by itself (for the caller's subtree)."""
+    rows = s.execute(
+        text(
+            "SELECT code, name, period_kind, fields, due_rules, tenant_path::text AS tenant_path,"
+            " owner_tenant_id::text AS owner_tenant_id FROM report_types"
+            " WHERE tenant_path @> CAST(:scope AS ltree) ORDER BY created_at"
+        ),
+        {"scope": scope_path},
+    ).all()
+    return [_type_from_row(r) for r in rows]
+
+
+def all_custom_types(s: Session) -> list[domain.ReportType]:
+    rows = s.execute(
+        text(
+            "SELECT code, name, period_kind, fields, due_rules, tenant_path::text AS tenant_path,"
+            " owner_tenant_id::text AS owner_tenant_id FROM report_types ORDER BY created_at"
+        )
+    ).all()
+    return [_type_from_row(r) for r in rows]
+
+
+def type_code_taken(s: Session, code: str) -> bool:
+    # A SECURITY-neutral existence check: the code is the global key of a type.
+    return bool(s.execute(text("SELECT 1 FROM report_types WHERE code = :c"), {"c": code}).first())
+
+
+def insert_type(s: Session, t: domain.ReportType, actor: str) -> None:
+    s.execute(
+        text(
+            "INSERT INTO report_types (code, name, period_kind, fields, due_rules, tenant_path,"
+            " owner_tenant_id, created_by) VALUES (:code, :name, :pk, CAST(:fields AS jsonb),"
+            " CAST(:rules AS jsonb), CAST(:path AS ltree), CAST(:owner AS uuid), :actor)"
+        ),
+        {
+            "code": t.code,
+            "name": t.name,
+            "pk": t.period_kind,
+            "fields": json.dumps([f.__dict__ for f in t.fields], ensure_ascii=False),
+            "rules": json.dumps({k: r.__dict__ for k, r in t.due_rules.items()}),
+            "path": t.owner_path,
+            "owner": t.owner_tenant_id,
+            "actor": actor,
+        },
+    )
+
+
+# ---------------------------------------------------------------- reports
+
+
+def get_report(
+    s: Session, scope_path: str, tenant_id: str, type_code: str, period: str, *, lock: bool = False
+) -> Report | None:
+    row = s.execute(
+        text(
+            f"SELECT {_REPORT_COLS} FROM reports WHERE tenant_id = CAST(:t AS uuid)"
+            " AND type_code = :c AND period = :p AND tenant_path <@ CAST(:scope AS ltree)"
+            + (" FOR UPDATE" if lock else "")
+        ),
+        {"t": tenant_id, "c": type_code, "p": period, "scope": scope_path},
+    ).first()
+    return _report(row) if row else None
+
+
+def save_report(s: Session, r: Report) -> None:
+    """Insert or update ``r`` (keyed by tenant, type and period)."""
+    s.execute(
+        text(
+            "INSERT INTO reports (id, tenant_id, tenant_path, tenant_kind, type_code, period, status,"
+            ' "values", children_values, own_values, deadline, submitted_at, on_time,'
+            " return_reason, accepted_at, reviewed_by, updated_by, version)"
+            " VALUES (CAST(:id AS uuid), CAST(:tenant_id AS uuid), CAST(:tenant_path AS ltree),"
+            " :tenant_kind, :type_code, :period, :status, CAST(:values AS jsonb),"
+            " CAST(:children_values AS jsonb), CAST(:own_values AS jsonb), :deadline,"
+            " :submitted_at, :on_time, :return_reason, :accepted_at, :reviewed_by, :updated_by,"
+            " :version)"
+            " ON CONFLICT (tenant_id, type_code, period) DO UPDATE SET status = EXCLUDED.status,"
+            ' "values" = EXCLUDED."values", children_values = EXCLUDED.children_values,'
+            " own_values = EXCLUDED.own_values, deadline = EXCLUDED.deadline,"
+            " submitted_at = EXCLUDED.submitted_at, on_time = EXCLUDED.on_time,"
+            " return_reason = EXCLUDED.return_reason, accepted_at = EXCLUDED.accepted_at,"
+            " reviewed_by = EXCLUDED.reviewed_by, updated_by = EXCLUDED.updated_by,"
+            " version = EXCLUDED.version, updated_at = now()"
+        ),
+        {
+            **r.__dict__,
+            "values": json.dumps(r.values, ensure_ascii=False),
+            "children_values": json.dumps(r.children_values),
+            "own_values": json.dumps(r.own_values),
+        },
+    )
+
+
+def children_sums(
+    s: Session, parent_path: str, rtype: domain.ReportType, period: str
+) -> dict[str, int | float]:
+    """Sums of the numeric fields the direct children reported (submitted or accepted)."""
+    rows = s.execute(
+        text(
+            "SELECT e.key, sum((e.value)::numeric) FROM reports r,"
+            ' jsonb_each_text(r."values") AS e(key, value)'
+            " WHERE r.tenant_path ~ CAST(:q AS lquery) AND r.type_code = :c AND r.period = :p"
+            " AND r.status IN ('submitted', 'accepted') AND e.key = ANY(:keys)"
+            " GROUP BY e.key"
+        ),
+        {"q": parent_path + ".*{1}", "c": rtype.code, "p": period, "keys": rtype.numeric_keys},
+    ).all()
+    return {k: _num(v) for k, v in rows}
+
+
+def _num(v: Any) -> int | float:
+    f = float(v)
+    return int(f) if f.is_integer() else f
+
+
+# ---------------------------------------------------------------- aggregation (DHIS2-like)
+
+
+def children_with_reports(
+    s: Session, parent_path: str, type_code: str, period: str
+) -> list[ChildRow]:
+    rows = s.execute(
+        text(
+            f"SELECT {', '.join('t.' + c for c in _TENANT_COLS.split(', '))}, r.id::text"
+            " FROM tenants t LEFT JOIN reports r ON r.tenant_id = t.id AND r.type_code = :c"
+            " AND r.period = :p WHERE t.tenant_path ~ CAST(:q AS lquery)"
+            " AND t." + ACTIVE + " ORDER BY t.code"
+        ),
+        {"q": parent_path + ".*{1}", "c": type_code, "p": period},
+    ).all()
+    ids = [r[-1] for r in rows if r[-1]]
+    reports: dict[str, Report] = {}
+    if ids:
+        for row in s.execute(
+            text(f"SELECT {_REPORT_COLS} FROM reports WHERE id = ANY(CAST(:ids AS uuid[]))"),
+            {"ids": ids},
+        ).all():
+            rep = _report(row)
+            reports[rep.id] = rep
+    return [ChildRow(_tenant(r[:-1]), reports.get(r[-1]) if r[-1] else None) for r in rows]
+
+
+def subtree_totals(
+    s: Session, parent_path: str, type_code: str, period: str, kinds: list[str]
+) -> Totals:
+    """Completeness, timeliness and field sums over the whole subtree below ``parent_path``,
+    each computed by one aggregate over the ltree (GiST) index."""
+    counts = s.execute(
+        text(
+            "SELECT count(*),"
+            " count(*) FILTER (WHERE r.status IN ('submitted', 'accepted')),"
+            " count(*) FILTER (WHERE r.status IN ('submitted', 'accepted') AND r.on_time)"
+            " FROM tenants t LEFT JOIN reports r ON r.tenant_id = t.id AND r.type_code = :c"
+            " AND r.period = :p WHERE t.tenant_path <@ CAST(:path AS ltree)"
+            " AND t.tenant_path <> CAST(:path AS ltree) AND t.kind = ANY(:kinds)"
+            " AND t." + ACTIVE
+        ),
+        {"path": parent_path, "c": type_code, "p": period, "kinds": kinds},
+    ).one()
+    sums = s.execute(
+        text(
+            "SELECT e.key, sum((e.value)::numeric) FROM reports r,"
+            " jsonb_each_text(r.own_values) AS e(key, value)"
+            " WHERE r.tenant_path <@ CAST(:path AS ltree) AND r.tenant_path <> CAST(:path AS ltree)"
+            " AND r.type_code = :c AND r.period = :p AND r.status IN ('submitted', 'accepted')"
+            " GROUP BY e.key"
+        ),
+        {"path": parent_path, "c": type_code, "p": period},
+    ).all()
+    return Totals(int(counts[0]), int(counts[1]), int(counts[2]), {k: _num(v) for k, v in sums})
+
+
+def overdue_tenants(
+    s: Session, parent_path: str, type_code: str, period: str, kinds: list[str], limit: int = 5000
+) -> list[Tenant]:
+    """Tenants below ``parent_path`` of the given (already past-deadline) kinds that have not
+    submitted."""
+    if not kinds:
+        return []
+    rows = s.execute(
+        text(
+            f"SELECT {', '.join('t.' + c for c in _TENANT_COLS.split(', '))} FROM tenants t"
+            " LEFT JOIN reports r ON r.tenant_id = t.id AND r.type_code = :c AND r.period = :p"
+            " WHERE t.tenant_path <@ CAST(:path AS ltree) AND t.tenant_path <> CAST(:path AS ltree)"
+            " AND t.kind = ANY(:kinds) AND t."
+            + ACTIVE
+            + " AND (r.status IS NULL OR r.status NOT IN ('submitted', 'accepted'))"
+            " ORDER BY t.tenant_path LIMIT :n"
+        ),
+        {"path": parent_path, "c": type_code, "p": period, "kinds": kinds, "n": limit},
+    ).all()
+    return [_tenant(r) for r in rows]
+
+
+# ---------------------------------------------------------------- activities
+
+
+def insert_activity(s: Session, tenant: Tenant, data: dict[str, Any], actor: str) -> str:
+    aid = str(uuid.uuid4())
+    s.execute(
+        text(
+            "INSERT INTO activities (id, tenant_id, tenant_path, title, day, place, form, target,"
+            " participants, talents, photos, created_by) VALUES (CAST(:id AS uuid),"
+            " CAST(:tid AS uuid), CAST(:path AS ltree), :title, :date, :place, :form, :target,"
+            " :participants, CAST(:talents AS jsonb), CAST(:photos AS jsonb), :actor)"
+        ),
+        {
+            **data,
+            "id": aid,
+            "tid": tenant.id,
+            "path": tenant.path,
+            "actor": actor,
+            "talents": json.dumps(data["talents"], ensure_ascii=False),
+            "photos": json.dumps(data["photos"], ensure_ascii=False),
+        },
+    )
+    return aid
+
+
+_ACTIVITY_COLS = (
+    "id::text, tenant_id::text, tenant_path::text, title, day, place, form, target,"
+    " participants, talents, photos, created_by, created_at"
+)
+
+
+def list_activities(
+    s: Session,
+    scope_path: str,
+    *,
+    start: date | None,
+    end: date | None,
+    own_tenant_id: str | None,
+    limit: int,
+) -> list[Activity]:
+    sql = f"SELECT {_ACTIVITY_COLS} FROM activities WHERE tenant_path <@ CAST(:scope AS ltree)"
+    params: dict[str, Any] = {"scope": scope_path, "n": limit}
+    if own_tenant_id:
+        sql += " AND tenant_id = CAST(:tid AS uuid)"
+        params["tid"] = own_tenant_id
+    if start:
+        sql += " AND day >= :start"
+        params["start"] = start
+    if end:
+        sql += " AND day <= :end"
+        params["end"] = end
+    rows = s.execute(text(sql + " ORDER BY day DESC, created_at DESC LIMIT :n"), params).all()
+    return [Activity(*r) for r in rows]
+
+
+def get_activity(s: Session, scope_path: str, activity_id: str) -> Activity | None:
+    row = s.execute(
+        text(
+            f"SELECT {_ACTIVITY_COLS} FROM activities WHERE id = CAST(:id AS uuid)"
+            " AND tenant_path <@ CAST(:scope AS ltree)"
+        ),
+        {"id": activity_id, "scope": scope_path},
+    ).first()
+    return Activity(*row) if row else None
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def add_notification(
+    s: Session,
+    *,
+    recipient: Tenant,
+    kind: str,
+    type_code: str,
+    period: str,
+    subject_tenant_id: str,
+    title: str,
+    body: str,
+    dedupe_key: str,
+) -> bool:
+    """Record a notification once (per ``dedupe_key``); True when it is new."""
+    row = s.execute(
+        text(
+            "INSERT INTO notifications (id, tenant_id, tenant_path, kind, type_code, period,"
+            " subject_tenant_id, title, body, dedupe_key, email_to) VALUES (CAST(:id AS uuid),"
+            " CAST(:tid AS uuid), CAST(:path AS ltree), :kind, :tc, :period, CAST(:subj AS uuid),"
+            " :title, :body, :key, :email) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+        ),
+        {
+            "id": str(uuid.uuid4()),
+            "tid": recipient.id,
+            "path": recipient.path,
+            "kind": kind,
+            "tc": type_code,
+            "period": period,
+            "subj": subject_tenant_id,
+            "title": title,
+            "body": body,
+            "key": dedupe_key,
+            "email": recipient.contact_email,
+        },
+    ).first()
+    return row is not None
+
+
+_NOTE_COLS = (
+    "id::text, tenant_id::text, kind, type_code, period, subject_tenant_id::text, title,"
+    " body, created_at, read_at, email_to, email_sent_at"
+)
+
+
+def list_notifications(
+    s: Session, tenant_id: str, path: str, *, unread_only: bool, limit: int
+) -> list[Notification]:
+    sql = (
+        f"SELECT {_NOTE_COLS} FROM notifications WHERE tenant_id = CAST(:t AS uuid)"
+        " AND tenant_path = CAST(:p AS ltree)"
+    )
+    if unread_only:
+        sql += " AND read_at IS NULL"
+    rows = s.execute(
+        text(sql + " ORDER BY created_at DESC LIMIT :n"), {"t": tenant_id, "p": path, "n": limit}
+    ).all()
+    return [Notification(*r) for r in rows]
+
+
+def mark_read(s: Session, tenant_id: str, notification_id: str, now: datetime) -> bool:
+    result = cast(
+        CursorResult[Any],
+        s.execute(
+            text(
+                "UPDATE notifications SET read_at = coalesce(read_at, :now)"
+                " WHERE id = CAST(:id AS uuid) AND tenant_id = CAST(:t AS uuid)"
+            ),
+            {"id": notification_id, "t": tenant_id, "now": now},
+        ),
+    )
+    return bool(result.rowcount)
+
+
+def unsent_emails(s: Session, limit: int = 200) -> list[Notification]:
+    rows = s.execute(
+        text(
+            f"SELECT {_NOTE_COLS} FROM notifications WHERE email_sent_at IS NULL"
+            " AND email_to IS NOT NULL AND email_error IS NULL ORDER BY created_at LIMIT :n"
+            " FOR UPDATE SKIP LOCKED"
+        ),
+        {"n": limit},
+    ).all()
+    return [Notification(*r) for r in rows]
+
+
+def mark_email(
+    s: Session, notification_id: str, *, sent_at: datetime | None, error: str | None
+) -> None:
+    s.execute(
+        text(
+            "UPDATE notifications SET email_sent_at = :at, email_error = :err"
+            " WHERE id = CAST(:id AS uuid)"
+        ),
+        {"id": notification_id, "at": sent_at, "err": error},
+    )
+
+
+def pending_tenants(
+    s: Session, rtype: domain.ReportType, period: str, kind: str, limit: int = 100000
+) -> list[Tenant]:
+    """Active tenants of ``kind`` the type applies to that have not submitted for ``period``."""
+    scope = rtype.owner_path
+    rows = s.execute(
+        text(
+            f"SELECT {', '.join('t.' + c for c in _TENANT_COLS.split(', '))} FROM tenants t"
+            " LEFT JOIN reports r ON r.tenant_id = t.id AND r.type_code = :c AND r.period = :p"
+            " WHERE t.kind = :kind AND t."
+            + ACTIVE
+            + (
+                " AND t.tenant_path <@ CAST(:scope AS ltree) AND t.tenant_path <> CAST(:scope AS ltree)"
+                if scope
+                else ""
+            )
+            + " AND (r.status IS NULL OR r.status NOT IN ('submitted', 'accepted'))"
+            " ORDER BY t.tenant_path LIMIT :n"
+        ),
+        {"c": rtype.code, "p": period, "kind": kind, "scope": scope, "n": limit},
+    ).all()
+    return [_tenant(r) for r in rows]
+
+
+def tenant_by_id_system(s: Session, tenant_id: str | None) -> Tenant | None:
+    if not tenant_id:
+        return None
+    row = s.execute(
+        text(f"SELECT {_TENANT_COLS} FROM tenants WHERE id = CAST(:id AS uuid)"), {"id": tenant_id}
+    ).first()
+    return _tenant(row) if row else None

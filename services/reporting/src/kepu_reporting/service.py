@@ -1,0 +1,391 @@
+"""Use cases of the reporting service. Each takes the unit of work's session first (the
+edge owns the transaction), applies the domain rules and writes the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from google.protobuf import struct_pb2
+from kepu.reporting.v1 import reporting_pb2
+from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
+from kepu_common.outbox import record_event
+from kepu_common.tenancy import Principal, is_direct_child
+from sqlalchemy.orm import Session
+
+from . import domain
+from . import repository as repo
+from .models import Activity, ChildRow, Report, Tenant, Totals
+
+TOPIC = "reporting.events"
+REVIEW_EVENTS = {"return": "reporting.report.returned", "accept": "reporting.report.accepted"}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def caller_tenant(s: Session, p: Principal) -> Tenant:
+    t = repo.tenant_by_path(s, p.tenant_path)
+    if t is not None:
+        return t
+    # Not yet in the read model: the token's claims are enough to act for oneself.
+    code = p.tenant_path.rsplit(".", 1)[-1]
+    return Tenant(p.tenant_id, code, code, p.tenant_kind, None, p.tenant_path, "active")
+
+
+def resolve_type(s: Session, p: Principal, code: str) -> domain.ReportType:
+    if code in domain.BUILTIN_BY_CODE:
+        return domain.BUILTIN_BY_CODE[code]
+    for t in repo.custom_types(s, p.tenant_path):
+        if t.code == code:
+            return t
+    raise NotFound(f"未找到报告类型“{code}”。")
+
+
+def list_types(s: Session, p: Principal, now: datetime | None = None) -> list[domain.ReportType]:
+    return list(domain.BUILTIN_TYPES) + repo.custom_types(s, p.tenant_path)
+
+
+def define_type(
+    s: Session, p: Principal, now: datetime | None, data: dict[str, Any]
+) -> domain.ReportType:
+    domain.check_role(p.roles, "define")
+    rtype = domain.define_type(
+        code=str(data.get("code", "")),
+        name=str(data.get("name", "")),
+        period_kind=str(data.get("period_kind", "")),
+        fields=list(data.get("fields") or []),
+        due_rules=dict(data.get("due_rules") or {}),
+        owner_path=p.tenant_path,
+        owner_tenant_id=p.tenant_id,
+    )
+    if repo.type_code_taken(s, rtype.code):
+        raise Conflict(f"报告类型代码“{rtype.code}”已被使用，请换一个代码。")
+    repo.insert_type(s, rtype, p.subject)
+    return rtype
+
+
+def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    st = struct_pb2.Struct()
+    st.update(values)
+    return st
+
+
+# ---------------------------------------------------------------- reports
+
+
+@dataclass
+class ReportView:
+    tenant: Tenant
+    rtype: domain.ReportType
+    period: domain.Period
+    report: Report | None
+    values: dict[str, Any]
+    prefilled: bool
+    deadline: date | None
+
+    @property
+    def status(self) -> str:
+        return self.report.status if self.report else domain.NONE
+
+
+def _period(rtype: domain.ReportType, period: str, now: datetime) -> domain.Period:
+    per = domain.parse_period(period, rtype.period_kind)
+    domain.ensure_not_future(per, domain.local_date(now))
+    return per
+
+
+def _prefill(
+    s: Session, tenant: Tenant, rtype: domain.ReportType, per: domain.Period
+) -> dict[str, Any]:
+    acts = repo.list_activities(
+        s, tenant.path, start=per.start, end=per.end, own_tenant_id=tenant.id, limit=100000
+    )
+    facts = [domain.ActivityFacts(a.form, a.participants) for a in acts]
+    children = repo.children_sums(s, tenant.path, rtype, per.code)
+    return domain.prefill(rtype, facts, children)
+
+
+def get_report(
+    s: Session, p: Principal, now: datetime, code: str, period: str, tenant_id: str = ""
+) -> ReportView:
+    rtype = resolve_type(s, p, code)
+    per = _period(rtype, period, now)
+    if tenant_id and tenant_id != p.tenant_id:
+        domain.check_uuid(tenant_id, "单位")
+        tenant = repo.get_tenant(s, p.tenant_path, tenant_id)
+        if tenant is None or tenant.path == p.tenant_path:
+            raise PermissionDenied("只能查看本单位及下级单位的报告。")
+    else:
+        tenant = caller_tenant(s, p)
+    report = repo.get_report(s, tenant.path, tenant.id, rtype.code, per.code)
+    if report is not None:
+        values, prefilled = report.values, False
+    else:
+        values, prefilled = _prefill(s, tenant, rtype, per), True
+    return ReportView(
+        tenant, rtype, per, report, values, prefilled, rtype.deadline(tenant.kind, per)
+    )
+
+
+def _own_report(
+    s: Session, p: Principal, now: datetime, code: str, period: str
+) -> tuple[Tenant, domain.ReportType, domain.Period, Report | None]:
+    domain.check_role(p.roles, "write")
+    rtype = resolve_type(s, p, code)
+    per = _period(rtype, period, now)
+    tenant = caller_tenant(s, p)
+    report = repo.get_report(s, tenant.path, tenant.id, rtype.code, per.code, lock=True)
+    return tenant, rtype, per, report
+
+
+def _new_report(tenant: Tenant, rtype: domain.ReportType, per: domain.Period) -> Report:
+    return Report(
+        id=str(uuid.uuid4()),
+        tenant_id=tenant.id,
+        tenant_path=tenant.path,
+        tenant_kind=tenant.kind,
+        type_code=rtype.code,
+        period=per.code,
+        status=domain.DRAFT,
+        version=0,
+        deadline=rtype.deadline(tenant.kind, per),
+    )
+
+
+def save_draft(
+    s: Session, p: Principal, now: datetime, code: str, period: str, values: dict[str, Any]
+) -> ReportView:
+    tenant, rtype, per, report = _own_report(s, p, now, code, period)
+    cleaned = domain.clean_values(rtype, values)
+    if report is None:
+        report = _new_report(tenant, rtype, per)
+    domain.check_can_edit(report.status)
+    report.values = cleaned
+    report.version += 1
+    report.updated_by = p.subject
+    if report.status != domain.RETURNED:
+        report.status = domain.DRAFT
+    repo.save_report(s, report)
+    return ReportView(tenant, rtype, per, report, cleaned, False, report.deadline)
+
+
+def submit(
+    s: Session,
+    p: Principal,
+    now: datetime,
+    code: str,
+    period: str,
+    values: dict[str, Any] | None = None,
+) -> ReportView:
+    tenant, rtype, per, report = _own_report(s, p, now, code, period)
+    deadline = rtype.deadline(tenant.kind, per)
+    if deadline is None:
+        raise Conflict(
+            f"本单位（{domain.KIND_CN.get(tenant.kind, tenant.kind)}级）无需向上级报送"
+            f"“{rtype.name}”。"
+        )
+    if report is None:
+        report = _new_report(tenant, rtype, per)
+        report.values = domain.clean_values(rtype, _prefill(s, tenant, rtype, per))
+    domain.check_can_submit(report.status)
+    if values:
+        report.values = domain.clean_values(rtype, values)
+    domain.check_complete(rtype, report.values)
+    children = repo.children_sums(s, tenant.path, rtype, per.code)
+    report.children_values = dict(children)
+    report.own_values = domain.own_part(rtype, report.values, children)
+    if report.on_time is None:  # judged at the first submission; a return does not change it
+        report.on_time = domain.is_on_time(now, deadline)
+    report.submitted_at = now
+    report.deadline = deadline
+    report.status = domain.SUBMITTED
+    report.return_reason = ""
+    report.version += 1
+    report.updated_by = p.subject
+    repo.save_report(s, report)
+    record_event(
+        s,
+        topic=TOPIC,
+        event_type="reporting.report.submitted",
+        tenant_id=tenant.id,
+        tenant_path=tenant.path,
+        actor=p.subject,
+        payload=reporting_pb2.ReportSubmitted(
+            report_id=report.id,
+            type_code=rtype.code,
+            period=per.code,
+            tenant_id=tenant.id,
+            on_time=bool(report.on_time),
+            submitted_at=now.isoformat(),
+            values=_struct(domain.numeric_part(rtype, report.values)),
+        ),
+    )
+    return ReportView(tenant, rtype, per, report, report.values, False, deadline)
+
+
+def review(
+    s: Session,
+    p: Principal,
+    now: datetime,
+    code: str,
+    period: str,
+    child_id: str,
+    action: Literal["return", "accept"],
+    reason: str = "",
+) -> ReportView:
+    domain.check_role(p.roles, "review")
+    rtype = resolve_type(s, p, code)
+    per = _period(rtype, period, now)
+    domain.check_uuid(child_id, "单位")
+    child = repo.get_tenant(s, p.tenant_path, child_id)
+    if child is None or not is_direct_child(child.path, p.tenant_path):
+        raise PermissionDenied("只能审核本单位直属下级单位报送的报告。")
+    report = repo.get_report(s, p.tenant_path, child.id, rtype.code, per.code, lock=True)
+    domain.check_can_review(report.status if report else domain.NONE, action, reason)
+    assert report is not None
+    report.reviewed_by = p.subject
+    report.version += 1
+    if action == "return":
+        report.status = domain.RETURNED
+        report.return_reason = reason.strip()
+        payload: Any = reporting_pb2.ReportReturned(
+            report_id=report.id,
+            type_code=rtype.code,
+            period=per.code,
+            tenant_id=child.id,
+            reason=report.return_reason,
+        )
+    else:
+        report.status = domain.ACCEPTED
+        report.accepted_at = now
+        payload = reporting_pb2.ReportAccepted(
+            report_id=report.id, type_code=rtype.code, period=per.code, tenant_id=child.id
+        )
+    repo.save_report(s, report)
+    record_event(
+        s,
+        topic=TOPIC,
+        event_type=REVIEW_EVENTS[action],
+        tenant_id=child.id,
+        tenant_path=child.path,
+        actor=p.subject,
+        payload=payload,
+    )
+    return ReportView(child, rtype, per, report, report.values, False, report.deadline)
+
+
+# ---------------------------------------------------------------- the parent's view
+
+
+@dataclass
+class ChildStatus:
+    row: ChildRow
+    deadline: date | None
+    overdue: bool
+
+
+@dataclass
+class Overview:
+    rtype: domain.ReportType
+    period: domain.Period
+    children: list[ChildStatus]
+    totals: Totals
+    overdue: list[tuple[Tenant, date, int]] = field(default_factory=list)
+
+    @property
+    def completeness(self) -> float:
+        return self.totals.submitted / self.totals.expected if self.totals.expected else 0.0
+
+    @property
+    def timeliness(self) -> float:
+        return self.totals.on_time / self.totals.submitted if self.totals.submitted else 0.0
+
+
+def children_overview(s: Session, p: Principal, now: datetime, code: str, period: str) -> Overview:
+    rtype = resolve_type(s, p, code)
+    per = _period(rtype, period, now)
+    today = domain.local_date(now)
+    deadlines = {k: rtype.deadline(k, per) for k in rtype.due_rules}
+    children = []
+    for row in repo.children_with_reports(s, p.tenant_path, rtype.code, per.code):
+        d = deadlines.get(row.tenant.kind)
+        done = row.report is not None and row.report.status in domain.COUNTED
+        children.append(ChildStatus(row, d, d is not None and not done and today > d))
+    kinds = list(rtype.due_rules)  # the kinds that must report this type
+    totals = repo.subtree_totals(s, p.tenant_path, rtype.code, per.code, kinds)
+    late = {k: d for k, d in deadlines.items() if d is not None and today > d}
+    overdue = [
+        (t, late[t.kind], domain.workdays_after(late[t.kind], today))
+        for t in repo.overdue_tenants(s, p.tenant_path, rtype.code, per.code, list(late))
+    ]
+    return Overview(rtype, per, children, totals, overdue)
+
+
+# ---------------------------------------------------------------- activities
+
+
+def create_activity(s: Session, p: Principal, now: datetime, data: dict[str, Any]) -> Activity:
+    domain.check_role(p.roles, "write")
+    cleaned = domain.clean_activity(data, domain.local_date(now))
+    tenant = caller_tenant(s, p)
+    aid = repo.insert_activity(s, tenant, cleaned, p.subject)
+    record_event(
+        s,
+        topic=TOPIC,
+        event_type="reporting.activity.recorded",
+        tenant_id=tenant.id,
+        tenant_path=tenant.path,
+        actor=p.subject,
+        payload=reporting_pb2.ActivityRecorded(
+            activity_id=aid,
+            tenant_id=tenant.id,
+            title=cleaned["title"],
+            date=cleaned["date"].isoformat(),
+            form=cleaned["form"],
+            target=cleaned["target"],
+            participants=cleaned["participants"],
+        ),
+    )
+    created = repo.get_activity(s, tenant.path, aid)
+    assert created is not None
+    return created
+
+
+def list_activities(
+    s: Session,
+    p: Principal,
+    now: datetime | None,
+    period: str = "",
+    subtree: bool = False,
+    limit: int = 200,
+) -> list[Activity]:
+    start = end = None
+    if period:
+        per = domain.parse_period(period)
+        start, end = per.start, per.end
+    limit = max(1, min(limit or 200, 1000))
+    return repo.list_activities(
+        s,
+        p.tenant_path,
+        start=start,
+        end=end,
+        own_tenant_id=None if subtree else p.tenant_id,
+        limit=limit,
+    )
+
+
+# ---------------------------------------------------------------- notifications and contact
+
+
+def set_contact_email(s: Session, p: Principal, now: datetime | None, email: str) -> str:
+    if not p.has_role("admin"):
+        raise PermissionDenied("只有本单位管理员可以设置接收提醒的电子邮箱。")
+    email = email.strip()
+    if email and ("@" not in email or " " in email or len(email) > 200):
+        raise InvalidArgument("电子邮箱格式不正确。")
+    tenant = caller_tenant(s, p)
+    repo.set_contact_email(s, tenant.id, tenant.path, email or None)
+    return email

@@ -1,0 +1,193 @@
+"""The gateway router over the real servicer: REST paths, problem+json with Chinese details,
+sibling denial and the .docx download."""
+
+import io
+
+import pytest
+from docx import Document
+from fastapi.testclient import TestClient
+from kepu.reporting.v1 import reporting_pb2_grpc
+from kepu_common.grpcio import make_server
+from kepu_devstack.tokens import TestIssuer
+from kepu_reporting.clock import FixedClock
+from kepu_reporting.grpc_api import ReportingServicer
+from reporting_testkit import sh
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def client(db, tree):
+    gateway_app = pytest.importorskip("kepu_gateway.app")
+    from kepu_gateway import grpc_clients
+
+    issuer = TestIssuer()
+    clock = FixedClock(sh(2026, 11, 2, 10))
+    server, port = make_server(0)
+    reporting_pb2_grpc.add_ReportingServiceServicer_to_server(
+        ReportingServicer(issuer.verifier(), db, clock), server
+    )
+    server.start()
+    mp = pytest.MonkeyPatch()
+    mp.setenv("REPORTING_GRPC_TARGET", f"127.0.0.1:{port}")
+    grpc_clients.close_all()
+    app = gateway_app.create_app()
+    app.state.verifier = issuer.verifier()
+    c = TestClient(app)
+
+    def headers(node, roles=("admin",)):
+        token = issuer.token(
+            tenant_id=node.id,
+            tenant_path=node.path,
+            tenant_kind=node.kind,
+            roles=roles,
+            username=f"admin{node.code}",
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    yield c, headers
+    grpc_clients.close_all()
+    mp.undo()
+    server.stop(0)
+
+
+def is_problem(r, status, needle=""):
+    return (
+        r.status_code == status
+        and r.headers["content-type"].startswith(PROBLEM)
+        and needle in r.json()["detail"]
+    )
+
+
+def test_report_flow_over_rest(client, tree):
+    c, h = client
+    t1, t2, wolong = tree["411303001"], tree["411303002"], tree["411303"]
+    r = c.post(
+        "/api/v1/activities",
+        headers=h(t1),
+        json={
+            "title": "农技培训",
+            "date": "2026-10-12",
+            "place": "乡政府",
+            "form": "培训",
+            "target": "进乡村",
+            "participants": 45,
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = c.get("/api/v1/reports/monthly_brief/2026-10", headers=h(t1))
+    assert r.status_code == 200
+    assert r.json()["prefilled"] is True
+    assert r.json()["values"]["trainees"] == 45
+    r = c.put(
+        "/api/v1/reports/monthly_brief/2026-10",
+        headers=h(t1),
+        json={"values": {"trainees": 45, "resources": 1, "narrative": "开展农技培训"}},
+    )
+    assert r.json()["status"] == "draft"
+    r = c.post("/api/v1/reports/monthly_brief/2026-10/submit", headers=h(t1))
+    assert r.status_code == 200
+    assert (r.json()["status"], r.json()["on_time"]) == ("submitted", True)
+
+    # a sibling can neither read, accept nor return it
+    assert is_problem(
+        c.get(f"/api/v1/reports/monthly_brief/2026-10?tenant_id={t1.id}", headers=h(t2)),
+        403,
+        "只能查看",
+    )
+    assert is_problem(
+        c.post(f"/api/v1/reports/monthly_brief/2026-10/{t1.id}/accept", headers=h(t2)),
+        403,
+        "直属下级",
+    )
+    assert is_problem(
+        c.post(
+            f"/api/v1/reports/monthly_brief/2026-10/{t1.id}/return",
+            headers=h(t2),
+            json={"reason": "x"},
+        ),
+        403,
+    )
+    assert c.get("/api/v1/activities?subtree=true", headers=h(t2)).json() == {"activities": []}
+
+    r = c.post(
+        f"/api/v1/reports/monthly_brief/2026-10/{t1.id}/return",
+        headers=h(wolong),
+        json={"reason": "请补充资源开发情况"},
+    )
+    assert r.json()["status"] == "returned"
+    r = c.post(
+        "/api/v1/reports/monthly_brief/2026-10/submit",
+        headers=h(t1),
+        json={"values": {"trainees": 45, "resources": 3}},
+    )
+    assert r.json()["status"] == "submitted"
+    r = c.post(f"/api/v1/reports/monthly_brief/2026-10/{t1.id}/accept", headers=h(wolong))
+    assert r.json()["status"] == "accepted"
+    assert is_problem(
+        c.post("/api/v1/reports/monthly_brief/2026-10/submit", headers=h(t1)), 409, "已被上级接收"
+    )
+
+    ov = c.get("/api/v1/reports/monthly_brief/2026-10/children", headers=h(wolong)).json()
+    assert (ov["expected"], ov["submitted"]) == (3, 1)
+    assert {s["key"]: s["value"] for s in ov["sums"]}["resources"] == 3
+    statuses = {x["name"]: x["status"] for x in ov["children"]}
+    assert statuses["七一乡科协"] == "accepted"
+
+    doc = c.get("/api/v1/reports/monthly_brief/2026-10/brief.docx", headers=h(wolong))
+    assert doc.status_code == 200
+    assert "卧龙区科协" in Document(io.BytesIO(doc.content)).paragraphs[0].text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "needle"),
+    [
+        ("put", "/api/v1/reports/monthly_brief/2026-13", {"values": {}}, 422, "报告期"),
+        ("put", "/api/v1/reports/monthly_brief/2026Q5", {"values": {}}, 422, "报告期"),
+        ("put", "/api/v1/reports/monthly_brief/2027-01", {"values": {}}, 422, "尚未开始"),
+        ("put", "/api/v1/reports/monthly_brief/2026-10", {"values": {"trainees": -1}}, 422, "负数"),
+        (
+            "put",
+            "/api/v1/reports/monthly_brief/2026-10",
+            {"values": {"trainees": "十"}},
+            422,
+            "数字",
+        ),
+        ("put", "/api/v1/reports/nope/2026-10", {"values": {}}, 404, "报告类型"),
+        (
+            "post",
+            "/api/v1/activities",
+            {
+                "title": "x",
+                "date": "2026-10-01",
+                "form": "讲座",
+                "target": "进校园",
+                "participants": -4,
+            },
+            422,
+            "负数",
+        ),
+        (
+            "post",
+            "/api/v1/activities",
+            {
+                "title": "x",
+                "date": "2026-10-01",
+                "form": "讲座",
+                "target": "进校园",
+                "participants": 10**30,
+            },
+            422,
+            "",
+        ),
+    ],
+)
+def test_bad_input_gives_a_chinese_problem(client, tree, method, path, body, status, needle):
+    c, h = client
+    r = getattr(c, method)(path, headers=h(tree["411302001"]), json=body)
+    assert is_problem(r, status, needle), r.text
+
+
+def test_without_a_token_it_is_401(client):
+    c, _h = client
+    assert is_problem(c.get("/api/v1/notifications"), 401)

@@ -1,0 +1,55 @@
+"""Wiring of the talent service from its settings (one place, used by __main__ and tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kepu_common.auth import TokenVerifier
+from kepu_common.db import Database
+
+from .archive import ArchiveService
+from .crypto import KeyRing
+from .documents import Documents
+from .grpc_api import TalentServicer
+from .service import TalentService
+from .settings import TalentSettings
+from .storage import FileSystemStore, ObjectStore, S3Store
+
+
+@dataclass
+class TalentApp:
+    settings: TalentSettings
+    db: Database
+    talents: TalentService
+    documents: Documents
+    archive: ArchiveService
+
+    def servicer(self, verifier: TokenVerifier) -> TalentServicer:
+        return TalentServicer(verifier, self.talents, self.documents, self.archive)
+
+
+def make_store(settings: TalentSettings) -> ObjectStore:
+    if settings.object_store == "s3":
+        return S3Store(
+            settings.s3_endpoint,
+            settings.s3_bucket,
+            settings.s3_access_key,
+            settings.s3_secret_key,
+            settings.s3_region,
+        )
+    return FileSystemStore(settings.object_store_path)
+
+
+def build(
+    settings: TalentSettings, db: Database | None = None, store: ObjectStore | None = None
+) -> TalentApp:
+    db = db or Database(settings.database_url, pool_size=10)
+    keys = KeyRing.from_config(settings.resolved_data_keys, settings.resolved_hmac_key)
+    talents = TalentService(db, keys, settings)
+    return TalentApp(
+        settings,
+        db,
+        talents,
+        Documents(talents),
+        ArchiveService(talents, store or make_store(settings)),
+    )

@@ -1,0 +1,565 @@
+"""Use cases of the talent pool: each opens one unit of work in the caller's tenant
+scope, applies the domain rules and writes the state change and its event together."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kepu.talent.v1 import talent_pb2
+from kepu_common import outbox
+from kepu_common.db import Database, Scope
+from kepu_common.errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+from kepu_common.tenancy import Principal
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import domain, fields, repository
+from .crypto import KeyRing
+from .settings import TalentSettings
+
+TOPIC = "talent.events"
+PERSONAL_FIELDS = ("phone", "email", "im_account", "id_number")
+_SEALED = {"phone": "phone", "email": "email", "im_account": "im", "id_number": "id_number"}
+WRITE_ROLES = frozenset({"admin", "reviewer", "reporter"})
+
+
+@dataclass(frozen=True)
+class Owner:
+    id: str
+    path: str
+    kind: str
+    name: str
+
+
+def parse_id(value: str, what: str = "人才") -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise NotFound(f"{what}不存在（编号格式不正确）。") from None
+
+
+def inferred_kind(path: str) -> str:
+    return {1: "province", 2: "city", 3: "county"}.get(len(path.split(".")), "township")
+
+
+def iso(value: Any) -> str:
+    return value.isoformat() if value else ""
+
+
+class TalentService:
+    def __init__(self, db: Database, keys: KeyRing, settings: TalentSettings) -> None:
+        self.db = db
+        self.keys = keys
+        self.settings = settings
+
+    # --- shared helpers ----------------------------------------------------------
+
+    def uow(self, principal: Principal) -> Any:
+        return self.db.unit_of_work(Scope.tenant(principal.tenant_path))
+
+    def resolve_tenant(self, s: Session, principal: Principal, tenant_id: str) -> Owner:
+        """A tenant of the caller's subtree (the caller's own when ``tenant_id`` is empty)."""
+        if not tenant_id or tenant_id == principal.tenant_id:
+            row = repository.tenant_by_path(s, principal.tenant_path)
+            if row is None:  # the read model may lag behind identity: trust the token
+                return Owner(
+                    principal.tenant_id,
+                    principal.tenant_path,
+                    principal.tenant_kind or inferred_kind(principal.tenant_path),
+                    "",
+                )
+            return Owner(str(row.id), row.path, row.kind, row.name)
+        row = repository.tenant_by_id(s, parse_id(tenant_id, "单位"))
+        if row is None or not principal.sees(row.path):
+            raise NotFound("单位不存在或不在您的管辖范围内。")
+        return Owner(str(row.id), row.path, row.kind, row.name)
+
+    def owner_for_write(self, s: Session, principal: Principal, tenant_id: str) -> Owner:
+        if not principal.roles & WRITE_ROLES:
+            raise PermissionDenied("您的角色只能查看，不能录入人才。")
+        owner = self.resolve_tenant(s, principal, tenant_id)
+        domain.check_can_own(owner.kind)
+        return owner
+
+    def chain_of(self, s: Session, row: Any) -> domain.Chain:
+        labels = row.tenant_path.split(".")
+        paths = [row.tenant_path] + ([".".join(labels[:2])] if len(labels) >= 2 else [])
+        kinds = repository.kinds_of(s, paths)
+        owner_kind = kinds.get(row.tenant_path) or inferred_kind(row.tenant_path)
+        return domain.build_chain(row.tenant_path, owner_kind, kinds)
+
+    def load(self, s: Session, principal: Principal, talent_id: str, *, lock: bool = False) -> Any:
+        row = repository.get_talent(s, principal.tenant_path, parse_id(talent_id), lock=lock)
+        if row is None:
+            raise NotFound("人才不存在或不在您的管辖范围内。")
+        return row
+
+    def sealed_columns(self, talent_id: str, f: fields.TalentFields) -> dict[str, Any]:
+        """Encrypted personal data, masks and keyed hashes of one record."""
+        out: dict[str, Any] = {"key_version": self.keys.current}
+        masks = {
+            "phone": fields.mask_phone,
+            "email": fields.mask_email,
+            "im_account": fields.mask_im,
+            "id_number": fields.mask_id_number,
+        }
+        for key, column in _SEALED.items():
+            value = getattr(f, key)
+            out[f"{column}_enc"] = self.keys.seal(value, f"talent:{talent_id}:{key}")
+            out[f"{column}_masked"] = masks[key](value)
+        out["id_number_hash"] = self.keys.fingerprint("id", f.id_number)
+        out["name_phone_hash"] = self.keys.fingerprint("np", fields.name_phone_key(f.name, f.phone))
+        return out
+
+    def open_personal(self, row: Any) -> dict[str, str]:
+        return {
+            key: self.keys.open(getattr(row, f"{column}_enc"), f"talent:{row.id}:{key}")
+            for key, column in _SEALED.items()
+        }
+
+    def check_duplicates(self, province: str, cols: dict[str, Any], exclude: str | None) -> None:
+        ids = [cols["id_number_hash"]] if cols["id_number_hash"] else []
+        with self.db.unit_of_work(Scope.system_scope()) as sys:
+            dup_ids, dup_np = repository.existing_fingerprints(
+                sys, province, ids, [cols["name_phone_hash"]], exclude
+            )
+        if dup_ids:
+            raise AlreadyExists("全省已有相同身份证号的科普人才记录，不能重复录入。")
+        if dup_np:
+            raise AlreadyExists("全省已有姓名和联系电话都相同的科普人才记录，不能重复录入。")
+
+    def record(
+        self, s: Session, principal: Principal, row: Any, event_type: str, payload: Any
+    ) -> None:
+        outbox.record_event(
+            s,
+            topic=TOPIC,
+            event_type=event_type,
+            tenant_id=str(row.tenant_id),
+            tenant_path=row.tenant_path,
+            actor=principal.subject,
+            payload=payload,
+        )
+
+    def status_event(
+        self,
+        s: Session,
+        principal: Principal,
+        row: Any,
+        t: domain.Transition | None,
+        event_type: str,
+        certificate_no: str = "",
+    ) -> None:
+        payload = talent_pb2.TalentStatusChanged(
+            talent_id=str(row.id),
+            tenant_id=str(row.tenant_id),
+            tenant_path=row.tenant_path,
+            from_status=t.from_status.value if t else "",
+            to_status=t.to_status.value if t else row.status,
+            step=t.step if t else "",
+            opinion=t.opinion if t else "",
+            certificate_no=certificate_no,
+            actor_tenant_path=principal.tenant_path,
+            categories=list(row.categories),
+        )
+        self.record(s, principal, row, event_type, payload)
+
+    def view(
+        self,
+        s: Session,
+        principal: Principal,
+        row: Any,
+        *,
+        reveal: bool = False,
+        history: bool = False,
+        names: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        values = {
+            k: getattr(row, k)
+            for k in (
+                "name",
+                "gender",
+                "birth_month",
+                "ethnicity",
+                "political_status",
+                "education",
+                "industry",
+                "specialty",
+                "employer",
+                "position",
+                "biography",
+                "experience",
+                "plan",
+            )
+        }
+        values["categories"] = list(row.categories)
+        if reveal:
+            values.update(self.open_personal(row))
+        else:
+            values.update(
+                phone=row.phone_masked,
+                email=row.email_masked,
+                im_account=row.im_masked,
+                id_number=row.id_number_masked,
+            )
+        if names is None:
+            names = repository.tenant_names(s, [str(row.tenant_id)])
+        status = domain.Status(row.status)
+        result: dict[str, Any] = {
+            "id": str(row.id),
+            "tenant_id": str(row.tenant_id),
+            "tenant_path": row.tenant_path,
+            "tenant_name": names.get(str(row.tenant_id), ""),
+            "status": status.value,
+            "status_label": domain.STATUS_LABELS[status],
+            "fields": values,
+            "revealed": reveal,
+            "age": fields.age_from_birth_month(row.birth_month) or 0,
+            "recommend_opinion": row.recommend_opinion,
+            "city_opinion": row.city_opinion,
+            "province_opinion": row.province_opinion,
+            "reject_reason": row.reject_reason,
+            "certificate_no": row.certificate_no or "",
+            "certified_at": iso(row.certified_at),
+            "source": row.source,
+            "created_at": iso(row.created_at),
+            "updated_at": iso(row.updated_at),
+            "history": [],
+        }
+        if history:
+            result["history"] = [
+                {
+                    "step": h.step,
+                    "from_status": h.from_status,
+                    "to_status": h.to_status,
+                    "opinion": h.opinion,
+                    "actor": h.actor,
+                    "actor_username": h.actor_username,
+                    "actor_tenant_path": h.actor_tenant_path,
+                    "at": iso(h.at),
+                }
+                for h in repository.reviews_of(s, principal.tenant_path, str(row.id))
+            ]
+        return result
+
+    def audit_reveal(
+        self,
+        s: Session,
+        principal: Principal,
+        rows: list[Any],
+        what: tuple[str, ...] = PERSONAL_FIELDS,
+        export_root: str = "",
+    ) -> None:
+        """Every full view of personal data: an audit row per talent plus an outbox event."""
+        if not domain.can_reveal(principal):
+            raise PermissionDenied("只有管理员或审核员可以查看完整的个人信息。")
+        repository.add_reveals(
+            s,
+            [
+                {
+                    "talent_id": str(r.id),
+                    "tenant_path": r.tenant_path,
+                    "fields": list(what),
+                    "actor": principal.subject,
+                    "actor_username": principal.username,
+                    "actor_tenant_path": principal.tenant_path,
+                }
+                for r in rows
+            ],
+        )
+        if not rows:
+            return
+        first = rows[0]
+        outbox.record_event(
+            s,
+            topic=TOPIC,
+            event_type="talent.personal_data_revealed",
+            tenant_id=str(first.tenant_id) if not export_root else principal.tenant_id,
+            tenant_path=first.tenant_path if not export_root else principal.tenant_path,
+            actor=principal.subject,
+            payload=talent_pb2.PersonalDataRevealed(
+                talent_id="" if export_root else str(first.id),
+                fields=list(what),
+                actor=principal.subject,
+                actor_username=principal.username,
+                actor_tenant_path=principal.tenant_path,
+                count=len(rows),
+                export_root=export_root,
+            ),
+        )
+
+    # --- records -----------------------------------------------------------------
+
+    def validate(self, raw: dict[str, Any]) -> fields.TalentFields:
+        record, errors = fields.clean_record(raw)
+        if record is None:
+            raise InvalidArgument("；".join(e.message for e in errors) + "。")
+        return record
+
+    def create(
+        self, principal: Principal, raw: dict[str, Any], tenant_id: str = ""
+    ) -> dict[str, Any]:
+        record = self.validate(raw)
+        talent_id = str(uuid.uuid4())
+        with self.uow(principal) as s:
+            owner = self.owner_for_write(s, principal, tenant_id)
+            cols = self.sealed_columns(talent_id, record)
+            province = owner.path.split(".")[0]
+            self.check_duplicates(province, cols, None)
+            values = {k: v for k, v in vars(record).items() if k not in (*PERSONAL_FIELDS, "extra")}
+            repository.insert_talents(
+                s,
+                [
+                    {
+                        **values,
+                        **cols,
+                        "id": talent_id,
+                        "tenant_id": owner.id,
+                        "tenant_path": owner.path,
+                        "province": province,
+                        "status": "draft",
+                        "source": "form",
+                        "created_by": principal.subject,
+                    }
+                ],
+            )
+            try:
+                s.flush()
+            except IntegrityError:
+                raise AlreadyExists("全省已有相同的科普人才记录，不能重复录入。") from None
+            row = self.load(s, principal, talent_id)
+            self.status_event(s, principal, row, None, "talent.created")
+            return self.view(s, principal, row)
+
+    def update(self, principal: Principal, talent_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+        record = self.validate(raw)
+        with self.uow(principal) as s:
+            row = self.load(s, principal, talent_id, lock=True)
+            domain.check_can_edit(domain.Status(row.status), self.chain_of(s, row), principal)
+            cols = self.sealed_columns(str(row.id), record)
+            self.check_duplicates(row.province, cols, str(row.id))
+            values = {k: v for k, v in vars(record).items() if k not in (*PERSONAL_FIELDS, "extra")}
+            repository.update_talent(s, str(row.id), {**values, **cols})
+            row = self.load(s, principal, talent_id)
+            self.status_event(s, principal, row, None, "talent.updated")
+            return self.view(s, principal, row)
+
+    def get(self, principal: Principal, talent_id: str, *, reveal: bool = False) -> dict[str, Any]:
+        with self.uow(principal) as s:
+            row = self.load(s, principal, talent_id)
+            if reveal:
+                self.audit_reveal(s, principal, [row])
+            return self.view(s, principal, row, reveal=reveal, history=True)
+
+    def search(
+        self,
+        principal: Principal,
+        *,
+        q: str = "",
+        specialty: str = "",
+        category: str = "",
+        tenant_id: str = "",
+        status: str = "",
+        page: int = 1,
+        page_size: int = 20,
+    ) -> dict[str, Any]:
+        page = max(page, 1)
+        page_size = min(max(page_size or 20, 1), 200)
+        if category and category not in fields.SERVICE_CATEGORIES:
+            raise InvalidArgument(f"服务类别“{category}”不在九类之中。")
+        if status and status not in {s.value for s in domain.Status}:
+            raise InvalidArgument(f"状态“{status}”不正确。")
+        with self.uow(principal) as s:
+            scope = (
+                self.resolve_tenant(s, principal, tenant_id).path
+                if tenant_id
+                else principal.tenant_path
+            )
+            rows, total = repository.search_talents(
+                s,
+                scope,
+                q=fields.normalize_text(q)[:50],
+                specialty=fields.normalize_text(specialty)[:50],
+                category=category,
+                status=status,
+                offset=(page - 1) * page_size,
+                limit=page_size,
+            )
+            names = repository.tenant_names(s, [str(r.tenant_id) for r in rows])
+            return {
+                "talents": [self.view(s, principal, r, names=names) for r in rows],
+                "total": total,
+                "page": page,
+                "page_size": page_size,
+            }
+
+    # --- the review chain ----------------------------------------------------------
+
+    def recommend(self, principal: Principal, talent_id: str, opinion: str) -> dict[str, Any]:
+        with self.uow(principal) as s:
+            row = self.load(s, principal, talent_id, lock=True)
+            t = domain.recommend(
+                domain.Status(row.status), self.chain_of(s, row), principal, opinion
+            )
+            return self.apply(s, principal, row, t)
+
+    def review(
+        self, principal: Principal, talent_id: str, decision: str, opinion: str
+    ) -> dict[str, Any]:
+        with self.uow(principal) as s:
+            return self.review_in(s, principal, talent_id, decision, opinion)
+
+    def review_in(
+        self, s: Session, principal: Principal, talent_id: str, decision: str, opinion: str
+    ) -> dict[str, Any]:
+        row = self.load(s, principal, talent_id, lock=True)
+        t = domain.review(
+            domain.Status(row.status), self.chain_of(s, row), principal, decision, opinion
+        )
+        return self.apply(s, principal, row, t)
+
+    def bulk_review(
+        self, principal: Principal, ids: list[str], decision: str, opinion: str
+    ) -> list[dict[str, Any]]:
+        if not ids:
+            raise InvalidArgument("请选择要审核的人才。")
+        if len(ids) > 500:
+            raise InvalidArgument("一次最多批量审核500名人才。")
+        results: list[dict[str, Any]] = []
+        with self.uow(principal) as s:
+            for talent_id in dict.fromkeys(ids):
+                savepoint = s.begin_nested()
+                try:
+                    done = self.review_in(s, principal, talent_id, decision, opinion)
+                    savepoint.commit()
+                    results.append({"id": talent_id, "ok": True, "status": done["status"]})
+                except DomainError as exc:
+                    savepoint.rollback()
+                    results.append(
+                        {
+                            "id": talent_id,
+                            "ok": False,
+                            "status": "",
+                            "error_code": exc.grpc_status.name,
+                            "error": exc.detail,
+                        }
+                    )
+        return results
+
+    def change_lifecycle(
+        self, principal: Principal, talent_id: str, action: str, reason: str
+    ) -> dict[str, Any]:
+        if action not in ("suspend", "reinstate", "revoke"):
+            raise InvalidArgument("操作应为暂停（suspend）、恢复（reinstate）或撤销（revoke）。")
+        with self.uow(principal) as s:
+            row = self.load(s, principal, talent_id, lock=True)
+            t = domain.change_lifecycle(
+                action, domain.Status(row.status), self.chain_of(s, row), principal, reason
+            )
+            return self.apply(s, principal, row, t)
+
+    def apply(
+        self, s: Session, principal: Principal, row: Any, t: domain.Transition
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {"status": t.to_status.value}
+        certificate = ""
+        if t.step == "recommend":
+            values["recommend_opinion"] = t.opinion
+        elif t.step == "city_opinion":
+            values["city_opinion"] = t.opinion
+        elif t.step == "province_review":
+            values["province_opinion"] = t.opinion
+        if t.to_status is domain.Status.REJECTED:
+            values["reject_reason"] = t.opinion
+        if t.to_status is domain.Status.CERTIFIED and not row.certificate_no:
+            certificate = domain.certificate_number(
+                row.province, datetime.now(UTC).year, repository.next_certificate_sequence(s)
+            )
+            values.update(certificate_no=certificate, certified_at=datetime.now(UTC))
+        try:
+            repository.update_talent(s, str(row.id), values)
+            s.flush()
+        except IntegrityError:
+            raise AlreadyExists("全省已有相同的科普人才记录处于有效状态，不能恢复。") from None
+        repository.add_review(
+            s,
+            {
+                "talent_id": str(row.id),
+                "tenant_path": row.tenant_path,
+                "step": t.step,
+                "from_status": t.from_status.value,
+                "to_status": t.to_status.value,
+                "opinion": t.opinion,
+                "actor": principal.subject,
+                "actor_username": principal.username,
+                "actor_tenant_path": principal.tenant_path,
+            },
+        )
+        row = self.load(s, principal, str(row.id))
+        self.status_event(
+            s, principal, row, t, t.event_type, certificate or row.certificate_no or ""
+        )
+        return self.view(s, principal, row, history=True)
+
+    # --- quota progress ----------------------------------------------------------------
+
+    def quota_entry(
+        self, tenant: Owner, override: int | None, counts: tuple[int, int]
+    ) -> dict[str, Any]:
+        quota = domain.quota_for(tenant.kind, override, self.settings.quotas)
+        certified, pending = counts
+        return {
+            "tenant_id": tenant.id,
+            "code": tenant.path.split(".")[-1],
+            "name": tenant.name,
+            "kind": tenant.kind,
+            "path": tenant.path,
+            "quota": quota,
+            "certified": certified,
+            "pending": pending,
+            "progress": round(certified / quota, 4) if quota else 0.0,
+        }
+
+    def stats(self, principal: Principal) -> dict[str, Any]:
+        with self.uow(principal) as s:
+            me = repository.tenant_by_path(s, principal.tenant_path)
+            root = self.resolve_tenant(s, principal, "")
+            depth = len(root.path.split("."))
+            own = repository.counts_by_child(s, root.path, depth).get(root.path, (0, 0))
+            per_child = repository.counts_by_child(s, root.path, depth + 1)
+            children = [
+                self.quota_entry(
+                    Owner(str(c.id), c.path, c.kind, c.name),
+                    c.talent_quota,
+                    per_child.get(c.path, (0, 0)),
+                )
+                for c in repository.child_tenants(s, root.path)
+            ]
+            return {
+                "own": self.quota_entry(root, me.talent_quota if me else None, own),
+                "children": children,
+            }
+
+    def set_quota(self, principal: Principal, tenant_id: str, quota: int) -> dict[str, Any]:
+        if "admin" not in principal.roles:
+            raise PermissionDenied("只有管理员可以调整人才指标。")
+        if quota < -1 or quota > 1_000_000:
+            raise InvalidArgument("人才指标应为0到1000000之间的整数（-1表示恢复默认值）。")
+        with self.uow(principal) as s:
+            target = self.resolve_tenant(s, principal, tenant_id)
+            top = len(principal.tenant_path.split(".")) == 1
+            if target.path == principal.tenant_path and not top:
+                raise PermissionDenied("本单位的人才指标由上级科协分配。")
+            repository.set_quota(s, target.id, None if quota == -1 else quota)
+            depth = len(target.path.split("."))
+            counts = repository.counts_by_child(s, target.path, depth).get(target.path, (0, 0))
+            return self.quota_entry(target, None if quota == -1 else quota, counts)

@@ -146,6 +146,22 @@ def test_city_sees_its_counties_and_not_a_sibling_city(stack, city, province, di
     assert is_problem(city.get(f"/api/v1/tenants/{province['tenant']['id']}/users"), 404)
 
 
+def test_city_cannot_read_a_sibling_through_any_tenant_endpoint(
+    stack, city, province, distribution
+):
+    kaifeng = next(c for c in distribution["issued"] if c["tenant_code"] == "410200")["tenant_id"]
+    assert is_problem(city.get(f"/api/v1/tenants/{kaifeng}/subtree"), 404)
+    assert is_problem(city.get(f"/api/v1/tenants/{kaifeng}/users"), 404)
+    assert is_problem(city.get("/api/v1/audit", params={"tenant_id": kaifeng}), 404)
+    kaifeng_admin = api(stack, province["token"]).get(f"/api/v1/tenants/{kaifeng}/users").json()[0]
+    r = city.put(f"/api/v1/users/{kaifeng_admin['id']}/roles", json={"roles": ["viewer"]})
+    assert is_problem(r, 404)
+    still = api(stack, province["token"]).get(f"/api/v1/tenants/{kaifeng}/users").json()[0]
+    assert still["roles"] == kaifeng_admin["roles"]  # nothing changed
+    own = city.get("/api/v1/audit").json()
+    assert own and all(e["tenant_path"].startswith("410000.411300") for e in own)
+
+
 def test_city_cannot_write_another_tenants_data(stack, city, province, distribution):
     kaifeng = next(c for c in distribution["issued"] if c["tenant_code"] == "410200")["tenant_id"]
     r = city.post(

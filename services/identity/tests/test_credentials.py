@@ -64,3 +64,41 @@ def test_only_an_admin_of_the_tenant_itself_distributes(ident):
     county = principal_of(ident, "410302")
     with pytest.raises(PermissionDenied):  # the province may see the county but not act as it
         ident.distributor.distribute(province, county.tenant_id, "children")
+
+
+def test_keycloak_mode_distribution_provisions_each_city_into_the_realm(identity_db):
+    """IDP=keycloak: accounts go to the realm with a temporary password (Keycloak admin API stand-in)."""
+    from kepu_devstack.keycloak_standin import start_standin
+    from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+
+    from .conftest import make_identity
+
+    handle, url = start_standin(admin_users={"admin": "Adm1n-secret"})
+    try:
+        kc_ident = make_identity(
+            identity_db,
+            IDP="keycloak",
+            KEYCLOAK_URL=url,
+            KEYCLOAK_ADMIN_USER="admin",
+            KEYCLOAK_ADMIN_PASSWORD="Adm1n-secret",
+        )
+        city = principal_of(kc_ident, "411600")  # 周口
+        result = kc_ident.distributor.distribute(city, city.tenant_id, "children")
+        admin = KeycloakAdmin(
+            connection=KeycloakOpenIDConnection(
+                server_url=url,
+                username="admin",
+                password="Adm1n-secret",
+                realm_name="kepu",
+                user_realm_name="master",
+                client_id="admin-cli",
+            )
+        )
+        users = {u["username"]: u for u in admin.get_users({"briefRepresentation": False})}
+        for row in result.issued:
+            user = users[row.username]
+            assert "UPDATE_PASSWORD" in user["requiredActions"]
+            assert user["attributes"]["tenant_code"] == [row.tenant_code]
+        assert len(result.issued) == len([u for u in users if u.startswith("kx4116")])
+    finally:
+        handle.stop()

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from kepu_common.auth import TokenVerifier
 from opentelemetry import propagate, trace
 
@@ -54,6 +54,60 @@ class RateLimiter:
         return count + 1 <= self.per_minute
 
 
+class EdgeMiddleware:
+    """Pure ASGI edge: request id, W3C trace context, body-size and rate limits."""
+
+    def __init__(self, app: Any, *, settings: GatewaySettings, limiter: RateLimiter) -> None:
+        self.app = app
+        self.settings = settings
+        self.limiter = limiter
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        rid = headers.get("x-request-id") or secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = rid
+        ctx = propagate.extract(headers)
+        with tracer.start_as_current_span(
+            f"{scope['method']} {scope['path']}", context=ctx
+        ) as span:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            sc = span.get_span_context()
+            traceparent = carrier.get("traceparent") or (
+                f"00-{sc.trace_id:032x}-{sc.span_id:016x}-01"
+                if sc.is_valid
+                else headers.get("traceparent")
+                or f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
+            )
+            extra = [(b"x-request-id", rid.encode()), (b"traceparent", traceparent.encode())]
+
+            async def send_with_ids(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = list(message.get("headers", [])) + extra
+                await send(message)
+
+            refusal = self._refusal(scope, headers)
+            if refusal is not None:
+                await problem_response(Request(scope), refusal)(scope, receive, send_with_ids)
+                return
+            await self.app(scope, receive, send_with_ids)
+
+    def _refusal(self, scope: Any, headers: dict[str, str]) -> Problem | None:
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.settings.max_body_bytes:
+            mb = self.settings.max_body_bytes // (1024 * 1024)
+            return Problem(413, f"上传内容过大（上限 {mb} MB）。")
+        if scope["path"].startswith(("/api/", "/partner/")):
+            client = scope.get("client") or ("", 0)
+            key = headers.get("authorization", "")[-24:] or str(client[0])
+            if not self.limiter.allow(key):
+                return Problem(429, headers={"Retry-After": "60"})
+        return None
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
 
@@ -77,44 +131,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     limiter = RateLimiter(settings.rate_limit_per_minute)
     problems.install(app)
 
-    @app.middleware("http")
-    async def edge(request: Request, call_next: Any) -> Response:
-        rid = request.headers.get("x-request-id") or secrets.token_hex(8)
-        request.state.request_id = rid
-        ctx = propagate.extract(dict(request.headers))
-        with tracer.start_as_current_span(
-            f"{request.method} {request.url.path}", context=ctx
-        ) as span:
-            length = request.headers.get("content-length")
-            if length and length.isdigit() and int(length) > settings.max_body_bytes:
-                response: Response = problem_response(
-                    request,
-                    Problem(
-                        413, f"上传内容过大（上限 {settings.max_body_bytes // (1024 * 1024)} MB）。"
-                    ),
-                )
-            else:
-                key = request.headers.get("authorization", "")[-24:] or (
-                    request.client.host if request.client else ""
-                )
-                if request.url.path.startswith(("/api/", "/partner/")) and not limiter.allow(key):
-                    response = problem_response(
-                        request, Problem(429, headers={"Retry-After": "60"})
-                    )
-                else:
-                    response = await call_next(request)
-            response.headers["X-Request-Id"] = rid
-            carrier: dict[str, str] = {}
-            propagate.inject(carrier)
-            sc = span.get_span_context()
-            response.headers["traceparent"] = carrier.get(
-                "traceparent",
-                f"00-{sc.trace_id:032x}-{sc.span_id:016x}-01"
-                if sc.is_valid
-                else f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00",
-            )
-            return response
-
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -134,4 +150,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     app.include_router(proxy.router)
     _include_routers(app)
+    # Added last, so it is the outermost layer: every response gets its request id and trace context.
+    app.add_middleware(EdgeMiddleware, settings=settings, limiter=limiter)
     return app

@@ -118,3 +118,54 @@ def test_account_password_rejects_bad_bodies_with_problem_details(oidc, bad):
     )
     assert r.status_code in (400, 422)
     assert r.headers["content-type"].startswith("application/problem+json") and r.json()["detail"]
+
+
+def test_unknown_realm_and_bogus_logout_answer_like_keycloak(oidc):
+    r = oidc.get("/auth/realms/other/.well-known/openid-configuration")
+    assert (
+        r.status_code == 404 and r.json()["error"] == "Realm does not exist" and r.json()["detail"]
+    )
+    r = oidc.post(
+        "/auth/realms/kepu/protocol/openid-connect/logout",
+        data={"client_id": "kepu-cli", "refresh_token": "kr.not-a-session"},
+    )
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+def test_refresh_tokens_rotate_and_die_after_thirty_idle_minutes(ident, oidc):
+    first = password_grant(oidc, *ADMIN).json()
+    second = oidc.post(
+        TOKEN,
+        data={
+            "grant_type": "refresh_token",
+            "client_id": "kepu-cli",
+            "refresh_token": first["refresh_token"],
+        },
+    ).json()
+    assert second["refresh_token"] != first["refresh_token"]
+    old = oidc.post(
+        TOKEN,
+        data={
+            "grant_type": "refresh_token",
+            "client_id": "kepu-cli",
+            "refresh_token": first["refresh_token"],
+        },
+    )
+    assert old.status_code == 400  # the rotated-out token no longer works
+    with ident.db.unit_of_work(Scope.system_scope()) as s:
+        s.execute(
+            text(
+                "UPDATE sso_sessions SET last_refresh = now() - interval '31 minutes'"
+                " WHERE id = CAST(:i AS uuid)"
+            ),
+            {"i": second["session_state"]},
+        )
+    idle = oidc.post(
+        TOKEN,
+        data={
+            "grant_type": "refresh_token",
+            "client_id": "kepu-cli",
+            "refresh_token": second["refresh_token"],
+        },
+    )
+    assert idle.status_code == 400 and "30" in idle.json()["detail"]

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from .broker import EmbeddedBroker
-from .ports import free_port, wait_port
+from .ports import free_port, port_in_use, wait_port
 from .postgres import EmbeddedPostgres, provision_database
 
 SERVICES = ["identity", "talent", "reporting", "projects", "assessment"]
@@ -76,6 +76,11 @@ class Stack:
     def start(self) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.gateway_port = self.gateway_port or free_port()
+        if port_in_use(self.gateway_port):
+            raise RuntimeError(
+                f"端口 {self.gateway_port} 已被占用（另一个平台实例还在运行？）；"
+                f"请先停止它，或设置 GATEWAY_PORT 换一个端口。"
+            )
         env = dict(os.environ)
         env.update(self.extra_env)
         env.setdefault("PYTHONUNBUFFERED", "1")

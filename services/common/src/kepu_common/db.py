@@ -22,7 +22,8 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """Create a SQLAlchemy engine for psycopg 3 (``postgresql+psycopg://``)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    # No pre-ping (a round trip per checkout); stale connections are recycled instead.
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=600)
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,8 @@ def set_scope(session: Session, scope: Scope) -> None:
         ),
         {"path": scope.tenant_path or "", "system": "on" if scope.system else "off"},
     )
+
+
+def affected(result: object) -> int:
+    """Rows changed by an UPDATE/DELETE result (``CursorResult.rowcount``)."""
+    return int(getattr(result, "rowcount", 0) or 0)

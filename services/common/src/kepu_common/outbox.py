@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from . import heartbeat, rls
 from .bus import BrokerEpoch, ensure_topics, make_producer
-from .db import Database, Scope
+from .db import Database, Scope, affected
 
 log = logging.getLogger(__name__)
 
@@ -172,13 +172,15 @@ class OutboxRelay:
             if known == epoch:
                 return False
             ensure_topics(self.bootstrap, self.topics + [t + ".dlq" for t in self.topics])
-            n = s.execute(
-                text(
-                    "UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL"
-                    " AND published_at > now() - make_interval(secs => :h * 3600)"
-                ),
-                {"h": self.retention_hours},
-            ).rowcount  # type: ignore[attr-defined]
+            n = affected(
+                s.execute(
+                    text(
+                        "UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL"
+                        " AND published_at > now() - make_interval(secs => :h * 3600)"
+                    ),
+                    {"h": self.retention_hours},
+                )
+            )
             s.execute(
                 text(
                     "INSERT INTO relay_state (name, broker_epoch) VALUES (:n, :e)"
@@ -228,12 +230,15 @@ class OutboxRelay:
 
     def purge(self) -> int:
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            return s.execute(
-                text(
-                    "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => :h * 3600)"
-                ),
-                {"h": self.retention_hours},
-            ).rowcount  # type: ignore[attr-defined]
+            return affected(
+                s.execute(
+                    text(
+                        "DELETE FROM outbox WHERE published_at < now()"
+                        " - make_interval(secs => :h * 3600)"
+                    ),
+                    {"h": self.retention_hours},
+                )
+            )
 
     def run(self, stop: threading.Event, idle_sleep: float = 0.2) -> None:
         import time

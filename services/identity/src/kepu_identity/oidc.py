@@ -25,6 +25,7 @@ from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.errors import DomainError, Unauthenticated
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .accounts import NOT_SET_UP, OTP_INVALID, Account, Accounts, SignInFailed
 from .clients import Client, get_client
@@ -74,6 +75,22 @@ def create_oidc_app(
         title="Kepu Cloud embedded OpenID Connect provider", docs_url=None, redoc_url=None
     )
     verifier = TokenVerifier(issuer, key_source=keys.jwks, audience=issuer_.audience)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_here(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if (
+            exc.status_code == 404
+            and request.url.path.startswith("/auth/realms/")
+            and not request.url.path.startswith(PREFIX + "/")
+        ):
+            return JSONResponse(
+                {"error": "Realm does not exist", "detail": "认证域不存在（只有 kepu）。"},
+                status_code=404,
+            )
+        detail = {404: "请求的认证地址不存在。", 405: "不支持该请求方法。"}.get(
+            exc.status_code, "请求无效。"
+        )
+        return problem(exc.status_code, detail, "Not Found" if exc.status_code == 404 else "Error")
 
     def ip(request: Request) -> str:
         fwd = request.headers.get("x-forwarded-for")
@@ -353,7 +370,10 @@ def create_oidc_app(
         form = dict(await request.form()) if request.method == "POST" else {}
         params = {**dict(request.query_params), **form}
         if params.get("refresh_token"):
-            issuer_.end_session(refresh_token=str(params["refresh_token"]))
+            if not issuer_.end_session(refresh_token=str(params["refresh_token"])):
+                return oauth_error(
+                    ("invalid_grant", "Invalid refresh token", "刷新令牌无效，会话可能已结束。")
+                )
             return Response(status_code=204)
         hint = params.get("id_token_hint")
         if hint:

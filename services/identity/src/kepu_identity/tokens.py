@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from joserfc import jwt
-from kepu_common.db import Database, Scope
+from kepu_common.db import Database, Scope, affected
 from sqlalchemy import text
 
 from .accounts import Account, SignInFailed
@@ -156,15 +156,22 @@ class TokenIssuer:
     ) -> bool:
         with self.db.unit_of_work(Scope.system_scope()) as s:
             if refresh_token:
-                n = s.execute(
-                    text("UPDATE sso_sessions SET revoked = true WHERE refresh_hash = :h"),
-                    {"h": digest(refresh_token)},
-                ).rowcount  # type: ignore[attr-defined]
+                n = affected(
+                    s.execute(
+                        text(
+                            "UPDATE sso_sessions SET revoked = true WHERE refresh_hash = :h"
+                            " AND NOT revoked"
+                        ),
+                        {"h": digest(refresh_token)},
+                    )
+                )
             elif session_id:
-                n = s.execute(
-                    text("UPDATE sso_sessions SET revoked = true WHERE id = CAST(:i AS uuid)"),
-                    {"i": session_id},
-                ).rowcount  # type: ignore[attr-defined]
+                n = affected(
+                    s.execute(
+                        text("UPDATE sso_sessions SET revoked = true WHERE id = CAST(:i AS uuid)"),
+                        {"i": session_id},
+                    )
+                )
             else:
                 n = 0
         return bool(n)

@@ -499,3 +499,12 @@ def test_images_come_from_the_configured_registry(render: Callable[..., Rendered
     images = {c["image"] for d in workloads(r) for c in containers(d)}
     assert images == {f"harbor.hnkx.cn/kepu/kepu-{c}:1.2.3" for c in COMPONENTS}
     assert all(re.fullmatch(r"[a-z0-9./-]+:[\w.-]+", i) for i in images)
+
+
+def test_services_listen_on_the_pod_network_not_loopback(umbrella: Rendered) -> None:
+    """A gRPC server bound to 127.0.0.1 would be unreachable through its Service."""
+    for svc in SERVICES:
+        (c,) = pod_spec(umbrella.named("Deployment", f"{RELEASE}-{svc}-serve"))["containers"]
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        assert env["KEPU_BIND_HOST"] == "0.0.0.0"
+        assert env[f"{svc.upper()}_GRPC_HOST"] == "0.0.0.0"

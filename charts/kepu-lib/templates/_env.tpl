@@ -44,6 +44,11 @@ so they never appear in the rendered manifest.
   value: {{ $g.postgres.appRole | quote }}
 - name: {{ $svc }}_GRPC_PORT
   value: {{ $v.grpcPort | quote }}
+# Listen on the pod's interfaces (the local default is loopback only).
+- name: {{ $svc }}_GRPC_HOST
+  value: "0.0.0.0"
+- name: KEPU_BIND_HOST
+  value: "0.0.0.0"
 {{ include "kepu.commonEnv" (dict "ctx" $ "role" .role) }}
 {{- end -}}
 

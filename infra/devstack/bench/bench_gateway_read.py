@@ -83,8 +83,10 @@ def main() -> None:
         from kepu_devstack.stack import Stack
 
         # One benchmark user would otherwise hit the per-user rate limit (1,200 requests a minute).
-        stack = Stack(var_dir=Path(tempfile.mkdtemp(prefix="kepu-bench-")),
-                      extra_env={"GATEWAY_RATE_LIMIT_PER_MINUTE": "10000000"})
+        stack = Stack(
+            var_dir=Path(tempfile.mkdtemp(prefix="kepu-bench-")),
+            extra_env={"GATEWAY_RATE_LIMIT_PER_MINUTE": "10000000"},
+        )
         stack.start()
         base = stack.gateway_url
     try:

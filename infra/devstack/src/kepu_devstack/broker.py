@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from .ports import free_port, wait_port
+from .ports import die_with_parent, free_port, wait_port
 
 
 class EmbeddedBroker:
@@ -37,6 +37,7 @@ class EmbeddedBroker:
             stdout=out,
             stderr=out,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         wait_port(self.port, timeout=30)
 

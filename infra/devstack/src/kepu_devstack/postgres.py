@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from .ports import free_port
+from .ports import die_with_parent, free_port
 
 SUPERUSER = "postgres"
 
@@ -129,6 +129,7 @@ class EmbeddedPostgres:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=die_with_parent,
             **self._run_as(),  # type: ignore[call-overload]
         )
         deadline = time.monotonic() + 60

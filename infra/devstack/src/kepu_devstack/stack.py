@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from .broker import EmbeddedBroker
-from .ports import free_port, port_in_use, wait_port
+from .ports import die_with_parent, free_port, port_in_use, wait_port
 from .postgres import EmbeddedPostgres, provision_database
 
 SERVICES = ["identity", "talent", "reporting", "projects", "assessment"]
@@ -151,7 +151,12 @@ class Stack:
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self._log(name), "ab")  # noqa: SIM115 - kept open for the child's lifetime
         self.procs[name] = subprocess.Popen(
-            cmd, env=self.env, stdout=log, stderr=log, start_new_session=True
+            cmd,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
     def _wait_port(self, name: str, port: int, timeout: float = 60) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
@@ -10,22 +11,56 @@ from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from opentelemetry import propagate, trace
 
 from .auth import TokenVerifier
 from .errors import DomainError, Unauthenticated
 from .tenancy import Principal
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("kepu.grpc")
 
 T = TypeVar("T")
 
 
+class TracingInterceptor(grpc.ServerInterceptor):
+    """Continues the caller's W3C trace (``traceparent`` metadata) in a server span."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method
+        carrier = {
+            k: v for k, v in (handler_call_details.invocation_metadata or ()) if isinstance(v, str)
+        }
+        inner = handler.unary_unary
+
+        def traced(request, context):
+            ctx = propagate.extract(carrier)
+            with tracer.start_as_current_span(method, context=ctx, kind=trace.SpanKind.SERVER):
+                return inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            traced,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def bind_host() -> str:
+    """Where servers listen: loopback locally, ``KEPU_BIND_HOST=0.0.0.0`` in a pod."""
+    return os.environ.get("KEPU_BIND_HOST", "127.0.0.1")
+
+
 def make_server(
-    port: int, *, host: str = "127.0.0.1", workers: int = 16
+    port: int, *, host: str | None = None, workers: int = 16
 ) -> tuple[grpc.Server, int]:
-    """A gRPC server with the standard health service; returns it and the bound port."""
+    """A gRPC server with health checking and trace continuation; returns it and the bound port."""
+    host = host or bind_host()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
+        interceptors=[TracingInterceptor()],
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(ident, stop: threading.Event) -> int:
     import uvicorn
     from kepu.identity.v1 import identity_pb2_grpc as pbg
-    from kepu_common.grpcio import make_server
+    from kepu_common.grpcio import bind_host, make_server
 
     from .grpc_api import CredentialServicer, TenantServicer, UserServicer
     from .oidc import create_oidc_app
@@ -118,7 +118,7 @@ def _serve(ident, stop: threading.Event) -> int:
         issuer=s.oidc_issuer,
     )
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=s.http_port, log_level="warning", access_log=False
+        app, host=bind_host(), port=s.http_port, log_level="warning", access_log=False
     )
     http = uvicorn.Server(config)
     t = threading.Thread(target=http.run, daemon=True)

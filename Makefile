@@ -1,12 +1,14 @@
 # Kepu Cloud — the two commands a newcomer needs are `make run` and `make test`.
 SHELL := /bin/bash
-UV ?= uv
+# uv from PATH, or the module a `pip install uv` left behind.
+UV ?= $(shell command -v uv 2>/dev/null || (python3 -m uv --version >/dev/null 2>&1 && echo python3 -m uv) || echo uv-missing)
 PROTO_SRC := $(shell find proto/kepu -name '*.proto')
 PROTO_STAMP := proto/gen/.stamp
 
 .PHONY: run test proto sync lint typecheck unit e2e bench clean
 
 $(PROTO_STAMP): $(PROTO_SRC)
+	@if [ "$(UV)" = "uv-missing" ]; then echo "uv is needed: pip install uv" >&2; exit 1; fi
 	rm -rf proto/gen && mkdir -p proto/gen
 	$(UV) run --no-project --with 'grpcio-tools>=1.66' python -m grpc_tools.protoc -Iproto \
 	  --python_out=proto/gen --pyi_out=proto/gen --grpc_python_out=proto/gen $(PROTO_SRC)

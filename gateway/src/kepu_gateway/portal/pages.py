@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from .client import ApiError, call, get_json, has_api
 from .sessions import PortalSession
+from .widgets import bar_chart, candidate_periods, default_periods, previous_month, today
 
 router = APIRouter(include_in_schema=False)
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -130,6 +133,54 @@ async def my_tenant(request: Request, s: PortalSession) -> dict[str, Any]:
     return me
 
 
+REPORT_STATUS_CN = {
+    "none": "未填报",
+    "draft": "草稿",
+    "submitted": "已报送",
+    "returned": "被退回",
+    "accepted": "已接收",
+}
+DONE = ("submitted", "accepted")
+
+
+async def upcoming_deadlines(
+    request: Request, s: PortalSession, me: dict[str, Any], day: date
+) -> list[dict[str, Any]]:
+    """The caller's own reports due within 30 days (and the ones overdue, not yet submitted)."""
+    types = (await get_json(request, s, "/api/v1/report-types")).get("types", [])
+    wanted: list[tuple[dict[str, Any], str]] = []
+    for t in types:
+        if any(r.get("tenant_kind") == me["kind"] for r in t.get("due_rules", [])):
+            wanted += [(t, p) for p in candidate_periods(t.get("period_kind", "month"), day)]
+
+    async def one(t: dict[str, Any], period: str) -> dict[str, Any] | None:
+        try:
+            r = await get_json(request, s, f"/api/v1/reports/{t['code']}/{period}")
+        except ApiError:
+            return None
+        if not r.get("deadline"):
+            return None
+        due = date.fromisoformat(r["deadline"])
+        status = r.get("status") or "none"
+        days = (due - day).days
+        if days > 30 or (days < 0 and (status in DONE or days < -62)):
+            return None
+        return {
+            "type_code": t["code"],
+            "name": t["name"],
+            "period": period,
+            "deadline": r["deadline"],
+            "days": days,
+            "status": status,
+            "status_label": r.get("status_label") or REPORT_STATUS_CN.get(status, status),
+            "overdue": days < 0 and status not in DONE,
+            "done": status in DONE,
+        }
+
+    found = await asyncio.gather(*(one(t, p) for t, p in wanted))
+    return sorted((f for f in found if f), key=lambda f: (f["deadline"], f["name"]))
+
+
 @router.get("/")
 async def dashboard(request: Request) -> Response:
     s = session_of(request)
@@ -144,11 +195,32 @@ async def dashboard(request: Request) -> Response:
         return message_page(request, "出错了", exc.detail, exc.status)
     stats: Any = None
     stats_error = ""
+    chart: Any = None
     if has_api(request, "/api/v1/talents/stats"):
         try:
             stats = await get_json(request, s, "/api/v1/talents/stats")
+            if stats.get("children"):
+                chart = bar_chart(
+                    [(c["name"], int(c.get("certified") or 0)) for c in stats["children"]],
+                    "各下级单位已认定科普人才（人）",
+                )
         except ApiError as exc:
             stats_error = exc.detail
+    day = today()
+    month = previous_month(day)
+    deadlines: list[dict[str, Any]] = []
+    month_overview: Any = None
+    reports_error = ""
+    reports_open = has_api(request, "/api/v1/reports")
+    if reports_open:
+        try:
+            deadlines = await upcoming_deadlines(request, s, me, day)
+            if children:
+                month_overview = await get_json(
+                    request, s, f"/api/v1/reports/monthly_brief/{month}/children"
+                )
+        except ApiError as exc:
+            reports_error = exc.detail
     without_admin = [c for c in children if not c["has_admin"]]
     return render(
         request,
@@ -160,8 +232,14 @@ async def dashboard(request: Request) -> Response:
         without_admin=without_admin,
         stats=stats,
         stats_error=stats_error,
+        chart=chart,
+        today=day.isoformat(),
+        month=month,
+        deadlines=deadlines,
+        month_overview=month_overview,
+        reports_error=reports_error,
         talents_open=has_api(request, "/api/v1/talents"),
-        reports_open=has_api(request, "/api/v1/reports"),
+        reports_open=reports_open,
     )
 
 
@@ -315,7 +393,18 @@ def module_page(key: str) -> Any:
             if exc.status == 401:
                 return to_login(request)
             return message_page(request, "出错了", exc.detail, exc.status)
-        return render(request, s, f"{key}.html", key, title=title, me=me)
+        day = today()
+        return render(
+            request,
+            s,
+            f"{key}.html",
+            key,
+            title=title,
+            me=me,
+            today=day.isoformat(),
+            periods=default_periods(day),
+            is_reviewer=bool({"admin", "reviewer"} & set(s.user.get("roles", []))),
+        )
 
     page.__name__ = f"{key}_page"
     return page

@@ -32,16 +32,25 @@
       });
     });
   }
+  function showOk(msg) {
+    var err = document.getElementById("js-error"); if (err) err.hidden = true;
+    var box = document.getElementById("js-ok");
+    if (!box) { alert(msg); return; }
+    box.textContent = msg; box.hidden = false; window.scrollTo(0, 0);
+  }
   function showError(err) {
+    var ok = document.getElementById("js-ok"); if (ok) ok.hidden = true;
     var box = document.getElementById("js-error");
     if (!box) { alert(err.message || err); return; }
     box.textContent = err.message || String(err); box.hidden = false; window.scrollTo(0, 0);
   }
-  function clearError() { var box = document.getElementById("js-error"); if (box) box.hidden = true; }
+  function clearError() {
+    ["js-error", "js-ok"].forEach(function (id) { var box = document.getElementById(id); if (box) box.hidden = true; });
+  }
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
-  window.kepu = { api: api, showError: showError, clearError: clearError, esc: esc, csrf: csrf };
+  window.kepu = { api: api, showOk: showOk, showError: showError, clearError: clearError, esc: esc, csrf: csrf };
 })();

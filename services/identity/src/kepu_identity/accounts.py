@@ -158,6 +158,10 @@ class Accounts:
     ) -> Account:
         """Change a password with the current one (no token needed); lockout applies."""
         account = self.check_password(username, current, client_ip)
+        return self.set_new_password(account, new, client_ip)
+
+    def set_new_password(self, account: Account, new: str, client_ip: str = "") -> Account:
+        """Replace the password of a signed-in account (policy, history of 5, audit)."""
         passwords.check_policy(new, account.username)
         with self.db.unit_of_work(Scope.system_scope()) as s:
             for old in repo.recent_password_hashes(s, account.id, passwords.HISTORY):

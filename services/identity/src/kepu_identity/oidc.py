@@ -553,7 +553,7 @@ def create_oidc_app(
                 error = "两次输入的新密码不一致。"
             else:
                 try:
-                    account = _set_new_password(account, new)
+                    account = accounts.set_new_password(account, new, ip(request))
                 except DomainError as exc:
                     error = exc.detail
             if error:
@@ -577,31 +577,6 @@ def create_oidc_app(
                 )
             return next_step(accounts.reload(account.id), p, request)
         return auth_error_page(request, "未知的登录步骤。")
-
-    def _set_new_password(account: Account, new: str) -> Account:
-        from . import passwords
-        from . import repository as repo
-
-        passwords.check_policy(new, account.username)
-        with db.unit_of_work(Scope.system_scope()) as s:
-            for old in repo.recent_password_hashes(s, account.id, passwords.HISTORY):
-                if passwords.verify_password(old, new):
-                    from kepu_common.errors import InvalidArgument
-
-                    raise InvalidArgument(
-                        f"新密码不能与最近 {passwords.HISTORY} 次使用过的密码相同。"
-                    )
-            repo.set_password(
-                s, account.id, account.tenant_path, passwords.hash_password(new), must_change=False
-            )
-            repo.audit(
-                s,
-                tenant_id=account.tenant_id,
-                tenant_path=account.tenant_path,
-                action="password_changed",
-                username=account.username,
-            )
-        return accounts.reload(account.id)
 
     # ---- account password change without a token ------------------------------------------------
 

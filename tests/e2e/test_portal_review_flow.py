@@ -111,7 +111,12 @@ def no_error(page) -> None:
     assert "Internal Server Error" not in body and "Traceback" not in body
 
 
-def wait_js_result(page) -> str:
+def act(page, selector: str) -> str:
+    """Click a button handled by the page's script; the Chinese message it shows."""
+    page.evaluate(
+        "['js-ok', 'js-error'].forEach(function (id) { document.getElementById(id).hidden = true; })"
+    )
+    page.click(selector)
     page.wait_for_function(
         "!document.querySelector('#js-ok').hidden || !document.querySelector('#js-error').hidden"
     )
@@ -206,8 +211,9 @@ def test_county_city_province_review_and_monthly_brief(stack, browser, accounts)
     second = create_talent(county, "许志强", "13812345678", "农村科普")
     county.goto(stack.gateway_url + "/talents")
     county.wait_for_selector(f'#review-queue tr[data-id="{second}"]')
-    county.click(f'#review-queue tr[data-id="{second}"] button[data-recommend]')
-    assert "已推荐“许志强”" in wait_js_result(county)
+    assert "已推荐“许志强”" in act(
+        county, f'#review-queue tr[data-id="{second}"] button[data-recommend]'
+    )
 
     # -- 许昌市 gives its opinion on both -------------------------------------------------------
     city_ctx, city = signed_in(browser, stack, "/talents", accounts["city"], CITY_PASSWORD)
@@ -221,8 +227,8 @@ def test_county_city_province_review_and_monthly_brief(stack, browser, accounts)
     assert "理由" in city.inner_text("#js-error")  # nothing sent without a reason
     for tid in (first, second):
         city.fill(f'#review-queue [data-opinion="{tid}"]', "同意推荐，报省科协审核。")
-        city.click(f'#review-queue tr[data-id="{tid}"] button[data-review=approve]')
-        assert "已出具市级意见" in wait_js_result(city)
+        approve = f'#review-queue tr[data-id="{tid}"] button[data-review=approve]'
+        assert "已出具市级意见" in act(city, approve)
         city.wait_for_selector(f'#review-queue tr[data-id="{tid}"]', state="detached")
     city.goto(f"{stack.gateway_url}/talents/{first}")
     assert city.inner_text("#talent-status") == "市级已审"
@@ -236,8 +242,7 @@ def test_county_city_province_review_and_monthly_brief(stack, browser, accounts)
     step(prov, "province-queue")
     prov.check(f'#review-queue [data-pick="{first}"]')
     prov.fill("#bulk-opinion", "资格审核通过，予以认定。")
-    prov.click("#bulk-approve")
-    assert "成功 1 人" in wait_js_result(prov)
+    assert "成功 1 人" in act(prov, "#bulk-approve")
     prov.goto(f"{stack.gateway_url}/talents/{first}")
     cert = prov.inner_text("#certificate-no")
     assert re.search(r"KP410000-\d{4}-\d{6}", cert), cert
@@ -260,6 +265,14 @@ def test_county_city_province_review_and_monthly_brief(stack, browser, accounts)
     assert "省科协为最高一级" in prov.inner_text("#deadlines")
     step(prov, "province-dashboard")
 
+    # the province has no parent: nothing to submit, said so; the period is the month reported now
+    prov.goto(stack.gateway_url + "/reports")
+    prov.wait_for_function("document.querySelector('#report-fields').children.length > 0")
+    assert prov.locator("#report-submit").count() == 0
+    assert "省科协为最高一级，无需上报" in prov.inner_text("#no-submit")
+    period = prov.input_value("#report-period")
+    assert re.fullmatch(r"\d{4}-\d{2}", period) and period in prov.inner_text("#report-picker")
+
     # -- the monthly brief: 魏都区 fills and submits 2026-10 -----------------------------------
     county.goto(stack.gateway_url + "/")
     county.wait_for_selector("#deadlines")
@@ -272,8 +285,7 @@ def test_county_city_province_review_and_monthly_brief(stack, browser, accounts)
     county.fill('#report-fields [data-key="participants"]', "150")
     county.fill('#report-fields [data-key="narrative"]', "开展科普进校园活动3次。")
     step(county, "county-brief-filled")
-    county.click("#report-submit")
-    assert "已提交上级" in wait_js_result(county)
+    assert "已提交上级" in act(county, "#report-submit")
     county.wait_for_function("document.querySelector('#report-status').innerText.includes('已')")
     assert county.locator("#report-submit").is_disabled()
     step(county, "county-brief-submitted")
@@ -282,7 +294,7 @@ def test_county_city_province_review_and_monthly_brief(stack, browser, accounts)
     city.goto(f"{stack.gateway_url}/reports?type=monthly_brief&period={PERIOD}")
     row = '#children-status tr[data-name="魏都区"]'
     city.wait_for_selector(row)
-    assert "已报送" in city.inner_text(row) or "提交" in city.inner_text(row)
+    assert "已提交" in city.inner_text(row)
     assert "应报" in city.inner_text("#children-summary")
     city.click(f"{row} button[data-view]")
     city.wait_for_selector("#child-report:not([hidden])")
@@ -291,8 +303,7 @@ def test_county_city_province_review_and_monthly_brief(stack, browser, accounts)
     city.wait_for_selector("#js-error:not([hidden])")
     assert "退回理由" in city.inner_text("#js-error")
     step(city, "city-sees-county-brief")
-    city.click(f"{row} button[data-accept]")
-    assert "已接收魏都区的报告" in wait_js_result(city)
+    assert "已接收魏都区的报告" in act(city, f"{row} button[data-accept]")
     city.wait_for_function(
         f"document.querySelector('{row}') && document.querySelector('{row}').innerText.includes('接收')"
         " && !document.querySelector('" + row + " button[data-accept]')"
@@ -339,4 +350,3 @@ def test_county_city_province_review_and_monthly_brief(stack, browser, accounts)
 
     for c in (county_ctx, city_ctx, prov_ctx):
         c.close()
-

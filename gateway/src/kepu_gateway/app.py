@@ -7,6 +7,7 @@ import pkgutil
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -112,7 +113,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.identity_http = httpx.AsyncClient(base_url=settings.identity_http_url, timeout=30)
         yield
         await app.state.identity_http.aclose()

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import psycopg
-
 from kepu_devstack.stack import Stack
 
 N = 30
@@ -31,37 +30,59 @@ def main() -> None:
         # townships are created by the county's own admin: issue its account and set it up
         province_id = api.get("/api/v1/tenants/me").json()["id"]
         t_dist = time.perf_counter()
-        sheet = api.post(f"/api/v1/tenants/{province_id}/credentials", json={"scope": "subtree"},
-                         headers={"Accept": "application/json"}, timeout=600).json()
-        print(f"credential distribution for the province subtree: {len(sheet['issued'])} accounts"
-              f" in {time.perf_counter() - t_dist:.1f} s (sheet + slips included)")
-        initial = next(c for c in sheet["issued"] if c["tenant_code"] == "411303")["initial_password"]
+        sheet = api.post(
+            f"/api/v1/tenants/{province_id}/credentials",
+            json={"scope": "subtree"},
+            headers={"Accept": "application/json"},
+            timeout=600,
+        ).json()
+        print(
+            f"credential distribution for the province subtree: {len(sheet['issued'])} accounts"
+            f" in {time.perf_counter() - t_dist:.1f} s (sheet + slips included)"
+        )
+        initial = next(c for c in sheet["issued"] if c["tenant_code"] == "411303")[
+            "initial_password"
+        ]
         new = "Wolong#Bench2026"
-        httpx.post(f"{stack.issuer}/account/password",
-                   json={"username": "kx411303", "currentPassword": initial, "newPassword": new})
-        county_api = httpx.Client(base_url=stack.gateway_url,
-                                  headers={"Authorization": f"Bearer {stack.login('kx411303', new)}"})
+        httpx.post(
+            f"{stack.issuer}/account/password",
+            json={"username": "kx411303", "currentPassword": initial, "newPassword": new},
+        )
+        county_api = httpx.Client(
+            base_url=stack.gateway_url,
+            headers={"Authorization": f"Bearer {stack.login('kx411303', new)}"},
+        )
         county = county_api.get("/api/v1/tenants/me").json()
-        dbs = {svc: psycopg.connect(stack.pg.superuser_url(f"kepu_{svc}"), autocommit=True)
-               for svc in ("talent", "reporting")}
+        dbs = {
+            svc: psycopg.connect(stack.pg.superuser_url(f"kepu_{svc}"), autocommit=True)
+            for svc in ("talent", "reporting")
+        }
         results: dict[str, list[float]] = {svc: [] for svc in dbs}
         for i in range(N):
             code = f"411303{200 + i:03d}"
             t0 = time.perf_counter()
-            r = county_api.post(f"/api/v1/tenants/{county['id']}/children",
-                                json={"code": code, "name": f"测试镇{i}", "kind": "township"})
+            r = county_api.post(
+                f"/api/v1/tenants/{county['id']}/children",
+                json={"code": code, "name": f"测试镇{i}", "kind": "township"},
+            )
             assert r.status_code == 201, r.text
             pending = set(dbs)
             while pending and time.perf_counter() - t0 < 30:
                 for svc in list(pending):
-                    if dbs[svc].execute("SELECT 1 FROM tenants WHERE code = %s", (code,)).fetchone():
+                    if (
+                        dbs[svc]
+                        .execute("SELECT 1 FROM tenants WHERE code = %s", (code,))
+                        .fetchone()
+                    ):
                         results[svc].append(time.perf_counter() - t0)
                         pending.discard(svc)
                 time.sleep(0.005)
         for svc, lat in results.items():
             lat.sort()
-            print(f"{svc}: n={len(lat)} p50={statistics.median(lat) * 1000:.0f} ms "
-                  f"p99={lat[max(0, int(len(lat) * 0.99) - 1)] * 1000:.0f} ms (commit -> read model)")
+            print(
+                f"{svc}: n={len(lat)} p50={statistics.median(lat) * 1000:.0f} ms "
+                f"p99={lat[max(0, int(len(lat) * 0.99) - 1)] * 1000:.0f} ms (commit -> read model)"
+            )
     finally:
         stack.stop()
 

@@ -64,7 +64,7 @@ def candidate_periods(kind: str, day: date) -> list[str]:
 
 def bar_chart(items: list[tuple[str, int]], title: str, unit: str = "人") -> Markup:
     """A horizontal bar chart as inline SVG (no script): one labelled bar per item."""
-    label_w, bar_w, row_h, top = 150, 420, 26, 30
+    label_w, bar_w, row_h, top = 150, 420, 26, 4
     width = label_w + bar_w + 70
     height = top + row_h * max(len(items), 1) + 10
     top_value = max([v for _, v in items] + [1])
@@ -73,8 +73,6 @@ def bar_chart(items: list[tuple[str, int]], title: str, unit: str = "人") -> Ma
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
-        f'<text x="0" y="18" font-size="14" font-weight="bold" fill="#0b5394">'
-        f"{escape(title)}</text>",
     ]
     if not items:
         parts.append(f'<text x="0" y="{top + 18}" font-size="13" fill="#666">暂无下级单位</text>')

@@ -13,7 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from kepu.events.v1 import envelope_pb2
 from opentelemetry import propagate, trace
@@ -86,7 +87,7 @@ class IdempotentConsumer:
         consumer.subscribe(self.topics, listener=_Rewind(consumer) if rewind else None)
         return consumer
 
-    def _process(self, record, dlq_producer) -> None:
+    def _process(self, record: ConsumerRecord, dlq_producer: KafkaProducer) -> None:
         envelope = envelope_pb2.EventEnvelope()
         try:
             envelope.ParseFromString(record.value)
@@ -166,10 +167,10 @@ class _Rewind(ConsumerRebalanceListener):
     def __init__(self, consumer: KafkaConsumer) -> None:
         self.consumer = consumer
 
-    def on_partitions_revoked(self, revoked):
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         pass
 
-    def on_partitions_assigned(self, assigned):
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         if assigned:
             self.consumer.seek_to_beginning(*assigned)
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -26,7 +26,9 @@ T = TypeVar("T")
 class TracingInterceptor(grpc.ServerInterceptor):
     """Continues the caller's W3C trace (``traceparent`` metadata) in a server span."""
 
-    def intercept_service(self, continuation, handler_call_details):
+    def intercept_service(
+        self, continuation: Callable[[Any], Any], handler_call_details: grpc.HandlerCallDetails
+    ) -> Any:
         handler = continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
@@ -36,7 +38,7 @@ class TracingInterceptor(grpc.ServerInterceptor):
         }
         inner = handler.unary_unary
 
-        def traced(request, context):
+        def traced(request: Any, context: grpc.ServicerContext) -> Any:
             ctx = propagate.extract(carrier)
             with tracer.start_as_current_span(method, context=ctx, kind=trace.SpanKind.SERVER):
                 return inner(request, context)

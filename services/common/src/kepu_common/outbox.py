@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kepu.events.v1 import envelope_pb2
 from opentelemetry import propagate
@@ -152,11 +153,11 @@ class OutboxRelay:
         self.retention_hours = retention_hours
         self.batch_size = batch_size
         self.epoch_check_seconds = epoch_check_seconds
-        self._producer = None
+        self._producer: KafkaProducer | None = None
         self._epoch = BrokerEpoch(bootstrap)
         self._last_epoch_check = 0.0
 
-    def _ensure_producer(self):
+    def _ensure_producer(self) -> KafkaProducer:
         if self._producer is None:
             self._producer = make_producer(self.bootstrap)
         return self._producer

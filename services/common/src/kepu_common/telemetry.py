@@ -10,12 +10,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 from opentelemetry import trace
 
 
-def _add_trace_ids(_logger, _name, event_dict):
+def _add_trace_ids(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     span = trace.get_current_span()
     ctx = span.get_span_context()
     if ctx.is_valid:

@@ -8,8 +8,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kepu_common import telemetry
+
+if TYPE_CHECKING:
+    from .app import Identity
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import build
     from .settings import IdentitySettings
 
-    settings = IdentitySettings()  # type: ignore[call-arg]
+    settings = IdentitySettings()
     ident = build(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     return _serve(ident, stop)
 
 
-def _serve(ident, stop: threading.Event) -> int:
+def _serve(ident: Identity, stop: threading.Event) -> int:
     import uvicorn
     from kepu.identity.v1 import identity_pb2_grpc as pbg
     from kepu_common.grpcio import bind_host, make_server
@@ -131,7 +135,7 @@ def _serve(ident, stop: threading.Event) -> int:
     return 0
 
 
-def _distribute(ident, args) -> int:
+def _distribute(ident: Identity, args: argparse.Namespace) -> int:
     """Distribution run by the platform (Helm post-install Job), acting as the tenant's platform admin."""
     from kepu_common.db import Scope
     from kepu_common.tenancy import Principal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kepu_common.auth import TokenVerifier
@@ -12,6 +13,7 @@ from .credentials import CredentialDistributor
 from .crypto import Sealer
 from .keys import KeyRing
 from .settings import IdentitySettings
+from .sheets import IssuedRow
 from .tenants import Tenants
 from .tokens import TokenIssuer
 
@@ -29,13 +31,13 @@ class Identity:
     verifier: TokenVerifier
 
 
-def keycloak_external(settings: IdentitySettings):
+def keycloak_external(settings: IdentitySettings) -> Callable[[IssuedRow, str, str, bool], None]:
     """Credential issuing through Keycloak (IDP=keycloak): the account lives in the realm."""
     from .keycloak_provisioner import KeycloakProvisioner, KeycloakSettings
 
     prov = KeycloakProvisioner(KeycloakSettings.from_identity_settings(settings))
 
-    def external(row, tenant_id: str, tenant_path: str, reset: bool) -> None:
+    def external(row: IssuedRow, tenant_id: str, tenant_path: str, reset: bool) -> None:
         prov.ensure_user(
             row.username,
             row.password,

@@ -14,11 +14,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal
-from sqlalchemy import text
+from sqlalchemy import Row, text
+from sqlalchemy.orm import Session
 
 from . import passwords
 from . import repository as repo
@@ -82,7 +84,9 @@ class CredentialDistributor:
         self._issue_pending(caller, batch_id)
         return self._deliver(caller, batch_id, t.name)
 
-    def _plan(self, s, caller: Principal, t, scope: str, reset_ids: list[str]) -> str:
+    def _plan(
+        self, s: Session, caller: Principal, t: Row[Any], scope: str, reset_ids: list[str]
+    ) -> str:
         running = s.execute(
             text(
                 "SELECT id::text FROM credential_batches WHERE tenant_id = CAST(:t AS uuid)"
@@ -138,7 +142,7 @@ class CredentialDistributor:
                     self._issue_one(s, caller, batch_id, it)
                     count += 1
 
-    def _issue_one(self, s, caller: Principal, batch_id: str, it) -> None:
+    def _issue_one(self, s: Session, caller: Principal, batch_id: str, it: Row[Any]) -> None:
         password = passwords.generate_initial_password()
         existing = repo.user_by_username(s, it.username)
         reset = existing is not None

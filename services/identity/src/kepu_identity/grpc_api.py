@@ -7,6 +7,7 @@ from typing import Any
 import grpc
 from kepu.identity.v1 import identity_pb2 as pb
 from kepu.identity.v1 import identity_pb2_grpc as pbg
+from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
 from kepu_common.grpcio import Servicer
@@ -33,7 +34,7 @@ def tenant_msg(r: Any) -> pb.Tenant:
 
 
 class TenantServicer(Servicer, pbg.TenantServiceServicer):
-    def __init__(self, verifier, tenants: Tenants) -> None:
+    def __init__(self, verifier: TokenVerifier, tenants: Tenants) -> None:
         super().__init__(verifier)
         self.tenants = tenants
 
@@ -86,7 +87,7 @@ class TenantServicer(Servicer, pbg.TenantServiceServicer):
 
 
 class CredentialServicer(Servicer, pbg.CredentialServiceServicer):
-    def __init__(self, verifier, distributor: CredentialDistributor) -> None:
+    def __init__(self, verifier: TokenVerifier, distributor: CredentialDistributor) -> None:
         super().__init__(verifier)
         self.distributor = distributor
 
@@ -125,7 +126,7 @@ class CredentialServicer(Servicer, pbg.CredentialServiceServicer):
 
 
 class UserServicer(Servicer, pbg.UserServiceServicer):
-    def __init__(self, verifier, db: Database, tenants: Tenants) -> None:
+    def __init__(self, verifier: TokenVerifier, db: Database, tenants: Tenants) -> None:
         super().__init__(verifier)
         self.db = db
         self.tenants = tenants

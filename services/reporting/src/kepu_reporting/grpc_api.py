@@ -182,7 +182,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
 
         return self.call(context, work)
 
-    def ListReportTypes(self, request, context):
+    def ListReportTypes(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(
             context,
             lambda s, p, now: pb.ListReportTypesResponse(
@@ -190,7 +190,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             ),
         )
 
-    def DefineReportType(self, request, context):
+    def DefineReportType(self, request: Any, context: grpc.ServicerContext) -> Any:
         t = request.type
         data = {
             "code": t.code,
@@ -212,7 +212,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             context, lambda s, p, now: report_type_pb(service.define_type(s, p, now, data))
         )
 
-    def GetReport(self, request, context):
+    def GetReport(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(
             context,
             lambda s, p, now: report_pb(
@@ -220,7 +220,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             ),
         )
 
-    def SaveDraft(self, request, context):
+    def SaveDraft(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(
             context,
             lambda s, p, now: report_pb(
@@ -230,7 +230,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             ),
         )
 
-    def Submit(self, request, context):
+    def Submit(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(
             context,
             lambda s, p, now: report_pb(
@@ -240,7 +240,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             ),
         )
 
-    def ReturnReport(self, request, context):
+    def ReturnReport(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(
             context,
             lambda s, p, now: report_pb(
@@ -257,7 +257,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             ),
         )
 
-    def AcceptReport(self, request, context):
+    def AcceptReport(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(
             context,
             lambda s, p, now: report_pb(
@@ -267,7 +267,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             ),
         )
 
-    def ChildrenOverview(self, request, context):
+    def ChildrenOverview(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(
             context,
             lambda s, p, now: overview_pb(
@@ -275,7 +275,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             ),
         )
 
-    def RenderDocument(self, request, context):
+    def RenderDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
         def render(s: Session, p: Principal, now: datetime) -> pb.Document:
             view = service.get_report(s, p, now, request.type_code, request.period)
             overview = service.children_overview(s, p, now, request.type_code, request.period)
@@ -287,7 +287,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
 
         return self._run(context, render)
 
-    def CreateActivity(self, request, context):
+    def CreateActivity(self, request: Any, context: grpc.ServicerContext) -> Any:
         a = request.activity
         data = {
             "title": a.title,
@@ -303,7 +303,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             context, lambda s, p, now: activity_pb(service.create_activity(s, p, now, data))
         )
 
-    def ListActivities(self, request, context):
+    def ListActivities(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(
             context,
             lambda s, p, now: pb.ListActivitiesResponse(
@@ -316,7 +316,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             ),
         )
 
-    def ListNotifications(self, request, context):
+    def ListNotifications(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(
             context,
             lambda s, p, now: pb.ListNotificationsResponse(
@@ -333,7 +333,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
             ),
         )
 
-    def MarkNotificationRead(self, request, context):
+    def MarkNotificationRead(self, request: Any, context: grpc.ServicerContext) -> Any:
         def mark(s: Session, p: Principal, now: datetime) -> pb.Notification:
             domain.check_uuid(request.id, "提醒")
             if not repository.mark_read(s, p.tenant_id, request.id, now):
@@ -349,7 +349,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
 
         return self._run(context, mark)
 
-    def SetContactEmail(self, request, context):
+    def SetContactEmail(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(
             context,
             lambda s, p, now: pb.SetContactEmailResponse(

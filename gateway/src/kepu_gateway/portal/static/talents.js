@@ -6,8 +6,7 @@
   function header(table) { var rows = table.querySelectorAll("tr"); for (var i = rows.length - 1; i > 0; i--) rows[i].remove(); }
   function link(x) { return '<a href="/talents/' + esc(x.id) + '">' + esc(x.fields.name) + "</a>"; }
   function search(ev) {
-    if (ev) ev.preventDefault();
-    k.clearError();
+    if (ev) { ev.preventDefault(); k.clearError(); }
     var f = new FormData(document.getElementById("search")), q = new URLSearchParams();
     f.forEach(function (v, key) { if (v) q.append(key, v); });
     k.api("GET", "/api/v1/talents?" + q.toString()).then(function (res) {

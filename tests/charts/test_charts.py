@@ -508,3 +508,13 @@ def test_services_listen_on_the_pod_network_not_loopback(umbrella: Rendered) -> 
         env = {e["name"]: e.get("value") for e in c["env"]}
         assert env["KEPU_BIND_HOST"] == "0.0.0.0"
         assert env[f"{svc.upper()}_GRPC_HOST"] == "0.0.0.0"
+
+
+def test_personal_data_keys_come_from_kept_secrets(umbrella: Rendered) -> None:
+    """Talent and projects encrypt phones/ID numbers; their key must never be the development default."""
+    for svc in ("talent", "projects"):
+        (c,) = pod_spec(umbrella.named("Deployment", f"{RELEASE}-{svc}-serve"))["containers"]
+        env = {e["name"]: e for e in c["env"]}
+        ref = env[f"{svc.upper()}_SECRET_KEY"]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == f"{RELEASE}-{svc}-keys"
+        umbrella.named("Secret", f"{RELEASE}-{svc}-keys")

@@ -1,0 +1,267 @@
+"""Key project library 重点项目库 and calls 申报批次 (projects service, SPEC section 4)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from kepu.projects.v1 import projects_pb2 as pb
+from kepu.projects.v1 import projects_pb2_grpc as pbg
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..deps import Caller, current_caller
+from ..grpc_clients import call, stub
+
+router = APIRouter(tags=["projects"])
+CallerDep = Annotated[Caller, Depends(current_caller)]
+Id = Annotated[str, Field(max_length=64)]
+
+
+class ProjectIn(BaseModel):  # 重点项目入库表 (附表3)
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(default="", max_length=500, description="项目名称")
+    applicant_unit: str = Field(default="", max_length=500, description="申报单位")
+    completing_unit: str = Field(default="", max_length=500, description="项目完成单位")
+    contact_person: str = Field(default="", max_length=100, description="联系人")
+    contact_phone: str = Field(default="", max_length=50, description="联系电话")
+    category: str = Field(
+        default="", max_length=20, description="科普活动、科普创作、科普设施建设、其他"
+    )
+    start_month: str = Field(default="", max_length=10, description="实施开始年月，如 2026-03")
+    end_month: str = Field(default="", max_length=10, description="实施结束年月，如 2026-12")
+    content: str = Field(default="", max_length=10000, description="项目基本内容")
+    expected_performance: str = Field(default="", max_length=10000, description="项目预期绩效")
+    budget: Decimal | None = Field(default=None, description="预算（元），可不填")
+    call_id: str = Field(default="", max_length=64, description="申报批次编号")
+
+
+class CriterionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=100, description="评审指标，如 科学性")
+    weight: float = Field(description="权重（正数）")
+
+
+class CallIn(BaseModel):  # 申报批次
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(max_length=500, description="批次名称")
+    programme: str = Field(
+        max_length=200,
+        description="专项：现代农业科普园、科普示范社区、农村中学科技馆、i科普科技志愿服务、"
+        "中原科普讲坛、科普教育基地或其他",
+    )
+    year: int = Field(default=0, ge=0, le=2100)
+    description: str = Field(default="", max_length=10000)
+    deadline: str = Field(max_length=40, description="截止时间（北京时间），如 2026-06-30")
+    quota: int = Field(default=0, ge=0, le=100000, description="择优支持名额，0 表示不限")
+    criteria: list[CriterionIn] = Field(default_factory=list, max_length=50)
+    min_reviewers: int = Field(default=1, ge=0, le=1000, description="每个项目最少评审专家数")
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["pass", "fail"] = Field(description="pass 通过 / fail 不通过")
+    opinion: str = Field(default="", max_length=5000, description="审核意见（不通过时必填）")
+
+
+class ScoresIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    project_id: Id
+    reviewer: str = Field(max_length=200, description="评审专家（用户编号或姓名）")
+    scores: dict[str, float] = Field(description="评审指标 → 得分（0–100）")
+
+
+class SelectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    top_n: int = Field(default=0, ge=0, le=100000, description="入选数量，0 表示剩余名额")
+    reject_others: bool = Field(default=False, description="其余参评项目一并标记为未入选")
+
+
+class ProgressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: str = Field(max_length=10000, description="实施进展")
+    percent: int = Field(default=0, ge=0, le=100, description="完成进度（%）")
+
+
+class CompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    summary: str = Field(default="", max_length=10000, description="结项总结")
+
+
+class EvaluateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    score: float = Field(description="考核得分（0–100）")
+    comment: str = Field(default="", max_length=5000)
+
+
+class AwardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    recommended: bool = True
+
+
+def _svc() -> pbg.ProjectsServiceStub:
+    return stub("projects", pbg.ProjectsServiceStub)
+
+
+def _out(msg: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(
+        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+
+def _input(body: ProjectIn) -> pb.ProjectInput:
+    data = body.model_dump()
+    data["budget"] = "" if body.budget is None else str(body.budget)
+    return pb.ProjectInput(**data)
+
+
+# ---------------------------------------------------------------- calls
+
+
+@router.get("/api/v1/calls", summary="申报批次（上级发布的与本级及下级发布的）")
+def list_calls(
+    caller: CallerDep,
+    open: Annotated[bool, Query(description="只看未截止的")] = False,
+    fileable: Annotated[bool, Query(description="只看本单位可以申报的（上级发布）")] = False,
+) -> dict[str, Any]:
+    req = pb.ListCallsRequest(open_only=open, fileable_only=fileable)
+    return _out(call(_svc().ListCalls, req, caller))
+
+
+@router.post("/api/v1/calls", status_code=201, summary="发布申报批次")
+def open_call(body: CallIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.OpenCallRequest(
+        **body.model_dump(exclude={"criteria"}),
+        criteria=[pb.Criterion(name=c.name, weight=c.weight) for c in body.criteria],
+    )
+    return _out(call(_svc().OpenCall, req, caller))
+
+
+@router.get("/api/v1/calls/{call_id}", summary="申报批次详情")
+def get_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(call(_svc().GetCall, pb.GetCallRequest(call_id=call_id), caller))
+
+
+@router.post("/api/v1/calls/{call_id}/scores", status_code=201, summary="录入专家评分")
+def record_scores(call_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.RecordScoresRequest(
+        call_id=call_id,
+        project_id=body.project_id,
+        reviewer=body.reviewer,
+        scores=[pb.CriterionScore(criterion=k, score=v) for k, v in body.scores.items()],
+    )
+    return _out(call(_svc().RecordScores, req, caller))
+
+
+@router.get("/api/v1/calls/{call_id}/ranking", summary="专家评审排名（平均分、离散度）")
+def ranking(call_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(call(_svc().GetRanking, pb.GetCallRequest(call_id=call_id), caller))
+
+
+@router.post("/api/v1/calls/{call_id}/select", summary="择优立项（按排名入库）")
+def select(call_id: str, body: SelectIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.SelectProjectsRequest(
+        call_id=call_id, top_n=body.top_n, reject_others=body.reject_others
+    )
+    return _out(call(_svc().SelectProjects, req, caller, timeout=15.0))
+
+
+# ---------------------------------------------------------------- projects
+
+
+@router.get("/api/v1/projects", summary="项目列表（联系电话已脱敏）")
+def list_projects(
+    caller: CallerDep,
+    status: Annotated[str, Query(max_length=20)] = "",
+    call_id: Annotated[str, Query(max_length=64)] = "",
+    category: Annotated[str, Query(max_length=20)] = "",
+    q: Annotated[str, Query(max_length=100, description="项目名称包含")] = "",
+    subtree: Annotated[bool, Query(description="包含下级单位的项目")] = False,
+    awaiting_me: Annotated[bool, Query(description="待本级审核的项目")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict[str, Any]:
+    req = pb.ListProjectsRequest(
+        status=status,
+        call_id=call_id,
+        category=category,
+        q=q,
+        subtree=subtree,
+        awaiting_me=awaiting_me,
+        limit=limit,
+        offset=offset,
+    )
+    return _out(call(_svc().ListProjects, req, caller))
+
+
+@router.post("/api/v1/projects", status_code=201, summary="填报项目入库表（草稿）")
+def create_project(body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.CreateProjectRequest(project=_input(body))
+    return _out(call(_svc().CreateProject, req, caller))
+
+
+@router.get("/api/v1/projects/stats", summary="年度项目统计（立项、结项、按类别，含下级）")
+def stats(
+    caller: CallerDep,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    tenant_id: Annotated[str, Query(max_length=64)] = "",
+) -> dict[str, Any]:
+    req = pb.YearlyCountsRequest(tenant_id=tenant_id, year=year)
+    return _out(call(_svc().YearlyCounts, req, caller))
+
+
+@router.get(
+    "/api/v1/projects/{project_id}", summary="项目详情（reveal=true 查看完整联系电话并留痕）"
+)
+def get_project(
+    project_id: str, caller: CallerDep, reveal: Annotated[bool, Query()] = False
+) -> dict[str, Any]:
+    req = pb.GetProjectRequest(project_id=project_id, reveal=reveal)
+    return _out(call(_svc().GetProject, req, caller))
+
+
+@router.put("/api/v1/projects/{project_id}", summary="修改项目草稿")
+def update_project(project_id: str, body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.UpdateProjectRequest(project_id=project_id, project=_input(body))
+    return _out(call(_svc().UpdateProject, req, caller))
+
+
+@router.post("/api/v1/projects/{project_id}/submit", summary="向上级申报")
+def submit(project_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(call(_svc().SubmitProject, pb.ProjectRef(project_id=project_id), caller))
+
+
+@router.post("/api/v1/projects/{project_id}/review", summary="逐级审核意见（通过/不通过）")
+def review(project_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.ReviewProjectRequest(
+        project_id=project_id, decision=body.decision, opinion=body.opinion
+    )
+    return _out(call(_svc().ReviewProject, req, caller))
+
+
+@router.post("/api/v1/projects/{project_id}/progress", summary="报送实施进展")
+def progress(project_id: str, body: ProgressIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.ReportProgressRequest(
+        project_id=project_id, content=body.content, percent=body.percent
+    )
+    return _out(call(_svc().ReportProgress, req, caller))
+
+
+@router.post("/api/v1/projects/{project_id}/complete", summary="申请结项")
+def complete(project_id: str, body: CompleteIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.CompleteProjectRequest(project_id=project_id, summary=body.summary)
+    return _out(call(_svc().CompleteProject, req, caller))
+
+
+@router.post("/api/v1/projects/{project_id}/evaluate", summary="项目考核（得分与等次）")
+def evaluate(project_id: str, body: EvaluateIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.EvaluateProjectRequest(project_id=project_id, score=body.score, comment=body.comment)
+    return _out(call(_svc().EvaluateProject, req, caller))
+
+
+@router.post("/api/v1/projects/{project_id}/award", summary="推荐参评科普成果奖")
+def award(project_id: str, body: AwardIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.FlagAwardRequest(project_id=project_id, recommended=body.recommended)
+    return _out(call(_svc().FlagAward, req, caller))

@@ -1,0 +1,1 @@
+"""Kepu Cloud assessment service."""

@@ -1,0 +1,153 @@
+"""Event handlers (idempotent through ``kepu_common.consumer``): the tenants read model and the
+per-tenant, per-year counters that automatic indicators are scored from."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from google.protobuf import symbol_database
+from google.protobuf.message import Message
+from kepu.events.v1 import envelope_pb2
+from kepu.reporting.v1 import reporting_pb2
+from kepu.talent.v1 import talent_pb2
+from sqlalchemy.orm import Session
+
+from . import repository as repo
+from .models import Tenant
+
+log = logging.getLogger(__name__)
+SH = ZoneInfo("Asia/Shanghai")
+
+TENANTS_CONSUMER = "assessment.tenants"
+METRICS_CONSUMER = "assessment.metrics"
+METRIC_TOPICS = ["talent.events", "reporting.events", "projects.events"]
+TENANT_CHANGED = "identity.tenant.changed"
+CERTIFIED = "certified"
+PROJECT_EVENTS = {
+    "projects.project.approved": "projects_approved",
+    "projects.project.completed": "projects_completed",
+}
+
+
+def handle_identity_event(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
+    """Keep the tenants table (names, kinds, tree) in step with the identity service."""
+    if envelope.type != TENANT_CHANGED:
+        return
+    msg = envelope_pb2.TenantChanged()
+    envelope.payload.Unpack(msg)
+    repo.upsert_tenant(
+        session,
+        Tenant(
+            msg.tenant_id, msg.code, msg.name, msg.kind, msg.parent_id or None, msg.path,
+            msg.status or "active",
+        ),
+    )  # fmt: skip
+
+
+def event_year(envelope: envelope_pb2.EventEnvelope) -> int:
+    """The calendar year (Asia/Shanghai) in which the event happened."""
+    if envelope.HasField("occurred_at"):
+        return envelope.occurred_at.ToDatetime(tzinfo=UTC).astimezone(SH).year
+    return datetime.now(SH).year
+
+
+def handle_metric_event(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
+    """Talent certifications, report submissions, activities and projects -> counters."""
+    kind = envelope.type
+    if kind.startswith("talent."):
+        _talent(session, envelope)
+    elif kind == "reporting.report.submitted":
+        _report(session, envelope)
+    elif kind == "reporting.activity.recorded":
+        _activity(session, envelope)
+    elif kind in PROJECT_EVENTS:
+        _project(session, envelope, PROJECT_EVENTS[kind])
+
+
+def _talent(s: Session, env: envelope_pb2.EventEnvelope) -> None:
+    if not env.payload.Is(talent_pb2.TalentStatusChanged.DESCRIPTOR):
+        return
+    msg = talent_pb2.TalentStatusChanged()
+    env.payload.Unpack(msg)
+    if CERTIFIED not in (msg.to_status, msg.from_status):
+        return
+    repo.record_fact(
+        s,
+        metric="talents_certified",
+        subject_id=msg.talent_id,
+        tenant_id=msg.tenant_id or env.tenant_id,
+        tenant_path=msg.tenant_path or env.tenant_path,
+        year=event_year(env),
+        value=1.0 if msg.to_status == CERTIFIED else 0.0,
+    )
+
+
+def _report(s: Session, env: envelope_pb2.EventEnvelope) -> None:
+    msg = reporting_pb2.ReportSubmitted()
+    env.payload.Unpack(msg)
+    try:
+        year = int(msg.period[:4])
+    except ValueError:
+        log.warning("report %s has no year in period %r; ignored", msg.report_id, msg.period)
+        return
+    where = {"tenant_id": msg.tenant_id or env.tenant_id, "tenant_path": env.tenant_path}
+    # A report returned and submitted again still counts once, with its first timeliness.
+    repo.record_fact(
+        s, metric="reports_submitted", subject_id=msg.report_id, year=year, value=1.0, **where
+    )
+    repo.record_fact(
+        s, metric="reports_on_time", subject_id=msg.report_id, year=year,
+        value=1.0 if msg.on_time else 0.0, **where,
+    )  # fmt: skip
+
+
+def _activity(s: Session, env: envelope_pb2.EventEnvelope) -> None:
+    msg = reporting_pb2.ActivityRecorded()
+    env.payload.Unpack(msg)
+    try:
+        year = int(msg.date[:4])
+    except ValueError:
+        year = event_year(env)
+    where = {"tenant_id": msg.tenant_id or env.tenant_id, "tenant_path": env.tenant_path}
+    repo.record_fact(
+        s, metric="activities", subject_id=msg.activity_id, year=year, value=1.0, **where
+    )
+    repo.record_fact(
+        s, metric="participants", subject_id=msg.activity_id, year=year,
+        value=float(max(msg.participants, 0)), **where,
+    )  # fmt: skip
+
+
+def _project(s: Session, env: envelope_pb2.EventEnvelope, metric: str) -> None:
+    payload = _project_payload(env)
+    project_id = str(payload.get("project_id") or payload.get("id") or "")
+    given = payload.get("year")
+    year = given if isinstance(given, int) and given > 0 else event_year(env)
+    repo.record_fact(
+        s,
+        metric=metric,
+        subject_id=project_id or env.event_id,
+        tenant_id=env.tenant_id,
+        tenant_path=env.tenant_path,
+        year=year,
+        value=1.0,
+    )
+
+
+def _project_payload(env: envelope_pb2.EventEnvelope) -> dict[str, object]:
+    """Fields of the payload when the projects proto is installed (read by name, so this
+    service does not depend on it): the project's id makes an approval published twice
+    under two event ids count once, and its year is the year it counts for."""
+    try:
+        importlib.import_module("kepu.projects.v1.projects_pb2")
+        cls = symbol_database.Default().GetSymbol(env.payload.TypeName())
+    except (ImportError, KeyError):
+        return {}
+    msg: Message = cls()
+    if not env.payload.Unpack(msg):
+        return {}
+    names = msg.DESCRIPTOR.fields_by_name
+    return {f: getattr(msg, f) for f in ("project_id", "id", "year") if f in names}

@@ -1,0 +1,3 @@
+from kepu_common.migrations import run_env
+
+run_env()

@@ -1,0 +1,395 @@
+"""gRPC servicer: proto <-> service, one unit of work per call, status codes via DomainError."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import grpc
+from kepu.projects.v1 import projects_pb2 as pb
+from kepu.projects.v1 import projects_pb2_grpc
+from kepu_common.auth import TokenVerifier
+from kepu_common.db import Database, Scope
+from kepu_common.grpcio import Servicer
+from kepu_common.tenancy import Principal
+from sqlalchemy.orm import Session
+
+from . import domain, service
+from .crypto import KeyRing
+from .models import Call, ExpertScore, Project
+
+T = TypeVar("T")
+
+
+def _iso(v: datetime | None) -> str:
+    return v.astimezone(domain.SH).isoformat() if v else ""
+
+
+def _money(v: Decimal | None) -> str:
+    return f"{v:.2f}" if v is not None else ""
+
+
+def call_pb(c: Call, now: datetime) -> pb.Call:
+    return pb.Call(
+        id=c.id,
+        owner_tenant_id=c.tenant_id,
+        owner_name=c.owner_name,
+        title=c.title,
+        programme=c.programme,
+        year=c.year,
+        description=c.description,
+        deadline=_iso(c.deadline),
+        quota=c.quota or 0,
+        criteria=[pb.Criterion(name=n, weight=w) for n, w in c.criteria],
+        min_reviewers=c.min_reviewers,
+        open=now <= c.deadline,
+        approved=c.approved,
+        created_at=_iso(c.created_at),
+    )
+
+
+def project_pb(v: service.ProjectView | Project) -> pb.Project:
+    view = v if isinstance(v, service.ProjectView) else service.ProjectView(v)
+    p = view.project
+    return pb.Project(
+        id=p.id,
+        tenant_id=p.tenant_id,
+        tenant_name=p.tenant_name,
+        name=p.name,
+        applicant_unit=p.applicant_unit,
+        completing_unit=p.completing_unit,
+        contact_person=p.contact_person,
+        contact_phone=p.phone_revealed or p.phone_masked,
+        phone_revealed=bool(p.phone_revealed),
+        category=p.category,
+        category_label=domain.CATEGORY_CN.get(p.category, p.category),
+        start_month=p.start_month,
+        end_month=p.end_month,
+        content=p.content,
+        expected_performance=p.expected_performance,
+        budget=_money(p.budget),
+        call_id=p.call_id or "",
+        call_title=p.call_title,
+        programme=p.programme,
+        status=p.status,
+        status_label=domain.STATUS_CN[p.status],
+        awaiting_code=(p.awaiting_path or "").rsplit(".", 1)[-1],
+        submitted_at=_iso(p.submitted_at),
+        approved_at=_iso(p.approved_at),
+        library_no=p.library_no or "",
+        reject_reason=p.reject_reason,
+        completed_at=_iso(p.completed_at),
+        completion_summary=p.completion_summary,
+        evaluation_score=float(p.evaluation_score or 0),
+        evaluation_grade=p.evaluation_grade,
+        evaluation_comment=p.evaluation_comment,
+        award_recommended=p.award_recommended,
+        opinions=[
+            pb.Opinion(
+                tenant_id=o.tenant_id,
+                tenant_name=o.tenant_name,
+                decision=o.decision,
+                opinion=o.opinion,
+                actor=o.actor,
+                created_at=_iso(o.created_at),
+            )
+            for o in view.opinions
+        ],
+        progress=[
+            pb.Progress(
+                content=r.content, percent=r.percent, actor=r.actor, created_at=_iso(r.created_at)
+            )
+            for r in view.progress
+        ],
+        version=p.version,
+        created_at=_iso(p.created_at),
+        updated_at=_iso(p.updated_at),
+    )
+
+
+def score_pb(sc: ExpertScore) -> pb.ExpertScore:
+    return pb.ExpertScore(
+        project_id=sc.project_id,
+        reviewer=sc.reviewer,
+        scores=[pb.CriterionScore(criterion=k, score=v) for k, v in sc.scores.items()],
+        total=sc.total,
+    )
+
+
+def _form(msg: pb.ProjectInput) -> dict[str, Any]:
+    return {
+        "name": msg.name,
+        "applicant_unit": msg.applicant_unit,
+        "completing_unit": msg.completing_unit,
+        "contact_person": msg.contact_person,
+        "contact_phone": msg.contact_phone,
+        "category": msg.category,
+        "start_month": msg.start_month,
+        "end_month": msg.end_month,
+        "content": msg.content,
+        "expected_performance": msg.expected_performance,
+        "budget": msg.budget,
+        "call_id": msg.call_id,
+    }
+
+
+class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        db: Database,
+        ring: KeyRing,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(verifier)
+        self.db = db
+        self.ring = ring
+        self.now = now or (lambda: datetime.now(UTC))
+
+    def _run(
+        self, context: grpc.ServicerContext, fn: Callable[[Session, Principal, datetime], T]
+    ) -> T:
+        def body() -> T:
+            p = self.principal(context)
+            with self.db.unit_of_work(Scope.tenant(p.tenant_path)) as s:
+                return fn(s, p, self.now())
+
+        return self.call(context, body)
+
+    # ------------------------------------------------------------ calls
+
+    def OpenCall(self, request: pb.OpenCallRequest, context: grpc.ServicerContext) -> pb.Call:
+        data = {
+            "title": request.title,
+            "programme": request.programme,
+            "year": request.year,
+            "description": request.description,
+            "deadline": request.deadline,
+            "quota": request.quota,
+            "criteria": [{"name": c.name, "weight": c.weight} for c in request.criteria],
+            "min_reviewers": request.min_reviewers,
+        }
+        return self._run(
+            context, lambda s, p, now: call_pb(service.open_call(s, p, now, data), now)
+        )
+
+    def ListCalls(
+        self, request: pb.ListCallsRequest, context: grpc.ServicerContext
+    ) -> pb.ListCallsResponse:
+        def fn(s: Session, p: Principal, now: datetime) -> pb.ListCallsResponse:
+            calls = service.list_calls(
+                s, p, now, open_only=request.open_only, fileable_only=request.fileable_only
+            )
+            return pb.ListCallsResponse(calls=[call_pb(c, now) for c in calls])
+
+        return self._run(context, fn)
+
+    def GetCall(self, request: pb.GetCallRequest, context: grpc.ServicerContext) -> pb.Call:
+        return self._run(
+            context, lambda s, p, now: call_pb(service.get_call(s, p, request.call_id), now)
+        )
+
+    # ------------------------------------------------------------ projects
+
+    def CreateProject(
+        self, request: pb.CreateProjectRequest, context: grpc.ServicerContext
+    ) -> pb.Project:
+        data = _form(request.project)
+        return self._run(
+            context,
+            lambda s, p, now: project_pb(service.create_project(s, p, now, self.ring, data)),
+        )
+
+    def UpdateProject(
+        self, request: pb.UpdateProjectRequest, context: grpc.ServicerContext
+    ) -> pb.Project:
+        data = _form(request.project)
+        return self._run(
+            context,
+            lambda s, p, now: project_pb(
+                service.update_project(s, p, now, self.ring, request.project_id, data)
+            ),
+        )
+
+    def GetProject(
+        self, request: pb.GetProjectRequest, context: grpc.ServicerContext
+    ) -> pb.Project:
+        return self._run(
+            context,
+            lambda s, p, now: project_pb(
+                service.get_project(s, p, self.ring, request.project_id, reveal=request.reveal)
+            ),
+        )
+
+    def ListProjects(
+        self, request: pb.ListProjectsRequest, context: grpc.ServicerContext
+    ) -> pb.ListProjectsResponse:
+        def fn(s: Session, p: Principal, now: datetime) -> pb.ListProjectsResponse:
+            rows, total = service.list_projects(
+                s,
+                p,
+                status=request.status,
+                call_id=request.call_id,
+                category=request.category,
+                q=request.q,
+                subtree=request.subtree,
+                awaiting_me=request.awaiting_me,
+                limit=request.limit or 50,
+                offset=request.offset,
+            )
+            return pb.ListProjectsResponse(projects=[project_pb(r) for r in rows], total=total)
+
+        return self._run(context, fn)
+
+    def SubmitProject(self, request: pb.ProjectRef, context: grpc.ServicerContext) -> pb.Project:
+        return self._run(
+            context, lambda s, p, now: project_pb(service.submit(s, p, now, request.project_id))
+        )
+
+    def ReviewProject(
+        self, request: pb.ReviewProjectRequest, context: grpc.ServicerContext
+    ) -> pb.Project:
+        return self._run(
+            context,
+            lambda s, p, now: project_pb(
+                service.review(s, p, now, request.project_id, request.decision, request.opinion)
+            ),
+        )
+
+    # ------------------------------------------------------------ expert review
+
+    def RecordScores(
+        self, request: pb.RecordScoresRequest, context: grpc.ServicerContext
+    ) -> pb.ExpertScore:
+        scores = {c.criterion: c.score for c in request.scores}
+        if len(scores) != len(request.scores):
+            return self.call(context, _duplicate_criterion)
+        return self._run(
+            context,
+            lambda s, p, now: score_pb(
+                service.record_scores(
+                    s, p, request.call_id, request.project_id, request.reviewer, scores
+                )
+            ),
+        )
+
+    def GetRanking(self, request: pb.GetCallRequest, context: grpc.ServicerContext) -> pb.Ranking:
+        def fn(s: Session, p: Principal, now: datetime) -> pb.Ranking:
+            call, rows = service.ranking(s, p, request.call_id)
+            return pb.Ranking(
+                call=call_pb(call, now),
+                entries=[
+                    pb.RankingEntry(
+                        rank=r.ranked.rank,
+                        project_id=r.project.id,
+                        name=r.project.name,
+                        tenant_name=r.project.tenant_name,
+                        category=r.project.category,
+                        status=r.project.status,
+                        reviewers=len(r.scores),
+                        mean=r.ranked.mean,
+                        spread=r.ranked.spread,
+                        eligible=r.ranked.eligible,
+                        scores=[score_pb(sc) for sc in r.scores],
+                    )
+                    for r in rows
+                ],
+            )
+
+        return self._run(context, fn)
+
+    def SelectProjects(
+        self, request: pb.SelectProjectsRequest, context: grpc.ServicerContext
+    ) -> pb.SelectProjectsResponse:
+        def fn(s: Session, p: Principal, now: datetime) -> pb.SelectProjectsResponse:
+            approved, rejected = service.select(
+                s, p, now, request.call_id, request.top_n, request.reject_others
+            )
+            return pb.SelectProjectsResponse(
+                approved=[project_pb(x) for x in approved],
+                rejected=[project_pb(x) for x in rejected],
+            )
+
+        return self._run(context, fn)
+
+    # ------------------------------------------------------------ implementation, evaluation
+
+    def ReportProgress(
+        self, request: pb.ReportProgressRequest, context: grpc.ServicerContext
+    ) -> pb.Project:
+        return self._run(
+            context,
+            lambda s, p, now: project_pb(
+                service.report_progress(
+                    s, p, now, request.project_id, request.content, request.percent
+                )
+            ),
+        )
+
+    def CompleteProject(
+        self, request: pb.CompleteProjectRequest, context: grpc.ServicerContext
+    ) -> pb.Project:
+        return self._run(
+            context,
+            lambda s, p, now: project_pb(
+                service.complete(s, p, now, request.project_id, request.summary)
+            ),
+        )
+
+    def EvaluateProject(
+        self, request: pb.EvaluateProjectRequest, context: grpc.ServicerContext
+    ) -> pb.Project:
+        return self._run(
+            context,
+            lambda s, p, now: project_pb(
+                service.evaluate(s, p, now, request.project_id, request.score, request.comment)
+            ),
+        )
+
+    def FlagAward(self, request: pb.FlagAwardRequest, context: grpc.ServicerContext) -> pb.Project:
+        return self._run(
+            context,
+            lambda s, p, now: project_pb(
+                service.flag_award(s, p, request.project_id, request.recommended)
+            ),
+        )
+
+    # ------------------------------------------------------------ counts
+
+    def YearlyCounts(
+        self, request: pb.YearlyCountsRequest, context: grpc.ServicerContext
+    ) -> pb.YearlyCountsResponse:
+        def fn(s: Session, p: Principal, now: datetime) -> pb.YearlyCountsResponse:
+            year = request.year or domain.local_year(now)
+            yc = service.yearly_counts(s, p, request.tenant_id, year)
+
+            def counts(t: Any, c: Any) -> pb.TenantCounts:
+                return pb.TenantCounts(
+                    tenant_id=t.id,
+                    code=t.code,
+                    name=t.name,
+                    submitted=c.submitted,
+                    approved=c.approved,
+                    completed=c.completed,
+                    evaluated=c.evaluated,
+                )
+
+            return pb.YearlyCountsResponse(
+                year=yc.year,
+                total=counts(yc.tenant, yc.total),
+                by_category=[
+                    pb.CategoryCounts(
+                        category=cat, label=domain.CATEGORY_CN[cat], approved=a, completed=c
+                    )
+                    for cat, (a, c) in yc.by_category.items()
+                ],
+                children=[counts(t, c) for t, c in yc.children],
+            )
+
+        return self._run(context, fn)
+
+
+def _duplicate_criterion() -> pb.ExpertScore:
+    raise domain.InvalidArgument("同一评审指标不能重复打分。")

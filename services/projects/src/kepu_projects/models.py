@@ -1,0 +1,117 @@
+"""Row shapes of the projects tables (the DDL is in ``migrations/versions``).
+
+Every table carries ``tenant_path ltree`` under row-level security; ``calls`` is readable by
+the owner's descendants as well (a call is opened for a subtree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Tenant:  # 单位（租户）read model fed by identity.tenant.changed
+    id: str
+    code: str
+    name: str
+    kind: str
+    parent_id: str | None
+    path: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Call:  # 申报批次
+    id: str
+    tenant_id: str
+    tenant_path: str
+    owner_name: str
+    title: str
+    programme: str
+    year: int
+    description: str
+    deadline: datetime
+    quota: int | None
+    criteria: tuple[tuple[str, float], ...]
+    min_reviewers: int
+    created_at: datetime
+    approved: int = 0
+
+
+@dataclass
+class Project:  # 重点项目（入库表）
+    id: str
+    tenant_id: str
+    tenant_path: str
+    tenant_name: str
+    call_id: str | None
+    name: str
+    applicant_unit: str
+    completing_unit: str
+    contact_person: str
+    phone_sealed: bytes | None
+    phone_masked: str
+    category: str
+    start_month: str
+    end_month: str
+    content: str
+    expected_performance: str
+    budget: Decimal | None
+    status: str
+    awaiting_path: str | None = None
+    submitted_at: datetime | None = None
+    approved_at: datetime | None = None
+    library_no: str | None = None
+    rejected_at: datetime | None = None
+    reject_reason: str = ""
+    completed_at: datetime | None = None
+    completion_summary: str = ""
+    evaluated_at: datetime | None = None
+    evaluation_score: Decimal | None = None
+    evaluation_grade: str = ""
+    evaluation_comment: str = ""
+    award_recommended: bool = False
+    version: int = 1
+    created_by: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    # joined for display, not stored on the row
+    call_title: str = ""
+    programme: str = ""
+    phone_revealed: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Opinion:  # 逐级审核意见
+    tenant_id: str
+    tenant_name: str
+    decision: str
+    opinion: str
+    actor: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ProgressReport:  # 实施进展
+    content: str
+    percent: int
+    actor: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ExpertScore:  # 专家评分
+    project_id: str
+    reviewer: str
+    scores: dict[str, float]
+    total: float
+
+
+@dataclass(frozen=True)
+class Counts:
+    submitted: int = 0
+    approved: int = 0
+    completed: int = 0
+    evaluated: int = 0

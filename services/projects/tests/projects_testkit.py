@@ -1,0 +1,145 @@
+"""Helpers of the projects tests: a small Henan tree fed through the tenants consumer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kepu.events.v1 import envelope_pb2
+from kepu_common.consumer import handle_once
+from kepu_common.db import Database, Scope
+from kepu_common.outbox import build_envelope
+from kepu_common.tenancy import Principal
+from kepu_projects import consumers
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+MIGRATIONS = Path(__file__).parents[1] / "src" / "kepu_projects" / "migrations"
+SH = ZoneInfo("Asia/Shanghai")
+
+# code, name, kind, parent code
+TREE = [
+    ("410000", "河南省科协", "province", None),
+    ("410500", "安阳市科协", "city", "410000"),
+    ("410300", "洛阳市科协", "city", "410000"),
+    ("410502", "文峰区科协", "county", "410500"),
+    ("410503", "北关区科协", "county", "410500"),
+    ("410302", "老城区科协", "county", "410300"),
+    ("410502001", "东大街街道科协", "township", "410502"),
+    ("410502002", "宝莲寺镇科协", "township", "410502"),
+]
+
+
+def sh(*args: int) -> datetime:
+    """A moment in Asia/Shanghai."""
+    return datetime(*args, tzinfo=SH)  # type: ignore[misc]
+
+
+class Clock:
+    """A settable "now" for deadline rules."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    code: str
+    name: str
+    kind: str
+    path: str
+
+    def principal(self, *roles: str) -> Principal:
+        return Principal(
+            subject=f"user-{self.code}",
+            username=f"admin{self.code}",
+            tenant_id=self.id,
+            tenant_path=self.path,
+            tenant_kind=self.kind,
+            roles=frozenset(roles or ("admin",)),
+        )
+
+
+class Tree(dict[str, Node]):
+    pass
+
+
+def feed_tree(db: Database) -> Tree:
+    tree = Tree()
+    for code, name, kind, parent in TREE:
+        parent_node = tree.get(parent) if parent else None
+        node = Node(
+            str(uuid.uuid4()),
+            code,
+            name,
+            kind,
+            f"{parent_node.path}.{code}" if parent_node else code,
+        )
+        tree[code] = node
+        msg = envelope_pb2.TenantChanged(
+            tenant_id=node.id,
+            code=code,
+            name=name,
+            kind=kind,
+            parent_id=parent_node.id if parent_node else "",
+            path=node.path,
+            status="active",
+        )
+        env = build_envelope(
+            event_type=consumers.TENANT_CHANGED,
+            tenant_id=node.id,
+            tenant_path=node.path,
+            actor="system",
+            payload=msg,
+        )
+        handle_once(db, consumers.TENANTS_CONSUMER, env, consumers.handle_identity_event)
+    return tree
+
+
+def form(**over: Any) -> dict[str, Any]:
+    """A valid 入库表."""
+    data: dict[str, Any] = {
+        "name": "殷墟文化科普进社区",
+        "applicant_unit": "文峰区科协",
+        "completing_unit": "文峰区科技馆",
+        "contact_person": "王敏",
+        "contact_phone": "13812345678",
+        "category": "科普活动",
+        "start_month": "2026-03",
+        "end_month": "2026-11",
+        "content": "在辖区社区开展殷墟考古科普讲座与展览。",
+        "expected_performance": "举办讲座20场，受众5000人次。",
+        "budget": "85000",
+        "call_id": "",
+    }
+    data.update(over)
+    return data
+
+
+def system_rows(db: Database, sql: str, **params: Any) -> list[Any]:
+    with db.unit_of_work(Scope.system_scope()) as s:
+        return list(s.execute(text(sql), params).all())
+
+
+def snapshot(s: Session) -> tuple[Any, ...]:
+    """Everything the service writes, to prove a refused action changed nothing."""
+    return tuple(
+        tuple(s.execute(text(q)).all())
+        for q in (
+            "SELECT id, status, version, name, budget, awaiting_path::text FROM projects ORDER BY id",
+            "SELECT id FROM calls ORDER BY id",
+            "SELECT count(*) FROM opinions",
+            "SELECT project_id, reviewer, total FROM expert_scores ORDER BY 1, 2",
+            "SELECT count(*) FROM progress_reports",
+            "SELECT count(*) FROM outbox",
+            "SELECT count(*) FROM reveal_audit",
+        )
+    )

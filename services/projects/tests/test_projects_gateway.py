@@ -1,0 +1,263 @@
+"""The gateway router over the real servicer and database: REST paths, problem+json with
+Chinese details, sibling denial on every endpoint, and the whole lifecycle over HTTP."""
+
+import pytest
+from fastapi.testclient import TestClient
+from kepu.projects.v1 import projects_pb2_grpc
+from kepu_common.grpcio import make_server
+from kepu_devstack.tokens import TestIssuer
+from kepu_projects.grpc_api import ProjectsServicer
+from projects_testkit import form, sh
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def client(db, tree, ring):
+    gateway_app = pytest.importorskip("kepu_gateway.app")
+    from kepu_gateway import grpc_clients
+
+    issuer = TestIssuer()
+    now = {"t": sh(2026, 3, 1, 9)}
+    server, port = make_server(0)
+    projects_pb2_grpc.add_ProjectsServiceServicer_to_server(
+        ProjectsServicer(issuer.verifier(), db, ring, now=lambda: now["t"]), server
+    )
+    server.start()
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PROJECTS_GRPC_TARGET", f"127.0.0.1:{port}")
+    grpc_clients.close_all()
+    app = gateway_app.create_app()
+    app.state.verifier = issuer.verifier()
+    c = TestClient(app)
+
+    def headers(node, roles=("admin",)):
+        token = issuer.token(
+            tenant_id=node.id,
+            tenant_path=node.path,
+            tenant_kind=node.kind,
+            roles=roles,
+            username=f"admin{node.code}",
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    yield c, headers, now
+    grpc_clients.close_all()
+    mp.undo()
+    server.stop(0)
+
+
+def is_problem(r, status, needle=""):
+    return (
+        r.status_code == status
+        and r.headers["content-type"].startswith(PROBLEM)
+        and needle in r.json()["detail"]
+    )
+
+
+@pytest.fixture(scope="module")
+def flow(client, tree):
+    """安阳 opens a call; 文峰区's project goes through to evaluation over REST."""
+    c, h, now = client
+    city, county = tree["410500"], tree["410502"]
+    r = c.post(
+        "/api/v1/calls",
+        headers=h(city),
+        json={
+            "title": "2026年i科普科技志愿服务项目",
+            "programme": "i科普科技志愿服务",
+            "deadline": "2026-04-30",
+            "quota": 50,
+            "criteria": [{"name": "科学性", "weight": 50}, {"name": "可行性", "weight": 50}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    call = r.json()
+    assert (call["quota"], call["open"], call["owner_name"]) == (50, True, "安阳市科协")
+    r = c.post("/api/v1/projects", headers=h(county), json=form(call_id=call["id"], budget=12000.5))
+    assert r.status_code == 201, r.text
+    p = r.json()
+    assert (p["status"], p["contact_phone"], p["budget"]) == ("draft", "138****5678", "12000.50")
+    r = c.put(
+        f"/api/v1/projects/{p['id']}",
+        headers=h(county),
+        json=form(call_id=call["id"], name="科技志愿者进乡村"),
+    )
+    assert r.json()["name"] == "科技志愿者进乡村"
+    r = c.post(f"/api/v1/projects/{p['id']}/submit", headers=h(county))
+    assert r.json()["status"] == "submitted" and r.json()["awaiting_code"] == "410500"
+    awaiting = c.get("/api/v1/projects?awaiting_me=true", headers=h(city)).json()
+    assert [x["id"] for x in awaiting["projects"]] == [p["id"]]
+    r = c.post(
+        f"/api/v1/projects/{p['id']}/review",
+        headers=h(city),
+        json={"decision": "pass", "opinion": "同意"},
+    )
+    assert r.json()["status"] == "expert_review"
+    for reviewer, a, b in (("u-expert-1", 90, 70), ("赵专家", 80, 100)):
+        r = c.post(
+            f"/api/v1/calls/{call['id']}/scores",
+            headers=h(city),
+            json={
+                "project_id": p["id"],
+                "reviewer": reviewer,
+                "scores": {"科学性": a, "可行性": b},
+            },
+        )
+        assert r.status_code == 201, r.text
+    rank = c.get(f"/api/v1/calls/{call['id']}/ranking", headers=h(city)).json()
+    assert [(e["rank"], e["mean"], e["spread"], e["reviewers"]) for e in rank["entries"]] == [
+        (1, 85.0, 5.0, 2)
+    ]
+    r = c.post(f"/api/v1/calls/{call['id']}/select", headers=h(city), json={"top_n": 1})
+    assert [x["status"] for x in r.json()["approved"]] == ["approved"]
+    return {"call": call, "project": p}
+
+
+def test_the_lifecycle_over_rest(client, tree, flow):
+    c, h, now = client
+    city, county = tree["410500"], tree["410502"]
+    pid = flow["project"]["id"]
+    assert is_problem(
+        c.post(f"/api/v1/projects/{pid}/complete", headers=h(county), json={}), 409, "先报送"
+    )
+    r = c.post(
+        f"/api/v1/projects/{pid}/progress",
+        headers=h(county),
+        json={"content": "已开展3次志愿服务", "percent": 30},
+    )
+    assert r.json()["status"] == "in_progress"
+    now["t"] = sh(2026, 12, 1, 9)
+    assert (
+        c.post(
+            f"/api/v1/projects/{pid}/complete", headers=h(county), json={"summary": "完成"}
+        ).json()["status"]
+        == "completed"
+    )
+    r = c.post(
+        f"/api/v1/projects/{pid}/evaluate", headers=h(city), json={"score": 78, "comment": "良好"}
+    )
+    assert (r.json()["status"], r.json()["evaluation_grade"]) == ("evaluated", "良好")
+    assert c.post(f"/api/v1/projects/{pid}/award", headers=h(city), json={}).json()[
+        "award_recommended"
+    ]
+    stats = c.get("/api/v1/projects/stats?year=2026", headers=h(city)).json()
+    assert (stats["total"]["approved"], stats["total"]["completed"]) == (1, 1)
+    assert {x["category"]: x["approved"] for x in stats["by_category"]}["activity"] == 1
+    assert {x["code"]: x["completed"] for x in stats["children"]}["410502"] == 1
+    full = c.get(f"/api/v1/projects/{pid}?reveal=true", headers=h(county)).json()
+    assert (full["contact_phone"], full["phone_revealed"]) == ("13812345678", True)
+    assert (
+        c.get(f"/api/v1/projects/{pid}", headers=h(county)).json()["contact_phone"] == "138****5678"
+    )
+
+
+def endpoints(flow):
+    pid, cid = flow["project"]["id"], flow["call"]["id"]
+    return [
+        ("get", f"/api/v1/projects/{pid}", None),
+        ("get", f"/api/v1/projects/{pid}?reveal=true", None),
+        ("put", f"/api/v1/projects/{pid}", form()),
+        ("post", f"/api/v1/projects/{pid}/submit", None),
+        ("post", f"/api/v1/projects/{pid}/review", {"decision": "fail", "opinion": "x"}),
+        ("post", f"/api/v1/projects/{pid}/progress", {"content": "x"}),
+        ("post", f"/api/v1/projects/{pid}/complete", {}),
+        ("post", f"/api/v1/projects/{pid}/evaluate", {"score": 60}),
+        ("post", f"/api/v1/projects/{pid}/award", {}),
+        ("get", f"/api/v1/calls/{cid}", None),
+        ("get", f"/api/v1/calls/{cid}/ranking", None),
+        ("post", f"/api/v1/calls/{cid}/scores", {"project_id": pid, "reviewer": "x", "scores": {}}),
+        ("post", f"/api/v1/calls/{cid}/select", {"top_n": 1}),
+    ]
+
+
+@pytest.mark.parametrize("i", range(13))
+def test_another_city_gets_404_on_every_endpoint(client, tree, flow, i):
+    c, h, _now = client
+    method, path, body = endpoints(flow)[i]
+    kw = {"json": body} if body is not None else {}
+    r = getattr(c, method)(path, headers=h(tree["410300"]), **kw)
+    assert is_problem(r, 404, "未找到"), r.text
+
+
+def test_sibling_lists_and_stats_stay_empty(client, tree, flow):
+    c, h, _now = client
+    sib = h(tree["410503"])
+    assert c.get("/api/v1/projects?subtree=true", headers=sib).json()["projects"] == []
+    assert flow["call"]["id"] not in [
+        x["id"] for x in c.get("/api/v1/calls", headers=h(tree["410300"])).json()["calls"]
+    ]
+    assert is_problem(
+        c.get(f"/api/v1/projects/stats?year=2026&tenant_id={tree['410502'].id}", headers=sib), 404
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "needle"),
+    [
+        (
+            "post",
+            "/api/v1/projects",
+            form(start_month="2026-09", end_month="2026-01"),
+            422,
+            "不能早于",
+        ),
+        ("post", "/api/v1/projects", form(budget=-5), 422, "负数"),
+        ("post", "/api/v1/projects", form(category="科普旅游"), 422, "项目类别"),
+        ("post", "/api/v1/projects", form(budget="很多"), 422, "budget"),
+        ("post", "/api/v1/projects", {**form(), "extra": 1}, 422, "不允许"),
+        (
+            "post",
+            "/api/v1/calls",
+            {"title": "x", "programme": "y", "deadline": "2020-01-01"},
+            403,
+            "乡镇",
+        ),
+        ("post", "/api/v1/projects", form(name="殷墟\u0000"), 422, "控制字符"),
+        ("get", "/api/v1/projects?q=%00", None, 422, "控制字符"),
+        ("get", "/api/v1/projects/not-a-uuid", None, 422, "编号"),
+        ("get", "/api/v1/projects?status=nope", None, 422, "状态"),
+        ("get", "/api/v1/projects/stats?year=1900", None, 422, ""),
+        (
+            "post",
+            "/api/v1/projects/00000000-0000-0000-0000-000000000000/submit",
+            None,
+            404,
+            "未找到",
+        ),
+    ],
+)
+def test_bad_input_gives_a_chinese_problem(client, tree, method, path, body, status, needle):
+    c, h, _now = client
+    kw = {"json": body} if body is not None else {}
+    r = getattr(c, method)(path, headers=h(tree["410502001"]), **kw)
+    assert is_problem(r, status, needle), r.text
+
+
+def test_scores_outside_0_100_are_refused_and_change_nothing(client, tree, flow):
+    c, h, now = client
+    now["t"] = sh(2026, 3, 2, 9)  # before the call's deadline
+    city, county = h(tree["410500"]), h(tree["410503"])
+    cid = flow["call"]["id"]
+    pid = c.post("/api/v1/projects", headers=county, json=form(call_id=cid)).json()["id"]
+    c.post(f"/api/v1/projects/{pid}/submit", headers=county)
+    assert (
+        c.post(f"/api/v1/projects/{pid}/review", headers=city, json={"decision": "pass"}).json()[
+            "status"
+        ]
+        == "expert_review"
+    )
+    before = c.get(f"/api/v1/calls/{cid}/ranking", headers=city).json()
+    for bad in ({"科学性": 120, "可行性": 80}, {"科学性": -1, "可行性": 80}):
+        r = c.post(
+            f"/api/v1/calls/{cid}/scores",
+            headers=city,
+            json={"project_id": pid, "reviewer": "钱专家", "scores": bad},
+        )
+        assert is_problem(r, 422, "0到100"), r.text
+    assert c.get(f"/api/v1/calls/{cid}/ranking", headers=city).json() == before
+
+
+def test_without_a_token_it_is_401(client):
+    c, _h, _now = client
+    assert is_problem(c.get("/api/v1/projects"), 401)

@@ -1,0 +1,206 @@
+"""Use cases on the real database: a call from 安阳市 runs from filing to 考核, with the review
+chain, expert ranking, quota-bound selection, events in the outbox and yearly counts."""
+
+from datetime import timedelta
+
+import pytest
+from kepu.projects.v1 import projects_pb2
+from kepu_common.errors import Conflict, PermissionDenied
+from kepu_projects import service
+from projects_testkit import form, sh, system_rows
+
+
+def open_call(act, node, clock, **over):
+    data = {
+        "title": "2026年科普示范社区项目申报",
+        "programme": "科普示范社区",
+        "deadline": "2026-04-30",
+        "quota": 2,
+        "criteria": [{"name": "科学性", "weight": 40}, {"name": "创新性", "weight": 60}],
+        "min_reviewers": 2,
+    }
+    data.update(over)
+    return act(node, service.open_call, clock.now, data)
+
+
+def file(act, node, clock, ring, call, **over):
+    view = act(node, service.create_project, clock.now, ring, form(call_id=call.id, **over))
+    return act(node, service.submit, clock.now, view.project.id).project
+
+
+def outbox(db, project_id):
+    rows = system_rows(db, "SELECT type, payload FROM outbox ORDER BY id")
+    out = []
+    for typ, payload in rows:
+        from kepu.events.v1 import envelope_pb2
+
+        env = envelope_pb2.EventEnvelope.FromString(bytes(payload))
+        ev = projects_pb2.ProjectEvent()
+        env.payload.Unpack(ev)
+        if ev.project_id == project_id:
+            out.append(typ)
+    return out
+
+
+def test_a_township_project_climbs_the_chain_and_is_approved_evaluated_and_counted(
+    act, db, tree, clock, ring
+):
+    city, county, town = tree["410500"], tree["410502"], tree["410502001"]
+    call = open_call(act, city, clock)
+    assert call.owner_name == "安阳市科协"
+    fileable = act(town, service.list_calls, clock.now, open_only=True, fileable_only=True)
+    assert call.id in [c.id for c in fileable]
+    # the city cannot file against its own call
+    assert call.id not in [
+        c.id for c in act(city, service.list_calls, clock.now, open_only=True, fileable_only=True)
+    ]
+
+    p = file(act, town, clock, ring, call, name="宝莲寺镇农技科普大篷车")
+    assert (p.status, p.awaiting_path) == ("submitted", county.path)
+    # the city may not jump the county
+    with pytest.raises(PermissionDenied, match="其他层级"):
+        act(city, service.review, clock.now, p.id, "pass", "")
+    v = act(county, service.review, clock.now, p.id, "pass", "同意推荐")
+    assert (v.project.status, v.project.awaiting_path) == ("submitted", city.path)
+    v = act(city, service.review, clock.now, p.id, "pass", "进入专家评审")
+    assert v.project.status == "expert_review"
+    assert [o.tenant_name for o in v.opinions] == ["文峰区科协", "安阳市科协"]
+
+    for reviewer, s1, s2 in (("张教授", 90, 80), ("李研究员", 70, 90)):
+        act(city, service.record_scores, call.id, p.id, reviewer, {"科学性": s1, "创新性": s2})
+    _call, rows = act(city, service.ranking, call.id)
+    row = next(r for r in rows if r.project.id == p.id)
+    assert (row.ranked.mean, row.ranked.spread, row.ranked.eligible) == (83.0, 1.0, True)
+
+    approved, _ = act(city, service.select, clock.now, call.id, 1, False)
+    assert [x.id for x in approved] == [p.id]
+    got = act(town, service.get_project, ring, p.id).project
+    assert got.status == "approved" and got.library_no.endswith("-001")
+
+    with pytest.raises(Conflict, match="先报送"):
+        act(town, service.complete, clock.now, p.id, "")
+    act(town, service.report_progress, clock.now, p.id, "已完成6场巡回讲座", 40)
+    clock.now = sh(2026, 11, 20, 10)
+    v = act(town, service.complete, clock.now, p.id, "全部完成")
+    assert v.project.status == "completed" and len(v.progress) == 1
+    with pytest.raises(PermissionDenied, match="发布申报批次"):
+        act(county, service.evaluate, clock.now, p.id, 92, "")
+    v = act(city, service.evaluate, clock.now, p.id, 92, "成效显著")
+    assert (v.project.status, v.project.evaluation_grade) == ("evaluated", "优秀")
+    v = act(city, service.flag_award, p.id, True)
+    assert v.project.award_recommended
+
+    assert outbox(db, p.id) == [
+        "projects.project.submitted",
+        "projects.project.approved",
+        "projects.project.completed",
+        "projects.project.evaluated",
+    ]
+    yc = act(city, service.yearly_counts, "", 2026)
+    assert (yc.total.approved, yc.total.completed, yc.total.evaluated) >= (1, 1, 1)
+    wenfeng = dict((t.code, c) for t, c in yc.children)["410502"]
+    assert (wenfeng.approved, wenfeng.completed) == (1, 1)
+    assert yc.by_category["activity"] == (1, 1)
+    assert act(city, service.yearly_counts, "", 2025).total.approved == 0
+    # the province's roll-up includes the city's subtree
+    assert (
+        dict((t.code, c) for t, c in act(tree["410000"], service.yearly_counts, "", 2026).children)[
+            "410500"
+        ].approved
+        == 1
+    )
+
+
+def test_expert_ranking_and_top_n_selection_respect_the_quota(act, db, tree, clock, ring):
+    city, wenfeng, beiguan = tree["410500"], tree["410502"], tree["410503"]
+    call = open_call(act, city, clock, quota=2, title="中原科普讲坛2026")
+    ids = {}
+    for node, name in ((wenfeng, "甲"), (beiguan, "乙"), (wenfeng, "丙"), (beiguan, "丁")):
+        p = file(act, node, clock, ring, call, name=name)
+        act(city, service.review, clock.now, p.id, "pass", "")
+        ids[name] = p.id
+    scores = {  # name -> [(科学性, 创新性)] per expert; totals = 0.4 a + 0.6 b
+        "甲": [(80, 90), (90, 90)],  # 86, 90 -> mean 88, spread 2
+        "乙": [(100, 80), (70, 100)],  # 88, 88 -> mean 88, spread 0
+        "丙": [(60, 60), (70, 70)],  # 60, 70 -> mean 65, spread 5
+        "丁": [(100, 100)],  # one expert only: not eligible (min 2)
+    }
+    for name, rows in scores.items():
+        for i, (a, b) in enumerate(rows):
+            act(
+                city,
+                service.record_scores,
+                call.id,
+                ids[name],
+                f"专家{i}",
+                {"科学性": a, "创新性": b},
+            )
+    # re-scoring by the same expert replaces the earlier score
+    act(city, service.record_scores, call.id, ids["丙"], "专家1", {"科学性": 70, "创新性": 70})
+    _call, rows = act(city, service.ranking, call.id)
+    table = [
+        (r.project.name, r.ranked.rank, r.ranked.mean, r.ranked.spread, r.ranked.eligible)
+        for r in rows
+    ]
+    assert table == [
+        ("丁", 1, 100.0, 0.0, False),
+        ("乙", 2, 88.0, 0.0, True),
+        ("甲", 3, 88.0, 2.0, True),
+        ("丙", 4, 65.0, 5.0, True),
+    ]
+    with pytest.raises(Conflict, match="剩余名额"):
+        act(city, service.select, clock.now, call.id, 3, False)
+    approved, rejected = act(city, service.select, clock.now, call.id, 0, True)
+    assert [x.name for x in approved] == ["乙", "甲"]
+    assert [x.name for x in rejected] == ["丙"]
+    assert "排名第4" in rejected[0].reject_reason
+    with pytest.raises(Conflict, match="已满"):
+        act(city, service.select, clock.now, call.id, 1, False)
+    assert act(city, service.get_call, call.id).approved == 2
+
+
+def test_late_filing_is_refused_and_the_call_owner_can_reject_in_expert_review(
+    act, tree, clock, ring
+):
+    city, county = tree["410500"], tree["410502"]
+    call = open_call(act, city, clock, title="农村中学科技馆", programme="农村中学科技馆")
+    draft = act(county, service.create_project, clock.now, ring, form(call_id=call.id)).project
+    clock.now = call.deadline + timedelta(seconds=1)
+    with pytest.raises(Conflict, match="已于2026年04月30日 23:59截止"):
+        act(county, service.submit, clock.now, draft.id)
+    assert act(county, service.get_project, ring, draft.id).project.status == "draft"
+
+    clock.now = sh(2026, 3, 2, 9)
+    p = act(county, service.submit, clock.now, draft.id).project
+    act(city, service.review, clock.now, p.id, "pass", "")
+    with pytest.raises(Conflict, match="择优立项"):
+        act(city, service.review, clock.now, p.id, "pass", "")
+    v = act(city, service.review, clock.now, p.id, "fail", "与本专项方向不符")
+    assert (v.project.status, v.project.reject_reason) == ("rejected", "与本专项方向不符")
+
+
+def test_the_phone_is_sealed_at_rest_masked_in_lists_and_every_full_view_is_audited(
+    act, db, tree, clock, ring
+):
+    county = tree["410502"]
+    p = act(
+        county, service.create_project, clock.now, ring, form(contact_phone="13912345678")
+    ).project
+    raw = system_rows(
+        db, "SELECT phone_sealed, phone_masked FROM projects WHERE id = :id", id=p.id
+    )[0]
+    assert b"13912345678" not in bytes(raw[0]) and raw[1] == "139****5678"
+    rows, _ = act(county, service.list_projects)
+    assert "139****5678" in [r.phone_masked for r in rows] and not any(
+        r.phone_revealed for r in rows
+    )
+    with pytest.raises(PermissionDenied, match="完整联系电话"):
+        act(county, service.get_project, ring, p.id, reveal=True, roles=("viewer",))
+    assert (
+        act(county, service.get_project, ring, p.id, reveal=True).project.phone_revealed
+        == "13912345678"
+    )
+    audit = system_rows(
+        db, "SELECT viewer_username FROM reveal_audit WHERE project_id = :id", id=p.id
+    )
+    assert audit == [("admin410502",)]

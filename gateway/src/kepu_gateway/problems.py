@@ -170,6 +170,13 @@ def install(app: Any) -> None:
             request, Problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
         )
 
+    @app.exception_handler(UnicodeError)
+    async def _bad_text(request: Request, exc: UnicodeError) -> JSONResponse:
+        # e.g. a JSON string with a lone surrogate ("\\ud800") that cannot become UTF-8
+        return problem_response(
+            request, Problem(422, "提交的文字包含无法识别的字符，请检查后重新输入。")
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         import logging

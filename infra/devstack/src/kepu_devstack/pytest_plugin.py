@@ -12,12 +12,30 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from .broker import EmbeddedBroker
 from .postgres import EmbeddedPostgres, provision_database
+from .stack import Stack
+
+
+@contextmanager
+def fresh_stack() -> Iterator[Stack]:
+    """A whole platform on free ports in a throw-away directory (end-to-end tests)."""
+    # Not under pytest's basetemp: a concurrent pytest run may prune those directories.
+    var_dir = Path(tempfile.mkdtemp(prefix="kepu-stack-"))
+    # The reporting service reads "now" from this file when it exists (tests play a month).
+    s = Stack(var_dir=var_dir, extra_env={"REPORTING_CLOCK_FILE": str(var_dir / "reporting_clock")})
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+        if not os.environ.get("KEPU_KEEP_STACK"):
+            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ lint: sync
 	$(UV) run ruff format --check services gateway infra tests
 
 typecheck: sync
-	$(UV) run mypy services/common/src services/identity/src services/talent/src services/reporting/src services/projects/src services/assessment/src gateway/src infra/devstack/src
+	$(UV) run mypy --no-incremental services/common/src services/identity/src services/talent/src services/reporting/src services/projects/src services/assessment/src gateway/src infra/devstack/src
 
 unit: sync
 	$(UV) run pytest services gateway infra/devstack -q

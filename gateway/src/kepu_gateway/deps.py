@@ -38,5 +38,8 @@ def current_caller(request: Request) -> Caller:
         raise Problem(
             401, exc.detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         ) from exc
+    if "partner" in principal.roles and not request.url.path.startswith("/partner/"):
+        # A bank's client-credentials token opens only the partner API, never staff endpoints.
+        raise Problem(403, "合作机构的令牌只能访问 /partner/v1 接口。")
     request.state.principal = principal
     return Caller(principal, token)

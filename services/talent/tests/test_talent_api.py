@@ -1,6 +1,7 @@
 """The talent REST routes through the gateway router and a real gRPC server (no stack)."""
 
 import io
+import uuid
 
 import openpyxl
 import pytest
@@ -221,7 +222,7 @@ def test_bulk_review_and_stats(client, issuer):
         ids.append(t["id"])
     r = client.post(
         "/api/v1/talents/bulk-review",
-        json={"ids": ids + [ids[0][:-1] + "0"], "decision": "approve", "opinion": "同意"},
+        json={"ids": ids + [str(uuid.uuid4())], "decision": "approve", "opinion": "同意"},
         headers=auth(issuer, NANYANG),
     )
     body = r.json()

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..problems import Problem, problem_response
-from . import auth, pages, talent_pages
+from . import assessment_pages, auth, pages, project_pages, talent_pages
 from .sessions import COOKIE, SessionStore
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -28,6 +28,8 @@ def install(app: FastAPI) -> None:
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(talent_pages.router)
+    app.include_router(project_pages.router)
+    app.include_router(assessment_pages.router)
 
     @app.middleware("http")
     async def portal_session(request: Request, call_next: Any) -> Response:

@@ -410,5 +410,8 @@ def module_page(key: str) -> Any:
     return page
 
 
+DEDICATED = {"projects", "assessment"}  # served by project_pages and assessment_pages
+
 for _key in MODULES:
-    router.add_api_route(f"/{_key}", module_page(_key), methods=["GET"])
+    if _key not in DEDICATED:
+        router.add_api_route(f"/{_key}", module_page(_key), methods=["GET"])

@@ -92,3 +92,56 @@ def bar_chart(items: list[tuple[str, int]], title: str, unit: str = "人") -> Ma
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def ranking_chart(
+    items: list[tuple[int, str, float]], title: str, *, highlight: str = "", top: float = 100
+) -> Markup:
+    """考核排名 as inline SVG horizontal bars: (rank, unit name, score out of ``top``), the
+    caller's own unit in another colour."""
+    label_w, bar_w, row_h, pad = 170, 400, 26, 4
+    width = label_w + bar_w + 80
+    height = pad + row_h * max(len(items), 1) + 10
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    if not items:
+        parts.append(f'<text x="0" y="{pad + 18}" font-size="13" fill="#666">暂无考核结果</text>')
+    for i, (rank, name, value) in enumerate(items):
+        y = pad + i * row_h
+        w = round(bar_w * min(max(value, 0.0), top) / top) if top else 0
+        short = name if len(name) <= 9 else name[:8] + "…"
+        colour = "#d2691e" if name == highlight else "#2e8b57"
+        parts.append(
+            f'<g class="bar-row" data-name="{escape(name)}" data-rank="{rank}" '
+            f'data-value="{_num(value)}">'
+            f'<text x="{label_w - 8}" y="{y + 17}" font-size="13" text-anchor="end" '
+            f'fill="#333">第{rank}名 {escape(short)}</text>'
+            f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="16" fill="#eef2f6"/>'
+            f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="16" fill="{colour}">'
+            f"<title>{escape(name)}：{_num(value)}分</title></rect>"
+            f'<text x="{label_w + bar_w + 8}" y="{y + 17}" font-size="13" fill="#333">'
+            f"{_num(value)}分</text></g>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def local_time(value: str | None) -> str:
+    """An RFC 3339 moment from a service as Beijing time, e.g. 2026-11-24 02:22."""
+    if not value:
+        return ""
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return value[:16].replace("T", " ")
+    if at.tzinfo is not None:
+        at = at.astimezone(SHANGHAI)
+    return at.strftime("%Y-%m-%d %H:%M")

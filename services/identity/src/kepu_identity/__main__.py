@@ -46,16 +46,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         upgrade(MIGRATIONS, url, os.environ.get("KEPU_APP_ROLE", "kepu_app"))
         return 0
-    if args.cmd == "worker":
-        # identity consumes no events; stay up so process managers see a healthy worker
-        from kepu_common.heartbeat import idle_until
-
-        stop_worker = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop_worker.set())
-        signal.signal(signal.SIGINT, lambda *_: stop_worker.set())
-        idle_until(stop_worker)
-        return 0
-
     from .app import build
     from .settings import IdentitySettings
 
@@ -82,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 0
+    if args.cmd == "worker":
+        return _worker(ident, stop)
     if args.cmd == "relay":
         from kepu_common.outbox import OutboxRelay
 
@@ -101,6 +93,7 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
 
     from .grpc_api import CredentialServicer, TenantServicer, UserServicer
     from .oidc import create_oidc_app
+    from .partners import PartnerServicer
 
     s = ident.settings
     server, port = make_server(s.grpc_port)
@@ -110,6 +103,9 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
     )
     pbg.add_UserServiceServicer_to_server(
         UserServicer(ident.verifier, ident.db, ident.tenants), server
+    )
+    pbg.add_PartnerServiceServicer_to_server(
+        PartnerServicer(ident.verifier, ident.partners), server
     )
     server.start()
     ident.keys.current()  # create the first signing key before serving
@@ -132,6 +128,27 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
     http.should_exit = True
     server.stop(grace=3).wait()
     t.join(5)
+    return 0
+
+
+def _worker(ident: Identity, stop: threading.Event) -> int:
+    """Partner webhooks: the consumer records deliveries, the dispatcher sends them."""
+    from kepu_common.consumer import IdempotentConsumer
+
+    from . import webhooks
+
+    consumer = IdempotentConsumer(
+        ident.db,
+        ident.settings.kafka_bootstrap_servers,
+        name=webhooks.CONSUMER,
+        topics=webhooks.TOPICS,
+        handler=webhooks.on_talent_event,
+    )
+    t = threading.Thread(target=consumer.run, args=(stop,), name="webhook-consumer", daemon=True)
+    t.start()
+    backoff = float(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "1.0"))
+    webhooks.WebhookDispatcher(ident.db, ident.sealer, backoff_seconds=backoff).run(stop)
+    t.join(10)
     return 0
 
 

@@ -12,6 +12,7 @@ from .accounts import Accounts
 from .credentials import CredentialDistributor
 from .crypto import Sealer
 from .keys import KeyRing
+from .partners import Partners, StaffTokenVerifier
 from .settings import IdentitySettings
 from .sheets import IssuedRow
 from .tenants import Tenants
@@ -29,6 +30,7 @@ class Identity:
     tenants: Tenants
     distributor: CredentialDistributor
     verifier: TokenVerifier
+    partners: Partners
 
 
 def keycloak_external(settings: IdentitySettings) -> Callable[[IssuedRow, str, str, bool], None]:
@@ -75,13 +77,22 @@ def build(settings: IdentitySettings) -> Identity:
     login_url = settings.oidc_issuer.split("/auth/")[0] + "/"
     distributor = CredentialDistributor(db, sealer, login_url=login_url, external=external)
     if settings.idp == "keycloak":
-        verifier = TokenVerifier(
+        verifier: TokenVerifier = StaffTokenVerifier(
             settings.oidc_issuer, jwks_url=settings.oidc_jwks_url, audience=settings.oidc_audience
         )
     else:
-        verifier = TokenVerifier(
+        verifier = StaffTokenVerifier(
             settings.oidc_issuer, key_source=keys.jwks, audience=settings.oidc_audience
         )
     return Identity(
-        settings, db, sealer, keys, accounts, issuer, Tenants(db), distributor, verifier
+        settings,
+        db,
+        sealer,
+        keys,
+        accounts,
+        issuer,
+        Tenants(db),
+        distributor,
+        verifier,
+        Partners(db, sealer),
     )

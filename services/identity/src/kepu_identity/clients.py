@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from sqlalchemy import text
@@ -19,6 +19,7 @@ class Client:
     redirect_uris: list[str]
     grant_types: list[str]
     tenant_id: str | None
+    scopes: list[str] = field(default_factory=list)  # partner scopes granted at registration
 
     def allows_redirect(self, uri: str) -> bool:
         return any(
@@ -36,8 +37,8 @@ class Client:
 def get_client(s: Session, client_id: str) -> Client | None:
     row = s.execute(
         text(
-            "SELECT client_id, public, secret_hash, redirect_uris, grant_types, tenant_id::text AS tenant_id"
-            " FROM clients WHERE client_id = :c AND enabled"
+            "SELECT client_id, public, secret_hash, redirect_uris, grant_types, tenant_id::text AS tenant_id,"
+            " scopes FROM clients WHERE client_id = :c AND enabled"
         ),
         {"c": client_id},
     ).first()
@@ -50,6 +51,7 @@ def get_client(s: Session, client_id: str) -> Client | None:
         list(row.redirect_uris),
         list(row.grant_types),
         row.tenant_id,
+        list(row.scopes or []),
     )
 
 
@@ -63,13 +65,14 @@ def upsert_client(
     redirect_uris: list[str] | None = None,
     secret: str | None = None,
     tenant_id: str | None = None,
+    scopes: list[str] | None = None,
 ) -> None:
     s.execute(
         text(
-            "INSERT INTO clients (client_id, name, public, secret_hash, redirect_uris, grant_types, tenant_id)"
-            " VALUES (:c, :n, :p, :h, :r, :g, CAST(:t AS uuid)) ON CONFLICT (client_id) DO UPDATE SET"
+            "INSERT INTO clients (client_id, name, public, secret_hash, redirect_uris, grant_types, tenant_id,"
+            " scopes) VALUES (:c, :n, :p, :h, :r, :g, CAST(:t AS uuid), :s) ON CONFLICT (client_id) DO UPDATE SET"
             " name = EXCLUDED.name, public = EXCLUDED.public, redirect_uris = EXCLUDED.redirect_uris,"
-            " grant_types = EXCLUDED.grant_types,"
+            " grant_types = EXCLUDED.grant_types, scopes = EXCLUDED.scopes,"
             " secret_hash = coalesce(EXCLUDED.secret_hash, clients.secret_hash)"
         ),
         {
@@ -80,5 +83,6 @@ def upsert_client(
             "r": redirect_uris or [],
             "g": grant_types,
             "t": tenant_id,
+            "s": scopes or [],
         },
     )

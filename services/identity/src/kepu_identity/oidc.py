@@ -296,7 +296,12 @@ def create_oidc_app(
             totp_enabled=False,
             is_admin=False,
         )
-        scope = " ".join(s for s in (form.get("scope") or "").split() if s.startswith("partner:"))
+        requested = [s for s in (form.get("scope") or "").split() if s.startswith("partner:")]
+        if client.scopes:  # a registered partner: what it asked for, within what it was granted
+            wanted = set(requested) or set(client.scopes)
+            scope = " ".join(s for s in client.scopes if s in wanted)
+        else:  # a client seeded without a scope list (demo partner): as requested
+            scope = " ".join(requested)
         out = issuer_.issue(account, client.client_id, "profile", with_refresh=False)
         if scope:
             claims = issuer_.access_claims(account, client.client_id, scope, out["session_state"])

@@ -12,6 +12,7 @@ from kepu_common.grpcio import Servicer
 from .archive import ArchiveService
 from .documents import Documents
 from .docx import DOCX_TYPE
+from .partner import TalentPartners, require_staff
 from .service import TalentService
 from .xlsx import XLSX_TYPE
 
@@ -50,9 +51,21 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
         self.talents = talents
         self.documents = documents
         self.archive = archive
+        self.partners = TalentPartners(talents)
 
     def run(self, context: Ctx, fn: Any) -> Any:
-        return self.call(context, lambda: fn(self.principal(context)))
+        return self.call(context, lambda: fn(self.staff(context)))
+
+    def staff(self, context: Ctx) -> Any:
+        """Association staff only: a partner's token works on the partner RPCs alone."""
+        p = self.principal(context)
+        require_staff(p)
+        return p
+
+    def notified(self, p: Any, result: Any) -> Any:
+        """After a committed status change: notices for partners with a live consent."""
+        self.partners.notify_quietly(p)
+        return result
 
     def CreateTalent(self, request: Any, context: Ctx) -> Any:
         return self.run(
@@ -106,8 +119,11 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
     def Review(self, request: Any, context: Ctx) -> Any:
         return self.run(
             context,
-            lambda p: talent_message(
-                self.talents.review(p, request.id, request.decision, request.opinion)
+            lambda p: self.notified(
+                p,
+                talent_message(
+                    self.talents.review(p, request.id, request.decision, request.opinion)
+                ),
             ),
         )
 
@@ -117,6 +133,7 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
                 p, list(request.ids), request.decision, request.opinion
             )
             ok = sum(1 for r in results if r["ok"])
+            self.notified(p, None)
             return talent_pb2.BulkReviewResponse(
                 results=[talent_pb2.BulkReviewResult(**r) for r in results],
                 succeeded=ok,
@@ -128,8 +145,11 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
     def ChangeLifecycle(self, request: Any, context: Ctx) -> Any:
         return self.run(
             context,
-            lambda p: talent_message(
-                self.talents.change_lifecycle(p, request.id, request.action, request.reason)
+            lambda p: self.notified(
+                p,
+                talent_message(
+                    self.talents.change_lifecycle(p, request.id, request.action, request.reason)
+                ),
             ),
         )
 
@@ -227,3 +247,61 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             )
 
         return self.run(context, download)
+
+    # --- partners (consent, the partner view, financing outcomes) ---
+
+    def CreateConsent(self, request: Any, context: Ctx) -> Any:
+        return self.run(
+            context,
+            lambda p: self.partners.create_consent(
+                p,
+                request.talent_id,
+                request.partner_client_id,
+                request.partner_tenant_path,
+                request.purpose,
+                request.expires_at,
+            ),
+        )
+
+    def ListConsents(self, request: Any, context: Ctx) -> Any:
+        return self.run(
+            context,
+            lambda p: talent_pb2.ListConsentsResponse(
+                consents=self.partners.list_consents(p, request.talent_id)
+            ),
+        )
+
+    def RevokeConsent(self, request: Any, context: Ctx) -> Any:
+        return self.run(
+            context,
+            lambda p: self.partners.revoke_consent(p, request.talent_id, request.consent_id),
+        )
+
+    def ListFinancing(self, request: Any, context: Ctx) -> Any:
+        return self.run(
+            context,
+            lambda p: talent_pb2.ListFinancingResponse(
+                outcomes=self.partners.list_financing(p, request.talent_id)
+            ),
+        )
+
+    def ListPartnerTalents(self, request: Any, context: Ctx) -> Any:
+        return self.call(
+            context,
+            lambda: self.partners.list_for_partner(
+                self.principal(context), request.page, request.page_size
+            ),
+        )
+
+    def RecordFinancing(self, request: Any, context: Ctx) -> Any:
+        return self.call(
+            context,
+            lambda: self.partners.record_financing(
+                self.principal(context),
+                request.talent_id,
+                request.product,
+                request.amount_yuan,
+                request.status,
+                request.decided_at,
+            ),
+        )

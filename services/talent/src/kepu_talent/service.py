@@ -508,6 +508,11 @@ class TalentService:
         self.status_event(
             s, principal, row, t, t.event_type, certificate or row.certificate_no or ""
         )
+        if t.to_status in (domain.Status.CERTIFIED, domain.Status.REVOKED):
+            # Partners with consent learn of it through events written in this same transaction.
+            from .partner import write_partner_notices  # partner builds on this module
+
+            write_partner_notices(s, principal)
         return self.view(s, principal, row, history=True)
 
     # --- quota progress ----------------------------------------------------------------

@@ -52,5 +52,16 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
-  window.kepu = { api: api, showOk: showOk, showError: showError, clearError: clearError, esc: esc, csrf: csrf };
+  // The result of an action that reloads (or opens) a page, shown there by showOk.
+  function done(msg, url) {
+    try { sessionStorage.setItem("kepu-ok", msg); } catch (e) { /* private mode: no message */ }
+    if (url) location.href = url; else location.reload();
+  }
+  function pending() {
+    var msg = null;
+    try { msg = sessionStorage.getItem("kepu-ok"); sessionStorage.removeItem("kepu-ok"); } catch (e) { msg = null; }
+    if (msg) showOk(msg);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", pending); else pending();
+  window.kepu = { api: api, showOk: showOk, showError: showError, clearError: clearError, esc: esc, csrf: csrf, done: done };
 })();

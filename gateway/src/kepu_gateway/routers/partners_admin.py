@@ -1,0 +1,144 @@
+"""Partner administration 合作机构管理 (identity) and talent consent 个人信息授权 (talent).
+
+A province or city admin registers a bank, gets its client credentials and webhook secret
+once, rotates or disables it. The talent's association records (and revokes) the talent's
+consent to share with a partner; the partner must be registered by the talent's tenant or an
+ancestor, which identity resolves before the talent service records the consent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+from kepu.identity.v1 import identity_pb2 as ipb
+from kepu.identity.v1 import identity_pb2_grpc as ipbg
+from kepu.talent.v1 import talent_pb2 as tpb
+from kepu.talent.v1 import talent_pb2_grpc as tpbg
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..deps import Caller, current_caller
+from ..grpc_clients import call, stub
+from ..problems import Problem
+
+router = APIRouter(tags=["partners"])
+
+PartnerScope = Literal["partner:talents:read", "partner:projects:read", "partner:financing:write"]
+Event = Literal["talent.certified", "talent.revoked", "project.approved"]
+
+
+def staff_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    """Association staff only: a partner's token works on /partner/v1 alone."""
+    if "partner" in caller.principal.roles:
+        raise Problem(403, "合作机构的令牌只能访问 /partner/v1 接口。")
+    return caller
+
+
+StaffDep = Annotated[Caller, Depends(staff_caller)]
+
+
+def out(message: Message) -> dict[str, Any]:
+    return MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+
+def partners() -> ipbg.PartnerServiceStub:
+    return stub("identity", ipbg.PartnerServiceStub)
+
+
+def talents() -> tpbg.TalentServiceStub:
+    return stub("talent", tpbg.TalentServiceStub)
+
+
+class PartnerIn(BaseModel):
+    """登记合作机构（如邮储银行分行）。"""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=2, max_length=100, description="合作机构名称")
+    scopes: list[PartnerScope] = Field(min_length=1, max_length=3, description="接口权限")
+    webhook_url: str = Field("", max_length=500, description="回调地址（http/https，可选）")
+    events: list[Event] = Field(default_factory=list, max_length=3, description="订阅事件")
+
+
+class ConsentIn(BaseModel):
+    """本人同意向合作机构提供个人信息（《个人信息保护法》第二十三条）。"""
+
+    model_config = ConfigDict(extra="forbid")
+    partner_client_id: str = Field(min_length=1, max_length=64, description="合作机构 client_id")
+    purpose: str = Field(min_length=1, max_length=500, description="用途，如“银会合作融资服务”")
+    expires_at: dt.date = Field(description="到期日期 YYYY-MM-DD（晚于今天，最长3年）")
+
+
+def credentials_out(res: ipb.PartnerCredentials) -> dict[str, Any]:
+    body = out(res)
+    body["notice"] = "client_secret 和 webhook_secret 只显示这一次，请立即妥善保存。"
+    return body
+
+
+@router.post("/api/v1/partners", status_code=201, summary="登记合作机构（返回一次性凭据）")
+def register_partner(body: PartnerIn, caller: StaffDep) -> dict[str, Any]:
+    request = ipb.RegisterPartnerRequest(
+        name=body.name,
+        scopes=list(dict.fromkeys(body.scopes)),
+        webhook_url=body.webhook_url,
+        events=list(dict.fromkeys(body.events)),
+    )
+    return credentials_out(call(partners().RegisterPartner, request, caller))
+
+
+@router.get("/api/v1/partners", summary="本单位登记的合作机构（不含密钥）")
+def list_partners(caller: StaffDep) -> list[dict[str, Any]]:
+    res = call(partners().ListPartners, ipb.ListPartnersRequest(), caller)
+    return [out(p) for p in res.partners]
+
+
+@router.post("/api/v1/partners/{client_id}/rotate-secret", summary="重置合作机构的客户端密钥")
+def rotate_secret(client_id: str, caller: StaffDep) -> dict[str, Any]:
+    res = call(partners().RotatePartnerSecret, ipb.PartnerRef(client_id=client_id), caller)
+    body = credentials_out(res)
+    body.pop("webhook_secret", None)
+    return body
+
+
+@router.delete("/api/v1/partners/{client_id}", summary="停用合作机构")
+def disable_partner(client_id: str, caller: StaffDep) -> dict[str, Any]:
+    return out(call(partners().DisablePartner, ipb.PartnerRef(client_id=client_id), caller))
+
+
+@router.post(
+    "/api/v1/talents/{talent_id}/consents", status_code=201, summary="登记个人信息授权（合作机构）"
+)
+def create_consent(talent_id: str, body: ConsentIn, caller: StaffDep) -> dict[str, Any]:
+    partner = call(
+        partners().ResolvePartner, ipb.PartnerRef(client_id=body.partner_client_id), caller
+    )
+    request = tpb.CreateConsentRequest(
+        talent_id=talent_id,
+        partner_client_id=partner.client_id,
+        partner_tenant_path=partner.tenant_path,
+        purpose=body.purpose,
+        expires_at=body.expires_at.isoformat(),
+    )
+    return out(call(talents().CreateConsent, request, caller))
+
+
+@router.get("/api/v1/talents/{talent_id}/consents", summary="个人信息授权记录")
+def list_consents(talent_id: str, caller: StaffDep) -> list[dict[str, Any]]:
+    res = call(talents().ListConsents, tpb.ListConsentsRequest(talent_id=talent_id), caller)
+    return [out(c) for c in res.consents]
+
+
+@router.delete("/api/v1/talents/{talent_id}/consents/{consent_id}", summary="撤回个人信息授权")
+def revoke_consent(talent_id: str, consent_id: str, caller: StaffDep) -> dict[str, Any]:
+    request = tpb.RevokeConsentRequest(talent_id=talent_id, consent_id=consent_id)
+    return out(call(talents().RevokeConsent, request, caller))
+
+
+@router.get("/api/v1/talents/{talent_id}/financing", summary="合作机构回传的融资结果")
+def list_financing(talent_id: str, caller: StaffDep) -> list[dict[str, Any]]:
+    res = call(talents().ListFinancing, tpb.ListFinancingRequest(talent_id=talent_id), caller)
+    return [out(o) for o in res.outcomes]

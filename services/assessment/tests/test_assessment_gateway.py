@@ -103,6 +103,8 @@ def test_scheme_flow_over_rest(client, tree, db):
     assert ranks["南阳市科协"] == (1, 0) and ranks["开封市科协"] == (2, 5)
     assert is_problem(c.post(f"{BASE}/{sid}/compute", headers=h(prov)), 409, "冻结")
     assert sid in {s["id"] for s in c.get(f"{BASE}?year=2026", headers=h(kf)).json()["schemes"]}
+    as_child = c.get(f"{BASE}/{sid}", headers=h(kf)).json()
+    assert (as_child["owner_name"], as_child["children"]) == (prov.name, 3)  # who assessed them
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import grpc
 from google.protobuf import json_format
@@ -16,14 +17,18 @@ from kepu_common.grpcio import Servicer
 from kepu_common.tenancy import Principal
 from sqlalchemy.orm import Session
 
-from . import domain, service
+from . import domain, repository, service
 from .models import Scheme
 
 T = TypeVar("T")
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
 def _iso(v: datetime | None) -> str:
-    return v.isoformat() if v else ""
+    """Times leave the service in Beijing time, as the other services send them."""
+    return v.astimezone(SHANGHAI).isoformat() if v else ""
 
 
 def indicator_pb(i: domain.Indicator) -> pb.Indicator:
@@ -117,6 +122,14 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
         super().__init__(verifier)
         self.db = db
 
+    def _scheme_msg(self, sc: Scheme) -> pb.Scheme:
+        """The owner's name and its number of children come from the tenant directory:
+        a child cannot read its ancestor's row under RLS, and neither fact is private."""
+        with self.db.unit_of_work(Scope.system_scope()) as s:
+            owner = repository.tenant_by_path(s, sc.owner_path)
+            children = len(repository.children(s, sc.owner_path))
+        return scheme_pb(sc, children, owner.name if owner else "")
+
     def _run(self, context: grpc.ServicerContext, fn: Callable[[Session, Principal], T]) -> T:
         def work() -> T:
             p = self.principal(context)
@@ -132,7 +145,7 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
 
         def run(s: Session, p: Principal) -> pb.Scheme:
             sc = service.create_scheme(s, p, data)
-            return scheme_pb(sc, service.count_children(s, sc))
+            return self._scheme_msg(sc)
 
         return self._run(context, run)
 
@@ -142,14 +155,14 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
         return self._run(
             context,
             lambda s, p: pb.ListSchemesResponse(
-                schemes=[scheme_pb(x) for x in service.list_schemes(s, p, request.year)]
+                schemes=[self._scheme_msg(x) for x in service.list_schemes(s, p, request.year)]
             ),
         )
 
     def GetScheme(self, request: pb.SchemeRequest, context: grpc.ServicerContext) -> pb.Scheme:
         def run(s: Session, p: Principal) -> pb.Scheme:
             sc = service.get_scheme(s, p, request.scheme_id)
-            return scheme_pb(sc, service.count_children(s, sc))
+            return self._scheme_msg(sc)
 
         return self._run(context, run)
 

@@ -110,10 +110,6 @@ def get_scheme(s: Session, p: Principal, scheme_id: str) -> Scheme:
     return load_scheme(s, p, scheme_id)
 
 
-def count_children(s: Session, sc: Scheme) -> int:
-    return len(repo.children(s, sc.owner_path))
-
-
 # ---------------------------------------------------------------- computing
 
 

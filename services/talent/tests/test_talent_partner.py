@@ -371,7 +371,7 @@ def test_the_bank_lists_posts_financing_and_the_county_sees_it(client, issuer, a
     assert is_problem(r, 404)
 
 
-def test_projects_answer_503_in_chinese_until_the_projects_service_offers_them(client, issuer):
+def test_partner_projects_answer_503_in_chinese_when_the_projects_service_is_down(client, issuer):
     r = client.get(
         "/partner/v1/projects",
         headers=partner_auth(issuer, bank_id(), "partner:projects:read"),

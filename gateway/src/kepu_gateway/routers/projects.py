@@ -8,12 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from kepu.identity.v1 import identity_pb2 as ipb
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu.projects.v1 import projects_pb2_grpc as pbg
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
+from .partners_admin import ConsentIn, StaffDep, partners
 
 router = APIRouter(tags=["projects"])
 CallerDep = Annotated[Caller, Depends(current_caller)]
@@ -265,3 +267,37 @@ def evaluate(project_id: str, body: EvaluateIn, caller: CallerDep) -> dict[str, 
 def award(project_id: str, body: AwardIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.FlagAwardRequest(project_id=project_id, recommended=body.recommended)
     return _out(call(_svc().FlagAward, req, caller))
+
+
+# ---------------------------------------------------------------- partner consents (银会合作)
+
+
+@router.post(
+    "/api/v1/projects/{project_id}/consents",
+    status_code=201,
+    summary="登记项目信息授权（合作机构，银会合作）",
+)
+def create_consent(project_id: str, body: ConsentIn, caller: StaffDep) -> dict[str, Any]:
+    partner = call(
+        partners().ResolvePartner, ipb.PartnerRef(client_id=body.partner_client_id), caller
+    )
+    req = pb.CreateConsentRequest(
+        project_id=project_id,
+        partner_client_id=partner.client_id,
+        partner_tenant_path=partner.tenant_path,
+        purpose=body.purpose,
+        expires_at=body.expires_at.isoformat(),
+    )
+    return _out(call(_svc().CreateConsent, req, caller))
+
+
+@router.get("/api/v1/projects/{project_id}/consents", summary="项目信息授权记录")
+def list_consents(project_id: str, caller: StaffDep) -> list[dict[str, Any]]:
+    res = call(_svc().ListConsents, pb.ListConsentsRequest(project_id=project_id), caller)
+    return [_out(c) for c in res.consents]
+
+
+@router.delete("/api/v1/projects/{project_id}/consents/{consent_id}", summary="撤回项目信息授权")
+def revoke_consent(project_id: str, consent_id: str, caller: StaffDep) -> dict[str, Any]:
+    req = pb.RevokeConsentRequest(project_id=project_id, consent_id=consent_id)
+    return _out(call(_svc().RevokeConsent, req, caller))

@@ -2,9 +2,9 @@
 
 Two halves in the identity ``worker`` process:
 
-- ``on_talent_event`` is the idempotent consumer's handler of ``talent.events``: for each
-  ``talent.partner_notice`` it records a pending row in ``webhook_deliveries`` (in the
-  consumer's transaction, with the exact JSON body that will be signed).
+- ``on_talent_event`` is the idempotent consumer's handler of ``talent.events`` and
+  ``projects.events``: for each ``talent.partner_notice`` / ``projects.partner_notice`` it
+  records a pending row in ``webhook_deliveries`` (in the consumer's transaction, with the exact JSON body that will be signed).
 - ``WebhookDispatcher`` is a separate loop that claims due rows, POSTs them outside any
   transaction (a thread pool, short timeouts) and records the outcome; a failing endpoint
   only delays its own deliveries (1 s, 2 s, 4 s … up to ``max_attempts``).
@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 from google.protobuf.json_format import MessageToDict
 from kepu.events.v1 import envelope_pb2
+from kepu.projects.v1 import projects_pb2
 from kepu.talent.v1 import talent_pb2
 from kepu_common.db import Database, Scope
 from sqlalchemy import text
@@ -39,8 +40,9 @@ from .crypto import Sealer
 log = logging.getLogger(__name__)
 
 CONSUMER = "identity.partner_webhooks"
-TOPICS = ["talent.events"]
+TOPICS = ["talent.events", "projects.events"]
 NOTICE = "talent.partner_notice"
+PROJECT_NOTICE = "projects.partner_notice"
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -54,11 +56,16 @@ def verify(secret: str, body: bytes, signature: str) -> bool:
 
 def on_talent_event(s: Session, envelope: envelope_pb2.EventEnvelope) -> None:
     """Record a pending delivery for a partner notice the partner subscribed to."""
-    if envelope.type != NOTICE:
+    notice: talent_pb2.PartnerNotice | projects_pb2.PartnerNotice
+    if envelope.type == NOTICE:
+        notice = talent_pb2.PartnerNotice()
+    elif envelope.type == PROJECT_NOTICE:
+        notice = projects_pb2.PartnerNotice()
+    else:
         return
-    notice = talent_pb2.PartnerNotice()
     if not envelope.payload.Unpack(notice):
         return
+    data = notice.talent if isinstance(notice, talent_pb2.PartnerNotice) else notice.project
     target = partners.webhook_target(s, notice.partner_client_id)
     if target is None or not target.webhook_url or notice.event not in target.events:
         return
@@ -69,7 +76,7 @@ def on_talent_event(s: Session, envelope: envelope_pb2.EventEnvelope) -> None:
         "partner": notice.partner_client_id,
         "consent_id": notice.consent_id,
         "data": MessageToDict(
-            notice.talent,
+            data,
             preserving_proto_field_name=True,
             always_print_fields_with_no_presence=True,
         ),

@@ -16,7 +16,7 @@ from kepu_common.grpcio import Servicer
 from kepu_common.tenancy import Principal
 from sqlalchemy.orm import Session
 
-from . import domain, service
+from . import domain, partner, service
 from .crypto import KeyRing
 from .models import Call, ExpertScore, Project
 
@@ -389,6 +389,53 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
             )
 
         return self._run(context, fn)
+
+    # ------------------------------------------------------------ partners (银会合作)
+
+    def CreateConsent(
+        self, request: pb.CreateConsentRequest, context: grpc.ServicerContext
+    ) -> pb.Consent:
+        return self._run(
+            context,
+            lambda s, p, now: partner.create_consent(
+                s,
+                p,
+                now,
+                request.project_id,
+                request.partner_client_id,
+                request.partner_tenant_path,
+                request.purpose,
+                request.expires_at,
+            ),
+        )
+
+    def ListConsents(
+        self, request: pb.ListConsentsRequest, context: grpc.ServicerContext
+    ) -> pb.ListConsentsResponse:
+        return self._run(
+            context,
+            lambda s, p, now: pb.ListConsentsResponse(
+                consents=partner.list_consents(s, p, now, request.project_id)
+            ),
+        )
+
+    def RevokeConsent(
+        self, request: pb.RevokeConsentRequest, context: grpc.ServicerContext
+    ) -> pb.Consent:
+        return self._run(
+            context,
+            lambda s, p, now: partner.revoke_consent(
+                s, p, now, request.project_id, request.consent_id
+            ),
+        )
+
+    def ListPartnerProjects(
+        self, request: pb.ListPartnerProjectsRequest, context: grpc.ServicerContext
+    ) -> pb.ListPartnerProjectsResponse:
+        return self._run(
+            context,
+            lambda s, p, now: partner.list_for_partner(s, p, now, request.page, request.page_size),
+        )
 
 
 def _duplicate_criterion() -> pb.ExpertScore:

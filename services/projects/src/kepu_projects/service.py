@@ -15,7 +15,7 @@ from kepu_common.outbox import record_event
 from kepu_common.tenancy import Principal
 from sqlalchemy.orm import Session
 
-from . import domain
+from . import domain, partner
 from . import repository as repo
 from .crypto import KeyRing, phone_context
 from .models import Call, Counts, ExpertScore, Opinion, ProgressReport, Project, Tenant
@@ -396,6 +396,7 @@ def select(
         project.version += 1
         repo.save_project(s, project)
         _event(s, p, project, "approved", now)
+        partner.write_partner_notices(s, p, project, now)  # 银会合作: consented banks hear of it
         approved.append(project)
     for ranked in chosen.rejected:
         project = by_id[ranked.candidate.project_id]

@@ -1,6 +1,6 @@
 """Benchmark (not a test): credential distribution for a province-sized tree (~2,600 tenants).
 
-Seeds the Henan tree (177 tenants) plus synthetic townships up to --tenants, then issues an
+Seeds the Henan tree (175 tenants) plus synthetic townships up to --tenants, then issues an
 admin account to every descendant of the province (argon2id hash, sealed password, audit row
 and outbox event per account, the xlsx sheet and the one-page-per-tenant docx slips).
 """
@@ -46,7 +46,7 @@ def main() -> None:
             counties = [t for t in repo.subtree(s, "410000") if t.kind == "county"]
             province = repo.get_tenant_by_code(s, "410000")
             assert province is not None
-            missing = args.tenants - 177
+            missing = args.tenants - len(repo.subtree(s, "410000"))
             for i in range(missing):
                 county = counties[i % len(counties)]
                 code = f"{county.code}{100 + i // len(counties):03d}"

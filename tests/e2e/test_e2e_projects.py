@@ -14,6 +14,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kepu.events.v1 import envelope_pb2
 from kepu.projects.v1 import projects_pb2
+from kepu_devstack.e2e import api, issue_accounts
 
 PASSWORD = "Kepu#Anyang2026"
 SH = ZoneInfo("Asia/Shanghai")
@@ -21,37 +22,8 @@ SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.e2e
 
 
-def api(stack, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=stack.gateway_url, timeout=60, headers={"Authorization": f"Bearer {token}"}
-    )
-
-
 def accounts(stack, parent_token: str, parent_id: str, codes: list[str]) -> dict[str, str]:
-    """Issue (or re-issue) accounts for ``codes`` below ``parent_id``; returns code -> token."""
-    client = api(stack, parent_token)
-    kids = {k["code"]: k for k in client.get(f"/api/v1/tenants/{parent_id}/children").json()}
-    r = client.post(
-        f"/api/v1/tenants/{parent_id}/credentials",
-        headers={"Accept": "application/json"},
-        json={"scope": "children", "reset_tenant_ids": [kids[c]["id"] for c in codes]},
-    )
-    assert r.status_code == 200, r.text
-    issued = {c["tenant_code"]: c for c in r.json()["issued"]}
-    tokens = {}
-    for code in codes:
-        c = issued[code]
-        ok = httpx.post(
-            f"{stack.gateway_url}/auth/realms/kepu/account/password",
-            json={
-                "username": c["username"],
-                "currentPassword": c["initial_password"],
-                "newPassword": PASSWORD,
-            },
-        )
-        assert ok.status_code == 204, ok.text
-        tokens[code] = stack.login(c["username"], PASSWORD)
-    return tokens
+    return issue_accounts(stack, parent_token, parent_id, codes, PASSWORD)
 
 
 def wait_for_child(client: httpx.Client, code: str, year: int, timeout: float = 30.0) -> None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from kepu_devstack.e2e import api
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
@@ -52,12 +53,6 @@ def browser():
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def api(stack, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=stack.gateway_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
-    )
 
 
 def issue(stack, parent_token: str, code: str) -> tuple[str, str]:

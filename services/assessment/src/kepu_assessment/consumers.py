@@ -13,10 +13,10 @@ from google.protobuf.message import Message
 from kepu.events.v1 import envelope_pb2
 from kepu.reporting.v1 import reporting_pb2
 from kepu.talent.v1 import talent_pb2
+from kepu_common import directory
 from sqlalchemy.orm import Session
 
 from . import repository as repo
-from .models import Tenant
 
 log = logging.getLogger(__name__)
 SH = ZoneInfo("Asia/Shanghai")
@@ -24,7 +24,7 @@ SH = ZoneInfo("Asia/Shanghai")
 TENANTS_CONSUMER = "assessment.tenants"
 METRICS_CONSUMER = "assessment.metrics"
 METRIC_TOPICS = ["talent.events", "reporting.events", "projects.events"]
-TENANT_CHANGED = "identity.tenant.changed"
+TENANT_CHANGED = directory.TENANT_CHANGED
 CERTIFIED = "certified"
 PROJECT_EVENTS = {
     "projects.project.approved": "projects_approved",
@@ -32,19 +32,8 @@ PROJECT_EVENTS = {
 }
 
 
-def handle_identity_event(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
-    """Keep the tenants table (names, kinds, tree) in step with the identity service."""
-    if envelope.type != TENANT_CHANGED:
-        return
-    msg = envelope_pb2.TenantChanged()
-    envelope.payload.Unpack(msg)
-    repo.upsert_tenant(
-        session,
-        Tenant(
-            msg.tenant_id, msg.code, msg.name, msg.kind, msg.parent_id or None, msg.path,
-            msg.status or "active",
-        ),
-    )  # fmt: skip
+# Keeps the tenants table (names, kinds, tree) in step with the identity service.
+handle_identity_event = directory.tenants_handler()
 
 
 def event_year(envelope: envelope_pb2.EventEnvelope) -> int:

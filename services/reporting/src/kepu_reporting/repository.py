@@ -36,27 +36,6 @@ def _report(row: Any) -> Report:
 # ---------------------------------------------------------------- tenants
 
 
-def upsert_tenant(s: Session, t: Tenant) -> None:
-    s.execute(
-        text(
-            "INSERT INTO tenants (id, code, name, kind, parent_id, tenant_path, status)"
-            " VALUES (:id, :code, :name, :kind, :parent, CAST(:path AS ltree), :status)"
-            " ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,"
-            " kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id,"
-            " tenant_path = EXCLUDED.tenant_path, status = EXCLUDED.status, updated_at = now()"
-        ),
-        {
-            "id": t.id,
-            "code": t.code,
-            "name": t.name,
-            "kind": t.kind,
-            "parent": t.parent_id or None,
-            "path": t.path,
-            "status": t.status or "active",
-        },
-    )
-
-
 def get_tenant(s: Session, scope_path: str, tenant_id: str) -> Tenant | None:
     row = s.execute(
         text(

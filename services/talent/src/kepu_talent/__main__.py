@@ -1,20 +1,16 @@
-"""``python -m kepu_talent migrate | serve | relay | worker``."""
+"""``python -m kepu_talent migrate | serve | relay | worker`` (``serve`` when omitted)."""
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
+import grpc
 from kepu.talent.v1 import talent_pb2_grpc
-from kepu_common import grpcio, telemetry
+from kepu_common import directory, grpcio, process
 from kepu_common.auth import TokenVerifier
 from kepu_common.consumer import IdempotentConsumer
 from kepu_common.db import Database
-from kepu_common.migrations import upgrade
-from kepu_common.outbox import OutboxRelay
 from kepu_common.rls import app_role_from_env
 
 from . import consumers
@@ -22,53 +18,42 @@ from .app import build
 from .service import TOPIC
 from .settings import TalentSettings
 
-log = logging.getLogger("kepu_talent")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _stop_event() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
-
-
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else "serve"
-    telemetry.setup(f"talent-{command}")
     settings = TalentSettings()
-    if command == "migrate":
-        upgrade(
-            MIGRATIONS,
-            settings.migration_database_url or settings.database_url,
-            app_role_from_env(),
-        )
-        return 0
-    stop = _stop_event()
-    if command == "serve":
+
+    def serve() -> tuple[grpc.Server, int]:
         app = build(settings)
         verifier = TokenVerifier(settings.oidc_issuer, jwks_url=settings.oidc_jwks_url)
         server, port = grpcio.make_server(settings.grpc_port, host=settings.grpc_host)
         talent_pb2_grpc.add_TalentServiceServicer_to_server(app.servicer(verifier), server)
-        with grpcio.serving(server):
-            log.info("talent gRPC serving on %s:%d", settings.grpc_host, port)
-            stop.wait()
-        return 0
-    db = Database(settings.database_url)
-    if command == "relay":
-        OutboxRelay(db, settings.kafka_bootstrap_servers, name="talent", topics=[TOPIC]).run(stop)
-        return 0
-    if command == "worker":
-        IdempotentConsumer(
-            db,
-            settings.kafka_bootstrap_servers,
-            name=consumers.CONSUMER,
-            topics=consumers.TOPICS,
-            handler=consumers.on_identity_event,
-        ).run(stop)
-        return 0
-    sys.stderr.write("usage: python -m kepu_talent migrate|serve|relay|worker\n")
-    return 2
+        return server, port
+
+    def tenants_consumer(db: Database) -> list[IdempotentConsumer]:
+        return [
+            directory.tenants_consumer(
+                db,
+                settings.kafka_bootstrap_servers,
+                name=consumers.CONSUMER,
+                path_column=consumers.PATH_COLUMN,
+            )
+        ]
+
+    return process.run(
+        "talent",
+        argv,
+        migrations=MIGRATIONS,
+        migration_url=settings.migration_database_url or settings.database_url,
+        app_role=app_role_from_env(),
+        database_url=settings.database_url,
+        kafka_bootstrap=settings.kafka_bootstrap_servers,
+        serve=serve,
+        relay_topics=[TOPIC],
+        consumers=tenants_consumer,
+        default_command="serve",
+    )
 
 
 if __name__ == "__main__":

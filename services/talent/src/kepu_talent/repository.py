@@ -27,19 +27,6 @@ def _under(column: Any, scope: str) -> Any:
 # --- tenants read model -----------------------------------------------------------
 
 
-def upsert_tenant(s: Session, values: dict[str, Any]) -> None:
-    s.execute(
-        text(
-            "INSERT INTO tenants (id, code, name, kind, parent_id, path, status, updated_at)"
-            " VALUES (:id, :code, :name, :kind, :parent_id, text2ltree(:path), :status, now())"
-            " ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,"
-            " kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id, path = EXCLUDED.path,"
-            " status = EXCLUDED.status, updated_at = now()"
-        ),
-        values,
-    )
-
-
 def tenant_by_id(s: Session, tenant_id: str) -> Row[Any] | None:
     return s.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
 

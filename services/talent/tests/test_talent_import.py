@@ -148,6 +148,30 @@ def test_an_asynchronous_import_exposes_progress(app):
         app.documents.get_import(who(LONGTING), job["id"])
 
 
+def test_an_import_whose_process_died_is_reported_as_failed_not_stuck(app, database):
+    from kepu_talent import repository
+
+    job = app.documents.start_import(who(WOLONG), sheet([good_row()]), "a.xlsx")
+    with database.unit_of_work(Scope.system_scope()) as s:  # as if the service died mid-import
+        s.execute(
+            text(
+                "UPDATE talent_imports SET status = 'writing', finished_at = NULL,"
+                " created_at = now() - interval '2 hours' WHERE id = CAST(:i AS uuid)"
+            ),
+            {"i": job["id"]},
+        )
+        fresh = app.documents.start_import(who(WOLONG), sheet([good_row()]), "b.xlsx")["id"]
+        s.execute(
+            text("UPDATE talent_imports SET status = 'writing' WHERE id = CAST(:i AS uuid)"),
+            {"i": fresh},
+        )
+    with database.unit_of_work(Scope.system_scope()) as s:
+        assert repository.fail_stale_imports(s) >= 1
+    seen = app.documents.get_import(who(WOLONG), job["id"])
+    assert seen["status"] == "failed" and "重新导入" in seen["message"]
+    assert app.documents.get_import(who(WOLONG), fresh)["status"] == "writing"  # a live one is left
+
+
 def test_a_society_sheet_is_recognised(app):
     job = app.documents.start_import(
         who(WOLONG), sheet([good_row()], subtitle="南阳 市  农学会 学会"), "a.xlsx"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import grpc
@@ -10,10 +11,10 @@ from kepu.talent.v1 import talent_pb2_grpc
 from kepu_common import directory, grpcio, process
 from kepu_common.auth import TokenVerifier
 from kepu_common.consumer import IdempotentConsumer
-from kepu_common.db import Database
+from kepu_common.db import Database, Scope
 from kepu_common.rls import app_role_from_env
 
-from . import consumers
+from . import consumers, repository
 from .app import build
 from .service import TOPIC
 from .settings import TalentSettings
@@ -41,6 +42,11 @@ def main(argv: list[str]) -> int:
             )
         ]
 
+    def sweep_stale_imports(db: Database, stop: threading.Event) -> None:
+        while not stop.wait(60):
+            with db.unit_of_work(Scope.system_scope()) as s:
+                repository.fail_stale_imports(s)
+
     return process.run(
         "talent",
         argv,
@@ -52,6 +58,7 @@ def main(argv: list[str]) -> int:
         serve=serve,
         relay_topics=[TOPIC],
         consumers=tenants_consumer,
+        worker_loop=sweep_stale_imports,
         default_command="serve",
     )
 

@@ -4,6 +4,7 @@ caller's subtree (``scope``) here, and row-level security backs it up."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, func, insert, or_, select, text, update
@@ -208,6 +209,28 @@ def insert_import(s: Session, values: dict[str, Any]) -> None:
 
 def update_import(s: Session, import_id: str, values: dict[str, Any]) -> None:
     s.execute(update(talent_imports).where(talent_imports.c.id == import_id).values(**values))
+
+
+STALE_IMPORT_MINUTES = 30  # an import is capped at 20,000 rows and takes seconds
+
+
+def fail_stale_imports(s: Session) -> int:
+    """Imports still validating/writing long after they started died with their process.
+
+    The write is one transaction, so nothing of theirs was written; say so to the clerk."""
+    result = s.execute(
+        update(talent_imports)
+        .where(
+            talent_imports.c.status.in_(("validating", "writing")),
+            talent_imports.c.created_at < func.now() - timedelta(minutes=STALE_IMPORT_MINUTES),
+        )
+        .values(
+            status="failed",
+            message="导入因服务中断而未完成，未写入任何数据，请重新导入。",
+            finished_at=func.now(),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def get_import(s: Session, scope: str, import_id: str) -> Row[Any] | None:

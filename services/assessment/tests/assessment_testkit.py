@@ -4,7 +4,6 @@ events built like the talent and reporting services publish them."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,8 @@ from kepu_assessment import consumers
 from kepu_common.consumer import handle_once
 from kepu_common.db import Database, Scope
 from kepu_common.outbox import build_envelope
-from kepu_common.tenancy import Principal
+from kepu_devstack.tenant_tree import Node, Tree, TreeRows
+from kepu_devstack.tenant_tree import feed_tree as shared_feed_tree
 
 MIGRATIONS = Path(__file__).parents[1] / "src" / "kepu_assessment" / "migrations"
 
@@ -33,59 +33,10 @@ TREE = [
 ]
 
 
-@dataclass(frozen=True)
-class Node:
-    id: str
-    code: str
-    name: str
-    kind: str
-    path: str
-
-    def principal(self, *roles: str) -> Principal:
-        return Principal(
-            subject=f"user-{self.code}",
-            username=f"admin{self.code}",
-            tenant_id=self.id,
-            tenant_path=self.path,
-            tenant_kind=self.kind,
-            roles=frozenset(roles or ("admin",)),
-        )
-
-
-class Tree(dict[str, Node]):
-    pass
-
-
-def feed_tree(db: Database, rows: list[tuple[str, str, str, str | None]] = TREE) -> Tree:
-    tree = Tree()
-    for code, name, kind, parent in rows:
-        parent_node = tree.get(parent) if parent else None
-        node = Node(
-            str(uuid.uuid4()),
-            code,
-            name,
-            kind,
-            f"{parent_node.path}.{code}" if parent_node else code,
-        )
-        tree[code] = node
-        msg = envelope_pb2.TenantChanged(
-            tenant_id=node.id,
-            code=code,
-            name=name,
-            kind=kind,
-            parent_id=parent_node.id if parent_node else "",
-            path=node.path,
-            status="active",
-        )
-        env = build_envelope(
-            event_type=consumers.TENANT_CHANGED,
-            tenant_id=node.id,
-            tenant_path=node.path,
-            actor="system",
-            payload=msg,
-        )
-        handle_once(db, consumers.TENANTS_CONSUMER, env, consumers.handle_identity_event)
-    return tree
+def feed_tree(db: Database, rows: TreeRows = TREE) -> Tree:
+    return shared_feed_tree(
+        db, rows, consumer=consumers.TENANTS_CONSUMER, handler=consumers.handle_identity_event
+    )
 
 
 def envelope(node: Node, event_type: str, payload: Message) -> envelope_pb2.EventEnvelope:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from kepu.events.v1 import envelope_pb2
-from kepu_common.consumer import handle_once
 from kepu_common.db import Database, Scope
-from kepu_common.outbox import build_envelope
-from kepu_common.tenancy import Principal
+from kepu_devstack.tenant_tree import Node as Node  # re-exported for the tests
+from kepu_devstack.tenant_tree import Tree, TreeRows
+from kepu_devstack.tenant_tree import feed_tree as shared_feed_tree
 from kepu_reporting import consumers
 from sqlalchemy.orm import Session
 
@@ -40,59 +37,10 @@ def sh(*args: int) -> datetime:
     return datetime(*args, tzinfo=SH)  # type: ignore[misc]
 
 
-@dataclass(frozen=True)
-class Node:
-    id: str
-    code: str
-    name: str
-    kind: str
-    path: str
-
-    def principal(self, *roles: str) -> Principal:
-        return Principal(
-            subject=f"user-{self.code}",
-            username=f"admin{self.code}",
-            tenant_id=self.id,
-            tenant_path=self.path,
-            tenant_kind=self.kind,
-            roles=frozenset(roles or ("admin",)),
-        )
-
-
-class Tree(dict[str, Node]):
-    pass
-
-
-def feed_tree(db: Database) -> Tree:
-    tree = Tree()
-    for code, name, kind, parent in TREE:
-        parent_node = tree.get(parent) if parent else None
-        node = Node(
-            str(uuid.uuid4()),
-            code,
-            name,
-            kind,
-            f"{parent_node.path}.{code}" if parent_node else code,
-        )
-        tree[code] = node
-        msg = envelope_pb2.TenantChanged(
-            tenant_id=node.id,
-            code=code,
-            name=name,
-            kind=kind,
-            parent_id=parent_node.id if parent_node else "",
-            path=node.path,
-            status="active",
-        )
-        env = build_envelope(
-            event_type=consumers.TENANT_CHANGED,
-            tenant_id=node.id,
-            tenant_path=node.path,
-            actor="system",
-            payload=msg,
-        )
-        handle_once(db, consumers.TENANTS_CONSUMER, env, consumers.handle_identity_event)
-    return tree
+def feed_tree(db: Database, rows: TreeRows = TREE) -> Tree:
+    return shared_feed_tree(
+        db, rows, consumer=consumers.TENANTS_CONSUMER, handler=consumers.handle_identity_event
+    )
 
 
 def system(db: Database) -> Any:

@@ -16,11 +16,12 @@ the granted ``scope`` and the registering tenant's path.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu_common import outbox
+from kepu_common.consent import consent_expiry, require_partner, require_staff
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal, is_descendant_or_self
 from sqlalchemy import Row, text
@@ -34,44 +35,10 @@ TOPIC = "projects.events"
 NOTICE = "projects.partner_notice"
 NOTICE_EVENT = "project.approved"
 READ_SCOPE = "partner:projects:read"
-MAX_CONSENT_DAYS = 3 * 365 + 1
 CONSENT_ROLES = frozenset({"admin"})
 
 
 # --- rules (no I/O) -------------------------------------------------------------------
-
-
-def require_staff(p: Principal) -> None:
-    if "partner" in p.roles:
-        raise PermissionDenied("合作机构的令牌只能访问 /partner/v1 接口。")
-
-
-def require_partner(p: Principal, scope: str) -> None:
-    if "partner" not in p.roles or not p.client_id:
-        raise PermissionDenied("此接口只对合作机构开放（OAuth2 客户端凭据令牌）。")
-    if scope not in p.scopes:
-        raise PermissionDenied(f"令牌缺少权限 {scope}，请联系登记贵机构的科协开通。")
-
-
-def consent_expiry(value: str, now: datetime) -> datetime:
-    """``YYYY-MM-DD`` (end of that day, Beijing time) or RFC 3339; future, at most 3 years."""
-    raw = (value or "").strip()
-    if not raw:
-        raise InvalidArgument("请填写授权到期日期（expires_at）。")
-    try:
-        if len(raw) == 10:
-            expires = datetime.combine(date.fromisoformat(raw), time(23, 59, 59), domain.SH)
-        else:
-            expires = datetime.fromisoformat(raw)
-            if expires.tzinfo is None:
-                expires = expires.replace(tzinfo=domain.SH)
-    except ValueError:
-        raise InvalidArgument("授权到期日期格式不正确，应为 YYYY-MM-DD。") from None
-    if expires <= now:
-        raise InvalidArgument("授权到期日期必须晚于当前时间。")
-    if expires > now + timedelta(days=MAX_CONSENT_DAYS):
-        raise InvalidArgument("授权期限最长3年，请缩短到期日期。")
-    return expires
 
 
 def consent_purpose(value: str) -> str:

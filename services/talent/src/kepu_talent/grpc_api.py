@@ -7,12 +7,13 @@ from typing import Any, TypeAlias
 import grpc
 from kepu.talent.v1 import talent_pb2, talent_pb2_grpc
 from kepu_common.auth import TokenVerifier
+from kepu_common.consent import require_staff
 from kepu_common.grpcio import Servicer
 
 from .archive import ArchiveService
 from .documents import Documents
 from .docx import DOCX_TYPE
-from .partner import TalentPartners, require_staff
+from .partner import TalentPartners
 from .service import TalentService
 from .xlsx import XLSX_TYPE
 

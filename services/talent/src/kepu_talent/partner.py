@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from kepu.talent.v1 import talent_pb2
 from kepu_common import outbox
+from kepu_common.consent import consent_expiry, require_partner, require_staff
 from kepu_common.db import Database, Scope
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal, is_descendant_or_self
@@ -35,7 +36,6 @@ from .service import TOPIC, TalentService, iso, parse_id
 log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MAX_CONSENT_DAYS = 3 * 365 + 1
 FINANCING_STATUSES = ("申请中", "已放款", "已拒绝")
 NOTIFY_STATUSES = ("certified", "revoked")
 READ_SCOPE = "partner:talents:read"
@@ -44,39 +44,6 @@ CONSENT_ROLES = frozenset({"admin"})
 
 
 # --- rules (no I/O) -------------------------------------------------------------------
-
-
-def require_staff(p: Principal) -> None:
-    if "partner" in p.roles:
-        raise PermissionDenied("合作机构的令牌只能访问 /partner/v1 接口。")
-
-
-def require_partner(p: Principal, scope: str) -> None:
-    if "partner" not in p.roles or not p.client_id:
-        raise PermissionDenied("此接口只对合作机构开放（OAuth2 客户端凭据令牌）。")
-    if scope not in p.scopes:
-        raise PermissionDenied(f"令牌缺少权限 {scope}，请联系登记贵机构的科协开通。")
-
-
-def consent_expiry(value: str, now: datetime) -> datetime:
-    """``YYYY-MM-DD`` (end of that day, Beijing time) or RFC 3339; future, at most 3 years."""
-    raw = (value or "").strip()
-    if not raw:
-        raise InvalidArgument("请填写授权到期日期（expires_at）。")
-    try:
-        if len(raw) == 10:
-            expires = datetime.combine(date.fromisoformat(raw), time(23, 59, 59), SHANGHAI)
-        else:
-            expires = datetime.fromisoformat(raw)
-            if expires.tzinfo is None:
-                expires = expires.replace(tzinfo=SHANGHAI)
-    except ValueError:
-        raise InvalidArgument("授权到期日期格式不正确，应为 YYYY-MM-DD。") from None
-    if expires <= now:
-        raise InvalidArgument("授权到期日期必须晚于当前时间。")
-    if expires > now + timedelta(days=MAX_CONSENT_DAYS):
-        raise InvalidArgument("授权期限最长3年，请缩短到期日期。")
-    return expires
 
 
 def consent_purpose(value: str) -> str:

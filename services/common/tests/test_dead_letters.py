@@ -35,8 +35,8 @@ def dead_letters(bootstrap):
     return records
 
 
-def test_failing_event_is_dead_lettered_then_replayed_once_fixed(db, kafka_broker):
-    with db.unit_of_work(Scope.tenant(PATH)) as s:
+def test_failing_event_is_dead_lettered_then_replayed_once_fixed(broker_db, any_broker):
+    with broker_db.unit_of_work(Scope.tenant(PATH)) as s:
         record_event(
             s,
             topic=TOPIC,
@@ -46,7 +46,7 @@ def test_failing_event_is_dead_lettered_then_replayed_once_fixed(db, kafka_broke
             actor="a",
             payload=envelope_pb2.AuditRecorded(action="x"),
         )
-    relay = OutboxRelay(db, kafka_broker.bootstrap, name="poison-relay", topics=[TOPIC])
+    relay = OutboxRelay(broker_db, any_broker.bootstrap, name="poison-relay", topics=[TOPIC])
     relay.check_epoch()
     assert relay.publish_batch() == 1
 
@@ -66,8 +66,8 @@ def test_failing_event_is_dead_lettered_then_replayed_once_fixed(db, kafka_broke
 
     stop = threading.Event()
     consumer = IdempotentConsumer(
-        db,
-        kafka_broker.bootstrap,
+        broker_db,
+        any_broker.bootstrap,
         name="poison-effects",
         topics=[TOPIC],
         handler=handler,
@@ -79,18 +79,18 @@ def test_failing_event_is_dead_lettered_then_replayed_once_fixed(db, kafka_broke
         deadline = time.monotonic() + 60
         letters = []
         while time.monotonic() < deadline and not letters:
-            letters = dead_letters(kafka_broker.bootstrap)
+            letters = dead_letters(any_broker.bootstrap)
         assert len(letters) == 1
         headers = dict(letters[0].headers)
         assert b"bug in the handler" in headers["error"]
-        assert effects(db) == 0  # the failed attempts left nothing behind
+        assert effects(broker_db) == 0  # the failed attempts left nothing behind
 
         broken.clear()  # the operator deploys the fix, then replays
-        assert dlq.main(["replay", TOPIC, "--bootstrap", kafka_broker.bootstrap]) == 0
+        assert dlq.main(["replay", TOPIC, "--bootstrap", any_broker.bootstrap]) == 0
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and effects(db) == 0:
+        while time.monotonic() < deadline and effects(broker_db) == 0:
             time.sleep(0.3)
-        assert effects(db) == 1
+        assert effects(broker_db) == 1
     finally:
         stop.set()
         t.join(30)

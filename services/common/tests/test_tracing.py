@@ -23,15 +23,20 @@ TOPIC = "traced.events"
 @pytest.fixture(scope="module")
 def spans():
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
+    # The global provider can be set once per process; this module's fixtures are set up
+    # again for each broker of ``any_broker``, so the second time joins the first provider.
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
     return exporter
 
 
-def test_a_user_action_is_one_trace_from_the_gateway_to_the_consumer(db, kafka_broker, spans):
+def test_a_user_action_is_one_trace_from_the_gateway_to_the_consumer(broker_db, any_broker, spans):
+
     def write(request: bytes, context) -> bytes:
-        with db.unit_of_work(Scope.tenant(PATH)) as s:
+        with broker_db.unit_of_work(Scope.tenant(PATH)) as s:
             record_event(
                 s,
                 topic=TOPIC,
@@ -63,19 +68,19 @@ def test_a_user_action_is_one_trace_from_the_gateway_to_the_consumer(db, kafka_b
 
     server_spans = [s for s in spans.get_finished_spans() if s.name == "/kepu.test.Traced/Write"]
     assert server_spans and server_spans[0].context.trace_id == trace_id
-    with db.unit_of_work(Scope.system_scope()) as s:
+    with broker_db.unit_of_work(Scope.system_scope()) as s:
         headers = s.execute(
             text("SELECT headers FROM outbox WHERE topic = :t"), {"t": TOPIC}
         ).scalar_one()
     assert format(trace_id, "032x") in headers["traceparent"]
 
-    relay = OutboxRelay(db, kafka_broker.bootstrap, name="traced-relay", topics=[TOPIC])
+    relay = OutboxRelay(broker_db, any_broker.bootstrap, name="traced-relay", topics=[TOPIC])
     relay.check_epoch()
     assert relay.publish_batch() == 1
     stop = threading.Event()
     consumer = IdempotentConsumer(
-        db,
-        kafka_broker.bootstrap,
+        broker_db,
+        any_broker.bootstrap,
         name="traced-consumer",
         topics=[TOPIC],
         handler=lambda session, env: None,

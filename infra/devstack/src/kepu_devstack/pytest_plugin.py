@@ -1,7 +1,11 @@
-"""Pytest fixtures giving tests a real PostgreSQL and a real Tansu broker.
+"""Pytest fixtures giving tests a real PostgreSQL and real brokers (Tansu, Apache Kafka).
 
 ``embedded_pg``   -- one PostgreSQL cluster per test session (temporary directory)
 ``kafka_broker``  -- one Tansu broker per test session (``.restart()`` empties it)
+``real_kafka``    -- one Apache Kafka (KRaft) per test session, started on first use
+                     (``.restart()`` and ``.kill()`` + ``.start()`` keep its log)
+``any_broker``    -- parametrized: the test runs once on Tansu (id ``tansu``) and once on
+                     Kafka (id ``kafka``)
 ``service_database(name, script_location)`` -- a migrated database; returns (owner_url, app_url)
 """
 
@@ -18,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from .broker import EmbeddedBroker
+from .kafka import Broker, KafkaServer
 from .postgres import EmbeddedPostgres, provision_database
 from .stack import Stack
 
@@ -56,6 +61,31 @@ def kafka_broker() -> Iterator[EmbeddedBroker]:
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def real_kafka() -> Iterator[KafkaServer]:
+    # Not under pytest's basetemp: a concurrent pytest run may prune those directories.
+    base = Path(tempfile.mkdtemp(prefix="kepu-kafka-"))
+    server = KafkaServer(base)
+    server.start()
+    yield server
+    server.stop()
+    if not os.environ.get("KEPU_KEEP_KAFKA"):
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", params=["tansu", "kafka"])
+def any_broker(request: pytest.FixtureRequest) -> Broker:
+    """Tansu (``kafka_broker``) or Apache Kafka (``real_kafka``): a test taking this runs on both.
+
+    A Tansu restart forgets everything and a Kafka restart keeps its log; mechanisms and
+    tests must be right either way.
+    """
+    broker: Broker = request.getfixturevalue(
+        "kafka_broker" if request.param == "tansu" else "real_kafka"
+    )
+    return broker
 
 
 @pytest.fixture(scope="session")

@@ -13,15 +13,53 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 log = logging.getLogger(__name__)
 
 EPOCH_TOPIC = "kepu.broker-epoch"
-DEFAULT_PARTITIONS = 3
+
+# The event topics as production declares them (charts/kepu/values.yaml ``kafka.topics``, rendered
+# into KafkaTopic objects by charts/kepu/templates/kafka.yaml). tests/charts/test_topics.py checks
+# that the chart renders exactly these, so the local brokers and production cannot drift.
+EVENT_SERVICES = ("identity", "talent", "projects", "reporting", "assessment")
+EVENT_PARTITIONS = 6
+EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000  # 7 days
+DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000  # 30 days: time to inspect and replay dead letters
+DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    """How a topic is created: partitions and topic-level configs (replicas: the broker's default)."""
+
+    name: str
+    partitions: int
+    retention_ms: int
+
+    @property
+    def configs(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_ms)}
+
+
+def topic_settings(name: str) -> TopicSettings:
+    """The settings of topic ``name``: every ``*.dlq`` keeps dead letters longer, every other
+    topic is an event topic; the epoch topic has one partition and never expires (its first
+    record *is* the epoch)."""
+    if name == EPOCH_TOPIC:
+        return TopicSettings(name, 1, -1)
+    if name.endswith(DLQ_SUFFIX):
+        return TopicSettings(name, EVENT_PARTITIONS, DLQ_RETENTION_MS)
+    return TopicSettings(name, EVENT_PARTITIONS, EVENT_RETENTION_MS)
+
+
+def event_topics() -> list[TopicSettings]:
+    """Every service's ``<svc>.events`` and ``<svc>.events.dlq``, as the chart creates them."""
+    names = [f"{svc}.events{suffix}" for svc in EVENT_SERVICES for suffix in ("", DLQ_SUFFIX)]
+    return [topic_settings(n) for n in names]
 
 
 def make_producer(bootstrap: str) -> KafkaProducer:
@@ -36,16 +74,27 @@ def make_producer(bootstrap: str) -> KafkaProducer:
     )
 
 
-def ensure_topics(bootstrap: str, topics: list[str], partitions: int = DEFAULT_PARTITIONS) -> None:
-    """Create ``topics`` when missing (idempotent, safe to race)."""
+def ensure_topics(bootstrap: str, topics: list[str]) -> None:
+    """Create ``topics`` when missing, with :func:`topic_settings` (idempotent, safe to race).
+
+    The replication factor is left to the broker (``default.replication.factor``): 1 locally,
+    3 in production, should a relay ever get there before the Topic Operator.
+    """
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
     try:
         existing = set(admin.list_topics())
-        missing = [t for t in topics if t not in existing]
-        for topic in missing:
-            n = 1 if topic == EPOCH_TOPIC else partitions
+        for topic in [t for t in topics if t not in existing]:
+            spec = topic_settings(topic)
             try:
-                admin.create_topics([NewTopic(topic, n, 1)])
+                admin.create_topics(
+                    {
+                        topic: {
+                            "num_partitions": spec.partitions,
+                            "replication_factor": -1,
+                            "configs": spec.configs,
+                        }
+                    }
+                )
             except TopicAlreadyExistsError:
                 pass
     finally:

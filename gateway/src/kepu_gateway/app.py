@@ -115,8 +115,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.identity_http = httpx.AsyncClient(base_url=settings.identity_http_url, timeout=30)
+        app.state.auth_http = (
+            httpx.AsyncClient(base_url=settings.auth_url, timeout=30)
+            if settings.auth_url != settings.identity_http_url
+            else app.state.identity_http
+        )
         yield
         await app.state.identity_http.aclose()
+        await app.state.auth_http.aclose()
         close_all()
 
     app = FastAPI(
@@ -139,7 +145,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
         try:
-            r = await request.app.state.identity_http.get(
+            r = await request.app.state.auth_http.get(
                 "/auth/realms/kepu/.well-known/openid-configuration"
             )
             ok = r.status_code == 200

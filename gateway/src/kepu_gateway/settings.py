@@ -16,10 +16,19 @@ class GatewaySettings(BaseSettings):
     )
     oidc_jwks_url: str | None = Field(default=None, validation_alias="OIDC_JWKS_URL")
     oidc_audience: str = Field(default="kepu-api", validation_alias="OIDC_AUDIENCE")
-    # Where the embedded provider's HTTP endpoints live (proxied under /auth/); empty with Keycloak.
+    # The identity service's HTTP endpoints: the embedded provider and the account password API.
     identity_http_url: str = Field(
         default="http://127.0.0.1:8081", validation_alias="IDENTITY_HTTP_URL"
     )
+    # Where ``/auth/*`` is proxied: the embedded provider (default: identity) or Keycloak served
+    # under ``/auth`` (``--http-relative-path=/auth``). The account password API always goes to
+    # identity, which enforces the policy and sets the password in Keycloak.
+    auth_upstream_url: str = Field(default="", validation_alias="AUTH_UPSTREAM_URL")
+
+    @property
+    def auth_url(self) -> str:
+        return self.auth_upstream_url or self.identity_http_url
+
     max_body_bytes: int = Field(default=50 * 1024 * 1024, validation_alias="GATEWAY_MAX_BODY_BYTES")
     rate_limit_per_minute: int = Field(
         default=1200, validation_alias="GATEWAY_RATE_LIMIT_PER_MINUTE"

@@ -2,7 +2,9 @@
 
 import pytest
 from kepu_common.db import Scope
-from kepu_common.errors import PermissionDenied
+from kepu_common.errors import InvalidArgument, PermissionDenied
+from kepu_identity import repository as repo
+from kepu_identity.accounts import SignInFailed
 from kepu_identity.credentials import CredentialDistributor
 from sqlalchemy import text
 
@@ -66,39 +68,49 @@ def test_only_an_admin_of_the_tenant_itself_distributes(ident):
         ident.distributor.distribute(province, county.tenant_id, "children")
 
 
-def test_keycloak_mode_distribution_provisions_each_city_into_the_realm(identity_db):
-    """IDP=keycloak: accounts go to the realm with a temporary password (Keycloak admin API stand-in)."""
-    from kepu_devstack.keycloak_standin import start_standin
-    from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+@pytest.mark.timeout(900)
+def test_keycloak_mode_distribution_provisions_each_county_into_the_realm(
+    ident, identity_db, keycloak_server, keycloak_realm
+):
+    """IDP=keycloak: accounts go to a real Keycloak realm with a temporary password, and the
+    account password API changes it there under our policy."""
+    from kepu_devstack.keycloak import ADMIN_USER
+    from keycloak import KeycloakOpenID
+    from keycloak.exceptions import KeycloakPostError
 
     from .conftest import make_identity
 
-    handle, url = start_standin(admin_users={"admin": "Adm1n-secret"})
-    try:
-        kc_ident = make_identity(
-            identity_db,
-            IDP="keycloak",
-            KEYCLOAK_URL=url,
-            KEYCLOAK_ADMIN_USER="admin",
-            KEYCLOAK_ADMIN_PASSWORD="Adm1n-secret",
-        )
-        city = principal_of(kc_ident, "411600")  # 周口
-        result = kc_ident.distributor.distribute(city, city.tenant_id, "children")
-        admin = KeycloakAdmin(
-            connection=KeycloakOpenIDConnection(
-                server_url=url,
-                username="admin",
-                password="Adm1n-secret",
-                realm_name="kepu",
-                user_realm_name="master",
-                client_id="admin-cli",
-            )
-        )
-        users = {u["username"]: u for u in admin.get_users({"briefRepresentation": False})}
-        for row in result.issued:
-            user = users[row.username]
-            assert "UPDATE_PASSWORD" in user["requiredActions"]
-            assert user["attributes"]["tenant_code"] == [row.tenant_code]
-        assert len(result.issued) == len([u for u in users if u.startswith("kx4116")])
-    finally:
-        handle.stop()
+    kc_ident = make_identity(
+        identity_db,
+        IDP="keycloak",
+        KEYCLOAK_URL=keycloak_server.url,
+        KEYCLOAK_REALM=keycloak_realm,
+        KEYCLOAK_ADMIN_USER=ADMIN_USER,
+        KEYCLOAK_ADMIN_PASSWORD=keycloak_server.admin_password,
+    )
+    city = principal_of(kc_ident, "411600")  # 周口
+    result = kc_ident.distributor.distribute(city, city.tenant_id, "children")
+    admin = keycloak_server.admin(keycloak_realm)
+    users = {u["username"]: u for u in admin.get_users({"briefRepresentation": False})}
+    assert result.issued
+    for row in result.issued:
+        user = users[row.username]
+        assert "UPDATE_PASSWORD" in user["requiredActions"]
+        assert user["attributes"]["tenant_code"] == [row.tenant_code]
+    assert len(result.issued) == len([u for u in users if u.startswith("kx4116")])
+
+    row = result.issued[0]
+    cli = KeycloakOpenID(
+        server_url=keycloak_server.url, realm_name=keycloak_realm, client_id="kepu-cli"
+    )
+    with pytest.raises(KeycloakPostError, match="not fully set up"):
+        cli.token(row.username, row.password)
+    with pytest.raises(InvalidArgument, match="至少三类"):  # ours, before Keycloak sees it
+        kc_ident.accounts.change_password(row.username, row.password, "onlylower12345")
+    with pytest.raises(SignInFailed):
+        kc_ident.accounts.change_password(row.username, "not-the-password", "Chosen-2026#zk")
+    kc_ident.accounts.change_password(row.username, row.password, "Chosen-2026#zk")
+    assert cli.token(row.username, "Chosen-2026#zk")["access_token"]
+    with kc_ident.db.unit_of_work(Scope.system_scope()) as s:
+        actions = [e.action for e in repo.audit_entries(s, city.tenant_path, 200)]
+    assert {"password_changed", "login_failure"} <= set(actions)

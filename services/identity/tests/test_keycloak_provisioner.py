@@ -1,50 +1,54 @@
-"""Keycloak mode (IDP=keycloak): provisioning accounts into the realm through KeycloakAdmin.
+"""Keycloak mode (IDP=keycloak) against a real Keycloak: the realm, provisioning, passwords.
 
-The realm is the in-memory stand-in of ``kepu_devstack.keycloak_standin``, which answers
-the admin REST API the way Keycloak 24 does and records every request.
+Each test gets a fresh realm imported from ``kepu_identity.realm`` (what the chart's
+``KeycloakRealmImport`` carries), on the session's Keycloak server.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
-from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
-import requests
 from kepu_common.errors import InvalidArgument, Unavailable
-from kepu_devstack.keycloak_standin import StandinServer, start_standin
+from kepu_devstack.keycloak import KeycloakServer
+from kepu_devstack.ports import free_port
+from kepu_identity import passwords
 from kepu_identity.keycloak_provisioner import (
     KeycloakProvisioner,
     KeycloakSettings,
     ProvisionItem,
-    ProvisionResult,
 )
+from keycloak import KeycloakAdmin, KeycloakOpenID
+from keycloak.exceptions import KeycloakAuthenticationError, KeycloakPostError
 
-USERS = r"/admin/realms/kepu/users"
-
-
-@pytest.fixture
-def standin() -> Iterator[StandinServer]:
-    handle, _url = start_standin(admin_users={"admin": "Adm1n-secret"})
-    yield handle
-    handle.stop()
+pytestmark = pytest.mark.timeout(900)
 
 
-def provisioner_for(standin: StandinServer, **overrides: object) -> KeycloakProvisioner:
-    settings = KeycloakSettings(
-        server_url=standin.base_url,
-        admin_username="admin",
-        admin_password="Adm1n-secret",
-        admin_mfa_required=True,
-    )
-    for key, value in overrides.items():
-        settings = KeycloakSettings(**{**settings.__dict__, key: value})
-    return KeycloakProvisioner(settings)
+def settings_for(server: KeycloakServer, realm: str, **overrides: Any) -> KeycloakSettings:
+    from kepu_devstack.keycloak import ADMIN_USER
+
+    values: dict[str, Any] = {
+        "server_url": server.url,
+        "realm": realm,
+        "admin_username": ADMIN_USER,
+        "admin_password": server.admin_password,
+        "admin_mfa_required": True,
+    }
+    return KeycloakSettings(**{**values, **overrides})
 
 
 @pytest.fixture
-def provisioner(standin: StandinServer) -> KeycloakProvisioner:
-    return provisioner_for(standin)
+def provisioner(keycloak_server: KeycloakServer, keycloak_realm: str) -> KeycloakProvisioner:
+    return KeycloakProvisioner(settings_for(keycloak_server, keycloak_realm))
+
+
+@pytest.fixture
+def admin(keycloak_server: KeycloakServer, keycloak_realm: str) -> KeycloakAdmin:
+    return keycloak_server.admin(keycloak_realm)
 
 
 def county(code: str, city: str = "411300") -> ProvisionItem:
@@ -60,8 +64,8 @@ def county(code: str, city: str = "411300") -> ProvisionItem:
     )
 
 
-def provision_nanyang_admin(
-    provisioner: KeycloakProvisioner, password: str = "Nanyang-2016!"
+def provision_nanyang(
+    provisioner: KeycloakProvisioner, password: str = "Nanyang-2016!", **extra: Any
 ) -> str:
     return provisioner.ensure_user(
         "kx411300",
@@ -71,253 +75,254 @@ def provision_nanyang_admin(
         tenant_kind="city",
         tenant_code="411300",
         tenant_name="南阳市科学技术协会",
-        roles=["admin"],
+        roles=extra.pop("roles", ["admin"]),
+        **extra,
     )
 
 
-def test_city_admin_gets_temporary_password_tenant_group_and_admin_role(
-    standin: StandinServer, provisioner: KeycloakProvisioner
+def oidc(
+    server: KeycloakServer, realm: str, client_id: str = "kepu-cli", **kw: Any
+) -> KeycloakOpenID:
+    return KeycloakOpenID(server_url=server.url, realm_name=realm, client_id=client_id, **kw)
+
+
+def claims(token: str) -> dict[str, Any]:
+    part = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))))
+
+
+def test_the_imported_realm_keeps_keycloaks_default_scopes_and_states_our_rules(
+    admin: KeycloakAdmin, keycloak_realm: str
 ) -> None:
-    user_id = provision_nanyang_admin(provisioner)
+    scopes = {s["name"] for s in admin.get_client_scopes()}
+    assert {"profile", "roles", "basic", "email"} <= scopes
+    rep = admin.get_realm(keycloak_realm)
+    assert rep["passwordPolicy"] == (
+        "length(10) and maxLength(128) and notUsername and passwordHistory(5) and "
+        f"regexPattern({passwords.THREE_OF_FOUR_CLASSES})"
+    )
+    assert (rep["bruteForceProtected"], rep["failureFactor"]) == (True, 5)
+    assert rep["maxFailureWaitSeconds"] == rep["waitIncrementSeconds"] == 900
+    assert (rep["accessTokenLifespan"], rep["ssoSessionIdleTimeout"]) == (300, 1800)
+    assert (rep["otpPolicyDigits"], rep["otpPolicyPeriod"]) == (6, 30)
 
-    realm = standin.state.realm("kepu")
-    assert len(realm.users) == 1
-    user = realm.users[user_id]
-    assert user["username"] == "kx411300"
-    assert user["enabled"] is True
-    assert user["requiredActions"] == ["UPDATE_PASSWORD", "CONFIGURE_TOTP"]
-    assert realm.password_of("kx411300") == {
-        "type": "password",
-        "value": "Nanyang-2016!",
-        "temporary": True,
-        "createdDate": realm.credentials[user_id]["createdDate"],
-    }
-    assert user["attributes"] == {
-        "tenant_id": ["7f0e6c1e-0000-4000-8000-411300000000"],
-        "tenant_path": ["410000.411300"],
-        "tenant_kind": ["city"],
-        "tenant_code": ["411300"],
-    }
-    groups = [realm.groups[g] for g in realm.user_groups[user_id]]
+
+def test_a_provisioned_city_admin_signs_in_with_role_and_tenant_claims_after_changing_password(
+    keycloak_server: KeycloakServer,
+    keycloak_realm: str,
+    provisioner: KeycloakProvisioner,
+    admin: KeycloakAdmin,
+) -> None:
+    user_id = provision_nanyang(provisioner, roles=["reviewer"])
+    user = admin.get_user(user_id)
+    assert user["requiredActions"] == ["UPDATE_PASSWORD"]  # a reviewer: no second factor
+    assert user["attributes"]["tenant_path"] == ["410000.411300"]
+    groups = admin.get_user_groups(user_id)
     assert [g["path"] for g in groups] == ["/410000/411300"]
-    assert groups[0]["attributes"]["tenant_kind"] == ["city"]
-    assert groups[0]["attributes"]["tenant_name"] == ["南阳市科学技术协会"]
-    province = next(g for g in realm.groups.values() if g["path"] == "/410000")
-    assert province["attributes"] == {"tenant_path": ["410000"], "tenant_code": ["410000"]}
-    role_names = {r["name"] for r in realm.roles.values() if r["id"] in realm.user_roles[user_id]}
-    assert role_names == {"admin", "default-roles-kepu"}
+    cli = oidc(keycloak_server, keycloak_realm)
+    with pytest.raises(KeycloakPostError, match="not fully set up"):
+        cli.token("kx411300", "Nanyang-2016!")  # the initial password must be changed first
+    assert provisioner.check_password("kx411300", "Nanyang-2016!") == "not_set_up"
+
+    provisioner.set_password("kx411300", "Chosen-2026#ny")
+
+    token = cli.token("kx411300", "Chosen-2026#ny")["access_token"]
+    c = claims(token)
+    assert c["sub"] == user_id
+    assert c["preferred_username"] == "kx411300"
+    assert "reviewer" in c["realm_access"]["roles"]
+    assert (c["tenant_path"], c["tenant_kind"], c["tenant_name"]) == (
+        "410000.411300",
+        "city",
+        "南阳市科学技术协会",
+    )
+    assert "kepu-api" in c["aud"]
+    assert c["iss"] == keycloak_server.public_url + f"/realms/{keycloak_realm}"
 
 
-def test_a_reviewer_is_not_asked_for_a_second_factor(provisioner: KeycloakProvisioner) -> None:
-    user_id = provisioner.ensure_user(
-        "kx411300r",
-        "Reviewer-2016!",
+def test_an_admin_must_also_set_up_totp(
+    provisioner: KeycloakProvisioner, admin: KeycloakAdmin
+) -> None:
+    user_id = provision_nanyang(provisioner)
+    assert sorted(admin.get_user(user_id)["requiredActions"]) == [
+        "CONFIGURE_TOTP",
+        "UPDATE_PASSWORD",
+    ]
+    assert {r["name"] for r in admin.get_realm_roles_of_user(user_id)} >= {"admin"}
+
+
+def test_keycloak_itself_refuses_a_password_of_two_character_classes(
+    provisioner: KeycloakProvisioner,
+) -> None:
+    """Identity checks first (Chinese message); the realm's own policy is no weaker."""
+    provision_nanyang(provisioner)
+    with pytest.raises(InvalidArgument, match="至少三类"):
+        passwords.check_policy("alllowercase123", "kx411300")
+    with pytest.raises(InvalidArgument, match="至少三类"):
+        provisioner.set_password("kx411300", "alllowercase123")  # Keycloak's answer, translated
+    with pytest.raises(InvalidArgument, match="至少 10 位"):
+        provisioner.set_password("kx411300", "Kx4113#00")
+
+
+def test_provisioning_again_creates_nothing_and_keeps_the_password(
+    keycloak_server: KeycloakServer,
+    keycloak_realm: str,
+    provisioner: KeycloakProvisioner,
+    admin: KeycloakAdmin,
+) -> None:
+    first = provision_nanyang(provisioner, roles=["reviewer"])
+    provisioner.set_password("kx411300", "Chosen-2026#ny")
+    again = provision_nanyang(provisioner, password="Another-2016!", roles=["reviewer"])
+    fresh = provision_nanyang(
+        KeycloakProvisioner(settings_for(keycloak_server, keycloak_realm)),
+        password="Third-2016!",
+        roles=["reviewer"],
+    )
+    assert again == first == fresh
+    assert [u["username"] for u in admin.get_users()] == ["kx411300"]
+    assert provisioner.check_password("kx411300", "Chosen-2026#ny") == "ok"
+
+
+def test_an_interrupted_run_resumes_without_a_second_user_for_any_tenant(
+    keycloak_server: KeycloakServer,
+    keycloak_realm: str,
+    provisioner: KeycloakProvisioner,
+    admin: KeycloakAdmin,
+) -> None:
+    items = [county(code) for code in ("411302", "411303", "411321", "411322", "411323")]
+    provisioner.provision_many(items[:3])  # the process died after three accounts
+    # ... and a fourth user was created without its group (cut off between the two calls).
+    admin.create_user({"username": "kx411322", "enabled": True})
+
+    results = KeycloakProvisioner(settings_for(keycloak_server, keycloak_realm)).provision_many(
+        items, batch_size=2
+    )
+
+    assert [r.error for r in results] == [None] * 5
+    assert [r.created for r in results] == [False, False, False, False, True]
+    users = {u["username"]: u for u in admin.get_users()}
+    assert sorted(users) == sorted(i.username for i in items)
+    for item in items:
+        paths = [g["path"] for g in admin.get_user_groups(users[item.username]["id"])]
+        assert paths == ["/" + item.tenant_path.replace(".", "/")]
+    assert len(admin.get_group_by_path("/410000/411300")["subGroups"] or []) in (0, 5)
+
+
+def test_a_rejected_item_is_reported_and_the_rest_go_on(
+    provisioner: KeycloakProvisioner, admin: KeycloakAdmin
+) -> None:
+    bad = ProvisionItem(**{**county("411303").__dict__, "tenant_path": "410000.411300.411399"})
+    results = provisioner.provision_many([county("411302"), bad, county("411321")])
+    assert [r.error is None for r in results] == [True, False, True]
+    assert results[1].error == "单位代码“411303”与单位路径不一致"
+    assert admin.get_user_id("kx411303") is None
+
+
+def test_reset_password_sets_a_new_temporary_password(
+    keycloak_server: KeycloakServer, keycloak_realm: str, provisioner: KeycloakProvisioner
+) -> None:
+    provision_nanyang(provisioner, roles=["reviewer"])
+    provisioner.set_password("kx411300", "Chosen-2026#ny")
+
+    provisioner.reset_password("kx411300", "Reissued-2016!")
+
+    assert provisioner.check_password("kx411300", "Chosen-2026#ny") == "invalid"
+    assert provisioner.check_password("kx411300", "Reissued-2016!") == "not_set_up"
+
+
+def test_set_roles_replaces_only_our_roles(
+    keycloak_realm: str, provisioner: KeycloakProvisioner, admin: KeycloakAdmin
+) -> None:
+    user_id = provision_nanyang(provisioner)
+    provisioner.set_roles("kx411300", ["reviewer", "viewer"])
+    names = {r["name"] for r in admin.get_realm_roles_of_user(user_id)}
+    assert {"reviewer", "viewer", f"default-roles-{keycloak_realm}"} <= names
+    assert "admin" not in names
+    with pytest.raises(InvalidArgument, match="未知的角色"):
+        provisioner.set_roles("kx411300", ["superuser"])
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(
+    keycloak_server: KeycloakServer, keycloak_realm: str, provisioner: KeycloakProvisioner
+) -> None:
+    provision_nanyang(provisioner, roles=["reviewer"])
+    provisioner.set_password("kx411300", "Chosen-2026#ny")
+    cli = oidc(keycloak_server, keycloak_realm)
+    outcomes = [provisioner.check_password("kx411300", f"Wrong-guess-{i}") for i in range(5)]
+    assert outcomes == ["invalid"] * 4 + ["lockout"]
+    with pytest.raises((KeycloakAuthenticationError, KeycloakPostError)):
+        cli.token("kx411300", "Chosen-2026#ny")  # even the right password, while locked
+    assert provisioner.check_password("kx411300", "Chosen-2026#ny") == "locked"
+
+
+def test_a_partner_client_gets_a_client_credentials_token_with_its_tenant_and_scopes(
+    keycloak_server: KeycloakServer, keycloak_realm: str, provisioner: KeycloakProvisioner
+) -> None:
+    provisioner.ensure_partner_client(
+        "partner-411300-0a1b2c3d",
+        "南阳农商银行",
+        "first-secret-value",
+        ["partner:talents:read"],
         tenant_id="t-411300",
         tenant_path="410000.411300",
         tenant_kind="city",
         tenant_code="411300",
         tenant_name="南阳市科学技术协会",
-        roles=["reviewer"],
     )
-    user = provisioner._admin.get_user(user_id)
-    assert user["requiredActions"] == ["UPDATE_PASSWORD"]
 
-
-def test_provisioning_again_creates_nothing_and_keeps_the_password(
-    standin: StandinServer, provisioner: KeycloakProvisioner
-) -> None:
-    first = provision_nanyang_admin(provisioner)
-    posts_before = [r.path for r in standin.state.requests if r.method == "POST"]
-
-    again = provision_nanyang_admin(provisioner, password="Another-2016!")
-    fresh = provision_nanyang_admin(provisioner_for(standin), password="Third-2016!")
-
-    assert again == first == fresh
-    realm = standin.state.realm("kepu")
-    assert len(realm.users) == 1
-    assert len(realm.groups) == 2
-    assert realm.password_of("kx411300")["value"] == "Nanyang-2016!"
-    posts_after = [r.path for r in standin.state.requests if r.method == "POST"]
-    assert [p for p in posts_after if "/token" not in p] == [
-        p for p in posts_before if "/token" not in p
-    ]
-
-
-def test_interrupted_batch_resumes_without_a_second_user_for_any_tenant(
-    standin: StandinServer, provisioner: KeycloakProvisioner
-) -> None:
-    items = [county(code) for code in ("411302", "411303", "411321", "411322", "411323")]
-    # Keycloak commits the 4th user but the answer is lost (timeout, restart...).
-    standin.state.fail("POST", USERS, nth=4, status=503, after_effect=True)
-    reported: list[list[ProvisionResult]] = []
-
-    with pytest.raises(Unavailable):
-        provisioner.provision_many(items, batch_size=2, on_progress=reported.append)
-
-    assert [[r.username for r in batch] for batch in reported] == [
-        ["kx411302", "kx411303"],
-        ["kx411321", "kx411322"],
-    ]
-    assert reported[1][1].error is not None
-    assert "HTTP 503" in reported[1][1].error
-
-    results = provisioner_for(standin).provision_many(items, batch_size=2)
-
-    assert [r.error for r in results] == [None] * 5
-    assert [r.created for r in results] == [False, False, False, False, True]
-    realm = standin.state.realm("kepu")
-    usernames = sorted(u["username"] for u in realm.users.values())
-    assert usernames == sorted(i.username for i in items)
-    for item in items:
-        user = realm.user_by_name(item.username)
-        assert user is not None
-        paths = [realm.groups[g]["path"] for g in realm.user_groups[user["id"]]]
-        assert paths == ["/" + item.tenant_path.replace(".", "/")]
-    city_groups = [g for g in realm.groups.values() if g["path"] == "/410000/411300"]
-    assert len(city_groups) == 1
-
-
-def test_user_created_before_a_failed_group_step_gets_its_group_on_resume(
-    standin: StandinServer, provisioner: KeycloakProvisioner
-) -> None:
-    item = county("411302")
-    standin.state.fail("PUT", USERS + r"/[^/]+/groups/[^/]+", nth=1, status=500)
-
-    with pytest.raises(Unavailable):
-        provisioner.provision_many([item])
-    realm = standin.state.realm("kepu")
-    user = realm.user_by_name("kx411302")
-    assert user is not None
-    assert realm.user_groups[user["id"]] == set()
-
-    [result] = provisioner.provision_many([item])
-
-    assert result.created is False
-    assert [realm.groups[g]["path"] for g in realm.user_groups[user["id"]]] == [
-        "/410000/411300/411302"
-    ]
-    assert len(realm.users) == 1
-
-
-def test_a_rejected_item_is_reported_and_the_rest_go_on(
-    standin: StandinServer, provisioner: KeycloakProvisioner
-) -> None:
-    bad = ProvisionItem(**{**county("411303").__dict__, "tenant_path": "410000.411300.411399"})
-    results = provisioner.provision_many([county("411302"), bad, county("411321")])
-
-    assert [r.error is None for r in results] == [True, False, True]
-    assert results[1].error == "单位代码“411303”与单位路径不一致"
-    assert standin.state.realm("kepu").user_by_name("kx411303") is None
-
-
-def test_reset_password_sets_a_new_temporary_password(
-    standin: StandinServer, provisioner: KeycloakProvisioner
-) -> None:
-    user_id = provision_nanyang_admin(provisioner)
-    # The user signs in and changes the initial password (Keycloak clears the action).
-    provisioner._admin.set_user_password(user_id, "Chosen-by-user-1", temporary=False)
-    provisioner._admin.update_user(user_id, {"requiredActions": []})
-
-    provisioner.reset_password("kx411300", "Reissued-2016!")
-
-    realm = standin.state.realm("kepu")
-    credential = realm.password_of("kx411300")
-    assert credential is not None
-    assert (credential["value"], credential["temporary"]) == ("Reissued-2016!", True)
-    assert realm.users[user_id]["requiredActions"] == ["UPDATE_PASSWORD"]
-    assert len(realm.users) == 1
-
-
-def test_set_roles_replaces_only_our_roles(
-    standin: StandinServer, provisioner: KeycloakProvisioner
-) -> None:
-    user_id = provision_nanyang_admin(provisioner)
-
-    provisioner.set_roles("kx411300", ["reviewer", "viewer"])
-
-    realm = standin.state.realm("kepu")
-    names = {r["name"] for r in realm.roles.values() if r["id"] in realm.user_roles[user_id]}
-    assert names == {"reviewer", "viewer", "default-roles-kepu"}
-    with pytest.raises(InvalidArgument, match="未知的角色"):
-        provisioner.set_roles("kx411300", ["superuser"])
-
-
-def test_realm_setup_creates_clients_and_token_mappers_once(
-    standin: StandinServer, provisioner: KeycloakProvisioner
-) -> None:
-    provisioner.ensure_realm_setup()
-    writes = [r for r in standin.state.requests if r.method in ("POST", "PUT")]
-
-    provisioner_for(standin).ensure_realm_setup()
-
-    later = [r for r in standin.state.requests if r.method in ("POST", "PUT")]
-    assert [r.path for r in later[len(writes) :] if "/token" not in r.path] == []
-    realm = standin.state.realm("kepu")
-    clients = {c["clientId"]: c for c in realm.clients.values()}
-    portal, cli = clients["kepu-portal"], clients["kepu-cli"]
-    assert portal["publicClient"] is True
-    assert portal["standardFlowEnabled"] is True
-    assert portal["attributes"]["pkce.code.challenge.method"] == "S256"
-    assert cli["publicClient"] is True
-    assert cli["directAccessGrantsEnabled"] is True
-    for client in (portal, cli):
-        mappers = {m["name"]: m for m in client["protocolMappers"]}
-        for claim in ("tenant_id", "tenant_path", "tenant_kind"):
-            assert mappers[claim]["config"]["user.attribute"] == claim
-            assert mappers[claim]["config"]["access.token.claim"] == "true"
-        assert mappers["kepu-api audience"]["config"]["included.custom.audience"] == "kepu-api"
-    assert {"admin", "reviewer", "reporter", "viewer", "platform_admin"} <= set(realm.roles)
-    tenant_attr = next(a for a in realm.profile["attributes"] if a["name"] == "tenant_path")
-    assert tenant_attr["permissions"]["edit"] == ["admin"]
-
-
-def test_admin_api_without_a_token_is_401_like_keycloak(standin: StandinServer) -> None:
-    url = standin.base_url + "admin/realms/kepu/users"
-    assert requests.get(url, timeout=5).status_code == 401
-    bad = requests.get(url, headers={"Authorization": "Bearer forged"}, timeout=5)
-    assert bad.status_code == 401
-    token_url = standin.base_url + "realms/master/protocol/openid-connect/token"
-    form = {"grant_type": "password", "client_id": "admin-cli", "username": "admin"}
-    wrong = requests.post(token_url, data={**form, "password": "guess"}, timeout=5)
-    assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_grant")
-    good = requests.post(token_url, data={**form, "password": "Adm1n-secret"}, timeout=5)
-    token = good.json()["access_token"]
-    ok = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
-    assert (ok.status_code, ok.json()) == (200, [])
-
-
-def test_expired_admin_session_is_renewed_mid_batch(
-    standin: StandinServer, provisioner: KeycloakProvisioner
-) -> None:
-    provisioner.provision_many([county("411302")])
-    standin.state.revoke_tokens()
-
-    [result] = provisioner.provision_many([county("411303")])
-
-    assert result.error is None
-    assert result.created is True
-
-
-def test_wrong_admin_credentials_are_a_chinese_unavailable_error(standin: StandinServer) -> None:
-    provisioner = provisioner_for(standin, admin_password="wrong")
-    with pytest.raises(Unavailable, match="拒绝了管理凭据"):
-        provision_nanyang_admin(provisioner)
-    assert standin.state.realm("kepu").users == {}
-
-
-def test_service_account_and_auth_prefix_of_older_keycloak() -> None:
-    handle, base_url = start_standin(
-        prefix="/auth", admin_users={}, service_clients={"kepu-identity": "s3cret"}
-    )
-    try:
-        assert base_url.endswith("/auth/")
-        settings = KeycloakSettings(
-            server_url=base_url.rstrip("/"),
-            admin_client_id="kepu-identity",
-            admin_client_secret="s3cret",
+    def bank(secret: str) -> KeycloakOpenID:
+        return oidc(
+            keycloak_server, keycloak_realm, "partner-411300-0a1b2c3d", client_secret_key=secret
         )
-        user_id = provision_nanyang_admin(KeycloakProvisioner(settings))
-        assert user_id in handle.state.realm("kepu").users
-        assert handle.state.calls("POST", "/realms/master/protocol/openid-connect/token")
-    finally:
-        handle.stop()
+
+    c = claims(bank("first-secret-value").token(grant_type="client_credentials")["access_token"])
+    assert "partner" in c["realm_access"]["roles"]
+    assert c["tenant_path"] == "410000.411300"
+    assert "partner:talents:read" in c["scope"].split()
+    assert "partner:financing:write" not in c["scope"].split()
+
+    provisioner.set_client_secret("partner-411300-0a1b2c3d", "rotated-secret-value")
+    with pytest.raises((KeycloakAuthenticationError, KeycloakPostError)):
+        bank("first-secret-value").token(grant_type="client_credentials")
+    bank("rotated-secret-value").token(grant_type="client_credentials")
+    provisioner.disable_client("partner-411300-0a1b2c3d")
+    with pytest.raises((KeycloakAuthenticationError, KeycloakPostError)):
+        bank("rotated-secret-value").token(grant_type="client_credentials")
+
+
+def test_realm_setup_repairs_drift_and_is_idempotent(
+    provisioner: KeycloakProvisioner, admin: KeycloakAdmin
+) -> None:
+    cli_uuid = admin.get_client_id("kepu-cli")
+    mapper = next(m for m in admin.get_mappers_from_client(cli_uuid) if m["name"] == "tenant_path")
+    admin.remove_client_mapper(cli_uuid, mapper["id"])  # a hand edit removed a claim
+
+    provisioner.ensure_realm_setup()
+    provisioner.ensure_realm_setup()
+
+    names = [m["name"] for m in admin.get_mappers_from_client(cli_uuid)]
+    assert names.count("tenant_path") == 1
+    assert {"partner:talents:read", "partner:financing:write"} <= {
+        s["name"] for s in admin.get_client_scopes()
+    }
+
+
+def test_wrong_admin_credentials_or_no_keycloak_are_chinese_unavailable_errors(
+    keycloak_server: KeycloakServer, keycloak_realm: str, admin: KeycloakAdmin
+) -> None:
+    wrong = KeycloakProvisioner(
+        settings_for(keycloak_server, keycloak_realm, admin_password="wrong")
+    )
+    with pytest.raises(Unavailable, match="拒绝了管理凭据"):
+        provision_nanyang(wrong)
+    nowhere = KeycloakProvisioner(
+        settings_for(
+            keycloak_server, keycloak_realm, server_url=f"http://127.0.0.1:{free_port()}/auth/"
+        )
+    )
+    with pytest.raises(Unavailable, match="无法连接"):
+        provision_nanyang(nowhere)
+    assert admin.get_users() == []
+    assert (
+        httpx.get(keycloak_server.url + "realms/" + keycloak_realm, timeout=10).status_code == 200
+    )

@@ -45,13 +45,12 @@ def set_cookie(request: Request, response: Response, s: PortalSession) -> None:
 
 
 async def token_request(request: Request, form: dict[str, str]) -> dict[str, Any]:
-    """POST to the provider's token endpoint (directly to the embedded provider when it is local)."""
-    settings = request.app.state.settings
+    """POST to the provider's token endpoint (back channel: the ``/auth`` upstream directly)."""
     path = urlparse(issuer(request)).path + "/protocol/openid-connect/token"
     form = {**form, "client_id": CLIENT_ID}
     try:
-        if settings.identity_http_url and hasattr(request.app.state, "identity_http"):
-            r = await request.app.state.identity_http.post(path, data=form)
+        if hasattr(request.app.state, "auth_http"):
+            r = await request.app.state.auth_http.post(path, data=form)
         else:
             async with httpx.AsyncClient(timeout=30) as c:
                 r = await c.post(issuer(request) + "/protocol/openid-connect/token", data=form)

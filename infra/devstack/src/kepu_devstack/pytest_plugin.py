@@ -7,6 +7,7 @@
 ``any_broker``    -- parametrized: the test runs once on Tansu (id ``tansu``) and once on
                      Kafka (id ``kafka``)
 ``service_database(name, script_location)`` -- a migrated database; returns (owner_url, app_url)
+``keycloak_server`` -- one real Keycloak per test session; ``keycloak_realm`` -- a fresh realm
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import pytest
 
 from .broker import EmbeddedBroker
 from .kafka import Broker, KafkaServer
+from .keycloak import KeycloakServer
+from .ports import free_port
 from .postgres import EmbeddedPostgres, provision_database
 from .stack import Stack
 
@@ -104,3 +107,34 @@ def service_database(embedded_pg: EmbeddedPostgres) -> Callable[[str, Path], tup
         return created[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def keycloak_server(embedded_pg: EmbeddedPostgres) -> Iterator[KeycloakServer]:
+    """One real Keycloak per test session, its database on ``embedded_pg`` (20-60 s to start).
+
+    Its public URL is a placeholder gateway; tests reach it directly (``.url``).
+    """
+    base = Path(tempfile.mkdtemp(prefix="kepu-keycloak-"))
+    server = KeycloakServer(
+        base,
+        pg_superuser_url=embedded_pg.superuser_url(),
+        public_url=f"http://127.0.0.1:{free_port()}/auth",
+        admin_password="Kc-admin-" + uuid.uuid4().hex[:12],
+        database=f"keycloak_{uuid.uuid4().hex[:6]}",
+    )
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def keycloak_realm(keycloak_server: KeycloakServer) -> Iterator[str]:
+    """A fresh realm built from ``kepu_identity.realm`` (the one the chart imports); its name."""
+    from kepu_identity.realm import realm_representation
+
+    name = f"kepu-{uuid.uuid4().hex[:8]}"
+    keycloak_server.import_realm(realm_representation(realm=name))
+    yield name
+    keycloak_server.admin("master").delete_realm(name)

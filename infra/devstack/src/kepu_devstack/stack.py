@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from .broker import EmbeddedBroker
+from .keycloak import ADMIN_USER, KeycloakServer
 from .ports import die_with_parent, free_port, port_in_use, wait_port
 from .postgres import EmbeddedPostgres, provision_database
 
@@ -57,6 +58,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
+    keycloak: KeycloakServer | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -89,7 +91,12 @@ class Stack:
             self.broker.start()
             env["KAFKA_BOOTSTRAP_SERVERS"] = self.broker.bootstrap
         services = available_services()
-        need_pg = any(not env.get(f"{s.upper()}_DATABASE_URL") for s in services)
+        idp = env.get("KEPU_IDP", "embedded")
+        if idp not in ("embedded", "keycloak"):
+            raise RuntimeError(f"KEPU_IDP 只能是 embedded 或 keycloak（当前为 {idp!r}）。")
+        need_pg = idp == "keycloak" or any(
+            not env.get(f"{s.upper()}_DATABASE_URL") for s in services
+        )
         if need_pg:
             self.pg = EmbeddedPostgres(
                 self.var_dir / "pgdata", port=int(env.get("KEPU_PG_PORT", "0")) or None
@@ -109,6 +116,9 @@ class Stack:
         env["IDENTITY_HTTP_PORT"] = str(identity_http)
         env["IDENTITY_HTTP_URL"] = f"http://127.0.0.1:{identity_http}"
         env.setdefault("OIDC_ISSUER", f"{self.gateway_url}/auth/realms/kepu")
+        keycloak_started = None
+        if idp == "keycloak":
+            keycloak_started = self._start_keycloak(env)
         if env.get("IDP", "embedded") == "embedded":
             env.setdefault(
                 "OIDC_JWKS_URL",
@@ -127,6 +137,8 @@ class Stack:
 
         for svc in services:
             self._run_once(svc, "migrate")
+        if keycloak_started is not None:
+            self._finish_keycloak(keycloak_started)
         self._run_once("identity", "seed")
         for svc in services:
             for role in ("serve", "relay", "worker"):
@@ -137,6 +149,38 @@ class Stack:
         self._wait_port("identity-serve", identity_http)
         self._wait_port("gateway", self.gateway_port)
         self._wait_ready()
+
+    def _start_keycloak(self, env: dict[str, str]) -> KeycloakServer:
+        """Launch Keycloak (ready in 20-50 s, while migrations run) and point all at it."""
+        assert self.pg is not None
+        self.keycloak = KeycloakServer(
+            self.var_dir / "keycloak",
+            pg_superuser_url=self.pg.superuser_url(),
+            public_url=f"{self.gateway_url}/auth",
+            admin_password=_secret(self.var_dir, "keycloak-admin"),
+            log_path=self._log("keycloak"),
+        )
+        env["IDP"] = "keycloak"
+        env["KEYCLOAK_URL"] = self.keycloak.url
+        env["KEYCLOAK_ADMIN_USER"] = ADMIN_USER
+        env["KEYCLOAK_ADMIN_PASSWORD"] = self.keycloak.admin_password
+        env["OIDC_JWKS_URL"] = self.keycloak.jwks_url()
+        env["AUTH_UPSTREAM_URL"] = self.keycloak.url.rstrip("/").removesuffix("/auth")
+        env.setdefault("PORTAL_REDIRECT_URIS", f"{self.gateway_url}/*")
+        self.keycloak.launch()
+        return self.keycloak
+
+    def _finish_keycloak(self, keycloak: KeycloakServer) -> None:
+        """Wait for Keycloak, then import the realm unless it has one (as the operator does)."""
+        from kepu_identity.realm import realm_representation
+
+        keycloak.wait_ready()
+        keycloak.import_realm(
+            realm_representation(
+                portal_redirect_uris=self.env["PORTAL_REDIRECT_URIS"].split(","),
+                portal_web_origins=[self.gateway_url],
+            )
+        )
 
     def _run_once(self, svc: str, cmd: str) -> None:
         with open(self._log(f"{svc}-{cmd}"), "ab") as log:
@@ -219,6 +263,8 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.procs.clear()
+        if self.keycloak:
+            self.keycloak.stop()
         if self.broker:
             self.broker.stop()
         if self.pg:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pyotp
 from kepu_common.db import Database, Scope
@@ -214,6 +214,64 @@ class Accounts:
 
     def totp_uri(self, account: Account, secret: str) -> str:
         return pyotp.TOTP(secret).provisioning_uri(name=account.username, issuer_name="科普云")
+
+
+class RealmPasswords(Protocol):
+    """Where the credentials live in Keycloak mode (``KeycloakProvisioner``)."""
+
+    def check_password(self, username: str, password: str) -> str: ...
+
+    def set_password(self, username: str, password: str) -> None: ...
+
+
+class KeycloakAccounts(Accounts):
+    """Accounts whose credentials Keycloak holds (``IDP=keycloak``).
+
+    The account password API keeps its contract: the current password is checked against
+    Keycloak (a failure counts for Keycloak's brute-force lockout, as a sign-in does), our
+    policy is enforced with its Chinese messages before Keycloak sees the new password, and
+    Keycloak sets it (checking its history) and drops UPDATE_PASSWORD. Identity keeps the
+    account row, its tenant and the audit log.
+    """
+
+    def __init__(
+        self, db: Database, sealer: Sealer, *, mfa_required: bool, realm: RealmPasswords
+    ) -> None:
+        super().__init__(db, sealer, mfa_required=mfa_required)
+        self.realm = realm
+
+    def change_password(
+        self, username: str, current: str, new: str, client_ip: str = ""
+    ) -> Account:
+        with self.db.unit_of_work(Scope.system_scope()) as s:
+            row = repo.user_by_username(s, username)
+        if row is None:
+            raise INVALID
+        ctx = {
+            "tenant_id": row.tenant_id,
+            "tenant_path": row.tenant_path,
+            "username": row.username,
+            "client_ip": client_ip,
+        }
+        if not row.enabled:
+            raise DISABLED
+        outcome = self.realm.check_password(username, current)
+        if outcome != "ok" and outcome != "not_set_up":
+            actions = {
+                "invalid": ["login_failure"],
+                "lockout": ["login_failure", "lockout"],
+                "locked": ["login_blocked"],
+            }[outcome]
+            with self.db.unit_of_work(Scope.system_scope()) as s:
+                for action in actions:
+                    repo.audit(s, action=action, **ctx)
+            raise INVALID if outcome == "invalid" else LOCKED
+        passwords.check_policy(new, username)
+        self.realm.set_password(username, new)
+        with self.db.unit_of_work(Scope.system_scope()) as s:
+            repo.mark_password_changed(s, row.id)
+            repo.audit(s, action="password_changed", **ctx)
+        return self.reload(row.id)
 
 
 _DUMMY_HASH = passwords.hash_password("dummy-password-for-timing")

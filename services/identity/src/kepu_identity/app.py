@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kepu_common.auth import TokenVerifier
-from kepu_common.db import Database
+from kepu_common.db import Database, Scope
 
-from .accounts import Accounts
+from . import repository as repo
+from .accounts import Accounts, KeycloakAccounts
 from .credentials import CredentialDistributor
 from .crypto import Sealer
+from .keycloak_provisioner import KeycloakProvisioner, KeycloakSettings
 from .keys import KeyRing
 from .partners import Partners, StaffTokenVerifier
 from .settings import IdentitySettings
@@ -31,13 +33,11 @@ class Identity:
     distributor: CredentialDistributor
     verifier: TokenVerifier
     partners: Partners
+    realm: KeycloakProvisioner | None = None  # IDP=keycloak: where the credentials live
 
 
-def keycloak_external(settings: IdentitySettings) -> Callable[[IssuedRow, str, str, bool], None]:
+def keycloak_external(prov: KeycloakProvisioner) -> Callable[[IssuedRow, str, str, bool], None]:
     """Credential issuing through Keycloak (IDP=keycloak): the account lives in the realm."""
-    from .keycloak_provisioner import KeycloakProvisioner, KeycloakSettings
-
-    prov = KeycloakProvisioner(KeycloakSettings.from_identity_settings(settings))
 
     def external(row: IssuedRow, tenant_id: str, tenant_path: str, reset: bool) -> None:
         prov.ensure_user(
@@ -49,10 +49,9 @@ def keycloak_external(settings: IdentitySettings) -> Callable[[IssuedRow, str, s
             tenant_code=row.tenant_code,
             tenant_name=row.tenant_name,
             roles=["admin"],
+            # An interrupted run may have created the user with a password no sheet shows.
+            reset_existing=True,
         )
-        # Always set this run's password: an interrupted run may have created the user with a
-        # password that no sheet will ever show.
-        prov.reset_password(row.username, row.password)
 
     return external
 
@@ -61,7 +60,12 @@ def build(settings: IdentitySettings) -> Identity:
     db = Database(settings.database_url, pool_size=10)
     sealer = Sealer(settings.secret_key)
     keys = KeyRing(db, sealer, settings.key_rotation_hours)
-    accounts = Accounts(db, sealer, mfa_required=settings.mfa_required)
+    realm = keycloak_provisioner(settings)
+    accounts = (
+        Accounts(db, sealer, mfa_required=settings.mfa_required)
+        if realm is None
+        else KeycloakAccounts(db, sealer, mfa_required=settings.mfa_required, realm=realm)
+    )
     issuer = TokenIssuer(
         db,
         keys,
@@ -70,9 +74,7 @@ def build(settings: IdentitySettings) -> Identity:
         access_seconds=settings.access_token_seconds,
         idle_seconds=settings.session_idle_seconds,
     )
-    external = None
-    if settings.idp == "keycloak":
-        external = keycloak_external(settings)
+    external = None if realm is None else keycloak_external(realm)
 
     login_url = settings.oidc_issuer.split("/auth/")[0] + "/"
     distributor = CredentialDistributor(db, sealer, login_url=login_url, external=external)
@@ -94,5 +96,42 @@ def build(settings: IdentitySettings) -> Identity:
         Tenants(db),
         distributor,
         verifier,
-        Partners(db, sealer),
+        Partners(db, sealer, realm=realm),
+        realm,
+    )
+
+
+def keycloak_provisioner(settings: IdentitySettings) -> KeycloakProvisioner | None:
+    """The realm's admin client in Keycloak mode (``IDP=keycloak``); None when embedded."""
+    if settings.idp != "keycloak":
+        return None
+    if not settings.keycloak_url:
+        raise SystemExit(
+            "IDP=keycloak 需要设置 KEYCLOAK_URL（Keycloak 的地址，例如 http://keycloak:8080/）。"
+        )
+    return KeycloakProvisioner(KeycloakSettings.from_identity_settings(settings))
+
+
+def mirror_account(
+    db: Database, realm: KeycloakProvisioner, username: str, password: str, *, temporary: bool
+) -> None:
+    """Put a seeded account (the local demo admin) into Keycloak with its tenant and roles.
+
+    An account that exists there keeps its password (it may have been changed already).
+    """
+    with db.unit_of_work(Scope.system_scope()) as s:
+        user = repo.user_by_username(s, username)
+        tenant = repo.get_tenant(s, user.tenant_id) if user is not None else None
+    if user is None or tenant is None:
+        raise SystemExit(f"account {username!r} is not seeded; cannot mirror it into Keycloak")
+    realm.ensure_user(
+        username,
+        password,
+        tenant_id=tenant.id,
+        tenant_path=tenant.path,
+        tenant_kind=tenant.kind,
+        tenant_code=tenant.code,
+        tenant_name=tenant.name,
+        roles=list(user.roles),
+        temporary=temporary,
     )

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from kepu_common.errors import DomainError, InvalidArgument, NotFound, Unavailable
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 from keycloak.exceptions import (
@@ -27,11 +28,9 @@ from keycloak.exceptions import (
     KeycloakPostError,
 )
 
-OUR_ROLES = ("admin", "reviewer", "reporter", "viewer", "platform_admin")
-USER_ATTRIBUTES = ("tenant_id", "tenant_path", "tenant_kind", "tenant_code")
-TOKEN_CLAIMS = ("tenant_id", "tenant_path", "tenant_kind")
-PORTAL_CLIENT = "kepu-portal"
-CLI_CLIENT = "kepu-cli"
+from . import passwords, realm
+
+OUR_ROLES = realm.STAFF_ROLES
 _PATH_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 
 
@@ -85,6 +84,7 @@ class ProvisionItem:
     tenant_name: str
     roles: tuple[str, ...] | list[str]
     email: str | None = None
+    temporary: bool = True  # False only for a demo account whose password is documented
 
 
 @dataclass
@@ -128,6 +128,24 @@ def _status(exc: KeycloakError) -> int:
     return int(exc.response_code or 0)
 
 
+# Keycloak's password-policy errors (``invalidPassword...Message``) in the portal's words.
+_POLICY_MESSAGES = {
+    "invalidPasswordHistoryMessage": f"新密码不能与最近 {passwords.HISTORY} 次使用过的密码相同。",
+    "invalidPasswordMinLengthMessage": f"密码长度至少 {passwords.MIN_LENGTH} 位。",
+    "invalidPasswordMaxLengthMessage": f"密码长度不能超过 {passwords.MAX_LENGTH} 位。",
+    "invalidPasswordNotUsernameMessage": "密码不能与用户名相同。",
+    "invalidPasswordRegexPatternMessage": "密码须包含大写字母、小写字母、数字、特殊字符中的至少三类。",
+}
+
+
+def _policy_message(exc: KeycloakError) -> str:
+    body = exc.response_body.decode("utf-8", "replace") if exc.response_body else ""
+    for key, message in _POLICY_MESSAGES.items():
+        if key in body:
+            return message
+    return "新密码不符合密码策略。"
+
+
 class KeycloakProvisioner:
     """Idempotent provisioning of tenants' accounts into the Keycloak realm."""
 
@@ -165,10 +183,14 @@ class KeycloakProvisioner:
         tenant_name: str,
         roles: Sequence[str],
         email: str | None = None,
+        temporary: bool = True,
+        reset_existing: bool = False,
     ) -> str:
         """Create the user unless it exists and complete its group and roles; its Keycloak id.
 
-        An existing user keeps its password (reset it with ``reset_password``).
+        An existing user keeps its password unless ``reset_existing`` (then it gets this
+        one as a new temporary password). With ``temporary=False`` (the local demo admin) the
+        first sign-in needs no change.
         """
         item = ProvisionItem(
             username=username,
@@ -180,9 +202,139 @@ class KeycloakProvisioner:
             tenant_name=tenant_name,
             roles=list(roles),
             email=email,
+            temporary=temporary,
         )
-        user_id, _created = self._ensure(item)
+        user_id, created = self._ensure(item)
+        if reset_existing and not created:
+            self.reset_password(username, temporary_password)
         return user_id
+
+    # ---- passwords (the account password API in Keycloak mode) ------------------------------
+    def check_password(self, username: str, password: str) -> str:
+        """``ok``, ``not_set_up`` (right password, required actions pending), ``invalid``,
+        ``lockout`` (this failure locked the account) or ``locked`` (it was locked), by a
+        password grant of ``kepu-cli``: a failure counts for Keycloak's brute-force detection
+        as a sign-in does. A session the check opens is ended at once."""
+        if self.locked(username):
+            return "locked"
+        url = f"{self._realm_url()}/protocol/openid-connect/token"
+        form = {
+            "grant_type": "password",
+            "client_id": realm.CLI_CLIENT,
+            "username": username,
+            "password": password,
+            "scope": "openid",
+        }
+        try:
+            r = httpx.post(url, data=form, timeout=self.settings.timeout)
+        except httpx.HTTPError as exc:
+            raise Unavailable("无法连接统一身份认证服务（Keycloak），请稍后重试") from exc
+        if r.status_code == 200:
+            refresh = r.json().get("refresh_token")
+            if refresh:
+                httpx.post(
+                    f"{self._realm_url()}/protocol/openid-connect/logout",
+                    data={"client_id": realm.CLI_CLIENT, "refresh_token": refresh},
+                    timeout=self.settings.timeout,
+                )
+            return "ok"
+        if r.status_code >= 500:
+            raise Unavailable(
+                f"统一身份认证服务（Keycloak）出错（HTTP {r.status_code}），请稍后重试"
+            )
+        description = str((r.json() if r.content else {}).get("error_description", ""))
+        if "not fully set up" in description:
+            return "not_set_up"
+        return "lockout" if self.locked(username) else "invalid"
+
+    def locked(self, username: str) -> bool:
+        """True while Keycloak's brute-force detection holds the account."""
+        with _keycloak_errors():
+            user_id = self._admin.get_user_id(username)
+            if user_id is None:
+                return False
+            return bool(self._admin.get_bruteforce_detection_status(user_id).get("disabled"))
+
+    def set_password(self, username: str, password: str) -> None:
+        """Set a permanent password and clear UPDATE_PASSWORD (Keycloak checks its history)."""
+        with _keycloak_errors():
+            user_id = self._user_id(username)
+            try:
+                self._admin.set_user_password(user_id, password, temporary=False)
+            except KeycloakError as exc:
+                if _status(exc) == 400:
+                    raise InvalidArgument(_policy_message(exc)) from exc
+                raise
+            user = self._admin.get_user(user_id)
+            actions = [a for a in user.get("requiredActions") or [] if a != "UPDATE_PASSWORD"]
+            if actions != list(user.get("requiredActions") or []):
+                self._admin.update_user(user_id, {"requiredActions": actions})
+
+    def _realm_url(self) -> str:
+        return f"{self.settings.server_url.rstrip('/')}/realms/{self.settings.realm}"
+
+    # ---- partners: confidential clients with a service account --------------------------------
+    def ensure_partner_client(
+        self,
+        client_id: str,
+        name: str,
+        secret: str,
+        scopes: Sequence[str],
+        *,
+        tenant_id: str,
+        tenant_path: str,
+        tenant_kind: str,
+        tenant_code: str,
+        tenant_name: str,
+    ) -> None:
+        """The bank's client (client credentials), its service account carrying the tenant."""
+        unknown = [x for x in scopes if x not in realm.PARTNER_SCOPES]
+        if unknown:
+            raise InvalidArgument(f"未知的接口权限：{'、'.join(unknown)}")
+        with _keycloak_errors():
+            self._ensure_ready()
+            wanted = realm.partner_client(
+                client_id, name, secret, list(scopes), self.settings.api_audience
+            )
+            client_uuid = self._admin.get_client_id(client_id)
+            if client_uuid is None:
+                client_uuid = self._admin.create_client(wanted, skip_exists=True)
+            account = self._admin.get_client_service_account_user(client_uuid)
+            attributes = {
+                "tenant_id": [tenant_id],
+                "tenant_path": [tenant_path],
+                "tenant_kind": [tenant_kind],
+                "tenant_code": [tenant_code],
+                "tenant_name": [tenant_name],
+            }
+            if (account.get("attributes") or {}) != attributes:
+                self._admin.update_user(account["id"], {**account, "attributes": attributes})
+            current = {r["name"] for r in self._admin.get_realm_roles_of_user(account["id"])}
+            if "partner" not in current:
+                self._admin.assign_realm_roles(account["id"], [self._role("partner")])
+
+    def set_client_secret(self, client_id: str, secret: str) -> None:
+        with _keycloak_errors():
+            client_uuid = self._client_uuid(client_id)
+            current = self._admin.get_client(client_uuid)
+            current.pop("protocolMappers", None)
+            self._admin.update_client(client_uuid, {**current, "secret": secret})
+
+    def disable_client(self, client_id: str) -> None:
+        with _keycloak_errors():
+            client_uuid = self._admin.get_client_id(client_id)
+            if client_uuid is None:
+                return
+            current = self._admin.get_client(client_uuid)
+            if current.get("enabled"):
+                current.pop("protocolMappers", None)
+                self._admin.update_client(client_uuid, {**current, "enabled": False})
+
+    def _client_uuid(self, client_id: str) -> str:
+        client_uuid = self._admin.get_client_id(client_id)
+        if client_uuid is None:
+            raise NotFound(f"统一身份认证服务中没有客户端“{client_id}”")
+        return str(client_uuid)
 
     def reset_password(self, username: str, temporary_password: str) -> None:
         """Give the user a new temporary password; the next sign-in must change it."""
@@ -270,14 +422,18 @@ class KeycloakProvisioner:
             return user_id, created
 
     def _user_payload(self, item: ProvisionItem, roles: list[str]) -> dict[str, Any]:
-        actions = ["UPDATE_PASSWORD"]
+        actions = ["UPDATE_PASSWORD"] if item.temporary else []
         if "admin" in roles and self.settings.admin_mfa_required:
             actions.append("CONFIGURE_TOTP")
         payload: dict[str, Any] = {
             "username": item.username,
             "enabled": True,
             "credentials": [
-                {"type": "password", "value": item.temporary_password, "temporary": True}
+                {
+                    "type": "password",
+                    "value": item.temporary_password,
+                    "temporary": item.temporary,
+                }
             ],
             "requiredActions": actions,
             "attributes": {
@@ -285,6 +441,7 @@ class KeycloakProvisioner:
                 "tenant_path": [item.tenant_path],
                 "tenant_kind": [item.tenant_kind],
                 "tenant_code": [item.tenant_code],
+                "tenant_name": [item.tenant_name],
             },
         }
         if item.email:
@@ -378,25 +535,31 @@ class KeycloakProvisioner:
         return self._cache.roles[name]
 
     def ensure_realm_setup(self) -> None:
-        """Realm roles, user profile, the two public clients and their token mappers."""
+        """Converge the running realm towards ``realm.py``: roles, user profile, clients, scopes.
+
+        The realm import creates all of it on a new install; this repairs drift (an older
+        import, a hand edit) and adds the partner client scopes, which an import cannot
+        declare without losing Keycloak's default scopes.
+        """
         with _keycloak_errors():
-            for name in OUR_ROLES:
+            for name, description in realm.ROLES.items():
                 self._admin.create_realm_role(
-                    {"name": name, "description": f"Kepu Cloud {name}"}, skip_exists=True
+                    {"name": name, "description": description}, skip_exists=True
                 )
                 self._role(name)
             self._ensure_user_profile()
-            for client in self._client_definitions():
-                client_uuid = self._ensure_client(client)
-                self._ensure_token_mappers(client_uuid)
+            for client in realm.staff_clients(
+                list(self.settings.portal_redirect_uris), ["+"], self.settings.api_audience
+            ):
+                self._ensure_client(client)
+            present = {s["name"] for s in self._admin.get_client_scopes()}
+            for scope in realm.partner_client_scopes():
+                if scope["name"] not in present:
+                    self._admin.create_client_scope(scope, skip_exists=True)
         self._realm_ready = True
 
     def _ensure_user_profile(self) -> None:
-        """Declare the tenant attributes (admin-only edits; Keycloak 24 drops undeclared ones).
-
-        Provisioned accounts have no names or e-mail, so those are not required (Keycloak
-        would otherwise stop the first sign-in with a profile form).
-        """
+        """Declare every tenant attribute and require no name or e-mail (see ``realm.user_profile``)."""
         profile = self._admin.get_realm_users_profile()
         attributes: list[dict[str, Any]] = profile.setdefault("attributes", [])
         changed = False
@@ -405,97 +568,28 @@ class KeycloakProvisioner:
                 del attr["required"]
                 changed = True
         declared = {a.get("name") for a in attributes}
-        for name in USER_ATTRIBUTES:
-            if name not in declared:
-                attributes.append(
-                    {
-                        "name": name,
-                        "displayName": name,
-                        "permissions": {"view": ["admin", "user"], "edit": ["admin"]},
-                        "multivalued": False,
-                    }
-                )
+        for wanted in realm.user_profile()["attributes"]:
+            if wanted["name"] not in declared:
+                attributes.append(wanted)
                 changed = True
         if changed:
             self._admin.update_realm_users_profile(profile)
 
-    def _client_definitions(self) -> list[dict[str, Any]]:
-        common = {
-            "enabled": True,
-            "publicClient": True,
-            "protocol": "openid-connect",
-            "implicitFlowEnabled": False,
-            "serviceAccountsEnabled": False,
-        }
-        portal = {
-            **common,
-            "clientId": PORTAL_CLIENT,
-            "name": "科普云门户",
-            "standardFlowEnabled": True,
-            "directAccessGrantsEnabled": False,
-            "redirectUris": list(self.settings.portal_redirect_uris),
-            "webOrigins": ["+"],
-            "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": "+"},
-        }
-        cli = {
-            **common,
-            "clientId": CLI_CLIENT,
-            "name": "科普云命令行",
-            "standardFlowEnabled": False,
-            "directAccessGrantsEnabled": True,
-            "attributes": {},
-        }
-        return [portal, cli]
-
     def _ensure_client(self, wanted: dict[str, Any]) -> str:
+        """Create the client, or bring its settings and protocol mappers to ``wanted``."""
+        mappers = wanted.get("protocolMappers", [])
         client_uuid = self._admin.get_client_id(wanted["clientId"])
         if client_uuid is None:
             return str(self._admin.create_client(wanted, skip_exists=True))
         current = self._admin.get_client(client_uuid)
-        attrs = {**(current.get("attributes") or {}), **wanted["attributes"]}
-        drift = any(current.get(k) != v for k, v in wanted.items() if k != "attributes")
+        settings = {k: v for k, v in wanted.items() if k not in ("protocolMappers", "secret")}
+        attrs = {**(current.get("attributes") or {}), **settings.get("attributes", {})}
+        drift = any(current.get(k) != v for k, v in settings.items() if k != "attributes")
         if drift or attrs != (current.get("attributes") or {}):
             current.pop("protocolMappers", None)
-            self._admin.update_client(client_uuid, {**current, **wanted, "attributes": attrs})
-        return str(client_uuid)
-
-    def _ensure_token_mappers(self, client_uuid: str) -> None:
+            self._admin.update_client(client_uuid, {**current, **settings, "attributes": attrs})
         present = {m.get("name") for m in self._admin.get_mappers_from_client(client_uuid)}
-        for mapper in self._token_mappers():
+        for mapper in mappers:
             if mapper["name"] not in present:
                 self._admin.add_mapper_to_client(client_uuid, mapper)
-
-    def _token_mappers(self) -> list[dict[str, Any]]:
-        mappers = [
-            {
-                "name": claim,
-                "protocol": "openid-connect",
-                "protocolMapper": "oidc-usermodel-attribute-mapper",
-                "consentRequired": False,
-                "config": {
-                    "user.attribute": claim,
-                    "claim.name": claim,
-                    "jsonType.label": "String",
-                    "access.token.claim": "true",
-                    "id.token.claim": "true",
-                    "userinfo.token.claim": "true",
-                    "introspection.token.claim": "true",
-                },
-            }
-            for claim in TOKEN_CLAIMS
-        ]
-        mappers.append(
-            {
-                "name": f"{self.settings.api_audience} audience",
-                "protocol": "openid-connect",
-                "protocolMapper": "oidc-audience-mapper",
-                "consentRequired": False,
-                "config": {
-                    "included.custom.audience": self.settings.api_audience,
-                    "access.token.claim": "true",
-                    "id.token.claim": "false",
-                    "introspection.token.claim": "true",
-                },
-            }
-        )
-        return mappers
+        return str(client_uuid)

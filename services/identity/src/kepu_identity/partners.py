@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import secrets
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from kepu.identity.v1 import identity_pb2 as pb
@@ -140,10 +141,36 @@ def webhook_target(s: Session, client_id: str) -> Row[Any] | None:
     ).first()
 
 
+class PartnerRealm(Protocol):
+    """The partner clients in Keycloak mode (``KeycloakProvisioner``)."""
+
+    def ensure_partner_client(
+        self,
+        client_id: str,
+        name: str,
+        secret: str,
+        scopes: Sequence[str],
+        *,
+        tenant_id: str,
+        tenant_path: str,
+        tenant_kind: str,
+        tenant_code: str,
+        tenant_name: str,
+    ) -> None: ...
+
+    def set_client_secret(self, client_id: str, secret: str) -> None: ...
+
+    def disable_client(self, client_id: str) -> None: ...
+
+
 class Partners:
-    def __init__(self, db: Database, sealer: Sealer) -> None:
+    """Registration, rotation and disabling; with Keycloak (``realm``), each change is made
+    there inside the same transaction, so a refused Keycloak call leaves no partner behind."""
+
+    def __init__(self, db: Database, sealer: Sealer, realm: PartnerRealm | None = None) -> None:
         self.db = db
         self.sealer = sealer
+        self.realm = realm
 
     @staticmethod
     def require_admin(caller: Principal) -> None:
@@ -216,6 +243,18 @@ class Partners:
                     "webhook_url": reg.webhook_url,
                 },
             )
+            if self.realm is not None:
+                self.realm.ensure_partner_client(
+                    client_id,
+                    reg.name,
+                    secret,
+                    reg.scopes,
+                    tenant_id=tenant.id,
+                    tenant_path=tenant.path,
+                    tenant_kind=tenant.kind,
+                    tenant_code=tenant.code,
+                    tenant_name=tenant.name,
+                )
             row = get_partner(s, client_id)
         assert row is not None
         return Issued(row, secret, webhook_secret)
@@ -263,6 +302,8 @@ class Partners:
                 actor=caller.username,
                 details={"client_id": client_id, "name": row.name},
             )
+            if self.realm is not None:
+                self.realm.set_client_secret(client_id, secret)
             after = get_partner(s, client_id)
         assert after is not None
         return Issued(after, secret, "")
@@ -290,6 +331,8 @@ class Partners:
                     actor=caller.username,
                     details={"client_id": client_id, "name": row.name},
                 )
+            if self.realm is not None:
+                self.realm.disable_client(client_id)
             after = get_partner(s, client_id)
         assert after is not None
         return after

@@ -200,6 +200,17 @@ def set_password(
     add_history(s, user_id, tenant_path, password_hash)
 
 
+def mark_password_changed(s: Session, user_id: str) -> None:
+    """The password was changed elsewhere (Keycloak holds it): no change is due any more."""
+    s.execute(
+        text(
+            "UPDATE users SET must_change_password = false, failed_count = 0, locked_until = NULL,"
+            " password_changed_at = now() WHERE id = CAST(:id AS uuid)"
+        ),
+        {"id": user_id},
+    )
+
+
 def add_history(s: Session, user_id: str, tenant_path: str, password_hash: str) -> None:
     s.execute(
         text(

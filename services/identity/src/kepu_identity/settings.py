@@ -5,6 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Token lifetimes of the embedded provider and of the Keycloak realm (``realm.py``).
+ACCESS_TOKEN_SECONDS = 300  # 5-minute access tokens
+SESSION_IDLE_SECONDS = 1800  # 30-minute idle SSO session
+
 
 class IdentitySettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
@@ -28,8 +32,12 @@ class IdentitySettings(BaseSettings):
     )
     idp: str = Field(default="embedded", validation_alias="IDP")  # embedded | keycloak
     admin_mfa: str = Field(default="required", validation_alias="ADMIN_MFA")  # required | optional
-    access_token_seconds: int = Field(default=300, validation_alias="ACCESS_TOKEN_SECONDS")
-    session_idle_seconds: int = Field(default=1800, validation_alias="SESSION_IDLE_SECONDS")
+    access_token_seconds: int = Field(
+        default=ACCESS_TOKEN_SECONDS, validation_alias="ACCESS_TOKEN_SECONDS"
+    )
+    session_idle_seconds: int = Field(
+        default=SESSION_IDLE_SECONDS, validation_alias="SESSION_IDLE_SECONDS"
+    )
     key_rotation_hours: float = Field(default=24.0, validation_alias="KEY_ROTATION_HOURS")
     portal_redirect_uris: str = Field(default="", validation_alias="PORTAL_REDIRECT_URIS")
     keycloak_url: str = Field(default="", validation_alias="KEYCLOAK_URL")

@@ -8,6 +8,7 @@
                      Kafka (id ``kafka``)
 ``service_database(name, script_location)`` -- a migrated database; returns (owner_url, app_url)
 ``keycloak_server`` -- one real Keycloak per test session; ``keycloak_realm`` -- a fresh realm
+``ENGINES`` -- pytest params for a stack fixture that runs on the embedded and the real engines
 """
 
 from __future__ import annotations
@@ -31,12 +32,19 @@ from .stack import Stack
 
 
 @contextmanager
-def fresh_stack() -> Iterator[Stack]:
-    """A whole platform on free ports in a throw-away directory (end-to-end tests)."""
+def fresh_stack(engines: str = "embedded") -> Iterator[Stack]:
+    """A whole platform on free ports in a throw-away directory (end-to-end tests).
+
+    ``engines="real"`` runs the production engines: Keycloak and Apache Kafka
+    (``KEPU_IDP=keycloak KEPU_BROKER=kafka``) instead of the embedded provider and Tansu.
+    """
     # Not under pytest's basetemp: a concurrent pytest run may prune those directories.
     var_dir = Path(tempfile.mkdtemp(prefix="kepu-stack-"))
     # The reporting service reads "now" from this file when it exists (tests play a month).
-    s = Stack(var_dir=var_dir, extra_env={"REPORTING_CLOCK_FILE": str(var_dir / "reporting_clock")})
+    env = {"REPORTING_CLOCK_FILE": str(var_dir / "reporting_clock")}
+    if engines == "real":
+        env.update(KEPU_IDP="keycloak", KEPU_BROKER="kafka")
+    s = Stack(var_dir=var_dir, extra_env=env)
     try:
         s.start()
         yield s
@@ -44,6 +52,11 @@ def fresh_stack() -> Iterator[Stack]:
         s.stop()
         if not os.environ.get("KEPU_KEEP_STACK"):
             shutil.rmtree(var_dir, ignore_errors=True)
+
+
+# A module-scoped ``stack`` fixture with ``params=ENGINES`` runs its module twice: on the
+# embedded engines (fast) and on Keycloak + Apache Kafka (``request.param == "real"``).
+ENGINES = [pytest.param("embedded", id="embedded"), pytest.param("real", id="keycloak-kafka")]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,209 @@
+"""The production engines end to end: Keycloak's own pages in Chromium, a bank's confidential
+client provisioned into Keycloak, tokens Keycloak issues without our claims, and events on
+Apache Kafka (``KEPU_IDP=keycloak KEPU_BROKER=kafka``, as ``make run`` can run them).
+
+The 8月 step itself (python-keycloak, distribution, forced change, sibling denial, lockout,
+code flow) runs on these engines in ``test_e2e_foundation.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import httpx
+import pytest
+from kepu_devstack.e2e import api
+from kepu_devstack.pytest_plugin import fresh_stack
+from keycloak import KeycloakOpenID
+from keycloak.exceptions import KeycloakAuthenticationError, KeycloakPostError
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with fresh_stack("real") as s:
+        assert s.keycloak is not None
+        yield s
+
+
+@pytest.fixture(scope="module")
+def province(stack) -> str:
+    return stack.admin_token()
+
+
+def is_problem(r: httpx.Response, status: int) -> bool:
+    return (
+        r.status_code == status
+        and r.headers["content-type"].startswith("application/problem+json")
+        and any("\u4e00" <= c <= "\u9fff" for c in r.json()["detail"])
+    )
+
+
+def test_the_issuer_is_keycloak_behind_the_gateway(stack, province):
+    wk = httpx.get(f"{stack.issuer}/.well-known/openid-configuration", timeout=30).json()
+    assert wk["issuer"] == f"{stack.gateway_url}/auth/realms/kepu"
+    # Keycloak's own discovery document (not the embedded provider's)
+    assert "device_authorization_endpoint" in wk
+    me = api(stack, province).get("/api/v1/tenants/me")
+    assert me.status_code == 200 and me.json()["code"] == "410000"
+
+
+def test_a_keycloak_token_without_tenant_claims_is_a_401_problem(stack):
+    assert stack.keycloak is not None
+    admin = stack.keycloak.admin()
+    user_id = admin.create_user({"username": "stray-user", "enabled": True})
+    admin.set_user_password(user_id, "Stray-user-2026#", temporary=False)
+    admin.assign_realm_roles(user_id, [admin.get_realm_role("admin")])
+    token = stack.login("stray-user", "Stray-user-2026#")
+    for path in ("/api/v1/tenants/me", "/api/v1/talents", "/api/v1/audit"):
+        r = httpx.get(
+            f"{stack.gateway_url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        assert is_problem(r, 401), (path, r.status_code, r.text)
+
+
+def test_a_bank_provisioned_into_keycloak_gets_a_token_that_opens_only_the_partner_api(
+    stack, province
+):
+    r = api(stack, province).post(
+        "/api/v1/partners", json={"name": "河南农信", "scopes": ["partner:talents:read"]}
+    )
+    assert r.status_code == 201, r.text
+    client_id, secret = r.json()["partner"]["client_id"], r.json()["client_secret"]
+    assert stack.keycloak is not None
+    assert stack.keycloak.admin().get_client_id(client_id)  # the client lives in Keycloak
+
+    def bank(secret: str) -> KeycloakOpenID:
+        return KeycloakOpenID(
+            server_url=f"{stack.gateway_url}/auth/",
+            realm_name="kepu",
+            client_id=client_id,
+            client_secret_key=secret,
+        )
+
+    token = bank(secret).token(grant_type="client_credentials")["access_token"]
+    partner = api(stack, token)
+    listing = partner.get("/partner/v1/talents")
+    assert listing.status_code == 200, listing.text
+    assert is_problem(partner.get("/api/v1/tenants/me"), 403)
+    assert partner.post("/partner/v1/financing", json={}).status_code in (403, 422)
+
+    rotated = api(stack, province).post(f"/api/v1/partners/{client_id}/rotate-secret")
+    assert rotated.status_code == 200, rotated.text
+    with pytest.raises((KeycloakAuthenticationError, KeycloakPostError)):
+        bank(secret).token(grant_type="client_credentials")
+    new_secret = rotated.json()["client_secret"]
+    assert bank(new_secret).token(grant_type="client_credentials")["access_token"]
+    assert api(stack, province).delete(f"/api/v1/partners/{client_id}").status_code in (200, 204)
+    with pytest.raises((KeycloakAuthenticationError, KeycloakPostError)):
+        bank(new_secret).token(grant_type="client_credentials")
+
+
+def test_a_society_created_by_the_province_reaches_every_read_model_through_kafka(stack, province):
+    """identity -> Kafka -> talent/reporting/projects/assessment read models."""
+    me = api(stack, province).get("/api/v1/tenants/me").json()
+    r = api(stack, province).post(
+        f"/api/v1/tenants/{me['id']}/children",
+        json={"code": "410000S77", "name": "河南省科普作家协会", "kind": "society"},
+    )
+    assert r.status_code == 201, r.text
+    society = r.json()
+    issued = api(stack, province).post(
+        f"/api/v1/tenants/{me['id']}/credentials",
+        json={"scope": "children"},
+        headers={"Accept": "application/json"},
+    )
+    assert issued.status_code == 200, issued.text
+    row = next(c for c in issued.json()["issued"] if c["tenant_code"] == "410000S77")
+    ok = httpx.post(
+        f"{stack.issuer}/account/password",
+        json={
+            "username": row["username"],
+            "currentPassword": row["initial_password"],
+            "newPassword": "Zuojia#Kepu2026",
+        },
+        timeout=60,
+    )
+    assert ok.status_code == 204, ok.text
+    token = stack.login(row["username"], "Zuojia#Kepu2026")
+    # The society's own talent list answers once talent has consumed the tenant event.
+    deadline = time.monotonic() + 120
+    while True:
+        r = api(stack, token).get("/api/v1/talents")
+        if r.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert r.status_code == 200, r.text
+    assert society["path"].startswith("410000.")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def test_the_portal_signs_in_through_keycloaks_pages_with_the_forced_password_change(
+    stack, province, chromium
+):
+    me = api(stack, province).get("/api/v1/tenants/me").json()
+    kids = {
+        k["code"]: k
+        for k in api(stack, province).get(f"/api/v1/tenants/{me['id']}/children").json()
+    }
+    issued = api(stack, province).post(
+        f"/api/v1/tenants/{me['id']}/credentials",
+        json={"scope": "children", "reset_tenant_ids": [kids["410700"]["id"]]},
+        headers={"Accept": "application/json"},
+    )
+    assert issued.status_code == 200, issued.text
+    initial = next(c for c in issued.json()["issued"] if c["tenant_code"] == "410700")[
+        "initial_password"
+    ]
+    page = chromium.new_context(locale="zh-CN").new_page()
+    page.set_default_timeout(60_000)
+    page.goto(stack.gateway_url + "/")
+    page.wait_for_selector("#kc-login")
+    assert "/auth/realms/kepu/protocol/openid-connect/auth" in page.url
+    assert "科普云服务平台" in page.title()  # Keycloak's page, in the realm's Chinese
+    page.fill("#username", "kx410700")
+    page.fill("#password", "Wrong-password-1")
+    page.click("#kc-login")
+    page.wait_for_selector("#kc-login")
+    assert "无效的用户名或密码" in page.inner_text("body") or "密码" in page.inner_text("body")
+    page.fill("#username", "kx410700")
+    page.fill("#password", initial)
+    page.click("#kc-login")
+    page.wait_for_selector("#password-new")  # Keycloak's UPDATE_PASSWORD page
+    page.fill("#password-new", "onlylowercase123")
+    page.fill("#password-confirm", "onlylowercase123")
+    page.locator("#password-confirm").press("Enter")
+    page.wait_for_selector("#password-new")
+    assert "regex" in page.inner_text("body").lower() or "密码" in page.inner_text("body")
+    page.fill("#password-new", "Xinxiang#Portal2026")
+    page.fill("#password-confirm", "Xinxiang#Portal2026")
+    page.locator("#password-confirm").press("Enter")
+    page.wait_for_url(re.compile(re.escape(stack.gateway_url) + r"/($|\?)"))
+    assert "新乡" in page.inner_text("body")
+    # the new password is the account's now, for scripts too
+    assert stack.login("kx410700", "Xinxiang#Portal2026")

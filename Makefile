@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || (python3 -m uv --version >/dev/null 2
 PROTO_SRC := $(shell find proto/kepu -name '*.proto')
 PROTO_STAMP := proto/gen/.stamp
 
-.PHONY: run test proto sync lint typecheck unit e2e bench clean
+.PHONY: run test proto sync engines lint typecheck unit e2e bench clean
 
 $(PROTO_STAMP): $(PROTO_SRC)
 	@if [ "$(UV)" = "uv-missing" ]; then echo "uv is needed: pip install uv" >&2; exit 1; fi
@@ -20,7 +20,16 @@ sync: proto
 	$(UV) sync --all-packages --group dev
 
 run: sync
+	@if [ "$${KEPU_IDP:-embedded}" != embedded ] || [ "$${KEPU_BROKER:-tansu}" != tansu ]; then \
+	  $(UV) run python -m kepu_devstack engines; fi
 	$(UV) run python -m kepu_devstack run
+
+# Keycloak and Apache Kafka for the tests on the production engines, fetched by Maven into
+# ~/.m2 and unpacked under ~/.cache/kepu-engines (needs Java 17+ and Maven).
+engines: sync
+	@command -v java >/dev/null 2>&1 || { echo "Java 17+ is needed for Keycloak and Kafka: apt-get install openjdk-17-jdk-headless (or set JAVA_HOME)" >&2; exit 1; }
+	@command -v mvn >/dev/null 2>&1 || { echo "Maven is needed to fetch Keycloak and Kafka: apt-get install maven" >&2; exit 1; }
+	$(UV) run python -m kepu_devstack engines
 
 lint: sync
 	$(UV) run ruff check services gateway infra tests
@@ -35,7 +44,7 @@ unit: sync
 e2e: sync
 	$(UV) run pytest tests -q
 
-test: lint typecheck
+test: lint typecheck engines
 	$(UV) run pytest services gateway infra/devstack tests -q
 
 clean:

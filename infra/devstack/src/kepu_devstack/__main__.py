@@ -13,8 +13,10 @@ from .stack import Stack, available_services
 
 def main(argv: list[str] | None = None) -> int:
     argv = argv if argv is not None else sys.argv[1:]
+    if argv and argv[0] == "engines":
+        return _engines()
     if not argv or argv[0] != "run":
-        print("usage: python -m kepu_devstack run", file=sys.stderr)
+        print("usage: python -m kepu_devstack run | engines", file=sys.stderr)
         return 2
     var_dir = Path(os.environ.get("KEPU_VAR_DIR", ".var")).resolve()
     stack = Stack(
@@ -50,6 +52,22 @@ def main(argv: list[str] | None = None) -> int:
     print("正在停止……", flush=True)
     stack.stop()
     print("已停止。", flush=True)
+    return 0
+
+
+def _engines() -> int:
+    """Fetch Keycloak and Apache Kafka through Maven now (``make test`` does it first)."""
+    from . import engines
+
+    try:
+        engines.prepare_all()
+    except engines.EngineUnavailable as exc:
+        print(f"无法准备 Keycloak / Apache Kafka：{exc}", file=sys.stderr)
+        return 1
+    v = engines.versions()
+    print(
+        f"engines ready: Keycloak {v['keycloak']}, Apache Kafka {v['kafka']} in {engines.cache_dir()}"
+    )
     return 0
 
 

@@ -322,6 +322,8 @@ def test_wrong_admin_credentials_or_no_keycloak_are_chinese_unavailable_errors(
     )
     with pytest.raises(Unavailable, match="无法连接"):
         provision_nanyang(nowhere)
+    assert "ConnectError" in (nowhere.unreachable() or "")  # the start-up check's one line
+    assert wrong.unreachable() is None  # the realm itself answers
     assert admin.get_users() == []
     assert (
         httpx.get(keycloak_server.url + "realms/" + keycloak_realm, timeout=10).status_code == 200

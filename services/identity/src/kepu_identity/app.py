@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from .settings import IdentitySettings
 from .sheets import IssuedRow
 from .tenants import Tenants
 from .tokens import TokenIssuer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -109,7 +112,16 @@ def keycloak_provisioner(settings: IdentitySettings) -> KeycloakProvisioner | No
         raise SystemExit(
             "IDP=keycloak 需要设置 KEYCLOAK_URL（Keycloak 的地址，例如 http://keycloak:8080/）。"
         )
-    return KeycloakProvisioner(KeycloakSettings.from_identity_settings(settings))
+    realm = KeycloakProvisioner(KeycloakSettings.from_identity_settings(settings))
+    problem = realm.unreachable()
+    if problem:  # not fatal: Keycloak may come up after us; every call retries
+        log.warning(
+            "Keycloak 暂时无法访问（KEYCLOAK_URL=%s, KEYCLOAK_REALM=%s）：%s",
+            settings.keycloak_url,
+            settings.keycloak_realm,
+            problem,
+        )
+    return realm
 
 
 def mirror_account(

@@ -270,6 +270,14 @@ class KeycloakProvisioner:
             if actions != list(user.get("requiredActions") or []):
                 self._admin.update_user(user_id, {"requiredActions": actions})
 
+    def unreachable(self) -> str | None:
+        """None when the realm answers; otherwise why not, in one line (start-up check)."""
+        try:
+            r = httpx.get(self._realm_url(), timeout=5)
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None if r.status_code == 200 else f"HTTP {r.status_code}"
+
     def _realm_url(self) -> str:
         return f"{self.settings.server_url.rstrip('/')}/realms/{self.settings.realm}"
 

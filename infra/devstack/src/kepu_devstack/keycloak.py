@@ -220,3 +220,15 @@ class KeycloakServer:
             return False
         admin.create_realm(representation, skip_exists=True)
         return True
+
+    def point_portal_at(self, redirect_uris: list[str], web_origins: list[str]) -> None:
+        """Keep ``kepu-portal``'s redirect URIs on the current gateway (its port may change
+        between two ``make run`` of one data directory)."""
+        admin = self.admin()
+        client_uuid = admin.get_client_id("kepu-portal")
+        client = admin.get_client(client_uuid)
+        if client.get("redirectUris") != redirect_uris or client.get("webOrigins") != web_origins:
+            client.pop("protocolMappers", None)
+            admin.update_client(
+                client_uuid, {**client, "redirectUris": redirect_uris, "webOrigins": web_origins}
+            )

@@ -175,12 +175,13 @@ class Stack:
         from kepu_identity.realm import realm_representation
 
         keycloak.wait_ready()
-        keycloak.import_realm(
-            realm_representation(
-                portal_redirect_uris=self.env["PORTAL_REDIRECT_URIS"].split(","),
-                portal_web_origins=[self.gateway_url],
-            )
+        redirects = self.env["PORTAL_REDIRECT_URIS"].split(",")
+        origins = [self.gateway_url]
+        created = keycloak.import_realm(
+            realm_representation(portal_redirect_uris=redirects, portal_web_origins=origins)
         )
+        if not created:
+            keycloak.point_portal_at(redirects, origins)
 
     def _run_once(self, svc: str, cmd: str) -> None:
         with open(self._log(f"{svc}-{cmd}"), "ab") as log:

@@ -52,6 +52,20 @@ def test_the_issuer_is_keycloak_behind_the_gateway(stack, province):
     assert me.status_code == 200 and me.json()["code"] == "410000"
 
 
+def test_every_service_accepts_keycloaks_token(stack, province):
+    """Each service verifies the forwarded token itself against Keycloak's JWKS."""
+    client = api(stack, province)
+    for path in (
+        "/api/v1/tenants/me",  # identity
+        "/api/v1/talents",  # talent
+        "/api/v1/report-types",  # reporting
+        "/api/v1/calls",  # projects
+        "/api/v1/assessment/schemes",  # assessment
+    ):
+        r = client.get(path)
+        assert r.status_code == 200, (path, r.status_code, r.text)
+
+
 def test_a_keycloak_token_without_tenant_claims_is_a_401_problem(stack):
     assert stack.keycloak is not None
     admin = stack.keycloak.admin()

@@ -2,7 +2,8 @@
 
 kubernetes-validate only knows built-in kinds. These schemas hold the parts of each
 operator's CRD that our manifests use and that the operator rejects when wrong (required
-fields, types, enums), taken from CloudNativePG 1.26, Strimzi 0.46 and Keycloak 26's CRDs.
+fields, types, enums), taken from CloudNativePG 1.30, Strimzi 1.0.1 (`kafka.strimzi.io/v1`,
+packaging/install/cluster-operator/04x-Crd-*.yaml) and Keycloak 26's CRDs.
 Unknown fields are refused where the CRD itself is structural, so a typo fails here.
 """
 
@@ -155,8 +156,10 @@ DATABASE = _kind(
     },
 )
 
+# Strimzi v1: `.spec` is required in every kind (0.49); the Kafka kind has no ZooKeeper,
+# replicas, storage or resources of its own any more (they live in KafkaNodePool).
 KAFKA = _kind(
-    "kafka.strimzi.io/v1beta2",
+    "kafka.strimzi.io/v1",
     "Kafka",
     {
         "type": "object",
@@ -209,7 +212,7 @@ KAFKA = _kind(
 )
 
 KAFKA_NODE_POOL = _kind(
-    "kafka.strimzi.io/v1beta2",
+    "kafka.strimzi.io/v1",
     "KafkaNodePool",
     {
         "type": "object",
@@ -247,8 +250,9 @@ KAFKA_NODE_POOL = _kind(
     },
 )
 
+# In v1 partitions and replicas may be left out (broker defaults); ours always set them.
 KAFKA_TOPIC = _kind(
-    "kafka.strimzi.io/v1beta2",
+    "kafka.strimzi.io/v1",
     "KafkaTopic",
     {
         "type": "object",
@@ -258,6 +262,47 @@ KAFKA_TOPIC = _kind(
             "partitions": {"type": "integer", "minimum": 1},
             "replicas": {"type": "integer", "minimum": 1, "maximum": 32767},
             "config": {"type": "object"},
+        },
+        "additionalProperties": False,
+    },
+)
+
+# KafkaUser v1 (none rendered today; a KafkaUser added later is checked). v1 dropped the
+# single `operation` of an ACL rule for the `operations` list.
+KAFKA_USER = _kind(
+    "kafka.strimzi.io/v1",
+    "KafkaUser",
+    {
+        "type": "object",
+        "properties": {
+            "authentication": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"enum": ["tls", "tls-external", "scram-sha-512"]}},
+            },
+            "authorization": {
+                "type": "object",
+                "required": ["type", "acls"],
+                "properties": {
+                    "type": {"enum": ["simple"]},
+                    "acls": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["resource", "operations"],
+                            "properties": {
+                                "resource": {"type": "object"},
+                                "operations": {"type": "array", "items": STR},
+                                "host": STR,
+                                "type": {"enum": ["allow", "deny"]},
+                            },
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+            },
+            "quotas": {"type": "object"},
+            "template": {"type": "object"},
         },
         "additionalProperties": False,
     },
@@ -327,5 +372,14 @@ REALM_IMPORT = _kind(
 
 SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     (s["properties"]["apiVersion"]["const"], s["properties"]["kind"]["const"]): s
-    for s in (CLUSTER, DATABASE, KAFKA, KAFKA_NODE_POOL, KAFKA_TOPIC, KEYCLOAK, REALM_IMPORT)
+    for s in (
+        CLUSTER,
+        DATABASE,
+        KAFKA,
+        KAFKA_NODE_POOL,
+        KAFKA_TOPIC,
+        KAFKA_USER,
+        KEYCLOAK,
+        REALM_IMPORT,
+    )
 }

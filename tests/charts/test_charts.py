@@ -372,13 +372,18 @@ def test_topics_include_a_dead_letter_topic_for_each(umbrella: Rendered) -> None
 
 def test_kafka_runs_in_kraft_mode_with_a_plain_bootstrap_listener(umbrella: Rendered) -> None:
     kafka = umbrella.named("Kafka", f"{RELEASE}-kafka")
-    assert kafka["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
-    assert kafka["metadata"]["annotations"]["strimzi.io/node-pools"] == "enabled"
+    # Strimzi v1: KRaft with node pools is the only mode; the v1beta2 annotations are gone.
+    assert kafka["apiVersion"] == "kafka.strimzi.io/v1"
+    assert not set(kafka["metadata"].get("annotations", {})) & {
+        "strimzi.io/kraft",
+        "strimzi.io/node-pools",
+    }
     assert {"name": "plain", "port": 9092, "type": "internal", "tls": False} in kafka["spec"][
         "kafka"
     ]["listeners"]
     (pool,) = umbrella.of_kind("KafkaNodePool")
     assert pool["metadata"]["labels"]["strimzi.io/cluster"] == f"{RELEASE}-kafka"
+    assert set(pool["spec"]["roles"]) == {"controller", "broker"}
 
 
 def test_realm_import_configures_clients_roles_and_policies(umbrella: Rendered) -> None:

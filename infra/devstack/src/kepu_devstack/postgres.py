@@ -36,6 +36,14 @@ def _bin(name: str) -> str:
     return str(_pg_bin_dir() / name)
 
 
+def server_version() -> str:
+    """The version of the wheel's PostgreSQL server, e.g. ``18.6`` (the charts deploy its major)."""
+    out = subprocess.run(
+        [_bin("postgres"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    return out.split()[-1]  # "postgres (PostgreSQL) 18.6"
+
+
 def _system_user() -> str | None:
     if os.geteuid() != 0:
         return None

@@ -259,14 +259,20 @@ spec:
             - python
             - -c
             - |
-              import socket, sys, time
+              import os, socket, sys, time
+              address = (os.environ["KEPU_PG_HOST"], int(os.environ["KEPU_PG_PORT"]))
               for _ in range(180):
                   try:
-                      socket.create_connection(({{ include "kepu.pgHost" $ | quote }}, {{ int $v.global.postgres.port }}), 3).close()
+                      socket.create_connection(address, 3).close()
                       sys.exit(0)
                   except OSError:
                       time.sleep(5)
               sys.exit("PostgreSQL did not come up")
+          env:
+            - name: KEPU_PG_HOST
+              value: {{ include "kepu.pgHost" $ | quote }}
+            - name: KEPU_PG_PORT
+              value: {{ $v.global.postgres.port | quote }}
           resources:
             {{- toYaml $v.migration.resources | nindent 12 }}
           securityContext:

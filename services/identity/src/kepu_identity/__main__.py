@@ -1,4 +1,9 @@
-"""``python -m kepu_identity migrate | serve | relay | worker | seed | distribute``."""
+"""``python -m kepu_identity migrate | serve | relay | worker | seed | bootstrap-admin | wait-ready | distribute``.
+
+The install of the Helm chart runs, in this order: ``migrate`` and ``seed --no-demo``
+(pre-install hooks), then ``wait-ready`` + ``bootstrap-admin`` and ``wait-ready`` +
+``distribute`` (post-install hooks). ``make run`` runs ``migrate`` and ``seed``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,18 +20,35 @@ from kepu_common import telemetry
 
 if TYPE_CHECKING:
     from .app import Identity
+    from .seed import BootstrapTenant
+    from .settings import IdentitySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kepu_identity")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("migrate")
     sub.add_parser("serve")
     sub.add_parser("relay")
     sub.add_parser("worker")
-    sub.add_parser("seed")
+    seed = sub.add_parser("seed", help="the tenant tree, the realm clients and the demo admin")
+    seed.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="only the tenant tree and the clients: no demo admin, no demo partner (installs)",
+    )
+    boot = sub.add_parser(
+        "bootstrap-admin",
+        help="the first admin of a tenant from BOOTSTRAP_ADMIN_USER/_PASSWORD (must change it)",
+    )
+    boot.add_argument("--tenant-code", default="410000")
+    wait = sub.add_parser(
+        "wait-ready",
+        help="wait for the identity service (and the Keycloak realm with IDP=keycloak)",
+    )
+    wait.add_argument("--timeout", type=float, default=600, help="seconds")
     dist = sub.add_parser(
         "distribute", help="issue credentials for a tenant's descendants (Helm post-install)"
     )
@@ -35,7 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     dist.add_argument(
         "--secret-name", help="store the sheet in this Kubernetes Secret (in-cluster)"
     )
+    dist.add_argument(
+        "--output-dir",
+        help="write the Secret into this folder (<dir>/<secret-name>/) instead of the API server",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
+    if args.cmd == "distribute" and args.output_dir and not args.secret_name:
+        parser.error("--output-dir needs --secret-name")
     telemetry.setup("identity")
 
     if args.cmd == "migrate":
@@ -46,32 +80,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         upgrade(MIGRATIONS, url, os.environ.get("KEPU_APP_ROLE", "kepu_app"))
         return 0
-    from .app import build
+    if args.cmd == "wait-ready":
+        return _wait_ready(args.timeout)
     from .settings import IdentitySettings
 
     settings = IdentitySettings()
+    if args.cmd == "seed":
+        return _seed(settings, demo=not args.no_demo)
+    if args.cmd == "bootstrap-admin":
+        return _bootstrap_admin(settings, args.tenant_code)
+
+    from .app import build
+
     ident = build(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-
-    if args.cmd == "seed":
-        from . import seed
-
-        base = settings.oidc_issuer.split("/auth/")[0]
-        redirects = [u for u in settings.portal_redirect_uris.split(",") if u] or [f"{base}/*"]
-        added = seed.seed_tree(ident.db)
-        seed.seed_clients(ident.db, redirects)
-        user = os.environ.get("DEMO_ADMIN_USER", "henan_admin")
-        password = os.environ.get("DEMO_ADMIN_PASSWORD", "Kepu@Henan2026")
-        created = seed.seed_admin(ident.db, user, password)
-        if os.environ.get("DEMO_PARTNER_SECRET"):
-            seed.seed_partner(ident.db, "kepu-demo-bank", os.environ["DEMO_PARTNER_SECRET"])
-        print(
-            f"seeded {added} tenants; demo admin {'created' if created else 'exists'}: {user}",
-            file=sys.stderr,
-        )
-        return 0
     if args.cmd == "worker":
         return _worker(ident, stop)
     if args.cmd == "relay":
@@ -84,6 +108,113 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "distribute":
         return _distribute(ident, args)
     return _serve(ident, stop)
+
+
+def _seed(settings: IdentitySettings, *, demo: bool) -> int:
+    from kepu_common.db import Database
+
+    from . import seed
+    from .app import keycloak_provisioner, mirror_account
+
+    db = Database(settings.database_url)
+    base = settings.oidc_issuer.split("/auth/")[0]
+    redirects = [u for u in settings.portal_redirect_uris.split(",") if u] or [f"{base}/*"]
+    added = seed.seed_tree(db)
+    seed.seed_clients(db, redirects)
+    if not demo:
+        print(f"seeded {added} tenants and the realm clients; no demo account", file=sys.stderr)
+        return 0
+    user = os.environ.get("DEMO_ADMIN_USER", "henan_admin")
+    password = os.environ.get("DEMO_ADMIN_PASSWORD", "Kepu@Henan2026")
+    created = seed.seed_admin(db, user, password)
+    realm = keycloak_provisioner(settings)
+    if realm is not None:  # IDP=keycloak: the demo admin signs in at Keycloak
+        mirror_account(db, realm, user, password, temporary=False)
+    if os.environ.get("DEMO_PARTNER_SECRET"):
+        seed.seed_partner(db, "kepu-demo-bank", os.environ["DEMO_PARTNER_SECRET"])
+    print(
+        f"seeded {added} tenants; demo admin {'created' if created else 'exists'}: {user}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _bootstrap_admin(settings: IdentitySettings, tenant_code: str) -> int:
+    """The installation's first admin, from the one-time bootstrap Secret (Helm post-install)."""
+    from kepu_common.db import Database
+
+    from . import seed
+
+    user = os.environ.get("BOOTSTRAP_ADMIN_USER", "")
+    password = os.environ.get("BOOTSTRAP_ADMIN_PASSWORD", "")
+    if not user or not password:
+        print(
+            "缺少 BOOTSTRAP_ADMIN_USER / BOOTSTRAP_ADMIN_PASSWORD（初始管理员 Secret）",
+            file=sys.stderr,
+        )
+        return 2
+    external = _keycloak_bootstrap(settings) if settings.idp == "keycloak" else None
+    try:
+        outcome = seed.bootstrap_admin(
+            Database(settings.database_url),
+            user,
+            password,
+            tenant_code=tenant_code,
+            external=external,
+        )
+    except LookupError:
+        print(
+            f"未找到单位代码 {tenant_code}：请先运行 seed --no-demo 初始化单位树", file=sys.stderr
+        )
+        return 2
+    messages = {
+        "created": f"已创建初始管理员 {user}（单位 {tenant_code}），首次登录须修改初始密码",
+        "exists": f"初始管理员 {user} 已存在，未做任何修改（不会重置其密码）",
+        "tenant_has_admin": f"单位 {tenant_code} 已有管理员账号，未创建 {user}",
+    }
+    print(messages[outcome], file=sys.stderr)
+    return 0
+
+
+def _keycloak_bootstrap(settings: IdentitySettings) -> Callable[[BootstrapTenant, str, str], None]:
+    """The first admin in the Keycloak realm: temporary password, an existing user untouched."""
+    from . import seed
+    from .keycloak_provisioner import KeycloakProvisioner, KeycloakSettings
+
+    provisioner = KeycloakProvisioner(KeycloakSettings.from_identity_settings(settings))
+
+    def external(tenant: BootstrapTenant, username: str, password: str) -> None:
+        provisioner.ensure_user(
+            username,
+            password,
+            tenant_id=tenant.id,
+            tenant_path=tenant.path,
+            tenant_kind=tenant.kind,
+            tenant_code=tenant.code,
+            tenant_name=tenant.name,
+            roles=seed.ADMIN_ROLES,
+        )
+
+    return external
+
+
+def _wait_ready(timeout: float) -> int:
+    from . import readiness
+
+    target = os.environ.get("IDENTITY_GRPC_TARGET") or (
+        f"127.0.0.1:{os.environ.get('IDENTITY_GRPC_PORT', '50051')}"
+    )
+    dependencies = [readiness.identity_serving(target)]
+    if os.environ.get("IDP", "embedded") == "keycloak":
+        dependencies.append(
+            readiness.realm_answers(
+                os.environ["KEYCLOAK_URL"], os.environ.get("KEYCLOAK_REALM", "kepu")
+            )
+        )
+    ready = readiness.wait_until_ready(
+        dependencies, timeout, log=lambda line: print(line, file=sys.stderr, flush=True)
+    )
+    return 0 if ready else 1
 
 
 def _serve(ident: Identity, stop: threading.Event) -> int:
@@ -153,16 +284,25 @@ def _worker(ident: Identity, stop: threading.Event) -> int:
 
 
 def _distribute(ident: Identity, args: argparse.Namespace) -> int:
-    """Distribution run by the platform (Helm post-install Job), acting as the tenant's platform admin."""
+    """Distribution run by the platform (Helm post-install Job), acting as the tenant's platform admin.
+
+    Safe to rerun: with no account to issue or deliver it changes nothing; a sheet goes
+    to the Secret before its passwords are wiped, so a failed store is delivered again.
+    """
     from kepu_common.db import Scope
     from kepu_common.tenancy import Principal
 
     from . import repository as repo
+    from . import sheet_store
+    from .credentials import DistributionResult
 
     with ident.db.unit_of_work(Scope.system_scope()) as s:
         t = repo.get_tenant_by_code(s, args.tenant_code)
     if t is None:
-        print(f"unknown tenant code {args.tenant_code}", file=sys.stderr)
+        print(
+            f"未找到单位代码 {args.tenant_code}：请先运行 seed --no-demo 初始化单位树",
+            file=sys.stderr,
+        )
         return 2
     caller = Principal(
         subject="platform",
@@ -172,41 +312,29 @@ def _distribute(ident: Identity, args: argparse.Namespace) -> int:
         tenant_kind=t.kind,
         roles=frozenset({"admin", "platform_admin"}),
     )
-    res = ident.distributor.distribute(caller, t.id, args.scope)
-    if args.out:
-        Path(args.out).write_bytes(res.sheet)
+    if ident.distributor.outstanding(caller, t.id, args.scope) == 0:
+        print(f"{t.name}的下级单位都已有管理员账号：本次未分配，凭据表保持不变", file=sys.stderr)
+        return 0
+    store: sheet_store.SecretStore | None = None
     if args.secret_name:
-        _store_secret(args.secret_name, res.sheet, res.slips)
-    print(f"issued {len(res.issued)} accounts, skipped {res.skipped}", file=sys.stderr)
+        store = (
+            sheet_store.DirectorySecretStore(Path(args.output_dir))
+            if args.output_dir
+            else sheet_store.KubernetesSecretStore.in_cluster(os.environ.get("POD_NAMESPACE"))
+        )
+    stored: list[str] = []
+
+    def deliver(res: DistributionResult) -> None:
+        if args.out:
+            Path(args.out).write_bytes(res.sheet)
+        if store is not None:
+            files = {"credentials.xlsx": res.sheet, "slips.docx": res.slips}
+            stored.append(sheet_store.store_sheet(store, args.secret_name, files, res.batch_id))
+
+    res = ident.distributor.distribute(caller, t.id, args.scope, deliver=deliver)
+    where = f"；凭据表 Secret {args.secret_name}：{stored[0]}" if stored else ""
+    print(f"已分配 {len(res.issued)} 个账号，已有管理员 {res.skipped} 个{where}", file=sys.stderr)
     return 0
-
-
-def _store_secret(name: str, sheet: bytes, slips: bytes) -> None:
-    """Create a Secret through the in-cluster API (service account token), without extra libraries."""
-    import base64
-    import json
-
-    import httpx
-
-    sa = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-    ns = (sa / "namespace").read_text().strip()
-    token = (sa / "token").read_text().strip()
-    body = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name},
-        "data": {
-            "credentials.xlsx": base64.b64encode(sheet).decode(),
-            "slips.docx": base64.b64encode(slips).decode(),
-        },
-    }
-    r = httpx.post(
-        f"https://kubernetes.default.svc/api/v1/namespaces/{ns}/secrets",
-        content=json.dumps(body),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        verify=str(sa / "ca.crt"),
-    )
-    r.raise_for_status()
 
 
 if __name__ == "__main__":

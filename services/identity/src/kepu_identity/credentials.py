@@ -5,7 +5,9 @@ direct child) that lacks one. The run is a *batch*: its items are planned in one
 transaction, then issued in chunks, each committed; an interrupted run is
 resumed by the next request for T and never issues two accounts for one tenant
 (a unique index allows one distributed admin per tenant). Initial passwords are
-kept only sealed (AES-GCM) until the sheet is produced, then wiped.
+kept only sealed (AES-GCM) until the sheet is produced, then wiped. A caller that stores
+the sheet somewhere (the Helm Job's Secret) passes ``deliver``: it runs before the wipe
+commits, so a failed store leaves the batch to be delivered again by the next run.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class CredentialDistributor:
         tenant_id: str,
         scope: str = "subtree",
         reset_tenant_ids: list[str] | None = None,
+        deliver: Callable[[DistributionResult], None] | None = None,
     ) -> DistributionResult:
         if scope not in ("children", "subtree"):
             raise InvalidArgument("scope 只能是 children（直属下级）或 subtree（全部下级）。")
@@ -85,7 +88,24 @@ class CredentialDistributor:
                 raise PermissionDenied("只能为本单位的下级分配账号。")
             batch_id = self._plan(s, caller, t, scope, reset_tenant_ids or [])
         self._issue_pending(caller, batch_id)
-        return self._deliver(caller, batch_id, t.name)
+        return self._deliver(caller, batch_id, t.name, deliver)
+
+    def outstanding(self, caller: Principal, tenant_id: str, scope: str = "subtree") -> int:
+        """How many accounts a distribution would issue or deliver now (0: nothing to do)."""
+        with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
+            t = repo.get_tenant(s, tenant_id)
+            if t is None:
+                raise NotFound("单位不存在，或不在您的管辖范围内。")
+            running = s.execute(
+                text(
+                    "SELECT count(*) FROM credential_items i JOIN credential_batches b"
+                    " ON b.id = i.batch_id WHERE b.tenant_id = CAST(:t AS uuid)"
+                    " AND b.status = 'running'"
+                ),
+                {"t": t.id},
+            ).scalar()
+            missing = repo.descendants_without_admin(s, t.path, direct_only=scope == "children")
+        return int(running or 0) + len(missing)
 
     def _plan(
         self, s: Session, caller: Principal, t: Row[Any], scope: str, reset_ids: list[str]
@@ -198,7 +218,13 @@ class CredentialDistributor:
             details={"batch_id": batch_id, "issued_by": caller.username},
         )
 
-    def _deliver(self, caller: Principal, batch_id: str, issuer_name: str) -> DistributionResult:
+    def _deliver(
+        self,
+        caller: Principal,
+        batch_id: str,
+        issuer_name: str,
+        deliver: Callable[[DistributionResult], None] | None,
+    ) -> DistributionResult:
         result = DistributionResult(batch_id=batch_id)
         with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
             items = s.execute(
@@ -226,6 +252,13 @@ class CredentialDistributor:
                 ).scalar()
                 or 0
             ) - len(result.issued)
+            result.skipped = max(result.skipped, 0)
+            result.sheet = sheet_xlsx(issuer_name, self.login_url, result.issued)
+            result.slips = slips_docx(issuer_name, self.login_url, result.issued)
+            if deliver is not None:
+                # Stored before the wipe below commits: if storing fails, the batch stays
+                # running with its sealed passwords and the next run delivers it again.
+                deliver(result)
             # The sheet leaves now; the sealed passwords are wiped in the same transaction.
             s.execute(
                 text(
@@ -241,7 +274,4 @@ class CredentialDistributor:
                 ),
                 {"b": batch_id},
             )
-        result.skipped = max(result.skipped, 0)
-        result.sheet = sheet_xlsx(issuer_name, self.login_url, result.issued)
-        result.slips = slips_docx(issuer_name, self.login_url, result.issued)
         return result

@@ -1,8 +1,18 @@
-"""Seeding: the Henan tree, the realm clients and the demo province admin (idempotent)."""
+"""Seeding: the Henan tree, the realm clients, the demo province admin (idempotent).
+
+Two uses. ``make run`` seeds everything, with the demo admin whose password is known
+(``python -m kepu_identity seed``). An installation seeds only the tree and the clients
+(``seed --no-demo``, a Helm pre-install hook) and then bootstraps its first province
+admin from a one-time Secret (``bootstrap-admin``): an initial password that must be
+changed at the first sign-in, never reset by a rerun.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from kepu_common.db import Database, Scope
 
@@ -10,6 +20,7 @@ from . import clients, divisions, passwords
 from . import repository as repo
 
 log = logging.getLogger(__name__)
+ADMIN_ROLES = ["admin", "reviewer"]  # a province admin, the demo one and the bootstrapped one
 
 
 def seed_tree(db: Database) -> int:
@@ -73,12 +84,77 @@ def seed_admin(
             tenant_path=t.path,
             username=username,
             password_hash=passwords.hash_password(password),
-            roles=["admin", "reviewer"],
+            roles=ADMIN_ROLES,
             must_change=False,
             is_tenant_admin=True,
             display_name=f"{t.name}科协管理员",
         )
     return True
+
+
+@dataclass(frozen=True)
+class BootstrapTenant:
+    """The tenant the first admin belongs to, as a Keycloak mirror needs it."""
+
+    id: str
+    path: str
+    kind: str
+    code: str
+    name: str
+
+
+BootstrapOutcome = Literal["created", "exists", "tenant_has_admin"]
+
+
+def bootstrap_admin(
+    db: Database,
+    username: str,
+    initial_password: str,
+    *,
+    tenant_code: str = divisions.PROVINCE_CODE,
+    external: Callable[[BootstrapTenant, str, str], None] | None = None,
+) -> BootstrapOutcome:
+    """The installation's first admin of ``tenant_code``; it must change the password first.
+
+    An existing account is left exactly as it is (a password it changed stays changed).
+    ``external(tenant, username, password)`` also creates it in Keycloak (IDP=keycloak) and
+    must leave an existing Keycloak user's password alone too.
+    """
+    passwords.check_policy(initial_password, username)
+    with db.unit_of_work(Scope.system_scope()) as s:
+        t = repo.get_tenant_by_code(s, tenant_code)
+        if t is None:
+            raise LookupError(f"tenant {tenant_code} is not seeded")
+        existing = repo.user_by_username(s, username)
+        if existing is None and t.has_admin:
+            return "tenant_has_admin"  # one tenant admin per tenant (users_one_tenant_admin)
+        tenant = BootstrapTenant(t.id, t.path, t.kind, t.code, t.name)
+    if external is not None:
+        external(tenant, username, initial_password)
+    if existing is not None:
+        return "exists"
+    with db.unit_of_work(Scope.system_scope()) as s:
+        repo.insert_user(
+            s,
+            tenant_id=tenant.id,
+            tenant_path=tenant.path,
+            username=username,
+            password_hash=passwords.hash_password(initial_password),
+            roles=ADMIN_ROLES,
+            must_change=True,
+            is_tenant_admin=True,
+            display_name=f"{tenant.name}科协管理员",
+        )
+        repo.audit(
+            s,
+            tenant_id=tenant.id,
+            tenant_path=tenant.path,
+            action="credential_issued",
+            username=username,
+            actor="install",
+            details={"issued_by": "bootstrap-admin"},
+        )
+    return "created"
 
 
 def seed_partner(

@@ -387,38 +387,6 @@ def test_kafka_runs_in_kraft_mode_with_a_plain_bootstrap_listener(umbrella: Rend
     assert set(pool["spec"]["roles"]) == {"controller", "broker"}
 
 
-def test_realm_import_configures_clients_roles_and_policies(umbrella: Rendered) -> None:
-    imp = umbrella.named("KeycloakRealmImport", f"{RELEASE}-keycloak-realm-kepu")
-    assert imp["spec"]["keycloakCRName"] == umbrella.of_kind("Keycloak")[0]["metadata"]["name"]
-    realm = imp["spec"]["realm"]
-    assert realm["realm"] == "kepu"
-    assert realm["passwordPolicy"] == "length(10) and notUsername and passwordHistory(5)"
-    assert realm["bruteForceProtected"] is True
-    assert realm["failureFactor"] == 5
-    assert realm["maxFailureWaitSeconds"] == 900
-    assert realm["waitIncrementSeconds"] == 900
-    assert realm["otpPolicyType"] == "totp"
-    assert {r["name"] for r in realm["roles"]["realm"]} == {
-        "admin",
-        "reviewer",
-        "reporter",
-        "viewer",
-        "platform_admin",
-    }
-    clients = {c["clientId"]: c for c in realm["clients"]}
-    portal, cli = clients["kepu-portal"], clients["kepu-cli"]
-    assert portal["publicClient"] is True
-    assert portal["attributes"]["pkce.code.challenge.method"] == "S256"
-    assert portal["directAccessGrantsEnabled"] is False
-    assert cli["publicClient"] is True
-    assert cli["directAccessGrantsEnabled"] is True
-    (scope,) = realm["clientScopes"]
-    claims = {m["config"].get("claim.name") for m in scope["protocolMappers"]}
-    assert {"tenant_id", "tenant_path", "tenant_kind"} <= claims
-    audiences = {m["config"].get("included.custom.audience") for m in scope["protocolMappers"]}
-    assert "kepu-api" in audiences
-
-
 def test_keycloak_uses_its_own_database_in_the_cluster(umbrella: Rendered) -> None:
     db = umbrella.named("Keycloak", f"{RELEASE}-keycloak")["spec"]["db"]
     assert db["host"] == f"{RELEASE}-pg-rw"

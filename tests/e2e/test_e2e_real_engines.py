@@ -8,7 +8,6 @@ code flow) runs on these engines in ``test_e2e_foundation.py``.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
@@ -19,7 +18,6 @@ from kepu_devstack.pytest_plugin import fresh_stack
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakAuthenticationError, KeycloakPostError
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
 
@@ -155,30 +153,8 @@ def test_a_society_created_by_the_province_reaches_every_read_model_through_kafk
     assert society["path"].startswith("410000.")
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
-
-
 def test_the_portal_signs_in_through_keycloaks_pages_with_the_forced_password_change(
-    stack, province, chromium
+    stack, province, browser
 ):
     me = api(stack, province).get("/api/v1/tenants/me").json()
     kids = {
@@ -194,7 +170,7 @@ def test_the_portal_signs_in_through_keycloaks_pages_with_the_forced_password_ch
     initial = next(c for c in issued.json()["issued"] if c["tenant_code"] == "410700")[
         "initial_password"
     ]
-    page = chromium.new_context(locale="zh-CN").new_page()
+    page = browser.new_context(locale="zh-CN").new_page()
     page.set_default_timeout(60_000)
     page.goto(stack.gateway_url + "/")
     page.wait_for_selector("#kc-login")

@@ -8,7 +8,6 @@ and publishes; 周口 sees nothing before publication and its own rank after."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 CITY, COUNTY = "411600", "411602"  # 周口市, 川汇区
 CITY_PASSWORD = "Zhoukou#Portal2026"
@@ -25,28 +23,6 @@ COUNTY_PASSWORD = "Chuanhui#Portal2026"
 SH = ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
 
 
 def issue_and_set(stack, parent_token: str, code: str, password: str) -> str:

@@ -8,7 +8,6 @@ portal with its initial password and is forced to change it in the browser."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,6 @@ import httpx
 import pytest
 from kepu_devstack.e2e import api
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 CITY, COUNTY = "411000", "411002"  # 许昌市, 魏都区
 CITY_PASSWORD = "Xuchang#Portal2026"
@@ -26,28 +24,6 @@ COUNTY_PASSWORD = "Weidu#Portal2026"
 PERIOD = "2026-10"
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
 
 
 def shot(page, name: str) -> None:

@@ -179,21 +179,13 @@ def _bootstrap_admin(settings: IdentitySettings, tenant_code: str) -> int:
 def _keycloak_bootstrap(settings: IdentitySettings) -> Callable[[BootstrapTenant, str, str], None]:
     """The first admin in the Keycloak realm: temporary password, an existing user untouched."""
     from . import seed
-    from .keycloak_provisioner import KeycloakProvisioner, KeycloakSettings
+    from .app import keycloak_provisioner
 
-    provisioner = KeycloakProvisioner(KeycloakSettings.from_identity_settings(settings))
+    provisioner = keycloak_provisioner(settings)
+    assert provisioner is not None
 
     def external(tenant: BootstrapTenant, username: str, password: str) -> None:
-        provisioner.ensure_user(
-            username,
-            password,
-            tenant_id=tenant.id,
-            tenant_path=tenant.path,
-            tenant_kind=tenant.kind,
-            tenant_code=tenant.code,
-            tenant_name=tenant.name,
-            roles=seed.ADMIN_ROLES,
-        )
+        provisioner.ensure_account(username, password, tenant, seed.ADMIN_ROLES)
 
     return external
 

@@ -136,14 +136,4 @@ def mirror_account(
         tenant = repo.get_tenant(s, user.tenant_id) if user is not None else None
     if user is None or tenant is None:
         raise SystemExit(f"account {username!r} is not seeded; cannot mirror it into Keycloak")
-    realm.ensure_user(
-        username,
-        password,
-        tenant_id=tenant.id,
-        tenant_path=tenant.path,
-        tenant_kind=tenant.kind,
-        tenant_code=tenant.code,
-        tenant_name=tenant.name,
-        roles=list(user.roles),
-        temporary=temporary,
-    )
+    realm.ensure_account(username, password, tenant, list(user.roles), temporary=temporary)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from kepu_common.errors import DomainError, InvalidArgument, NotFound, Unavailable
@@ -69,6 +69,21 @@ class KeycloakSettings:
             portal_redirect_uris=tuple(u for u in redirects if u) or ("*",),
             api_audience=getattr(settings, "oidc_audience", "kepu-api"),
         )
+
+
+class TenantLike(Protocol):
+    """A tenant row or record: what an account in the realm carries of its tenant."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -208,6 +223,30 @@ class KeycloakProvisioner:
         if reset_existing and not created:
             self.reset_password(username, temporary_password)
         return user_id
+
+    def ensure_account(
+        self,
+        username: str,
+        password: str,
+        tenant: TenantLike,
+        roles: Sequence[str],
+        *,
+        temporary: bool = True,
+        reset_existing: bool = False,
+    ) -> str:
+        """``ensure_user`` for an account of ``tenant`` (distributed, bootstrap or demo admin)."""
+        return self.ensure_user(
+            username,
+            password,
+            tenant_id=tenant.id,
+            tenant_path=tenant.path,
+            tenant_kind=tenant.kind,
+            tenant_code=tenant.code,
+            tenant_name=tenant.name,
+            roles=roles,
+            temporary=temporary,
+            reset_existing=reset_existing,
+        )
 
     # ---- passwords (the account password API in Keycloak mode) ------------------------------
     def check_password(self, username: str, password: str) -> str:

@@ -81,6 +81,16 @@ class Account:
         )
 
 
+def audit_context(row: Row[Any], client_ip: str) -> dict[str, Any]:
+    """Who and where, for the audit entries of a sign-in or password change of ``row``."""
+    return {
+        "tenant_id": row.tenant_id,
+        "tenant_path": row.tenant_path,
+        "username": row.username,
+        "client_ip": client_ip,
+    }
+
+
 class Accounts:
     def __init__(self, db: Database, sealer: Sealer, *, mfa_required: bool) -> None:
         self.db = db
@@ -96,12 +106,7 @@ class Accounts:
                 passwords.verify_password(_DUMMY_HASH, password)  # same cost as a real check
                 log.info("sign-in failure for unknown user %r from %s", username, client_ip)
                 raise INVALID
-            ctx = {
-                "tenant_id": row.tenant_id,
-                "tenant_path": row.tenant_path,
-                "username": row.username,
-                "client_ip": client_ip,
-            }
+            ctx = audit_context(row, client_ip)
             if not row.enabled:
                 raise DISABLED
             if row.locked:
@@ -247,12 +252,7 @@ class KeycloakAccounts(Accounts):
             row = repo.user_by_username(s, username)
         if row is None:
             raise INVALID
-        ctx = {
-            "tenant_id": row.tenant_id,
-            "tenant_path": row.tenant_path,
-            "username": row.username,
-            "client_ip": client_ip,
-        }
+        ctx = audit_context(row, client_ip)
         if not row.enabled:
             raise DISABLED
         outcome = self.realm.check_password(username, current)

@@ -294,12 +294,17 @@ def audit(
 
 
 def audit_entries(s: Session, path: str, limit: int) -> list[Row[Any]]:
+    """The newest ``limit`` entries of a subtree, newest first (by time, then insertion).
+
+    The sort names the table's columns: a bare ``id`` would sort the ``id::text`` output
+    column, which puts 9 before 61."""
     return list(
         s.execute(
             text(
-                "SELECT id::text AS id, occurred_at, action, username, tenant_path::text AS tenant_path,"
-                " details::text AS details FROM audit_log WHERE tenant_path <@ CAST(:p AS ltree)"
-                " ORDER BY id DESC LIMIT :n"
+                "SELECT a.id::text AS id, a.occurred_at, a.action, a.username,"
+                " a.tenant_path::text AS tenant_path, a.details::text AS details FROM audit_log a"
+                " WHERE a.tenant_path <@ CAST(:p AS ltree)"
+                " ORDER BY a.occurred_at DESC, a.id DESC LIMIT :n"
             ),
             {"p": path, "n": limit},
         )

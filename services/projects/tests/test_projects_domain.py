@@ -44,6 +44,9 @@ def test_phones_are_masked():
     assert domain.mask_phone("13812345678") == "138****5678"
     assert domain.mask_phone("0372-5951234").endswith("1234")
     assert "595" not in domain.mask_phone("0372-5951234")
+    assert domain.mask_phone("0372-5951234") == "0372-****1234"
+    assert domain.mask_phone("02163073372-12") == "021-****3372"
+    assert domain.mask_phone("5951234") == "****1234"
 
 
 def test_a_call_needs_a_future_deadline_and_positive_weights():

@@ -261,3 +261,21 @@ def test_scores_outside_0_100_are_refused_and_change_nothing(client, tree, flow)
 def test_without_a_token_it_is_401(client):
     c, _h, _now = client
     assert is_problem(c.get("/api/v1/projects"), 401)
+
+
+def test_landlines_are_masked_to_area_code_and_last_four_in_lists(client, tree):
+    c, h, _now = client
+    county = h(tree["410503"])
+    made = {}
+    for phone in ("0372-5951234", "037163073372", "010-62345678-801", "13912345678"):
+        r = c.post("/api/v1/projects", headers=county, json=form(contact_phone=phone))
+        assert r.status_code == 201, r.text
+        made[r.json()["id"]] = r.json()["contact_phone"]
+    assert sorted(made.values()) == [
+        "010-****5678",
+        "0371-****3372",
+        "0372-****1234",
+        "139****5678",
+    ]
+    listed = c.get("/api/v1/projects?limit=500", headers=county).json()["projects"]
+    assert {x["id"]: x["contact_phone"] for x in listed if x["id"] in made} == made

@@ -5,9 +5,11 @@ from datetime import timedelta
 
 import pytest
 from kepu.projects.v1 import projects_pb2
+from kepu_common.db import Scope
 from kepu_common.errors import Conflict, PermissionDenied
 from kepu_projects import service
 from projects_testkit import form, sh, system_rows
+from sqlalchemy import text
 
 
 def open_call(act, node, clock, **over):
@@ -204,3 +206,20 @@ def test_the_phone_is_sealed_at_rest_masked_in_lists_and_every_full_view_is_audi
         db, "SELECT viewer_username FROM reveal_audit WHERE project_id = :id", id=p.id
     )
     assert audit == [("admin410502",)]
+
+
+def test_masks_stored_before_the_area_code_rule_are_redone_at_start(act, db, tree, clock, ring):
+    county = tree["410502"]
+    p = act(county, service.create_project, clock.now, ring, form(contact_phone="0372-5951234"))
+    with db.unit_of_work(Scope.system_scope()) as s:  # how the old rule stored it
+        s.execute(
+            text("UPDATE projects SET phone_masked = '********1234' WHERE id = CAST(:i AS uuid)"),
+            {"i": p.project.id},
+        )
+    with db.unit_of_work(Scope.system_scope()) as s:
+        assert service.remask_phones(s, ring) >= 1
+    with db.unit_of_work(Scope.system_scope()) as s:
+        assert service.remask_phones(s, ring) == 0
+    assert act(county, service.get_project, ring, p.project.id).project.phone_masked == (
+        "0372-****1234"
+    )

@@ -239,3 +239,15 @@ def test_bad_input_is_a_chinese_problem_never_a_500(client, issuer):
     assert is_problem(client.get("/api/v1/talents/not-a-uuid", headers=h), 404)
     assert is_problem(client.get("/api/v1/talents", params={"category": "x"}, headers=h), 422)
     assert is_problem(client.get("/api/v1/talents"), 401)
+
+
+def test_landlines_keep_their_area_code_and_last_four_in_lists_and_exports(client, issuer):
+    landline = f"0377-6307{uuid.uuid4().int % 10000:04d}-801"  # 南阳, with an extension
+    t = create(client, issuer, name="座机号", phone=landline)
+    masked = "0377-****" + landline[9:13]
+    assert t["fields"]["phone"] == masked
+    listed = client.get("/api/v1/talents", params={"q": "座机号"}, headers=auth(issuer, WOLONG))
+    assert masked in [x["fields"]["phone"] for x in listed.json()["talents"]]
+    r = client.get("/api/v1/talents/export", headers=auth(issuer, WOLONG))
+    rows = openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)
+    assert masked in [row[6] for row in rows if row[2] == "座机号"]

@@ -35,6 +35,7 @@ def test_bad_phone_numbers_are_explained_in_chinese(raw):
 def test_masks_keep_only_the_ends():
     assert fields.mask_phone("13812345678") == "138****5678"
     assert fields.mask_phone("0377-63073372") == "0377-****3372"
+    assert fields.mask_phone("010-62345678-801") == "010-****5678"
     assert fields.mask_email("nyswlqkx@163.com") == "n***@163.com"
     assert fields.mask_id_number("11010519491231002X") == "110105********002X"
 

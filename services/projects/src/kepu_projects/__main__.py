@@ -10,10 +10,10 @@ from kepu.projects.v1 import projects_pb2_grpc
 from kepu_common import directory, process
 from kepu_common.auth import TokenVerifier
 from kepu_common.consumer import IdempotentConsumer
-from kepu_common.db import Database
+from kepu_common.db import Database, Scope
 from kepu_common.grpcio import make_server
 
-from . import consumers
+from . import consumers, service
 from .crypto import KeyRing
 from .grpc_api import ProjectsServicer
 from .service import TOPIC
@@ -31,6 +31,8 @@ def main(argv: list[str]) -> int:
         )
         ring = KeyRing.from_config(cfg.projects_data_keys, cfg.projects_secret_key)
         db = Database(cfg.projects_database_url, pool_size=10)
+        with db.unit_of_work(Scope.system_scope()) as s:
+            service.remask_phones(s, ring)
         server, port = make_server(cfg.projects_grpc_port, host=cfg.projects_grpc_host)
         projects_pb2_grpc.add_ProjectsServiceServicer_to_server(
             ProjectsServicer(verifier, db, ring), server

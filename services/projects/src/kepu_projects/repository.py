@@ -407,6 +407,25 @@ def call_scores(s: Session, call: Call) -> list[ExpertScore]:
     return [ExpertScore(r[0], r[1], dict(r[2]), float(r[3])) for r in rows]
 
 
+def stale_phone_masks(s: Session, after: str, limit: int) -> list[tuple[str, bytes]]:
+    """Projects whose stored mask predates the area-code rule (``*********3372``), by id."""
+    rows = s.execute(
+        text(
+            "SELECT id::text, phone_sealed FROM projects WHERE phone_masked LIKE '*****%'"
+            " AND phone_sealed IS NOT NULL AND id > CAST(:after AS uuid) ORDER BY id LIMIT :n"
+        ),
+        {"after": after, "n": limit},
+    ).all()
+    return [(r[0], bytes(r[1])) for r in rows]
+
+
+def set_phone_mask(s: Session, project_id: str, masked: str) -> None:
+    s.execute(
+        text("UPDATE projects SET phone_masked = :m WHERE id = CAST(:id AS uuid)"),
+        {"m": masked, "id": project_id},
+    )
+
+
 def record_reveal(s: Session, p: Project, viewer_path: str, subject: str, username: str) -> None:
     s.execute(
         text(

@@ -3,6 +3,7 @@ owns the transaction), applies the domain rules and writes the outbox."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ from .crypto import KeyRing, phone_context
 from .models import Call, Counts, ExpertScore, Opinion, ProgressReport, Project, Tenant
 
 TOPIC = "projects.events"
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- helpers
@@ -167,6 +169,23 @@ def _apply_form(project: Project, form: domain.ProjectForm, ring: KeyRing) -> No
     project.expected_performance = form.expected_performance
     project.budget = form.budget
     project.call_id = form.call_id
+
+
+def remask_phones(s: Session, ring: KeyRing, batch: int = 500) -> int:
+    """Re-mask contact phones stored before landlines kept their area code (system scope, at
+    start); returns how many rows changed. Idempotent: a fresh mask never matches again."""
+    changed, after = 0, "00000000-0000-0000-0000-000000000000"
+    while rows := repo.stale_phone_masks(s, after, batch):
+        for project_id, sealed in rows:
+            try:
+                phone = ring.open(sealed, phone_context(project_id))
+            except ValueError:  # a retired key: the old mask stays, the service still starts
+                log.warning("project %s: contact phone cannot be opened to re-mask", project_id)
+                continue
+            repo.set_phone_mask(s, project_id, domain.mask_phone(phone))
+            changed += 1
+        after = rows[-1][0]
+    return changed
 
 
 def create_project(

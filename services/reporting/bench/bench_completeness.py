@@ -79,7 +79,6 @@ def seed(db: Database, rows: list[dict]) -> int:
                 "path": r["path"],
                 "kind": r["kind"],
                 "values": json.dumps(vals),
-                "own": json.dumps(vals),
                 "at": datetime(2026, 11, rnd.randint(1, 6), 3, tzinfo=UTC),
                 "on_time": rnd.random() < 0.8,
             }
@@ -96,9 +95,9 @@ def seed(db: Database, rows: list[dict]) -> int:
         s.execute(
             text(
                 "INSERT INTO reports (id, tenant_id, tenant_path, tenant_kind, type_code, period,"
-                ' status, "values", own_values, submitted_at, on_time) VALUES (CAST(:id AS uuid),'
+                ' status, "values", submitted_at, on_time) VALUES (CAST(:id AS uuid),'
                 " CAST(:tid AS uuid), CAST(:path AS ltree), :kind, 'monthly_brief', '2026-10',"
-                " 'submitted', CAST(:values AS jsonb), CAST(:own AS jsonb), :at, :on_time)"
+                " 'submitted', CAST(:values AS jsonb), :at, :on_time)"
             ),
             reports,
         )
@@ -151,10 +150,12 @@ def main() -> None:
             with db.unit_of_work(Scope.tenant(root["path"])) as s:
                 ov = service.children_overview(s, p, now, "monthly_brief", PERIOD)
             times.append(time.perf_counter() - t)
+        t = ov.subtree
         print(
-            f"root overview over {ov.totals.expected} tenants: {ov.totals.submitted} submitted,"  # noqa: T201
-            f" completeness {ov.completeness:.1%}, timeliness {ov.timeliness:.1%},"
-            f" {len(ov.overdue)} overdue, participants {ov.totals.sums.get('participants')}"
+            f"root overview over {t.expected} tenants: {t.submitted} submitted,"  # noqa: T201
+            f" completeness {t.completeness:.1%}, timeliness {t.timeliness:.1%},"
+            f" {len(ov.overdue)} overdue, participants {ov.figures.sums.get('participants')}"
+            f" from {len(ov.figures.sources)} briefs covering {ov.figures.briefs}"
         )
         print(
             f"time (children + completeness + timeliness + sums + overdue list), {args.runs} runs:"  # noqa: T201

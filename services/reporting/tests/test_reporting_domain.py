@@ -128,9 +128,32 @@ def test_prefill_from_activities_and_children():
     }
 
 
-def test_own_part_removes_the_childrens_figures():
-    own = domain.own_part(BRIEF, {"activities": 7, "narrative": "x"}, {"activities": 5})
-    assert own == {"activities": 2}
+def test_each_branch_counts_once_at_its_highest_submitted_brief():
+    city, county, other = "410000.411300", "410000.411300.411303", "410000.411300.411302"
+    town, society = county + ".411303001", county + ".411303S01"
+    lone_town = other + ".411302001"
+    got = domain.rollup_sources("410000", [town, lone_town, county, society])
+    # the county stands for its area; 宛城 has not submitted, so its township counts itself
+    assert got == {county: [town, society], lone_town: []}
+    assert domain.rollup_sources("410000", [city, county, lone_town]) == {
+        city: [lone_town, county]  # (in path order)
+    }
+    # the scope's own brief is never a source of the sums below it
+    assert domain.rollup_sources(county, [town]) == {town: []}
+
+
+def test_completeness_per_level_and_on_time_share_of_what_is_due():
+    direct, levels, subtree = domain.tallies(
+        [("county", True, 2, 1, 1), ("township", False, 3, 2, 1), ("society", True, 1, 0, 0)]
+    )
+    assert (direct.expected, direct.submitted, direct.label) == (3, 1, "直属下级")
+    assert [(t.scope, t.label, t.expected, t.submitted) for t in levels] == [
+        ("county", "县（区）", 2, 1),
+        ("township", "乡镇（街道）", 3, 2),
+        ("society", "学会", 1, 0),
+    ]
+    assert (subtree.expected, subtree.submitted, subtree.on_time) == (6, 3, 2)
+    assert subtree.timeliness == 2 / 6  # of what is due, not of what was filed
 
 
 def test_notices_before_and_after_a_deadline():

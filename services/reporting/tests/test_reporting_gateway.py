@@ -139,6 +139,49 @@ def test_report_flow_over_rest(client, tree):
     assert "卧龙区科协" in Document(io.BytesIO(doc.content)).paragraphs[0].text
 
 
+def test_completeness_is_shown_per_level_beside_the_list_of_direct_children(client, tree):
+    c, h = client
+    sep = "/api/v1/reports/monthly_brief/2026-09"
+    for code in ("411303001", "411303002", "411302001"):  # three townships, no county
+        r = c.post(f"{sep}/submit", headers=h(tree[code]), json={"values": {"participants": 10}})
+        assert r.status_code == 200, r.text
+    ov = c.get(f"{sep}/children", headers=h(tree["411300"])).json()
+    # the figures beside the list are the list's: 2 counties, none submitted
+    assert [x["name"] for x in ov["children"]] == ["宛城区科协", "卧龙区科协"]
+    assert (ov["expected"], ov["submitted"], ov["completeness"]) == (2, 0, 0)
+    assert ov["direct"]["expected"] == len(ov["children"])
+    levels = {x["label"]: (x["expected"], x["submitted"]) for x in ov["levels"]}
+    assert levels == {"县（区）": (2, 0), "乡镇（街道）": (3, 3), "学会": (1, 0)}
+    assert (ov["subtree"]["label"], ov["subtree"]["expected"], ov["subtree"]["submitted"]) == (
+        "全辖区",
+        6,
+        3,
+    )
+    # the sums say which briefs they include, and by which rule
+    assert {s["key"]: s["value"] for s in ov["sums"]}["participants"] == 30
+    assert sorted(x["name"] for x in ov["sum_sources"]) == [
+        "七一乡科协",
+        "汉冶街道科协",
+        "蒲山镇科协",
+    ]
+    assert ov["sum_briefs"] == 3 and "与报送先后无关" in ov["sums_rule"]
+
+
+def test_numbers_stay_numbers(client, tree):
+    c, h = client
+    t3 = tree["411302001"]
+    body = {"title": "科普讲座", "date": "2026-10-20", "form": "讲座", "target": "进社区",
+            "participants": 120}  # fmt: skip
+    created = c.post("/api/v1/activities", headers=h(t3), json=body).json()
+    assert created["participants"] == 120 and type(created["participants"]) is int
+    listed = c.get("/api/v1/activities?period=2026-10", headers=h(t3)).json()["activities"]
+    assert [a["participants"] for a in listed] == [120]
+    report = c.get("/api/v1/reports/monthly_brief/2026-10", headers=h(t3)).json()
+    assert report["values"]["participants"] == 120 and type(report["version"]) is int
+    ov = c.get("/api/v1/reports/monthly_brief/2026-10/children", headers=h(tree["411302"])).json()
+    assert all(type(ov[k]) is int for k in ("expected", "submitted", "on_time", "sum_briefs"))
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "needle"),
     [
@@ -179,6 +222,19 @@ def test_report_flow_over_rest(client, tree):
             },
             422,
             "",
+        ),
+        (
+            "post",
+            "/api/v1/activities",
+            {
+                "title": "x",
+                "date": "2026-10-01",
+                "form": "讲座",
+                "target": "进校园",
+                "participants": 3_000_000_000,  # beyond the column: a 422, never a 5xx
+            },
+            422,
+            "参与人数",
         ),
     ],
 )

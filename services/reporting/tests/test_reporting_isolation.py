@@ -75,13 +75,14 @@ def test_a_sibling_sees_neither_the_report_nor_the_activity_in_its_lists(tree, a
     t2 = tree["411303002"]
     assert act(t2, service.list_activities, "2026-10", True) == []
     ov = act(t2, service.children_overview, BRIEF, OCT)
-    assert ov.totals.sums == {}
+    assert ov.figures.sums == {}
+    assert ov.figures.sources == []
     assert ov.children == []
     # the other county sees nothing of 卧龙区's subtree either
-    assert act(tree["411302"], service.children_overview, BRIEF, OCT).totals.sums == {}
+    assert act(tree["411302"], service.children_overview, BRIEF, OCT).figures.sums == {}
     # while the county sees its child's activity and figures
     assert len(act(tree["411303"], service.list_activities, "2026-10", True)) == 1
-    assert act(tree["411303"], service.children_overview, BRIEF, OCT).totals.sums == {
+    assert act(tree["411303"], service.children_overview, BRIEF, OCT).figures.sums == {
         "trainees": 25
     }
 

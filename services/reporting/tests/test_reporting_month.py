@@ -138,12 +138,22 @@ def test_the_full_month(db, tree, clock, act):
         for c in ov.children
     }
     assert statuses == {"南阳市科协": ("submitted", False), "开封市科协": ("none", True)}
-    # whole subtree: 2 cities, 2 counties, 3 townships, 1 society
-    assert (ov.totals.expected, ov.totals.submitted, ov.totals.on_time) == (8, 7, 5)
-    assert ov.completeness == pytest.approx(7 / 8)
-    assert ov.timeliness == pytest.approx(5 / 7)
-    # each figure counted once although every level's brief includes its children
-    assert ov.totals.sums == {
+    # completeness of the list beside it: the two cities
+    assert (ov.direct.expected, ov.direct.submitted, ov.direct.on_time) == (2, 1, 1)
+    assert ov.completeness == pytest.approx(1 / 2)
+    # and of the whole subtree by level: 2 cities, 2 counties, 3 townships, 1 society
+    assert [(t.label, t.expected, t.submitted, t.on_time) for t in ov.levels] == [
+        ("市", 2, 1, 1),
+        ("县（区）", 2, 2, 1),
+        ("乡镇（街道）", 3, 3, 3),
+        ("学会", 1, 1, 0),
+    ]
+    assert (ov.subtree.expected, ov.subtree.submitted, ov.subtree.on_time) == (8, 7, 5)
+    assert ov.subtree.timeliness == pytest.approx(5 / 8)  # on time of what was due
+    # each figure counted once: 南阳's brief stands for its area and covers the six below it
+    assert [(x.tenant.name, x.covers) for x in ov.figures.sources] == [("南阳市科协", 6)]
+    assert ov.figures.briefs == 7
+    assert ov.figures.sums == {
         "training_sessions": 3,
         "trainees": 90,
         "activities": 7,
@@ -153,8 +163,8 @@ def test_the_full_month(db, tree, clock, act):
     assert [t.name for t, _d, _n in ov.overdue] == ["开封市科协"]
     # the county sees only its own subtree
     ov_county = act(wolong, service.children_overview, BRIEF, OCT)
-    assert (ov_county.totals.expected, ov_county.totals.submitted) == (3, 3)
-    assert ov_county.totals.sums["participants"] == 370
+    assert (ov_county.direct.expected, ov_county.direct.submitted) == (3, 3)
+    assert ov_county.figures.sums["participants"] == 370
 
     # the province's 工作简报 as .docx
     from kepu_reporting import docx as render
@@ -163,7 +173,9 @@ def test_the_full_month(db, tree, clock, act):
     body = render.render(view, ov, clock.now())
     text_all = "\n".join(p.text for p in Document(io.BytesIO(body)).paragraphs)
     assert "河南省科协“百千万科普工程”工作简报" in text_all
-    assert "报送率 87.5%" in text_all
+    assert "直属下级应报 2 个，已报 1 个，报送率 50.0%" in text_all
+    assert "乡镇（街道）应报 3 个、已报 3 个（100.0%）" in text_all
+    assert "下级汇总含 7 份已报送的简报（按 1 份计入：南阳市科协）" in text_all
     assert "开封市科协" in text_all  # overdue
 
     with system(db) as s:

@@ -8,6 +8,8 @@ import time
 
 import pytest
 from aiosmtpd.controller import Controller
+from kepu.events.v1 import envelope_pb2
+from kepu.reporting.v1 import reporting_pb2
 from kepu_common.db import Scope
 from kepu_reporting import reminders, repository, service
 from reporting_testkit import sh, system
@@ -67,6 +69,21 @@ def _notes(db, tenant, kind):
         )
 
 
+def _overdue_events(db):
+    """(tenant id, type, period) of every reporting.report.overdue event in the outbox."""
+    with system(db) as s:
+        rows = s.execute(
+            text("SELECT payload FROM outbox WHERE type = 'reporting.report.overdue'")
+        ).scalars()
+        out = []
+        for raw in rows:
+            env = envelope_pb2.EventEnvelope.FromString(raw)
+            msg = reporting_pb2.ReportOverdue()
+            env.payload.Unpack(msg)
+            out.append((msg.tenant_id, msg.type_code, msg.period, env.tenant_id))
+    return out
+
+
 def _wait_for(predicate, timeout=5.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end and not predicate():
@@ -109,6 +126,16 @@ def test_reminders_overdue_notices_and_escalation(db, tree, clock, act, smtp):
     assert _notes(db, t2, "overdue") == [t2.id]
     assert _wait_for(lambda: inbox.to("kx411303002@example.cn", "【逾期通知】工作简报"))
     assert t2.id not in _notes(db, wolong, "escalation")
+    # ... and, in the same transaction, the event that tells the assessment it fell due unfiled
+    overdue = [e for e in _overdue_events(db) if e[2] == OCT]
+    assert (t2.id, BRIEF, OCT, t2.id) in overdue
+    assert t1.id not in {e[0] for e in overdue}  # 七一乡 submitted
+    with system(db) as s:
+        notices = s.execute(
+            text("SELECT count(*) FROM notifications WHERE kind = 'overdue' AND period = :p"),
+            {"p": OCT},
+        ).scalar()
+    assert len(overdue) == notices
 
     # Friday 6 Nov: three working days overdue -> escalated to the county
     clock.set(sh(2026, 11, 6, 8))
@@ -133,9 +160,11 @@ def test_reminders_overdue_notices_and_escalation(db, tree, clock, act, smtp):
         )
 
     # a second run on the same day changes nothing
-    count_before = len(inbox.messages)
+    count_before, events_before = len(inbox.messages), _overdue_events(db)
     assert reminders.run_once(db, clock.now(), mailer) == (0, 0)
     assert len(inbox.messages) == count_before
+    assert _overdue_events(db) == events_before  # each fall told once
+    assert sorted(events_before).count((t2.id, BRIEF, OCT, t2.id)) == 1
 
 
 def test_an_unreachable_smtp_server_keeps_the_email_for_the_next_run(db, tree, clock, smtp):

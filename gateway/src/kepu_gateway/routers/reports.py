@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from google.protobuf import json_format, struct_pb2
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from kepu.reporting.v1 import reporting_pb2 as pb
 from kepu.reporting.v1 import reporting_pb2_grpc as pbg
@@ -98,12 +99,38 @@ def _ints(value: Any) -> Any:
     return value
 
 
+_INT64 = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED64,
+}
+
+
+def _int64_as_numbers(msg: Message, data: dict[str, Any]) -> dict[str, Any]:
+    """proto3 JSON writes 64-bit integers as strings ("120"); the API answers numbers."""
+    for f in msg.DESCRIPTOR.fields:
+        if f.name not in data:
+            continue
+        repeated = f.is_repeated
+        if f.type in _INT64:
+            value = data[f.name]
+            data[f.name] = [int(v) for v in value] if repeated else int(value)
+        elif f.message_type is not None and f.message_type.full_name != "google.protobuf.Struct":
+            if f.message_type.GetOptions().map_entry:
+                continue
+            sub = getattr(msg, f.name)
+            for m, d in zip(sub, data[f.name], strict=True) if repeated else [(sub, data[f.name])]:
+                _int64_as_numbers(m, d)
+    return data
+
+
 def _out(msg: Message) -> dict[str, Any]:
-    return _ints(
-        json_format.MessageToDict(
-            msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-        )
+    data = json_format.MessageToDict(
+        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
+    return _ints(_int64_as_numbers(msg, data))
 
 
 def _struct(values: dict[str, Any]) -> struct_pb2.Struct:

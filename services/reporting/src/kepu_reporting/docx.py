@@ -47,11 +47,16 @@ def render(view: ReportView, overview: Overview, generated_at: datetime) -> byte
         p.add_run(f"{NUMERALS[section]}、{text}").bold = True
         section += 1
 
-    t = overview.totals
+    d = overview.direct
     heading("报送情况")
+    levels = "；".join(
+        f"{t.label}应报 {t.expected} 个、已报 {t.submitted} 个（{t.completeness:.1%}）"
+        for t in overview.levels
+    )
     doc.add_paragraph(
-        f"本期应报单位 {t.expected} 个，已报 {t.submitted} 个，报送率 {overview.completeness:.1%}；"
-        f"按时报送 {t.on_time} 个，及时率 {overview.timeliness:.1%}。"
+        f"直属下级应报 {d.expected} 个，已报 {d.submitted} 个，报送率 {d.completeness:.1%}；"
+        f"按时报送 {d.on_time} 个，按时报送率 {d.timeliness:.1%}。"
+        + (f"全辖区分级：{levels}。" if levels else "")
         + (
             f"逾期未报 {len(overview.overdue)} 个："
             + "、".join(o[0].name for o in overview.overdue[:50])
@@ -63,6 +68,7 @@ def render(view: ReportView, overview: Overview, generated_at: datetime) -> byte
     )
 
     numbers = [f for f in rtype.fields if f.kind == "number"]
+    figures = overview.figures
     if numbers:
         heading("主要数据")
         table = doc.add_table(rows=1, cols=4)
@@ -75,8 +81,15 @@ def render(view: ReportView, overview: Overview, generated_at: datetime) -> byte
             cells = table.add_row().cells
             cells[0].text = f.label
             cells[1].text = _fmt(view.values.get(f.key, 0))
-            cells[2].text = _fmt(t.sums.get(f.key, 0))
+            cells[2].text = _fmt(figures.sums.get(f.key, 0))
             cells[3].text = f.unit
+        doc.add_paragraph(
+            f"下级汇总含 {figures.briefs} 份已报送的简报（按 {len(figures.sources)} 份计入："
+            + "、".join(x.tenant.name for x in figures.sources[:50])
+            + ("等" if len(figures.sources) > 50 else "")
+            + "）。"
+            + domain.SUMS_RULE
+        )
 
     for f in rtype.fields:
         value = view.values.get(f.key)

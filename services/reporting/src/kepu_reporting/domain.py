@@ -11,6 +11,7 @@ import calendar
 import math
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -57,6 +58,7 @@ ACTIVITY_FORMS = (
     "影片放映",
     "其他",
 )
+MAX_PARTICIPANTS = 100_000_000  # the column is a 32-bit integer
 ACTIVITY_TARGETS = ("进校园", "进乡村", "进社区", "进园区/企业", "进机关", "其他")
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -482,16 +484,90 @@ def numeric_part(rtype: ReportType, values: dict[str, Any]) -> dict[str, int | f
     return {k: values[k] for k in rtype.numeric_keys if isinstance(values.get(k), int | float)}
 
 
-def own_part(
-    rtype: ReportType, values: dict[str, Any], children: dict[str, int | float]
-) -> dict[str, int | float]:
-    """What a tenant reports beyond its children's figures, so subtree sums count each once."""
-    nums = numeric_part(rtype, values)
-    return {k: _tidy(v - children.get(k, 0)) for k, v in nums.items()}
-
-
 def _tidy(v: float) -> int | float:
     return int(v) if float(v).is_integer() else round(v, 6)
+
+
+# ---------------------------------------------------------------- roll-up and completeness
+
+SUMS_RULE = (
+    "汇总口径：每份已提交或已接收的简报代表本单位所辖全部区域（市级简报汇总所辖县区，"
+    "县级简报汇总所辖乡镇街道）；每个分支按其最高一级已报送的简报计入，"
+    "其下级的简报已含在其中，不再重复相加；上级未报送（或被退回）的分支，按其下级已报送的简报计入。"
+    "合计只取决于已报送的简报，与报送先后无关。"
+)
+
+
+def rollup_sources(scope_path: str, submitted_paths: Iterable[str]) -> dict[str, list[str]]:
+    """The roll-up rule (汇总口径) over the subtree strictly below ``scope_path``.
+
+    A submitted brief stands for its tenant's whole area (seed 000: the city's brief
+    汇总所辖县（市、区）, pre-filled from its children), so each branch counts once, at its
+    highest submitted brief; a branch whose head has not submitted counts from the briefs
+    below it. Returns each counted brief's path -> the paths of the submitted briefs it
+    covers. A function of the set of submitted briefs only, never of their order."""
+    submitted = set(submitted_paths)
+    sources: dict[str, list[str]] = {}
+    covered: list[tuple[str, str]] = []
+    for path in submitted:
+        head, dot = None, len(scope_path)  # the dot after the scope's own labels
+        while (dot := path.find(".", dot + 1)) > 0:  # ancestors below the scope, highest first
+            if path[:dot] in submitted:
+                head = path[:dot]
+                break
+        if head is None:
+            sources[path] = []
+        else:
+            covered.append((path, head))
+    for path, head in sorted(covered):
+        sources[head].append(path)
+    return dict(sorted(sources.items()))
+
+
+@dataclass(frozen=True)
+class Tally:  # 报送情况 of a group of the tenants that must report (DHIS2 reporting rates)
+    scope: str  # "direct", "subtree" or a tenant kind
+    expected: int
+    submitted: int
+    on_time: int
+
+    @property
+    def label(self) -> str:
+        return {"direct": "直属下级", "subtree": "全辖区"}.get(
+            self.scope, KIND_CN.get(self.scope, self.scope)
+        )
+
+    @property
+    def completeness(self) -> float:
+        """报送率: submitted of those that must report."""
+        return self.submitted / self.expected if self.expected else 0.0
+
+    @property
+    def timeliness(self) -> float:
+        """按时报送率: on time of those that must report (what is due, not only what was
+        filed), as DHIS2's "reporting rate on time" and the assessment's 按时报送率."""
+        return self.on_time / self.expected if self.expected else 0.0
+
+
+def tallies(
+    rows: Iterable[tuple[str, bool, int, int, int]],
+) -> tuple[Tally, list[Tally], Tally]:
+    """(kind, is direct child, expected, submitted, on time) rows -> the direct children,
+    the subtree by level (in the order of the tree) and the whole subtree."""
+    by_kind: dict[str, list[int]] = {}
+    direct, total = [0, 0, 0], [0, 0, 0]
+    for kind, is_direct, *counts in rows:
+        acc = by_kind.setdefault(kind, [0, 0, 0])
+        for i, n in enumerate(counts):
+            acc[i] += n
+            total[i] += n
+            if is_direct:
+                direct[i] += n
+    order = {k: i for i, k in enumerate(TENANT_KINDS)}
+    levels = [
+        Tally(k, *by_kind[k]) for k in sorted(by_kind, key=lambda k: order.get(k, len(order)))
+    ]
+    return Tally("direct", *direct), levels, Tally("subtree", *total)
 
 
 # ---------------------------------------------------------------- activities
@@ -548,6 +624,8 @@ def clean_activity(data: dict[str, Any], today: date) -> dict[str, Any]:
         raise InvalidArgument("参与人数必须是整数。")
     if participants < 0:
         raise InvalidArgument("参与人数不能为负数。")
+    if participants > MAX_PARTICIPANTS:
+        raise InvalidArgument("参与人数不能超过 1 亿。")
     talents = [str(t).strip() for t in data.get("talents") or [] if str(t).strip()]
     photos = [str(p).strip() for p in data.get("photos") or [] if str(p).strip()]
     return {

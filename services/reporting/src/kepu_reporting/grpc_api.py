@@ -117,6 +117,13 @@ def notification_pb(n: Notification) -> pb.Notification:
     )
 
 
+def completeness_pb(t: domain.Tally) -> pb.Completeness:
+    return pb.Completeness(
+        scope=t.scope, label=t.label, expected=t.expected, submitted=t.submitted,
+        on_time=t.on_time, completeness=t.completeness, timeliness=t.timeliness,
+    )  # fmt: skip
+
+
 def overview_pb(o: service.Overview) -> pb.ChildrenOverviewResponse:
     children = []
     for c in o.children:
@@ -137,9 +144,22 @@ def overview_pb(o: service.Overview) -> pb.ChildrenOverviewResponse:
             )
         )
     sums = [
-        pb.FieldSum(key=f.key, label=f.label, unit=f.unit, value=float(o.totals.sums.get(f.key, 0)))
+        pb.FieldSum(
+            key=f.key, label=f.label, unit=f.unit, value=float(o.figures.sums.get(f.key, 0))
+        )
         for f in o.rtype.fields
         if f.kind == "number"
+    ]
+    sources = [
+        pb.SumSource(
+            tenant_id=x.tenant.id,
+            name=x.tenant.name,
+            kind=x.tenant.kind,
+            status=x.status,
+            submitted_at=_iso(x.submitted_at),
+            covers=x.covers,
+        )  # fmt: skip
+        for x in o.figures.sources
     ]
     overdue = [
         pb.OverdueTenant(
@@ -156,13 +176,19 @@ def overview_pb(o: service.Overview) -> pb.ChildrenOverviewResponse:
         type_code=o.rtype.code,
         period=o.period.code,
         children=children,
-        expected=o.totals.expected,
-        submitted=o.totals.submitted,
-        on_time=o.totals.on_time,
-        completeness=o.completeness,
-        timeliness=o.timeliness,
+        expected=o.direct.expected,
+        submitted=o.direct.submitted,
+        on_time=o.direct.on_time,
+        completeness=o.direct.completeness,
+        timeliness=o.direct.timeliness,
         sums=sums,
         overdue=overdue,
+        direct=completeness_pb(o.direct),
+        levels=[completeness_pb(t) for t in o.levels],
+        subtree=completeness_pb(o.subtree),
+        sum_sources=sources,
+        sum_briefs=o.figures.briefs,
+        sums_rule=domain.SUMS_RULE,
     )
 
 

@@ -32,9 +32,7 @@ class Report:  # 报告（月报、季报、年度计划、年度总结）
     type_code: str
     period: str
     status: str
-    values: dict[str, Any] = field(default_factory=dict)
-    children_values: dict[str, Any] = field(default_factory=dict)
-    own_values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # its area's figures (本地区)
     deadline: date | None = None
     submitted_at: datetime | None = None
     on_time: bool | None = None
@@ -86,8 +84,20 @@ class ChildRow:
 
 
 @dataclass(frozen=True)
-class Totals:
-    expected: int
-    submitted: int
-    on_time: int
-    sums: dict[str, float]
+class SumSource:  # a brief counted in a roll-up (see domain.rollup_sources)
+    tenant: Tenant
+    report_id: str
+    status: str
+    submitted_at: datetime | None
+    covers: int  # submitted briefs below it, already contained in its figures
+
+
+@dataclass(frozen=True)
+class Rollup:  # 汇总: the numeric fields over a subtree, each branch counted once
+    sums: dict[str, int | float]
+    sources: list[SumSource]
+
+    @property
+    def briefs(self) -> int:
+        """The briefs the sums include: the sources and the ones they cover."""
+        return len(self.sources) + sum(x.covers for x in self.sources)

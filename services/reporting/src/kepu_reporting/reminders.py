@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 
+from kepu.reporting.v1 import reporting_pb2
 from kepu_common.db import Database, Scope
+from kepu_common.outbox import record_event
+from sqlalchemy.orm import Session
 
 from . import domain
 from . import repository as repo
 from .models import Notification, Tenant
+from .service import TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +80,7 @@ def schedule(db: Database, now: datetime) -> int:
                             title = TITLES[notice].format(
                                 type=rtype.name, period=period.label, tenant=tenant.name
                             )
-                            created += repo.add_notification(
+                            new = repo.add_notification(
                                 s,
                                 recipient=recipient,
                                 kind=notice,
@@ -87,7 +91,31 @@ def schedule(db: Database, now: datetime) -> int:
                                 body=_body(notice, rtype, period, tenant, deadline),
                                 dedupe_key=f"{notice}:{rtype.code}:{period.code}:{tenant.id}",
                             )
+                            if new and notice == "overdue":
+                                record_overdue(s, rtype, period, tenant, deadline)
+                            created += new
     return created
+
+
+def record_overdue(
+    s: Session, rtype: domain.ReportType, period: domain.Period, tenant: Tenant, deadline: date
+) -> None:
+    """Tell others that a report fell due unfiled (the assessment counts it as due), in the
+    transaction of the overdue notice, so it is told exactly once."""
+    record_event(
+        s,
+        topic=TOPIC,
+        event_type="reporting.report.overdue",
+        tenant_id=tenant.id,
+        tenant_path=tenant.path,
+        actor="reporting.reminders",
+        payload=reporting_pb2.ReportOverdue(
+            type_code=rtype.code,
+            period=period.code,
+            tenant_id=tenant.id,
+            deadline=deadline.isoformat(),
+        ),
+    )
 
 
 @dataclass

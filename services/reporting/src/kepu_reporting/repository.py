@@ -12,7 +12,7 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from . import domain
-from .models import Activity, ChildRow, Notification, Report, Tenant, Totals
+from .models import Activity, ChildRow, Notification, Report, Tenant
 
 ACTIVE = "status NOT IN ('disabled', 'deleted', 'inactive')"
 _TENANT_COLS = (
@@ -20,8 +20,8 @@ _TENANT_COLS = (
 )
 _REPORT_COLS = (
     "id::text, tenant_id::text, tenant_path::text, tenant_kind, type_code, period, status,"
-    ' "values", children_values, own_values, deadline, submitted_at, on_time, return_reason,'
-    " accepted_at, reviewed_by, updated_by, version, updated_at"
+    ' "values", deadline, submitted_at, on_time, return_reason, accepted_at, reviewed_by,'
+    " updated_by, version, updated_at"
 )
 
 
@@ -146,43 +146,68 @@ def save_report(s: Session, r: Report) -> None:
     s.execute(
         text(
             "INSERT INTO reports (id, tenant_id, tenant_path, tenant_kind, type_code, period, status,"
-            ' "values", children_values, own_values, deadline, submitted_at, on_time,'
-            " return_reason, accepted_at, reviewed_by, updated_by, version)"
+            ' "values", deadline, submitted_at, on_time, return_reason, accepted_at, reviewed_by,'
+            " updated_by, version)"
             " VALUES (CAST(:id AS uuid), CAST(:tenant_id AS uuid), CAST(:tenant_path AS ltree),"
-            " :tenant_kind, :type_code, :period, :status, CAST(:values AS jsonb),"
-            " CAST(:children_values AS jsonb), CAST(:own_values AS jsonb), :deadline,"
+            " :tenant_kind, :type_code, :period, :status, CAST(:values AS jsonb), :deadline,"
             " :submitted_at, :on_time, :return_reason, :accepted_at, :reviewed_by, :updated_by,"
             " :version)"
             " ON CONFLICT (tenant_id, type_code, period) DO UPDATE SET status = EXCLUDED.status,"
-            ' "values" = EXCLUDED."values", children_values = EXCLUDED.children_values,'
-            " own_values = EXCLUDED.own_values, deadline = EXCLUDED.deadline,"
+            ' "values" = EXCLUDED."values", deadline = EXCLUDED.deadline,'
             " submitted_at = EXCLUDED.submitted_at, on_time = EXCLUDED.on_time,"
             " return_reason = EXCLUDED.return_reason, accepted_at = EXCLUDED.accepted_at,"
             " reviewed_by = EXCLUDED.reviewed_by, updated_by = EXCLUDED.updated_by,"
             " version = EXCLUDED.version, updated_at = now()"
         ),
-        {
-            **r.__dict__,
-            "values": json.dumps(r.values, ensure_ascii=False),
-            "children_values": json.dumps(r.children_values),
-            "own_values": json.dumps(r.own_values),
-        },
+        {**r.__dict__, "values": json.dumps(r.values, ensure_ascii=False)},
     )
 
 
-def children_sums(
-    s: Session, parent_path: str, rtype: domain.ReportType, period: str
+def submitted_paths(s: Session, scope_path: str, type_code: str, period: str) -> dict[str, str]:
+    """Path -> report id of the submitted (or accepted) briefs strictly below ``scope_path``."""
+    rows = s.execute(
+        text(
+            "SELECT tenant_path::text, id::text FROM reports"
+            " WHERE tenant_path <@ CAST(:scope AS ltree) AND tenant_path <> CAST(:scope AS ltree)"
+            " AND type_code = :c AND period = :p AND status IN ('submitted', 'accepted')"
+        ),
+        {"scope": scope_path, "c": type_code, "p": period},
+    ).all()
+    return {path: rid for path, rid in rows}
+
+
+def briefs_with_tenants(
+    s: Session, scope_path: str, report_ids: list[str]
+) -> list[tuple[Tenant, str, str, datetime | None]]:
+    """(tenant, report id, status, submitted_at) of the given reports, in path order."""
+    if not report_ids:
+        return []
+    rows = s.execute(
+        text(
+            f"SELECT {', '.join('t.' + c for c in _TENANT_COLS.split(', '))},"
+            " r.id::text, r.status, r.submitted_at FROM reports r"
+            " JOIN tenants t ON t.id = r.tenant_id WHERE r.id = ANY(CAST(:ids AS uuid[]))"
+            " AND r.tenant_path <@ CAST(:scope AS ltree) ORDER BY r.tenant_path"
+        ),
+        {"ids": report_ids, "scope": scope_path},
+    ).all()
+    return [(_tenant(r[:-3]), r[-3], r[-2], r[-1]) for r in rows]
+
+
+def sum_fields(
+    s: Session, scope_path: str, report_ids: list[str], keys: list[str]
 ) -> dict[str, int | float]:
-    """Sums of the numeric fields the direct children reported (submitted or accepted)."""
+    """Sums of the numeric fields ``keys`` over the given reports (below ``scope_path``)."""
+    if not report_ids or not keys:
+        return {}
     rows = s.execute(
         text(
             "SELECT e.key, sum((e.value)::numeric) FROM reports r,"
             ' jsonb_each_text(r."values") AS e(key, value)'
-            " WHERE r.tenant_path ~ CAST(:q AS lquery) AND r.type_code = :c AND r.period = :p"
-            " AND r.status IN ('submitted', 'accepted') AND e.key = ANY(:keys)"
-            " GROUP BY e.key"
+            " WHERE r.id = ANY(CAST(:ids AS uuid[])) AND r.tenant_path <@ CAST(:scope AS ltree)"
+            " AND e.key = ANY(:keys) GROUP BY e.key"
         ),
-        {"q": parent_path + ".*{1}", "c": rtype.code, "p": period, "keys": rtype.numeric_keys},
+        {"ids": report_ids, "scope": scope_path, "keys": keys},
     ).all()
     return {k: _num(v) for k, v in rows}
 
@@ -219,34 +244,25 @@ def children_with_reports(
     return [ChildRow(_tenant(r[:-1]), reports.get(r[-1]) if r[-1] else None) for r in rows]
 
 
-def subtree_totals(
+def completeness_rows(
     s: Session, parent_path: str, type_code: str, period: str, kinds: list[str]
-) -> Totals:
-    """Completeness, timeliness and field sums over the whole subtree below ``parent_path``,
-    each computed by one aggregate over the ltree (GiST) index."""
-    counts = s.execute(
+) -> list[tuple[str, bool, int, int, int]]:
+    """Per tenant kind and per "direct child or deeper": the tenants below ``parent_path``
+    that must report, how many submitted, how many on time (one aggregate over the GiST
+    index)."""
+    rows = s.execute(
         text(
-            "SELECT count(*),"
+            "SELECT t.kind, nlevel(t.tenant_path) = nlevel(CAST(:path AS ltree)) + 1, count(*),"
             " count(*) FILTER (WHERE r.status IN ('submitted', 'accepted')),"
             " count(*) FILTER (WHERE r.status IN ('submitted', 'accepted') AND r.on_time)"
             " FROM tenants t LEFT JOIN reports r ON r.tenant_id = t.id AND r.type_code = :c"
             " AND r.period = :p WHERE t.tenant_path <@ CAST(:path AS ltree)"
             " AND t.tenant_path <> CAST(:path AS ltree) AND t.kind = ANY(:kinds)"
-            " AND t." + ACTIVE
+            " AND t." + ACTIVE + " GROUP BY 1, 2"
         ),
         {"path": parent_path, "c": type_code, "p": period, "kinds": kinds},
-    ).one()
-    sums = s.execute(
-        text(
-            "SELECT e.key, sum((e.value)::numeric) FROM reports r,"
-            " jsonb_each_text(r.own_values) AS e(key, value)"
-            " WHERE r.tenant_path <@ CAST(:path AS ltree) AND r.tenant_path <> CAST(:path AS ltree)"
-            " AND r.type_code = :c AND r.period = :p AND r.status IN ('submitted', 'accepted')"
-            " GROUP BY e.key"
-        ),
-        {"path": parent_path, "c": type_code, "p": period},
     ).all()
-    return Totals(int(counts[0]), int(counts[1]), int(counts[2]), {k: _num(v) for k, v in sums})
+    return [(str(k), bool(d), int(n), int(m), int(o)) for k, d, n, m, o in rows]
 
 
 def overdue_tenants(

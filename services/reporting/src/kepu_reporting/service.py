@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import domain
 from . import repository as repo
-from .models import Activity, ChildRow, Report, Tenant, Totals
+from .models import Activity, ChildRow, Report, Rollup, SumSource, Tenant
 
 TOPIC = "reporting.events"
 REVIEW_EVENTS = {"return": "reporting.report.returned", "accept": "reporting.report.accepted"}
@@ -97,15 +97,28 @@ def _period(rtype: domain.ReportType, period: str, now: datetime) -> domain.Peri
     return per
 
 
+def rollup(s: Session, scope_path: str, rtype: domain.ReportType, period: str) -> Rollup:
+    """The subtree's figures below ``scope_path`` by the roll-up rule (domain.SUMS_RULE),
+    with the briefs they include."""
+    submitted = repo.submitted_paths(s, scope_path, rtype.code, period)
+    counted = domain.rollup_sources(scope_path, submitted)
+    ids = [submitted[path] for path in counted]
+    sources = [
+        SumSource(t, rid, status, at, covers=len(counted[t.path]))
+        for t, rid, status, at in repo.briefs_with_tenants(s, scope_path, ids)
+    ]
+    return Rollup(repo.sum_fields(s, scope_path, ids, rtype.numeric_keys), sources)
+
+
 def _prefill(
     s: Session, tenant: Tenant, rtype: domain.ReportType, per: domain.Period
 ) -> dict[str, Any]:
+    """The tenant's own activities of the period plus its area's submitted figures."""
     acts = repo.list_activities(
         s, tenant.path, start=per.start, end=per.end, own_tenant_id=tenant.id, limit=100000
     )
     facts = [domain.ActivityFacts(a.form, a.participants) for a in acts]
-    children = repo.children_sums(s, tenant.path, rtype, per.code)
-    return domain.prefill(rtype, facts, children)
+    return domain.prefill(rtype, facts, rollup(s, tenant.path, rtype, per.code).sums)
 
 
 def get_report(
@@ -194,9 +207,6 @@ def submit(
     if values:
         report.values = domain.clean_values(rtype, values)
     domain.check_complete(rtype, report.values)
-    children = repo.children_sums(s, tenant.path, rtype, per.code)
-    report.children_values = dict(children)
-    report.own_values = domain.own_part(rtype, report.values, children)
     if report.on_time is None:  # judged at the first submission; a return does not change it
         report.on_time = domain.is_on_time(now, deadline)
     report.submitted_at = now
@@ -292,16 +302,19 @@ class Overview:
     rtype: domain.ReportType
     period: domain.Period
     children: list[ChildStatus]
-    totals: Totals
+    direct: domain.Tally  # the direct children (the list)
+    levels: list[domain.Tally]  # the whole subtree by level
+    subtree: domain.Tally
+    figures: Rollup
     overdue: list[tuple[Tenant, date, int]] = field(default_factory=list)
 
     @property
     def completeness(self) -> float:
-        return self.totals.submitted / self.totals.expected if self.totals.expected else 0.0
+        return self.direct.completeness
 
     @property
     def timeliness(self) -> float:
-        return self.totals.on_time / self.totals.submitted if self.totals.submitted else 0.0
+        return self.direct.timeliness
 
 
 def children_overview(s: Session, p: Principal, now: datetime, code: str, period: str) -> Overview:
@@ -315,13 +328,16 @@ def children_overview(s: Session, p: Principal, now: datetime, code: str, period
         done = row.report is not None and row.report.status in domain.COUNTED
         children.append(ChildStatus(row, d, d is not None and not done and today > d))
     kinds = list(rtype.due_rules)  # the kinds that must report this type
-    totals = repo.subtree_totals(s, p.tenant_path, rtype.code, per.code, kinds)
+    direct, levels, subtree = domain.tallies(
+        repo.completeness_rows(s, p.tenant_path, rtype.code, per.code, kinds)
+    )
     late = {k: d for k, d in deadlines.items() if d is not None and today > d}
     overdue = [
         (t, late[t.kind], domain.workdays_after(late[t.kind], today))
         for t in repo.overdue_tenants(s, p.tenant_path, rtype.code, per.code, list(late))
     ]
-    return Overview(rtype, per, children, totals, overdue)
+    figures = rollup(s, p.tenant_path, rtype, per.code)
+    return Overview(rtype, per, children, direct, levels, subtree, figures, overdue)
 
 
 # ---------------------------------------------------------------- activities

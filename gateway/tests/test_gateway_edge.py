@@ -115,3 +115,66 @@ def test_a_service_that_is_down_is_a_503_not_a_500(issuer, monkeypatch):
     assert is_problem(r, 503) or is_problem(r, 504)
     assert time.monotonic() - started < 30  # the deadline bounds the wait
     grpc_clients.close_all()
+
+
+def test_field_errors_name_fields_by_their_chinese_labels(issuer):
+    c = client_for(issuer)
+    h = {"Authorization": f"Bearer {token(issuer)}"}
+    bank = {"Authorization": f"Bearer {token(issuer, roles=('partner',), azp='partner-x')}"}
+    cases = [
+        (
+            c.post("/api/v1/reports/monthly/2026-01/t2/return", json={"reason": ""}, headers=h),
+            ["退回理由不能为空"],
+            ["reason"],
+        ),
+        (
+            c.post("/api/v1/partners", json={"name": "某", "scopes": []}, headers=h),
+            ["合作机构名称至少需要2个字", "接口权限至少需要1项"],
+            ["name", "scopes"],
+        ),
+        (
+            c.post(
+                "/api/v1/calls",
+                json={
+                    "title": "批次",
+                    "programme": "科普示范社区",
+                    "deadline": "2026-06-30",
+                    "criteria": [{"name": "科学性", "weight": "很重"}],
+                },
+                headers=h,
+            ),
+            ["评审指标第1项的权重须为数字"],
+            ["criteria.0.weight"],
+        ),
+        (
+            c.get("/api/v1/projects", params={"limit": 0}, headers=h),
+            ["每页条数不能小于1"],
+            ["query.limit"],
+        ),
+        (
+            c.post(
+                "/partner/v1/financing",
+                json={
+                    "talent_id": "t",
+                    "product": "科技人才贷",
+                    "amount_yuan": "1.001",
+                    "status": "批准",
+                    "decided_at": "2026-13-01",
+                },
+                headers=bank,
+            ),
+            [
+                "金额（元）最多保留2位小数",
+                "融资状态只能是“申请中”、“已放款”、“已拒绝”",
+                "决定日期格式",
+            ],
+            ["amount_yuan", "status", "decided_at"],
+        ),
+    ]
+    for r, phrases, fields in cases:
+        assert is_problem(r, 422), r.text
+        detail = r.json()["detail"]
+        assert all(p in detail for p in phrases), detail
+        assert not any(f.split(".")[-1] in detail for f in fields), detail  # no identifiers
+        assert [e["field"] for e in r.json()["errors"]] == fields
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in e["label"]) for e in r.json()["errors"])

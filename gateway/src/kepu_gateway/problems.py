@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Sequence
+from typing import Any, get_args, get_origin
 
 import grpc
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from kepu_common.errors import DomainError
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 GRPC_TO_HTTP = {
@@ -107,29 +111,140 @@ def _has_cjk(s: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in s)
 
 
+# pydantic error type -> the Chinese message after the field's label; ``{...}`` from the ctx
 FIELD_CN = {
-    "missing": "缺少必填项",
-    "string_too_long": "内容过长",
-    "string_too_short": "内容过短",
+    "missing": "为必填项",
+    "string_too_long": "不能超过{max_length}个字",
+    "string_too_short": "至少需要{min_length}个字",
+    "too_long": "不能超过{max_length}项",
+    "too_short": "至少需要{min_length}项",
     "int_parsing": "须为整数",
+    "int_type": "须为整数",
+    "int_from_float": "须为整数",
     "float_parsing": "须为数字",
+    "float_type": "须为数字",
+    "decimal_parsing": "须为数字",
+    "decimal_type": "须为数字",
+    "decimal_max_places": "最多保留{decimal_places}位小数",
+    "decimal_max_digits": "数字位数过多",
+    "finite_number": "须为有效的数字",
+    "greater_than": "须大于{gt}",
+    "greater_than_equal": "不能小于{ge}",
+    "less_than": "须小于{lt}",
+    "less_than_equal": "不能大于{le}",
+    "literal_error": "只能是{expected}",
+    "enum": "只能是{expected}",
     "json_invalid": "不是有效的 JSON",
     "uuid_parsing": "不是有效的编号",
-    "enum": "取值不在允许范围内",
     "string_type": "须为文本",
-    "int_type": "须为整数",
-    "bool_parsing": "须为是/否",
+    "bool_parsing": "须为是或否（true/false）",
+    "bool_type": "须为是或否（true/false）",
     "list_type": "须为列表",
     "dict_type": "须为对象",
+    "model_type": "须为对象",
     "model_attributes_type": "须为对象",
-    "greater_than_equal": "数值过小",
-    "less_than_equal": "数值过大",
-    "date_from_datetime_parsing": "日期格式不正确",
-    "date_parsing": "日期格式不正确",
+    "date_from_datetime_parsing": "格式不正确，应为 YYYY-MM-DD",
+    "date_from_datetime_inexact": "格式不正确，应为 YYYY-MM-DD",
+    "date_parsing": "格式不正确，应为 YYYY-MM-DD",
+    "date_type": "格式不正确，应为 YYYY-MM-DD",
     "string_pattern_mismatch": "格式不正确",
     "value_error": "取值不正确",
-    "extra_forbidden": "不允许的字段",
+    "extra_forbidden": "不允许提交（本接口没有这一项）",
 }
+
+
+def _message(error: dict[str, Any]) -> str:
+    template = FIELD_CN.get(str(error.get("type")), "取值不正确")
+    ctx = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
+    if "expected" in ctx:  # "'pass' or 'fail'" -> “pass”、“fail”
+        ctx["expected"] = re.sub(r"'([^']*)'", r"“\1”", ctx["expected"]).replace(" or ", "、")
+        ctx["expected"] = ctx["expected"].replace(", ", "、")
+    if error.get("type") == "string_too_short" and ctx.get("min_length") == "1":
+        return "不能为空"
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError):
+        return template.split("{")[0].rstrip("，") or "取值不正确"
+
+
+def _label_of(info: FieldInfo | None) -> str:
+    """A field's Chinese label: its ``title``, else the head of its Chinese description."""
+    if info is None:
+        return ""
+    if info.title:
+        return info.title
+    head = re.split(r"[（(：:，,；;。\s]", info.description or "", maxsplit=1)[0]
+    return head if _has_cjk(head) else ""
+
+
+def _inner(annotation: Any, step: str | int) -> Any:
+    """The annotation one ``loc`` step down: a list's item, a dict's value, an optional's type."""
+    for arg in (annotation, *get_args(annotation)):
+        origin = get_origin(arg)
+        if isinstance(step, int) and origin in (list, tuple, set, frozenset):
+            return get_args(arg)[0] if get_args(arg) else Any
+        if origin is dict:
+            return get_args(arg)[1] if get_args(arg) else Any
+    return None
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    for arg in (annotation, *get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def _walk(annotation: Any, steps: Sequence[str | int], labels: list[str]) -> None:
+    for i, step in enumerate(steps):
+        model = _model_of(annotation)
+        if model is not None and isinstance(step, str) and step in model.model_fields:
+            info = model.model_fields[step]
+            labels.append(_label_of(info) or step)
+            annotation = info.annotation
+            continue
+        inner = _inner(annotation, step)
+        if inner is None:
+            if model is not None and isinstance(step, str) and i == len(steps) - 1:
+                labels.append(f"“{step}”")  # an unknown field (extra_forbidden)
+            return
+        labels.append(f"第{step + 1}项" if isinstance(step, int) else f"“{step}”")
+        annotation = inner
+
+
+def _params(dependant: Any, kind: str) -> list[Any]:
+    found = list(getattr(dependant, f"{kind}_params", []))
+    for sub in getattr(dependant, "dependencies", []):
+        found.extend(_params(sub, kind))
+    return found
+
+
+def field_label(request: Request, loc: Sequence[str | int]) -> str:
+    """The Chinese name of the request field at ``loc`` (``("body", "amount_yuan")`` ->
+    "金额（元）"), from the route's request model; empty when the field has no label."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if not loc or dependant is None:
+        return ""
+    kind, rest = str(loc[0]), list(loc[1:])
+    if kind not in ("body", "query", "path", "header", "cookie"):
+        return ""
+    if not rest:
+        return "请求内容" if kind == "body" else ""
+    params = {p.alias: p for p in _params(dependant, kind)}
+    labels: list[str] = []
+    param = params.get(str(rest[0]))
+    if param is None and kind == "body" and len(params) == 1:  # one model is the whole body
+        _walk(next(iter(params.values())).field_info.annotation, rest, labels)
+    elif param is not None:
+        labels.append(_label_of(param.field_info) or str(rest[0]))
+        _walk(param.field_info.annotation, rest[1:], labels)
+    if not labels or not any(_has_cjk(x) for x in labels):
+        return ""
+    out = labels[0]
+    for x in labels[1:]:
+        out += x if x.startswith("第") else f"的{x}"
+    return out
 
 
 def install(app: Any) -> None:
@@ -148,18 +263,23 @@ def install(app: Any) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Each error names its field by the request model's Chinese label (``title``);
+        # ``field`` keeps the path for the portal to put the message on its input.
         errors = []
         for e in exc.errors():
-            loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
+            loc = tuple(e.get("loc", ()))
+            field = ".".join(str(x) for x in loc if x != "body")
+            if e.get("type") == "extra_forbidden":  # the caller's own key: no label exists
+                label = f"字段“{loc[-1]}”"
+            else:
+                label = field_label(request, loc) or "提交的数据"
             errors.append(
-                {
-                    "field": loc,
-                    "message": FIELD_CN.get(str(e.get("type")), "取值不正确"),
-                    "type": e.get("type"),
-                }
+                {"field": field, "label": label, "message": _message(e), "type": e.get("type")}
             )
-        detail = "提交的数据不符合要求：" + "；".join(
-            f"{x['field']} {x['message']}" for x in errors[:5]
+        detail = (
+            "提交的数据不符合要求："
+            + "；".join(f"{x['label']}{x['message']}" for x in errors[:5])
+            + "。"
         )
         return problem_response(request, Problem(422, detail, errors=errors))
 

@@ -204,7 +204,7 @@ def test_sibling_lists_and_stats_stay_empty(client, tree, flow):
         ),
         ("post", "/api/v1/projects", form(budget=-5), 422, "负数"),
         ("post", "/api/v1/projects", form(category="科普旅游"), 422, "项目类别"),
-        ("post", "/api/v1/projects", form(budget="很多"), 422, "budget"),
+        ("post", "/api/v1/projects", form(budget="很多"), 422, "项目预算（元）须为数字"),
         ("post", "/api/v1/projects", {**form(), "extra": 1}, 422, "不允许"),
         (
             "post",

@@ -58,20 +58,22 @@ class FinancingIn(BaseModel):
     """融资结果（银会合作）。"""
 
     model_config = ConfigDict(extra="forbid")
-    talent_id: str = Field(max_length=40, description="人才编号（须已获本人授权）")
-    product: str = Field(min_length=1, max_length=100, description="贷款产品，如“科技人才贷”")
-    amount_yuan: Decimal = Field(
-        gt=0, lt=Decimal("1e12"), decimal_places=2, description="金额（元）"
+    talent_id: str = Field(
+        max_length=40, title="人才编号", description="人才编号（须已获本人授权）"
     )
-    status: Literal["申请中", "已放款", "已拒绝"]
-    decided_at: dt.date = Field(description="决定日期 YYYY-MM-DD")
+    product: str = Field(
+        min_length=1, max_length=100, title="贷款产品", description="贷款产品，如“科技人才贷”"
+    )
+    amount_yuan: Decimal = Field(gt=0, lt=Decimal("1e12"), decimal_places=2, title="金额（元）")
+    status: Literal["申请中", "已放款", "已拒绝"] = Field(title="融资状态")
+    decided_at: dt.date = Field(title="决定日期", description="YYYY-MM-DD")
 
 
 @router.get("/partner/v1/talents", summary="已授权的认定科普人才（最少必要字段，分页）")
 def partner_talents(
     caller: PartnerDep,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: Annotated[int, Query(ge=1, le=100000, title="页码")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100, title="每页条数")] = 20,
 ) -> dict[str, Any]:
     require_scope(caller, READ_TALENTS)
     res = call(
@@ -101,8 +103,8 @@ PROJECTS_UNAVAILABLE = "重点项目库的合作机构接口暂未开通，请�
 @router.get("/partner/v1/projects", summary="已入库的重点项目（重点项目库开通后提供）")
 def partner_projects(
     caller: PartnerDep,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: Annotated[int, Query(ge=1, le=100000, title="页码")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100, title="每页条数")] = 20,
 ) -> dict[str, Any]:
     """Answered by the projects service when it offers ``ListPartnerProjects``; 503 until then."""
     require_scope(caller, READ_PROJECTS)

@@ -58,19 +58,23 @@ class PartnerIn(BaseModel):
     """登记合作机构（如邮储银行分行）。"""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=2, max_length=100, description="合作机构名称")
-    scopes: list[PartnerScope] = Field(min_length=1, max_length=3, description="接口权限")
-    webhook_url: str = Field("", max_length=500, description="回调地址（http/https，可选）")
-    events: list[Event] = Field(default_factory=list, max_length=3, description="订阅事件")
+    name: str = Field(min_length=2, max_length=100, title="合作机构名称")
+    scopes: list[PartnerScope] = Field(min_length=1, max_length=3, title="接口权限")
+    webhook_url: str = Field("", max_length=500, title="回调地址", description="http/https，可选")
+    events: list[Event] = Field(default_factory=list, max_length=3, title="订阅事件")
 
 
 class ConsentIn(BaseModel):
     """本人同意向合作机构提供个人信息（《个人信息保护法》第二十三条）。"""
 
     model_config = ConfigDict(extra="forbid")
-    partner_client_id: str = Field(min_length=1, max_length=64, description="合作机构 client_id")
-    purpose: str = Field(min_length=1, max_length=500, description="用途，如“银会合作融资服务”")
-    expires_at: dt.date = Field(description="到期日期 YYYY-MM-DD（晚于今天，最长3年）")
+    partner_client_id: str = Field(
+        min_length=1, max_length=64, title="合作机构", description="合作机构的 client_id"
+    )
+    purpose: str = Field(
+        min_length=1, max_length=500, title="授权用途", description="如“银会合作融资服务”"
+    )
+    expires_at: dt.date = Field(title="授权到期日期", description="YYYY-MM-DD（晚于今天，最长3年）")
 
 
 def credentials_out(res: ipb.PartnerCredentials) -> dict[str, Any]:

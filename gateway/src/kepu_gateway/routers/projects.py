@@ -19,7 +19,7 @@ from .partners_admin import ConsentIn, StaffDep, partners
 
 router = APIRouter(tags=["projects"])
 CallerDep = Annotated[Caller, Depends(current_caller)]
-Id = Annotated[str, Field(max_length=64)]
+Id = Annotated[str, Field(max_length=64, title="项目编号")]
 
 
 class ProjectIn(BaseModel):  # 重点项目入库表 (附表3)
@@ -30,20 +30,25 @@ class ProjectIn(BaseModel):  # 重点项目入库表 (附表3)
     contact_person: str = Field(default="", max_length=100, description="联系人")
     contact_phone: str = Field(default="", max_length=50, description="联系电话")
     category: str = Field(
-        default="", max_length=20, description="科普活动、科普创作、科普设施建设、其他"
+        default="",
+        max_length=20,
+        title="项目类别",
+        description="科普活动、科普创作、科普设施建设、其他",
     )
-    start_month: str = Field(default="", max_length=10, description="实施开始年月，如 2026-03")
+    start_month: str = Field(
+        default="", max_length=10, title="实施开始年月", description="如 2026-03"
+    )
     end_month: str = Field(default="", max_length=10, description="实施结束年月，如 2026-12")
     content: str = Field(default="", max_length=10000, description="项目基本内容")
     expected_performance: str = Field(default="", max_length=10000, description="项目预期绩效")
-    budget: Decimal | None = Field(default=None, description="预算（元），可不填")
+    budget: Decimal | None = Field(default=None, title="项目预算（元）", description="可不填")
     call_id: str = Field(default="", max_length=64, description="申报批次编号")
 
 
 class CriterionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=100, description="评审指标，如 科学性")
-    weight: float = Field(description="权重（正数）")
+    name: str = Field(max_length=100, title="评审指标", description="如 科学性")
+    weight: float = Field(title="权重", description="正数")
 
 
 class CallIn(BaseModel):  # 申报批次
@@ -51,20 +56,27 @@ class CallIn(BaseModel):  # 申报批次
     title: str = Field(max_length=500, description="批次名称")
     programme: str = Field(
         max_length=200,
+        title="项目专项",
         description="专项：现代农业科普园、科普示范社区、农村中学科技馆、i科普科技志愿服务、"
         "中原科普讲坛、科普教育基地或其他",
     )
-    year: int = Field(default=0, ge=0, le=2100)
-    description: str = Field(default="", max_length=10000)
-    deadline: str = Field(max_length=40, description="截止时间（北京时间），如 2026-06-30")
-    quota: int = Field(default=0, ge=0, le=100000, description="择优支持名额，0 表示不限")
-    criteria: list[CriterionIn] = Field(default_factory=list, max_length=50)
-    min_reviewers: int = Field(default=1, ge=0, le=1000, description="每个项目最少评审专家数")
+    year: int = Field(default=0, ge=0, le=2100, title="年度")
+    description: str = Field(default="", max_length=10000, title="申报说明")
+    deadline: str = Field(max_length=40, title="截止时间", description="北京时间，如 2026-06-30")
+    quota: int = Field(
+        default=0, ge=0, le=100000, title="支持名额", description="择优支持名额，0 表示不限"
+    )
+    criteria: list[CriterionIn] = Field(default_factory=list, max_length=50, title="评审指标")
+    min_reviewers: int = Field(
+        default=1, ge=0, le=1000, title="最少评审专家数", description="每个项目最少评审专家数"
+    )
 
 
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision: Literal["pass", "fail"] = Field(description="pass 通过 / fail 不通过")
+    decision: Literal["pass", "fail"] = Field(
+        title="审核结论", description="pass 通过 / fail 不通过"
+    )
     opinion: str = Field(default="", max_length=5000, description="审核意见（不通过时必填）")
 
 
@@ -72,13 +84,15 @@ class ScoresIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     project_id: Id
     reviewer: str = Field(max_length=200, description="评审专家（用户编号或姓名）")
-    scores: dict[str, float] = Field(description="评审指标 → 得分（0–100）")
+    scores: dict[str, float] = Field(title="评审得分", description="评审指标 → 得分（0–100）")
 
 
 class SelectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    top_n: int = Field(default=0, ge=0, le=100000, description="入选数量，0 表示剩余名额")
-    reject_others: bool = Field(default=False, description="其余参评项目一并标记为未入选")
+    top_n: int = Field(default=0, ge=0, le=100000, title="入选数量", description="0 表示剩余名额")
+    reject_others: bool = Field(
+        default=False, title="其余项目未入选", description="其余参评项目一并标记为未入选"
+    )
 
 
 class ProgressIn(BaseModel):
@@ -94,13 +108,13 @@ class CompleteIn(BaseModel):
 
 class EvaluateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    score: float = Field(description="考核得分（0–100）")
-    comment: str = Field(default="", max_length=5000)
+    score: float = Field(title="考核得分", description="0–100")
+    comment: str = Field(default="", max_length=5000, title="考核意见")
 
 
 class AwardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    recommended: bool = True
+    recommended: bool = Field(default=True, title="推荐参评")
 
 
 def _svc() -> pbg.ProjectsServiceStub:
@@ -176,14 +190,14 @@ def select(call_id: str, body: SelectIn, caller: CallerDep) -> dict[str, Any]:
 @router.get("/api/v1/projects", summary="项目列表（联系电话已脱敏）")
 def list_projects(
     caller: CallerDep,
-    status: Annotated[str, Query(max_length=20)] = "",
-    call_id: Annotated[str, Query(max_length=64)] = "",
-    category: Annotated[str, Query(max_length=20)] = "",
+    status: Annotated[str, Query(max_length=20, title="项目状态")] = "",
+    call_id: Annotated[str, Query(max_length=64, title="申报批次")] = "",
+    category: Annotated[str, Query(max_length=20, title="项目类别")] = "",
     q: Annotated[str, Query(max_length=100, description="项目名称包含")] = "",
     subtree: Annotated[bool, Query(description="包含下级单位的项目")] = False,
     awaiting_me: Annotated[bool, Query(description="待本级审核的项目")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500, title="每页条数")] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, title="起始位置")] = 0,
 ) -> dict[str, Any]:
     req = pb.ListProjectsRequest(
         status=status,
@@ -207,8 +221,8 @@ def create_project(body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
 @router.get("/api/v1/projects/stats", summary="年度项目统计（立项、结项、按类别，含下级）")
 def stats(
     caller: CallerDep,
-    year: Annotated[int, Query(ge=2000, le=2100)],
-    tenant_id: Annotated[str, Query(max_length=64)] = "",
+    year: Annotated[int, Query(ge=2000, le=2100, title="年度")],
+    tenant_id: Annotated[str, Query(max_length=64, title="单位")] = "",
 ) -> dict[str, Any]:
     req = pb.YearlyCountsRequest(tenant_id=tenant_id, year=year)
     return _out(call(_svc().YearlyCounts, req, caller))

@@ -74,17 +74,17 @@ class OpinionIn(BaseModel):
 
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision: Literal["approve", "reject"]
+    decision: Literal["approve", "reject"] = Field(title="审核结论")
     opinion: str = Field("", max_length=2000, description="意见；不通过时为理由（必填）")
 
 
 class BulkReviewIn(ReviewIn):
-    ids: list[str] = Field(min_length=1, max_length=500)
+    ids: list[str] = Field(min_length=1, max_length=500, title="人才编号")
 
 
 class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(max_length=2000)
+    reason: str = Field(max_length=2000, title="理由")
 
 
 class QuotaIn(BaseModel):
@@ -94,11 +94,11 @@ class QuotaIn(BaseModel):
 
 class ArchiveEntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["training", "activity", "resource"]
-    title: str = Field(min_length=1, max_length=200)
-    occurred_on: str = Field("", max_length=10, description="YYYY-MM-DD")
-    hours: float = Field(0, ge=0, le=10000)
-    description: str = Field("", max_length=4000)
+    kind: Literal["training", "activity", "resource"] = Field(title="档案类别")
+    title: str = Field(min_length=1, max_length=200, title="标题")
+    occurred_on: str = Field("", max_length=10, title="日期", description="YYYY-MM-DD")
+    hours: float = Field(0, ge=0, le=10000, title="学时")
+    description: str = Field("", max_length=4000, title="说明")
 
 
 def out(message: Message) -> dict[str, Any]:
@@ -129,12 +129,12 @@ async def read_upload(upload: UploadFile, limit: int) -> bytes:
 def list_talents(
     caller: CallerDep,
     q: Annotated[str, Query(max_length=50, description="姓名或工作单位")] = "",
-    specialty: Annotated[str, Query(max_length=50)] = "",
+    specialty: Annotated[str, Query(max_length=50, title="科普专长")] = "",
     category: Category | None = None,
     tenant_id: Annotated[str, Query(max_length=40, description="地区（下级单位）")] = "",
     status: Status | None = None,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+    page: Annotated[int, Query(ge=1, le=100000, title="页码")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200, title="每页条数")] = 20,
 ) -> dict[str, Any]:
     request = pb.ListTalentsRequest(
         q=q,
@@ -170,9 +170,13 @@ def set_quota(tenant_id: str, body: QuotaIn, caller: CallerDep) -> dict[str, Any
 async def import_talents(
     caller: CallerDep,
     file: Annotated[UploadFile, File(description="汇总表 .xlsx")],
-    mode: Annotated[Literal["all_or_nothing", "valid_only"], Form()] = "all_or_nothing",
-    tenant_id: Annotated[str, Form(max_length=40)] = "",
-    wait: Annotated[bool, Form(description="false: 立即返回任务，用 imports/{id} 查询进度")] = True,
+    mode: Annotated[
+        Literal["all_or_nothing", "valid_only"], Form(title="导入方式")
+    ] = "all_or_nothing",
+    tenant_id: Annotated[str, Form(max_length=40, title="所属单位")] = "",
+    wait: Annotated[
+        bool, Form(title="等待完成", description="false: 立即返回任务，用 imports/{id} 查询进度")
+    ] = True,
 ) -> dict[str, Any]:
     content = await read_upload(file, MAX_IMPORT_BYTES)
     request = pb.ImportRequest(

@@ -5,7 +5,11 @@ restarts. Each broker "life" is identified by an *epoch*: the value of the first
 record of the single-partition topic ``kepu.broker-epoch``. Relays and consumers
 compare it with the epoch they last saw; a new epoch means a fresh broker, so
 relays publish their retained outbox again and consumers read from the start
-(idempotency makes the repeats harmless).
+(idempotency makes the repeats harmless). Apache Kafka keeps its log, and with it its epoch,
+across restarts and crashes.
+
+Every client is made with :data:`CLIENT_SETTINGS`, so that an outage costs a loop turn of a
+relay or consumer, never a silent half minute after the broker is back.
 """
 
 from __future__ import annotations
@@ -21,6 +25,16 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 log = logging.getLogger(__name__)
 
 EPOCH_TOPIC = "kepu.broker-epoch"
+
+# kafka-python's defaults (30 s to bootstrap, reconnect backoff growing to 30 s) let a client
+# that began to reconnect while the broker was down miss its return by up to 30 s: a relay
+# whose admin client hit that took 35 s to publish again after Kafka was back, instead of ~2 s.
+# (Consumers keep their own request timeout: it must exceed the group session timeout.)
+CLIENT_SETTINGS: dict[str, int] = {
+    "reconnect_backoff_max_ms": 2000,
+    "bootstrap_timeout_ms": 10000,
+}
+REQUEST_TIMEOUT_MS = 10000
 
 # The event topics as production declares them (charts/kepu/values.yaml ``kafka.topics``, rendered
 # into KafkaTopic objects by charts/kepu/templates/kafka.yaml). tests/charts/test_topics.py checks
@@ -63,14 +77,17 @@ def event_topics() -> list[TopicSettings]:
 
 
 def make_producer(bootstrap: str) -> KafkaProducer:
+    """acks=all and idempotent (explicitly: a conflicting setting then fails instead of
+    silently turning idempotence off), so a retried batch is not written twice."""
     return KafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
+        enable_idempotence=True,
         retries=5,
         linger_ms=5,
-        request_timeout_ms=10000,
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
         max_block_ms=10000,
-        reconnect_backoff_max_ms=2000,
+        **CLIENT_SETTINGS,
     )
 
 
@@ -80,7 +97,9 @@ def ensure_topics(bootstrap: str, topics: list[str]) -> None:
     The replication factor is left to the broker (``default.replication.factor``): 1 locally,
     3 in production, should a relay ever get there before the Topic Operator.
     """
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS, **CLIENT_SETTINGS
+    )
     try:
         existing = set(admin.list_topics())
         for topic in [t for t in topics if t not in existing]:
@@ -113,30 +132,36 @@ class BrokerEpoch:
             self._consumer = KafkaConsumer(
                 bootstrap_servers=self.bootstrap,
                 enable_auto_commit=False,
-                request_timeout_ms=10000,
-                reconnect_backoff_max_ms=2000,
+                request_timeout_ms=REQUEST_TIMEOUT_MS,
+                **CLIENT_SETTINGS,
             )
         return self._consumer
 
     def read(self) -> str | None:
+        """The running broker's epoch, or None when it has none yet (a fresh broker).
+
+        Raises :class:`KafkaError` when the broker cannot say: an unreachable broker is not a
+        fresh one, and taking it for one would found a second epoch the moment it is back.
+        """
         consumer = self._reader()
         tp = TopicPartition(EPOCH_TOPIC, 0)
-        try:
-            if EPOCH_TOPIC not in consumer.topics():
-                return None
-            consumer.assign([tp])
-            consumer.seek(tp, 0)
-            records = consumer.poll(timeout_ms=2000, max_records=1)
-        except KafkaError as exc:
-            log.warning("epoch read failed: %s", exc)
+        if EPOCH_TOPIC not in consumer.topics():  # always asks the broker
             return None
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        records = consumer.poll(timeout_ms=2000, max_records=1)
         for batch in records.values():
             for record in batch:
                 return bytes(record.value).decode()
-        return None
+        if consumer.end_offsets([tp], timeout_ms=REQUEST_TIMEOUT_MS)[tp] == 0:
+            return None  # created by a racing relay that has not written yet
+        raise KafkaError("the broker epoch record could not be fetched")
 
     def current(self) -> str:
-        """The epoch of the running broker, founding one when the broker is fresh."""
+        """The epoch of the running broker, founding one when the broker is fresh.
+
+        Raises :class:`KafkaError` when the broker is unreachable (callers retry).
+        """
         epoch = self.read()
         if epoch:
             return epoch
@@ -147,12 +172,16 @@ class BrokerEpoch:
             producer.send(EPOCH_TOPIC, value=uuid.uuid4().hex.encode(), partition=0).get(10)
         finally:
             producer.close()
+        last: KafkaError | None = None
         for _ in range(10):
-            epoch = self.read()
+            try:
+                epoch = self.read()
+            except KafkaError as exc:  # just written: not fetched yet
+                last, epoch = exc, None
             if epoch:
                 return epoch
             time.sleep(0.3)
-        raise KafkaError("broker epoch could not be read")
+        raise KafkaError(f"broker epoch could not be read ({last})")
 
     def close(self) -> None:
         if self._consumer is not None:

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from . import heartbeat
-from .bus import BrokerEpoch, ensure_topics, make_producer
+from .bus import CLIENT_SETTINGS, BrokerEpoch, ensure_topics, make_producer
 from .db import Database, Scope
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class IdempotentConsumer:
             heartbeat_interval_ms=1000,
             max_poll_interval_ms=60000,
             request_timeout_ms=30000,
-            reconnect_backoff_max_ms=2000,
+            **CLIENT_SETTINGS,
         )
         consumer.subscribe(self.topics, listener=_Rewind(consumer) if rewind else None)
         return consumer
@@ -137,7 +137,7 @@ class IdempotentConsumer:
                 now = time.monotonic()
                 if now - last_check > self.epoch_check_seconds:
                     last_check = now
-                    current = epoch_reader.read()
+                    current = self._read_epoch(epoch_reader)
                     if current is not None and current != epoch:
                         log.warning("%s: fresh broker detected; reading from the start", self.name)
                         consumer.close()
@@ -161,6 +161,15 @@ class IdempotentConsumer:
         if consumer is not None:
             consumer.close()
         epoch_reader.close()
+
+    def _read_epoch(self, reader: BrokerEpoch) -> str | None:
+        """The broker's epoch for the periodic check; None when it cannot be read just now
+        (the poll then meets the same outage and reconnects, or the next check succeeds)."""
+        try:
+            return reader.read()
+        except KafkaError as exc:
+            log.warning("%s: broker epoch unreadable (%s)", self.name, exc)
+            return None
 
 
 class _Rewind(ConsumerRebalanceListener):
@@ -188,6 +197,7 @@ def replay_dlq(
         consumer_timeout_ms=timeout_ms,
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
+        **CLIENT_SETTINGS,
     )
     producer = make_producer(bootstrap)
     moved = 0

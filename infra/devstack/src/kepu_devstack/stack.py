@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from .broker import EmbeddedBroker
+from .kafka import KafkaServer
 from .keycloak import ADMIN_USER, KeycloakServer
 from .ports import die_with_parent, free_port, port_in_use, wait_port
 from .postgres import EmbeddedPostgres, provision_database
@@ -57,7 +58,7 @@ class Stack:
     admin_mfa: str = "optional"
     extra_env: dict[str, str] = field(default_factory=dict)
     pg: EmbeddedPostgres | None = None
-    broker: EmbeddedBroker | None = None
+    broker: EmbeddedBroker | KafkaServer | None = None
     keycloak: KeycloakServer | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -87,7 +88,13 @@ class Stack:
         env.update(self.extra_env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
-            self.broker = EmbeddedBroker(log_path=self._log("tansu"))
+            kind = env.get("KEPU_BROKER", "tansu")
+            if kind not in ("tansu", "kafka"):
+                raise RuntimeError(f"KEPU_BROKER 只能是 tansu 或 kafka（当前为 {kind!r}）。")
+            if kind == "kafka":  # Apache Kafka, its log kept under <var_dir>/kafka
+                self.broker = KafkaServer(self.var_dir / "kafka", log_path=self._log("kafka"))
+            else:
+                self.broker = EmbeddedBroker(log_path=self._log("tansu"))
             self.broker.start()
             env["KAFKA_BOOTSTRAP_SERVERS"] = self.broker.bootstrap
         services = available_services()

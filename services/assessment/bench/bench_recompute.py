@@ -77,6 +77,8 @@ def seed(db: Database, rows: list[dict[str, Any]]) -> int:
                              "v": rnd.randint(0, hi)})  # fmt: skip
         counters.append({"t": r["id"], "p": r["path"], "y": YEAR, "m": "reports_on_time",
                          "v": rnd.randint(8, 12) if counters[-4]["v"] >= 8 else 0})  # fmt: skip
+        # twelve monthly briefs due a year, filed or not
+        counters.append({"t": r["id"], "p": r["path"], "y": YEAR, "m": "reports_due", "v": 12})
         counters.append({"t": r["id"], "p": r["path"], "y": YEAR - 1, "m": "talents_certified",
                          "v": rnd.randint(0, 10)})  # fmt: skip
     with db.unit_of_work(Scope.system_scope()) as s:

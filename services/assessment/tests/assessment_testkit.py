@@ -69,6 +69,17 @@ def submitted(node: Node, period: str, *, on_time: bool, report_id: str | None =
     )  # fmt: skip
 
 
+def overdue(node: Node, period: str) -> Any:
+    """What the reporting service says when a deadline passed without a submission."""
+    return envelope(
+        node,
+        "reporting.report.overdue",
+        reporting_pb2.ReportOverdue(
+            type_code="monthly_brief", period=period, tenant_id=node.id, deadline=f"{period}-28"
+        ),
+    )
+
+
 def activity(node: Node, day: str, participants: int) -> Any:
     return envelope(
         node,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from assessment_testkit import activity, certified, envelope, feed, submitted, system
+from assessment_testkit import activity, certified, envelope, feed, overdue, submitted, system
 from kepu.events.v1 import envelope_pb2
 from kepu_assessment import consumers, repository
 from sqlalchemy import text
@@ -49,7 +49,14 @@ def test_a_report_resubmitted_after_return_counts_once(db, tree):
     feed(db, submitted(node, "2026-03", on_time=False, report_id=rid))
     feed(db, submitted(node, "2026-03", on_time=False, report_id=rid))
     feed(db, submitted(node, "2026-04", on_time=True))
-    assert counters(db, node) == {"reports_submitted": 2, "reports_on_time": 1}
+    assert counters(db, node) == {"reports_submitted": 2, "reports_on_time": 1, "reports_due": 2}
+
+
+def test_a_report_that_fell_overdue_is_due_once_whether_filed_later_or_not(db, tree):
+    node = tree["410200"]
+    feed(db, overdue(node, "2026-05"), overdue(node, "2026-06"))
+    feed(db, submitted(node, "2026-05", on_time=False))  # filed late: still one report due
+    assert counters(db, node) == {"reports_submitted": 1, "reports_due": 2}  # none on time
 
 
 def test_project_events_count_without_the_projects_proto(db, tree):

@@ -155,14 +155,53 @@ def test_ties_share_a_rank_and_the_next_rank_is_skipped():
     assert [(r.code, r.rank) for r in ranked] == [("a", 1), ("c", 1), ("b", 3), ("d", 4)]
 
 
-def test_honours_include_everyone_tied_at_the_cut_or_above_the_line():
+def _honoured(ranked):
+    return [r.code for r in ranked if r.honoured]
+
+
+def test_seventeen_cities_tied_at_zero_share_second_place_and_are_not_honoured():
+    ranked = domain.rank([_result("a", 60)] + [_result(f"z{i:02d}", 0) for i in range(17)])
+    assert [r.rank for r in ranked] == [1] + [2] * 17  # the competition rule
+    got = domain.mark_honours(ranked, top_n=3, min_score=0)
+    assert _honoured(ranked) == ["a"]
+    assert got.tie is None and "17个单位得分为0，不列入先进典型" in got.note
+    all_zero = domain.rank([_result(f"c{i:02d}", 0) for i in range(12)])
+    domain.mark_honours(all_zero, top_n=1, min_score=0)
+    assert _honoured(all_zero) == []
+
+
+def test_a_tie_across_the_boundary_waits_for_the_owner():
+    ranked = domain.rank([_result("a", 90), _result("b", 80), _result("c", 80), _result("d", 70)])
+    got = domain.mark_honours(ranked, top_n=2, min_score=0)
+    assert _honoured(ranked) == ["a"]  # never more than N on its own
+    assert got.tie is not None and (got.tie.rank, got.tie.seats) == (2, 1)
+    assert got.tie.tenant_ids == ("b", "c")
+    assert "第2名有2个单位并列（b、c），先进典型名额只余1个" in got.note
+    # the owner picks one, or explicitly both
+    pick = domain.check_tie_choice(got.tie, ["c"])
+    domain.mark_honours(ranked, top_n=2, min_score=0, resolution=pick)
+    assert _honoured(ranked) == ["a", "c"]
+    both = domain.check_tie_choice(got.tie, ["b", "c"])
+    domain.mark_honours(ranked, top_n=2, min_score=0, resolution=both)
+    assert _honoured(ranked) == ["a", "b", "c"]
+    with pytest.raises(InvalidArgument, match="不在并列单位之中"):
+        domain.check_tie_choice(got.tie, ["d"])
+    # a choice made for another tie does not apply to this one
+    stale = domain.TieResolution(("b", "c", "d"), ("b",))
+    assert domain.mark_honours(ranked, 2, 0, stale).tie.chosen is None
+    assert _honoured(ranked) == ["a"]
+
+
+def test_the_score_line_is_a_floor_and_top_n_a_cap():
     ranked = domain.rank([_result("a", 90), _result("b", 90), _result("c", 85), _result("d", 60)])
-    domain.mark_honours(ranked, top_n=1, min_score=0)
-    assert [r.code for r in ranked if r.honoured] == ["a", "b"]
     domain.mark_honours(ranked, top_n=0, min_score=85)
-    assert [r.code for r in ranked if r.honoured] == ["a", "b", "c"]
+    assert _honoured(ranked) == ["a", "b", "c"]
+    domain.mark_honours(ranked, top_n=2, min_score=85)
+    assert _honoured(ranked) == ["a", "b"]
+    domain.mark_honours(ranked, top_n=3, min_score=95)
+    assert _honoured(ranked) == []
     domain.mark_honours(ranked, top_n=0, min_score=0)
-    assert not any(r.honoured for r in ranked)
+    assert _honoured(ranked) == []
 
 
 def test_children_quotas_must_sum_to_at_least_the_parents():

@@ -139,3 +139,28 @@ def test_allocation_over_rest_and_unknown_scheme(client, tree):
         c.get(f"{BASE}/00000000-0000-0000-0000-000000000000", headers=h(prov)), 404, "未找到"
     )
     assert is_problem(c.get(f"{BASE}/xyz/results", headers=h(prov)), 422, "格式")
+
+
+def test_the_owner_resolves_a_tie_at_the_honours_boundary_over_rest(client, tree):
+    c, h = client
+    prov, ny, kf, jy = tree["410000"], tree["411300"], tree["410200"], tree["419001"]
+    body = {"year": 2026, "name": "前1名", "honours_top_n": 1,
+            "indicators": [{"code": "1", "name": "工作实绩", "weight": 100, "kind": "manual"}]}  # fmt: skip
+    sid = c.post(BASE, headers=h(prov), json=body).json()["id"]
+    for node in (ny, kf):
+        entries = {"entries": [{"indicator_code": "1", "score": 70}]}
+        assert c.put(f"{BASE}/{sid}/scores/{node.id}", headers=h(prov), json=entries).is_success
+    r = c.post(f"{BASE}/{sid}/close", headers=h(prov)).json()
+    assert [x["honoured"] for x in r["results"]] == [False, False, False]
+    assert r["honours"] == [] and "请考核单位确定取舍" in r["honours_note"]
+    assert sorted(r["tie"]["tenant_ids"]) == sorted([ny.id, kf.id]) and r["tie"]["seats"] == 1
+    tie = f"{BASE}/{sid}/honours/tie"
+    assert is_problem(c.put(tie, headers=h(prov), json={"tenant_ids": [jy.id]}), 422, "并列单位")
+    assert is_problem(c.put(tie, headers=h(kf), json={"tenant_ids": [kf.id]}), 403)
+    r = c.put(tie, headers=h(prov), json={"tenant_ids": [kf.id]})
+    assert r.status_code == 200, r.text
+    assert r.json()["tie"]["resolved"] is True
+    assert [
+        x["name"] for x in c.post(f"{BASE}/{sid}/publish", headers=h(prov)).json()["honours"]
+    ] == ["开封市科协"]
+    assert is_problem(c.put(tie, headers=h(prov), json={"tenant_ids": []}), 409, "已经发布")

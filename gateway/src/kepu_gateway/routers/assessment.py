@@ -75,6 +75,15 @@ class AllocationIn(BaseModel):
     quotas: dict[str, Number] = Field(description="下级单位编号 → 分配的任务指标")
 
 
+class TieIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant_ids: list[str] = Field(
+        max_length=1000,
+        title="列入先进典型的并列单位",
+        description="并列单位中列入先进典型的单位编号（可选其中几个、全部或不选）",
+    )
+
+
 def _svc() -> pbg.AssessmentServiceStub:
     return stub("assessment", pbg.AssessmentServiceStub)
 
@@ -177,3 +186,12 @@ def set_allocation(scheme_id: str, body: AllocationIn, caller: CallerDep) -> dic
         quotas=[pb.Quota(tenant_id=k, quota=v) for k, v in body.quotas.items()],
     )
     return _out(call(_svc().SetAllocation, req, caller))
+
+
+@router.put(
+    "/api/v1/assessment/schemes/{scheme_id}/honours/tie",
+    summary="确定名额边界并列单位的取舍（先进典型）",
+)
+def resolve_tie(scheme_id: str, body: TieIn, caller: CallerDep) -> dict[str, Any]:
+    req = pb.ResolveTieRequest(scheme_id=scheme_id, tenant_ids=body.tenant_ids)
+    return _out(call(_svc().ResolveHonoursTie, req, caller, timeout=15.0))

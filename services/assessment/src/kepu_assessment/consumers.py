@@ -44,12 +44,15 @@ def event_year(envelope: envelope_pb2.EventEnvelope) -> int:
 
 
 def handle_metric_event(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
-    """Talent certifications, report submissions, activities and projects -> counters."""
+    """Talent certifications, reports submitted and overdue, activities and projects ->
+    counters."""
     kind = envelope.type
     if kind.startswith("talent."):
         _talent(session, envelope)
     elif kind == "reporting.report.submitted":
         _report(session, envelope)
+    elif kind == "reporting.report.overdue":
+        _overdue(session, envelope)
     elif kind == "reporting.activity.recorded":
         _activity(session, envelope)
     elif kind in PROJECT_EVENTS:
@@ -87,9 +90,32 @@ def _report(s: Session, env: envelope_pb2.EventEnvelope) -> None:
     repo.record_fact(
         s, metric="reports_submitted", subject_id=msg.report_id, year=year, value=1.0, **where
     )
+    due = _due_subject(msg.type_code, msg.period, where["tenant_id"])
+    repo.record_fact(s, metric="reports_due", subject_id=due, year=year, value=1.0, **where)
     repo.record_fact(
         s, metric="reports_on_time", subject_id=msg.report_id, year=year,
         value=1.0 if msg.on_time else 0.0, **where,
+    )  # fmt: skip
+
+
+def _due_subject(type_code: str, period: str, tenant_id: str) -> str:
+    """One report due per tenant, type and period, whether it was filed or fell overdue."""
+    return f"{type_code}:{period}:{tenant_id}"
+
+
+def _overdue(s: Session, env: envelope_pb2.EventEnvelope) -> None:
+    """A report that fell due unfiled still counts as due (按时报送率 of what is due)."""
+    msg = reporting_pb2.ReportOverdue()
+    env.payload.Unpack(msg)
+    try:
+        year = int(msg.period[:4])
+    except ValueError:
+        log.warning("overdue %s has no year in period %r; ignored", msg.type_code, msg.period)
+        return
+    tenant_id = msg.tenant_id or env.tenant_id
+    repo.record_fact(
+        s, metric="reports_due", subject_id=_due_subject(msg.type_code, msg.period, tenant_id),
+        tenant_id=tenant_id, tenant_path=env.tenant_path, year=year, value=1.0,
     )  # fmt: skip
 
 

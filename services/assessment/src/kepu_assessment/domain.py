@@ -36,12 +36,13 @@ METRICS = {
         Metric("activities", "开展科普活动次数", "activities"),
         Metric("participants", "活动参与人次", "participants"),
         Metric("reports_submitted", "报送报告份数", "reports_submitted"),
-        Metric("report_timeliness", "报告按时报送率", "reports_on_time", "reports_submitted"),
+        # of the reports due (submitted, or unfiled past the deadline), not only of those filed
+        Metric("report_timeliness", "报告按时报送率", "reports_on_time", "reports_due"),
         Metric("projects_approved", "重点项目立项数", "projects_approved"),
         Metric("projects_completed", "重点项目结项数", "projects_completed"),
     )
 }
-COUNTERS = sorted({m.numerator for m in METRICS.values()} | {"reports_submitted"})
+COUNTERS = sorted({m.numerator for m in METRICS.values()} | {"reports_submitted", "reports_due"})
 
 _CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.\-]{0,19}$")
 MAX_INDICATORS = 200
@@ -342,7 +343,7 @@ def score_child(
 
 
 def rank(results: list[ChildResult]) -> list[ChildResult]:
-    """Competition ranking among siblings (1, 1, 3); ties listed by division code."""
+    """Competition ranking among siblings (1, 2, 2, 4); ties listed by division code."""
     ordered = sorted(results, key=lambda r: (-r.total, r.code))
     prev: float | None = None
     for i, r in enumerate(ordered, start=1):
@@ -351,12 +352,113 @@ def rank(results: list[ChildResult]) -> list[ChildResult]:
     return ordered
 
 
-def mark_honours(results: list[ChildResult], top_n: int, min_score: float) -> None:
-    """先进典型: the top N (all tied at rank N included) or anyone at or above the score line."""
+@dataclass(frozen=True)
+class TieResolution:  # 考核单位对名额边界并列的取舍
+    group: tuple[str, ...]  # the tied units the owner decided on (tenant ids, sorted)
+    chosen: tuple[str, ...]  # those it honoured
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"group": list(self.group), "chosen": list(self.chosen)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> TieResolution | None:
+        if not d:
+            return None
+        return cls(tuple(sorted(d.get("group") or ())), tuple(sorted(d.get("chosen") or ())))
+
+
+@dataclass(frozen=True)
+class BoundaryTie:  # 名额边界上的并列: more units share the last places than are left
+    rank: int
+    seats: int
+    tenant_ids: tuple[str, ...]
+    names: tuple[str, ...]
+    chosen: tuple[str, ...] | None = None  # None until the owner resolved this very tie
+
+
+@dataclass(frozen=True)
+class Honours:
+    tie: BoundaryTie | None = None
+    note: str = ""
+
+
+def mark_honours(
+    results: list[ChildResult],
+    top_n: int,
+    min_score: float,
+    resolution: TieResolution | None = None,
+) -> Honours:
+    """先进典型 among ``results`` (ranked). A unit without a score (total 0) is never honoured.
+    ``min_score`` is a line every honoured unit reaches; ``top_n`` caps the list at N units.
+    When a tie straddles the N-th place, the tied units are honoured only as the owner
+    resolved that very tie (``resolution``: any of them, none or all); until then none of them
+    is, and the note says why. Returns the tie and a note in Chinese."""
     for r in results:
-        by_rank = top_n > 0 and r.rank <= top_n
-        by_score = min_score > 0 and r.total + EPS >= min_score
-        r.honoured = by_rank or by_score
+        r.honoured = False
+    if top_n <= 0 and min_score <= 0:
+        return Honours()
+    scored = [r for r in results if r.total > EPS]
+    eligible = [r for r in scored if min_score <= 0 or r.total + EPS >= min_score]
+    notes = []
+    if len(scored) < len(results):
+        notes.append(f"{len(results) - len(scored)}个单位得分为0，不列入先进典型。")
+    if top_n <= 0:
+        for r in eligible:
+            r.honoured = True
+        return Honours(note="".join(notes))
+    tie: BoundaryTie | None = None
+    taken = 0
+    for group in _ties(eligible):
+        if taken + len(group) <= top_n:
+            for r in group:
+                r.honoured = True
+            taken += len(group)
+            continue
+        if taken < top_n:
+            tie = _boundary(group, top_n - taken, resolution)
+            notes.append(_tie_note(tie))
+        break
+    return Honours(tie, "".join(notes))
+
+
+def _ties(ranked: list[ChildResult]) -> list[list[ChildResult]]:
+    groups: list[list[ChildResult]] = []
+    for r in ranked:
+        if groups and groups[-1][0].rank == r.rank:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return groups
+
+
+def _boundary(
+    group: list[ChildResult], seats: int, resolution: TieResolution | None
+) -> BoundaryTie:
+    ids = tuple(sorted(r.tenant_id for r in group))
+    chosen = resolution.chosen if resolution is not None and resolution.group == ids else None
+    for r in group:
+        r.honoured = chosen is not None and r.tenant_id in chosen
+    return BoundaryTie(group[0].rank, seats, ids, tuple(r.name for r in group), chosen)
+
+
+def _tie_note(tie: BoundaryTie) -> str:
+    names = "、".join(tie.names)
+    head = (
+        f"第{tie.rank}名有{len(tie.tenant_ids)}个单位并列（{names}），先进典型名额只余{tie.seats}个"
+    )
+    if tie.chosen is None:
+        return head + "，并列单位暂未列入先进典型，请考核单位确定取舍。"
+    return head + f"，考核单位已确定其中{len(tie.chosen)}个列入先进典型。"
+
+
+def check_tie_choice(tie: BoundaryTie | None, chosen: Iterable[str]) -> TieResolution:
+    """The owner's choice among the units tied at the boundary (none, some or all of them)."""
+    if tie is None:
+        raise Conflict("当前没有需要确定取舍的名额边界并列单位。")
+    picked = tuple(sorted(set(chosen)))
+    if not set(picked) <= set(tie.tenant_ids):
+        raise InvalidArgument("所选单位不在并列单位之中，请从并列单位中选择。")
+    return TieResolution(tie.tenant_ids, picked)
 
 
 # ---------------------------------------------------------------- allocation (附表1)

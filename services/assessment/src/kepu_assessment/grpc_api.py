@@ -65,6 +65,15 @@ def result_pb(r: domain.ChildResult, details: list[dict[str, Any]]) -> pb.Result
     )  # fmt: skip
 
 
+def tie_pb(t: domain.BoundaryTie | None) -> pb.HonoursTie | None:
+    if t is None:
+        return None
+    return pb.HonoursTie(
+        rank=t.rank, seats=t.seats, tenant_ids=list(t.tenant_ids), resolved=t.chosen is not None,
+        chosen_tenant_ids=list(t.chosen or ()),
+    )  # fmt: skip
+
+
 def results_pb(v: service.ResultsView) -> pb.ResultsResponse:
     by_id = {r.tenant_id: result_pb(r, d) for r, d in v.rows}
     return pb.ResultsResponse(
@@ -72,6 +81,8 @@ def results_pb(v: service.ResultsView) -> pb.ResultsResponse:
         live=v.live,
         results=list(by_id.values()),
         honours=[by_id[r.tenant_id] for r in v.honours],
+        honours_note=v.honours_info.note,
+        tie=tie_pb(v.honours_info.tie),
     )
 
 
@@ -239,4 +250,13 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
                     allocation_pb(a) for a in service.list_allocations(s, p, request.scheme_id)
                 ],
             ),
+        )
+
+    def ResolveHonoursTie(
+        self, request: pb.ResolveTieRequest, context: grpc.ServicerContext
+    ) -> pb.ResultsResponse:
+        ids = list(request.tenant_ids)
+        return self._run(
+            context,
+            lambda s, p: results_pb(service.resolve_tie(s, p, request.scheme_id, ids)),
         )

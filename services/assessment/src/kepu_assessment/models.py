@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .domain import Indicator
+from .domain import Indicator, TieResolution
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,4 @@ class Scheme:  # 考核方案（年度）
     created_at: datetime | None = None
     closed_at: datetime | None = None
     published_at: datetime | None = None
+    honours_tie: TieResolution | None = None  # the owner's choice at the honours boundary

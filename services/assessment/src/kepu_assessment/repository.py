@@ -19,7 +19,8 @@ ACTIVE = "status NOT IN ('disabled', 'deleted', 'inactive')"
 _TENANT_COLS = "id::text, code, name, kind, parent_id::text, tenant_path::text, status"
 _SCHEME_COLS = (
     "id::text, year, name, tenant_path::text, owner_tenant_id::text, status, indicators,"
-    " honours_top_n, honours_min_score, created_by, created_at, closed_at, published_at"
+    " honours_top_n, honours_min_score, created_by, created_at, closed_at, published_at,"
+    " honours_tie"
 )
 
 # ---------------------------------------------------------------- tenants
@@ -122,7 +123,7 @@ def _scheme(row: Any) -> Scheme:
     inds = tuple(domain.Indicator.from_dict(d) for d in row[6])
     return Scheme(
         row[0], row[1], row[2], row[3], row[4], row[5], inds, row[7], row[8], row[9],
-        row[10], row[11], row[12],
+        row[10], row[11], row[12], domain.TieResolution.from_dict(row[13]),
     )  # fmt: skip
 
 
@@ -179,6 +180,13 @@ def set_status(s: Session, scheme_id: str, status: str, now: datetime) -> None:
     s.execute(
         text(f"UPDATE schemes SET status = :st, {column} = :now WHERE id = CAST(:id AS uuid)"),
         {"st": status, "now": now, "id": scheme_id},
+    )
+
+
+def set_honours_tie(s: Session, scheme_id: str, resolution: domain.TieResolution) -> None:
+    s.execute(
+        text("UPDATE schemes SET honours_tie = CAST(:t AS jsonb) WHERE id = CAST(:id AS uuid)"),
+        {"t": json.dumps(resolution.as_dict()), "id": scheme_id},
     )
 
 
@@ -264,6 +272,17 @@ def replace_results(
             }
             for r, d in zip(results, details, strict=True)
         ],
+    )
+
+
+def set_honoured(s: Session, scheme: Scheme, honoured: Iterable[str]) -> None:
+    """Mark exactly ``honoured`` (tenant ids) as 先进典型 in the frozen results."""
+    s.execute(
+        text(
+            "UPDATE results SET honoured = (tenant_id = ANY(CAST(:ids AS uuid[])))"
+            " WHERE scheme_id = CAST(:sid AS uuid) AND tenant_path = CAST(:p AS ltree)"
+        ),
+        {"ids": list(honoured), "sid": scheme.id, "p": scheme.owner_path},
     )
 
 

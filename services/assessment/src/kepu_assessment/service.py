@@ -126,8 +126,9 @@ def facts_of(counters: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def compute_results(s: Session, sc: Scheme) -> list[domain.ChildResult]:
-    """Score every direct child of the owner and rank them (nothing is written)."""
+def compute_results(s: Session, sc: Scheme) -> tuple[list[domain.ChildResult], domain.Honours]:
+    """Score every direct child of the owner, rank them and mark the honours (nothing is
+    written)."""
     kids = repo.children(s, sc.owner_path)
     cumulative = [m.numerator for m in domain.METRICS.values() if m.cumulative]
     counters = repo.subtree_counters(s, sc.owner_path, sc.year, cumulative)
@@ -147,8 +148,11 @@ def compute_results(s: Session, sc: Scheme) -> list[domain.ChildResult]:
         for t in kids
     ]
     ranked = domain.rank(results)
-    domain.mark_honours(ranked, sc.honours_top_n, sc.honours_min_score)
-    return ranked
+    return ranked, honours_of(sc, ranked)
+
+
+def honours_of(sc: Scheme, ranked: list[domain.ChildResult]) -> domain.Honours:
+    return domain.mark_honours(ranked, sc.honours_top_n, sc.honours_min_score, sc.honours_tie)
 
 
 def score_dict(sc: domain.Score) -> dict[str, Any]:
@@ -166,11 +170,15 @@ def score_dict(sc: domain.Score) -> dict[str, Any]:
     }
 
 
+Rows = list[tuple[domain.ChildResult, list[dict[str, Any]]]]
+
+
 @dataclass
 class ResultsView:
     scheme: Scheme
     live: bool
-    rows: list[tuple[domain.ChildResult, list[dict[str, Any]]]] = field(default_factory=list)
+    rows: Rows = field(default_factory=list)
+    honours_info: domain.Honours = field(default_factory=domain.Honours)
 
     @property
     def honours(self) -> list[domain.ChildResult]:
@@ -179,47 +187,75 @@ class ResultsView:
         return [r for r, _ in self.rows if r.honoured]
 
 
-def _freeze(s: Session, sc: Scheme) -> list[tuple[domain.ChildResult, list[dict[str, Any]]]]:
-    results = compute_results(s, sc)
+def _freeze(s: Session, sc: Scheme) -> tuple[Rows, domain.Honours]:
+    results, honours = compute_results(s, sc)
     details = [[score_dict(x) for x in r.scores] for r in results]
     repo.replace_results(s, sc, results, details)
-    return list(zip(results, details, strict=True))
+    return list(zip(results, details, strict=True)), honours
+
+
+def _stored(s: Session, sc: Scheme) -> tuple[Rows, domain.Honours]:
+    """The frozen results, with the honours note (the flags are the stored ones' rule)."""
+    rows = repo.stored_results(s, sc)
+    return rows, honours_of(sc, [r for r, _ in rows])
 
 
 def compute(s: Session, p: Principal, scheme_id: str) -> ResultsView:
     sc = owned_scheme(s, p, scheme_id)
     domain.check_open(sc.status)
-    return ResultsView(sc, False, _freeze(s, sc))
+    return ResultsView(sc, False, *_freeze(s, sc))
 
 
 def results(s: Session, p: Principal, scheme_id: str) -> ResultsView:
     sc = load_scheme(s, p, scheme_id)
     if is_assessor(p, sc):
         if sc.status == domain.OPEN:
-            live = compute_results(s, sc)
-            return ResultsView(sc, True, [(r, [score_dict(x) for x in r.scores]) for r in live])
-        return ResultsView(sc, False, repo.stored_results(s, sc))
+            live, honours = compute_results(s, sc)
+            rows = [(r, [score_dict(x) for x in r.scores]) for r in live]
+            return ResultsView(sc, True, rows, honours)
+        return ResultsView(sc, False, *_stored(s, sc))
     if sc.status != domain.PUBLISHED:
         raise PermissionDenied("考核结果尚未发布，暂不能查看。")
+    stored, honours = _stored(s, sc)
     rows = []
-    for r, details in repo.stored_results(s, sc):
+    for r, details in stored:
         # A unit sees its own indicator scores; of its siblings only the ranking.
         own = is_descendant_or_self(p.tenant_path, f"{sc.owner_path}.{r.code}")
         rows.append((r, details if own else []))
-    return ResultsView(sc, False, rows)
+    return ResultsView(sc, False, rows, honours)
+
+
+def resolve_tie(s: Session, p: Principal, scheme_id: str, tenant_ids: list[str]) -> ResultsView:
+    """The owner decides which of the units tied at the honours boundary are honoured (any of
+    them, none or all: a choice that lets the list exceed N is the owner's explicit one)."""
+    sc = owned_scheme(s, p, scheme_id)
+    if sc.status == domain.PUBLISHED:
+        raise Conflict("考核结果已经发布，不能再调整先进典型名单。")
+    chosen = [check_uuid(t, "单位") for t in tenant_ids]
+    if sc.status == domain.OPEN:
+        ranked, honours = compute_results(s, sc)
+        rows: Rows = [(r, [score_dict(x) for x in r.scores]) for r in ranked]
+    else:
+        rows, honours = _stored(s, sc)
+    sc.honours_tie = domain.check_tie_choice(honours.tie, chosen)
+    repo.set_honours_tie(s, sc.id, sc.honours_tie)
+    honours = honours_of(sc, [r for r, _ in rows])
+    if sc.status == domain.CLOSED:
+        repo.set_honoured(s, sc, [r.tenant_id for r, _ in rows if r.honoured])
+    return ResultsView(sc, sc.status == domain.OPEN, rows, honours)
 
 
 def close(s: Session, p: Principal, scheme_id: str, now: datetime) -> ResultsView:
     sc = owned_scheme(s, p, scheme_id)
     domain.check_open(sc.status)
-    rows = _freeze(s, sc)
+    rows, honours = _freeze(s, sc)
     repo.set_status(s, sc.id, domain.CLOSED, now)
     sc.status, sc.closed_at = domain.CLOSED, now
     _event(
         s, p, sc, "assessment.scheme.closed",
         pb.SchemeChanged(scheme_id=sc.id, year=sc.year, name=sc.name, status=sc.status),
     )  # fmt: skip
-    return ResultsView(sc, False, rows)
+    return ResultsView(sc, False, rows, honours)
 
 
 def publish(s: Session, p: Principal, scheme_id: str, now: datetime) -> ResultsView:
@@ -229,9 +265,9 @@ def publish(s: Session, p: Principal, scheme_id: str, now: datetime) -> ResultsV
         raise Conflict("考核结果已经发布，不能重复发布。")
     if sc.status == domain.OPEN:
         view = close(s, p, scheme_id, now)
-        rows = view.rows
+        rows, honours = view.rows, view.honours_info
     else:
-        rows = repo.stored_results(s, sc)
+        rows, honours = _stored(s, sc)
     repo.set_status(s, sc.id, domain.PUBLISHED, now)
     repo.publish_results(s, sc.id)
     sc.status, sc.published_at = domain.PUBLISHED, now
@@ -243,7 +279,7 @@ def publish(s: Session, p: Principal, scheme_id: str, now: datetime) -> ResultsV
         s, p, sc, "assessment.results.published",
         pb.ResultsPublished(scheme_id=sc.id, year=sc.year, name=sc.name, ranking=ranking),
     )  # fmt: skip
-    return ResultsView(sc, False, rows)
+    return ResultsView(sc, False, rows, honours)
 
 
 # ---------------------------------------------------------------- manual scores and values
@@ -321,7 +357,17 @@ def set_allocation(
         s, sc, ind.code, quota_key(ind), parent_quota,
         {t: (kids[t].path, q) for t, q in checked.items()},
     )  # fmt: skip
-    return AllocationView(ind, parent_quota, [(kids[t], q) for t, q in checked.items()])
+    view = AllocationView(ind, parent_quota, [(kids[t], q) for t, q in checked.items()])
+    # An allocation is the quota: the talent service takes talents_certified quotas from this.
+    _event(
+        s, p, sc, "assessment.allocation.set",
+        pb.AllocationSet(
+            scheme_id=sc.id, year=sc.year, indicator_code=ind.code, metric=ind.metric,
+            parent_quota=parent_quota,
+            quotas=[pb.Quota(tenant_id=t.id, name=t.name, quota=q) for t, q in view.quotas],
+        ),
+    )  # fmt: skip
+    return view
 
 
 def list_allocations(s: Session, p: Principal, scheme_id: str) -> list[AllocationView]:

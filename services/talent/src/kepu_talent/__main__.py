@@ -33,13 +33,21 @@ def main(argv: list[str]) -> int:
         return server, port
 
     def tenants_consumer(db: Database) -> list[IdempotentConsumer]:
+        """The tenants read model, and the talent quotas that assessment allocations set."""
         return [
             directory.tenants_consumer(
                 db,
                 settings.kafka_bootstrap_servers,
                 name=consumers.CONSUMER,
                 path_column=consumers.PATH_COLUMN,
-            )
+            ),
+            IdempotentConsumer(
+                db,
+                settings.kafka_bootstrap_servers,
+                name=consumers.QUOTAS_CONSUMER,
+                topics=consumers.QUOTA_TOPICS,
+                handler=consumers.on_assessment_event,
+            ),
         ]
 
     def sweep_stale_imports(db: Database, stop: threading.Event) -> None:

@@ -7,7 +7,7 @@ from kepu.projects.v1 import projects_pb2_grpc
 from kepu_common.grpcio import make_server
 from kepu_devstack.tokens import TestIssuer
 from kepu_projects.grpc_api import ProjectsServicer
-from projects_testkit import form, sh
+from projects_testkit import form, sh, system_rows
 
 PROBLEM = "application/problem+json"
 
@@ -279,3 +279,100 @@ def test_landlines_are_masked_to_area_code_and_last_four_in_lists(client, tree):
     ]
     listed = c.get("/api/v1/projects?limit=500", headers=county).json()["projects"]
     assert {x["id"]: x["contact_phone"] for x in listed if x["id"] in made} == made
+
+
+def in_expert_review(c, h, tree, call_id):
+    county, city = h(tree["410503"]), h(tree["410500"])
+    pid = c.post("/api/v1/projects", headers=county, json=form(call_id=call_id)).json()["id"]
+    assert c.post(f"/api/v1/projects/{pid}/submit", headers=county).status_code == 200
+    r = c.post(f"/api/v1/projects/{pid}/review", headers=city, json={"decision": "pass"})
+    assert r.json()["status"] == "expert_review", r.text
+    return pid
+
+
+def test_a_second_score_by_the_same_expert_is_refused_unless_it_is_a_correction(client, tree, flow):
+    c, h, now = client
+    now["t"] = sh(2026, 3, 2, 9)
+    city, cid = h(tree["410500"]), flow["call"]["id"]
+    pid = in_expert_review(c, h, tree, cid)
+    url = f"/api/v1/calls/{cid}/scores"
+    first = {"project_id": pid, "reviewer": "孙专家", "scores": {"科学性": 80, "可行性": 60}}
+    assert c.post(url, headers=city, json=first).status_code == 201
+    ranking = c.get(f"/api/v1/calls/{cid}/ranking", headers=city).json()
+    second = first | {"scores": {"科学性": 100, "可行性": 100}}
+    r = c.post(url, headers=city, json=second)
+    assert is_problem(r, 409, "不能重复评分"), r.text
+    r = c.post(url, headers=city, json=second | {"correction": True})
+    assert is_problem(r, 422, "更正理由"), r.text
+    r = c.post(
+        url,
+        headers=city,
+        json=second | {"reviewer": "周专家", "correction": True, "reason": "补录"},
+    )
+    assert is_problem(r, 409, "尚未"), r.text
+    assert c.get(f"/api/v1/calls/{cid}/ranking", headers=city).json() == ranking  # unchanged
+    r = c.post(url, headers=city, json=second | {"correction": True, "reason": "评分表抄录错误"})
+    assert r.status_code == 201, r.text
+    assert r.json()["total"] == 100
+    history = [(x["total"], x["correction"], x["reason"]) for x in r.json()["history"]]
+    assert history == [(70, False, ""), (100, True, "评分表抄录错误")]
+    entry = next(
+        e
+        for e in c.get(f"/api/v1/calls/{cid}/ranking", headers=city).json()["entries"]
+        if e["project_id"] == pid
+    )
+    assert (entry["reviewers"], entry["mean"]) == (1, 100)
+    assert [x["total"] for x in entry["scores"][0]["history"]] == [70, 100]
+
+
+def test_every_level_can_return_a_project_for_revision_and_the_applicant_resubmits(
+    client, db, tree, flow
+):
+    c, h, now = client
+    now["t"] = sh(2026, 3, 2, 9)
+    township, county, city = h(tree["410502001"]), h(tree["410502"]), h(tree["410500"])
+    cid = flow["call"]["id"]
+    pid = c.post("/api/v1/projects", headers=township, json=form(call_id=cid)).json()["id"]
+    c.post(f"/api/v1/projects/{pid}/submit", headers=township)
+    review = f"/api/v1/projects/{pid}/review"
+    for body in ({"decision": "return"}, {"decision": "return", "opinion": " "}):
+        r = c.post(review, headers=county, json=body)
+        assert is_problem(r, 422, "退回理由"), r.text
+    assert c.get(f"/api/v1/projects/{pid}", headers=township).json()["status"] == "submitted"
+    # 文峰区 (the first level) returns it; the township revises and files it again
+    r = c.post(review, headers=county, json={"decision": "return", "opinion": "请补充预算明细"})
+    assert r.status_code == 200, r.text
+    p = r.json()
+    assert (p["status"], p["status_label"], p["return_reason"]) == (
+        "returned",
+        "已退回修改",
+        "请补充预算明细",
+    )
+    assert p["awaiting_code"] == "" and p["returned_at"]
+    assert is_problem(c.post(review, headers=county, json={"decision": "pass"}), 409)
+    r = c.put(f"/api/v1/projects/{pid}", headers=township, json=form(call_id=cid, budget=30000))
+    assert r.status_code == 200 and r.json()["budget"] == "30000.00", r.text
+    r = c.post(f"/api/v1/projects/{pid}/submit", headers=township)
+    assert (r.json()["status"], r.json()["awaiting_code"]) == ("submitted", "410502")
+    assert c.post(review, headers=county, json={"decision": "pass"}).json()["awaiting_code"] == (
+        "410500"
+    )
+    # 安阳 (the call owner) returns it too; after the deadline it may still be filed again
+    r = c.post(review, headers=city, json={"decision": "return", "opinion": "实施周期过长"})
+    assert r.json()["status"] == "returned", r.text
+    now["t"] = sh(2026, 5, 10, 9)
+    r = c.post(f"/api/v1/projects/{pid}/submit", headers=township)
+    assert (r.json()["status"], r.json()["awaiting_code"]) == ("submitted", "410502"), r.text
+    history = [(o["tenant_name"], o["decision"], o["opinion"]) for o in r.json()["opinions"]]
+    assert history == [
+        ("文峰区科协", "return", "请补充预算明细"),
+        ("文峰区科协", "pass", ""),
+        ("安阳市科协", "return", "实施周期过长"),
+    ]
+    # a project that was never returned still cannot be filed after the deadline
+    late = c.post("/api/v1/projects", headers=township, json=form(call_id=cid))
+    assert is_problem(late, 409, "截止"), late.text
+    events = system_rows(
+        db, "SELECT count(*) FROM outbox WHERE type = 'projects.project.returned'"
+    )[0][0]
+    assert events == 2  # each return committed with its event

@@ -124,7 +124,7 @@ def test_expert_ranking_and_top_n_selection_respect_the_quota(act, db, tree, clo
     scores = {  # name -> [(科学性, 创新性)] per expert; totals = 0.4 a + 0.6 b
         "甲": [(80, 90), (90, 90)],  # 86, 90 -> mean 88, spread 2
         "乙": [(100, 80), (70, 100)],  # 88, 88 -> mean 88, spread 0
-        "丙": [(60, 60), (70, 70)],  # 60, 70 -> mean 65, spread 5
+        "丙": [(60, 60), (50, 50)],  # 60, 50 corrected to 70 below -> mean 65, spread 5
         "丁": [(100, 100)],  # one expert only: not eligible (min 2)
     }
     for name, rows in scores.items():
@@ -137,8 +137,21 @@ def test_expert_ranking_and_top_n_selection_respect_the_quota(act, db, tree, clo
                 f"专家{i}",
                 {"科学性": a, "创新性": b},
             )
-    # re-scoring by the same expert replaces the earlier score
-    act(city, service.record_scores, call.id, ids["丙"], "专家1", {"科学性": 70, "创新性": 70})
+    # the same expert again: refused, unless it is an explicit correction with a reason
+    again = {"科学性": 70, "创新性": 70}
+    with pytest.raises(Conflict, match="不能重复评分"):
+        act(city, service.record_scores, call.id, ids["丙"], "专家1", again)
+    fixed = act(
+        city,
+        service.record_scores,
+        call.id,
+        ids["丙"],
+        "专家1",
+        again,
+        correction=True,
+        reason="录入有误，按评分表更正",
+    )
+    assert [(h.total, h.correction) for h in fixed.history] == [(50.0, False), (70.0, True)]
     _call, rows = act(city, service.ranking, call.id)
     table = [
         (r.project.name, r.ranked.rank, r.ranked.mean, r.ranked.spread, r.ranked.eligible)

@@ -74,10 +74,12 @@ class CallIn(BaseModel):  # 申报批次
 
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision: Literal["pass", "fail"] = Field(
-        title="审核结论", description="pass 通过 / fail 不通过"
+    decision: Literal["pass", "fail", "return"] = Field(
+        title="审核结论", description="pass 通过 / fail 不通过 / return 退回修改"
     )
-    opinion: str = Field(default="", max_length=5000, description="审核意见（不通过时必填）")
+    opinion: str = Field(
+        default="", max_length=5000, description="审核意见（不通过、退回修改时必填，即理由）"
+    )
 
 
 class ScoresIn(BaseModel):
@@ -85,6 +87,10 @@ class ScoresIn(BaseModel):
     project_id: Id
     reviewer: str = Field(max_length=200, description="评审专家（用户编号或姓名）")
     scores: dict[str, float] = Field(title="评审得分", description="评审指标 → 得分（0–100）")
+    correction: bool = Field(
+        default=False, title="更正", description="更正该专家已录入的评分（须填写更正理由）"
+    )
+    reason: str = Field(default="", max_length=1000, title="更正理由")
 
 
 class SelectIn(BaseModel):
@@ -160,13 +166,19 @@ def get_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().GetCall, pb.GetCallRequest(call_id=call_id), caller))
 
 
-@router.post("/api/v1/calls/{call_id}/scores", status_code=201, summary="录入专家评分")
+@router.post(
+    "/api/v1/calls/{call_id}/scores",
+    status_code=201,
+    summary="录入专家评分（同一专家再次评分须注明更正并写明理由，留存历史）",
+)
 def record_scores(call_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.RecordScoresRequest(
         call_id=call_id,
         project_id=body.project_id,
         reviewer=body.reviewer,
         scores=[pb.CriterionScore(criterion=k, score=v) for k, v in body.scores.items()],
+        correction=body.correction,
+        reason=body.reason,
     )
     return _out(call(_svc().RecordScores, req, caller))
 
@@ -238,18 +250,18 @@ def get_project(
     return _out(call(_svc().GetProject, req, caller))
 
 
-@router.put("/api/v1/projects/{project_id}", summary="修改项目草稿")
+@router.put("/api/v1/projects/{project_id}", summary="修改项目（草稿或已退回修改）")
 def update_project(project_id: str, body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.UpdateProjectRequest(project_id=project_id, project=_input(body))
     return _out(call(_svc().UpdateProject, req, caller))
 
 
-@router.post("/api/v1/projects/{project_id}/submit", summary="向上级申报")
+@router.post("/api/v1/projects/{project_id}/submit", summary="向上级申报（退回修改后重新申报）")
 def submit(project_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().SubmitProject, pb.ProjectRef(project_id=project_id), caller))
 
 
-@router.post("/api/v1/projects/{project_id}/review", summary="逐级审核意见（通过/不通过）")
+@router.post("/api/v1/projects/{project_id}/review", summary="逐级审核意见（通过/不通过/退回修改）")
 def review(project_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.ReviewProjectRequest(
         project_id=project_id, decision=body.decision, opinion=body.opinion

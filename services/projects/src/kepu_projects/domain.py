@@ -46,6 +46,7 @@ DEFAULT_CRITERIA = (("科学性", 30.0), ("创新性", 25.0), ("可行性", 25.0
 # Lifecycle states
 DRAFT = "draft"
 SUBMITTED = "submitted"  # waiting for the opinion of the level in ``awaiting_path``
+RETURNED = "returned"  # 退回修改: a level sent it back with a reason; the applicant edits
 EXPERT_REVIEW = "expert_review"
 APPROVED = "approved"  # 入库/立项
 REJECTED = "rejected"
@@ -56,6 +57,7 @@ EVALUATED = "evaluated"
 STATUS_CN = {
     DRAFT: "草稿",
     SUBMITTED: "已申报（逐级审核中）",
+    RETURNED: "已退回修改",
     EXPERT_REVIEW: "专家评审中",
     APPROVED: "已入库立项",
     REJECTED: "未通过",
@@ -66,7 +68,8 @@ STATUS_CN = {
 STATUSES = tuple(STATUS_CN)
 LIBRARY_STATES = (APPROVED, IN_PROGRESS, COMPLETED, EVALUATED)
 
-PASS, FAIL = "pass", "fail"
+PASS, FAIL, RETURN = "pass", "fail", "return"
+DECISION_CN = {PASS: "通过", FAIL: "不通过", RETURN: "退回修改"}
 
 WRITE_ROLES = frozenset({"admin", "reporter"})
 REVIEW_ROLES = frozenset({"admin", "reviewer"})
@@ -325,16 +328,25 @@ def check_call_open(deadline: datetime, now: datetime, title: str) -> None:
 # ---------------------------------------------------------------- lifecycle
 
 
+EDITABLE = (DRAFT, RETURNED)
+
+
 def check_can_edit(status: str) -> None:
-    if status != DRAFT:
-        raise Conflict(f"项目当前状态为“{STATUS_CN[status]}”，只有草稿可以修改。")
+    if status not in EDITABLE:
+        raise Conflict(f"项目当前状态为“{STATUS_CN[status]}”，只有草稿或已退回修改的项目可以修改。")
 
 
 def check_can_submit(status: str, call_id: str | None) -> None:
-    if status != DRAFT:
+    if status not in EDITABLE:
         raise Conflict(f"项目当前状态为“{STATUS_CN[status]}”，不能重复申报。")
     if not call_id:
         raise Conflict("请先选择申报批次再提交申报。")
+
+
+def resubmission_needs_open_call(status: str) -> bool:
+    """A returned project was filed in time: its resubmission is not refused by the deadline
+    (as a returned brief may be filed again after its due date)."""
+    return status != RETURNED
 
 
 @dataclass(frozen=True)
@@ -352,12 +364,16 @@ def review_step(
     decision: str,
     opinion: str,
 ) -> ReviewOutcome:
-    """One level's opinion (逐级审核); the call owner's pass opens the expert review."""
-    if decision not in (PASS, FAIL):
-        raise InvalidArgument("审核结论只能是通过（pass）或不通过（fail）。")
+    """One level's opinion (逐级审核): pass sends it up (the call owner's pass opens the
+    expert review), fail ends it (未通过), return sends it back to the applicant to revise and
+    resubmit (退回修改), after which the chain starts again from the first level."""
+    if decision not in DECISION_CN:
+        raise InvalidArgument("审核结论只能是通过（pass）、不通过（fail）或退回修改（return）。")
     plain(opinion, "审核意见")
     if decision == FAIL and not opinion.strip():
         raise InvalidArgument("不通过时必须填写理由。")
+    if decision == RETURN and len(opinion.strip()) < 2:
+        raise InvalidArgument("退回修改时必须填写退回理由（至少2个字），说明需要修改的内容。")
     if len(opinion) > 2000:
         raise InvalidArgument("审核意见不能超过2000个字。")
     if status == EXPERT_REVIEW:
@@ -365,6 +381,8 @@ def review_step(
             raise PermissionDenied("只有发布申报批次的单位可以在专家评审阶段作出决定。")
         if decision == PASS:
             raise Conflict("专家评审阶段请根据评分排名择优立项（入选），不能逐个通过。")
+        if decision == RETURN:
+            raise Conflict("项目已进入专家评审，不能再退回修改；如需调整，请在逐级审核阶段退回。")
         return ReviewOutcome(REJECTED, None)
     if status != SUBMITTED or awaiting_path is None:
         raise Conflict(f"项目当前状态为“{STATUS_CN[status]}”，不在审核阶段。")
@@ -372,6 +390,8 @@ def review_step(
         raise PermissionDenied("当前应由其他层级的科协审核该项目。")
     if decision == FAIL:
         return ReviewOutcome(REJECTED, None)
+    if decision == RETURN:
+        return ReviewOutcome(RETURNED, None)
     if reviewer_path == call_owner_path:
         return ReviewOutcome(EXPERT_REVIEW, None)
     return ReviewOutcome(SUBMITTED, parent_path(reviewer_path))
@@ -450,6 +470,28 @@ def check_reviewer(name: str) -> str:
     if not reviewer or len(reviewer) > 64:
         raise InvalidArgument("请填写评审专家（用户编号或姓名，不超过64个字）。")
     return reviewer
+
+
+def check_score_entry(
+    existing_total: float | None, reviewer: str, correction: bool, reason: str
+) -> str:
+    """A second score by the same expert is refused unless it is an explicit correction with
+    a reason (kept in the history); returns the cleaned reason."""
+    why = plain((reason or "").strip(), "更正理由")
+    if existing_total is None:
+        if correction:
+            raise Conflict(f"评审专家“{reviewer}”尚未为该项目评分，无需更正。")
+        return ""
+    if not correction:
+        raise Conflict(
+            f"评审专家“{reviewer}”已为该项目评分（总分{existing_total:g}），不能重复评分；"
+            "如需更正，请注明为更正（correction）并填写更正理由。"
+        )
+    if len(why) < 2:
+        raise InvalidArgument("更正专家评分时必须填写更正理由（至少2个字）。")
+    if len(why) > 500:
+        raise InvalidArgument("更正理由不能超过500个字。")
+    return why
 
 
 @dataclass(frozen=True)

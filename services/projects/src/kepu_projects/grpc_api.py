@@ -86,6 +86,8 @@ def project_pb(v: service.ProjectView | Project) -> pb.Project:
         evaluation_grade=p.evaluation_grade,
         evaluation_comment=p.evaluation_comment,
         award_recommended=p.award_recommended,
+        returned_at=_iso(p.returned_at),
+        return_reason=p.return_reason,
         opinions=[
             pb.Opinion(
                 tenant_id=o.tenant_id,
@@ -109,12 +111,27 @@ def project_pb(v: service.ProjectView | Project) -> pb.Project:
     )
 
 
+def _criteria(scores: dict[str, float]) -> list[pb.CriterionScore]:
+    return [pb.CriterionScore(criterion=k, score=v) for k, v in scores.items()]
+
+
 def score_pb(sc: ExpertScore) -> pb.ExpertScore:
     return pb.ExpertScore(
         project_id=sc.project_id,
         reviewer=sc.reviewer,
-        scores=[pb.CriterionScore(criterion=k, score=v) for k, v in sc.scores.items()],
+        scores=_criteria(sc.scores),
         total=sc.total,
+        history=[
+            pb.ScoreRevision(
+                scores=_criteria(h.scores),
+                total=h.total,
+                recorded_by=h.recorded_by,
+                recorded_at=_iso(h.recorded_at),
+                correction=h.correction,
+                reason=h.reason,
+            )
+            for h in sc.history
+        ],
     )
 
 
@@ -270,7 +287,14 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
             context,
             lambda s, p, now: score_pb(
                 service.record_scores(
-                    s, p, request.call_id, request.project_id, request.reviewer, scores
+                    s,
+                    p,
+                    request.call_id,
+                    request.project_id,
+                    request.reviewer,
+                    scores,
+                    correction=request.correction,
+                    reason=request.reason,
                 )
             ),
         )

@@ -73,6 +73,8 @@ class Project:  # 重点项目（入库表）
     evaluation_grade: str = ""
     evaluation_comment: str = ""
     award_recommended: bool = False
+    returned_at: datetime | None = None
+    return_reason: str = ""
     version: int = 1
     created_by: str = ""
     created_at: datetime | None = None
@@ -102,11 +104,22 @@ class ProgressReport:  # 实施进展
 
 
 @dataclass(frozen=True)
-class ExpertScore:  # 专家评分
+class ScoreRevision:  # one entry of an expert's score history (first score or a correction)
+    scores: dict[str, float]
+    total: float
+    recorded_by: str
+    recorded_at: datetime
+    correction: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExpertScore:  # 专家评分 (the current one; ``history`` oldest first)
     project_id: str
     reviewer: str
     scores: dict[str, float]
     total: float
+    history: tuple[ScoreRevision, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .models import Call, Counts, ExpertScore, Opinion, ProgressReport, Project, Tenant
+from .models import (
+    Call,
+    Counts,
+    ExpertScore,
+    Opinion,
+    ProgressReport,
+    Project,
+    ScoreRevision,
+    Tenant,
+)
 
 _TENANT_COLS = "id::text, code, name, kind, parent_id::text, tenant_path::text, status"
 _CALL_COLS = (
@@ -51,6 +60,8 @@ _PROJECT_FIELDS = (
     "evaluation_grade",
     "evaluation_comment",
     "award_recommended",
+    "returned_at",
+    "return_reason",
     "version",
     "created_by",
     "created_at",
@@ -374,37 +385,102 @@ def progress(s: Session, p: Project) -> list[ProgressReport]:
     return [ProgressReport(*r) for r in rows]
 
 
-def upsert_score(s: Session, p: Project, call_id: str, score: ExpertScore, actor: str) -> None:
+def save_score(
+    s: Session,
+    p: Project,
+    call_id: str,
+    score: ExpertScore,
+    actor: str,
+    *,
+    correction: bool,
+    reason: str,
+) -> None:
+    """The expert's current score (a first one, or a correction replacing it) and its entry
+    in the append-only history."""
+    params = {
+        "pid": p.id,
+        "cid": call_id,
+        "path": p.tenant_path,
+        "reviewer": score.reviewer,
+        "scores": json.dumps(score.scores, ensure_ascii=False),
+        "total": score.total,
+        "actor": actor,
+        "correction": correction,
+        "reason": reason,
+        "id": str(uuid.uuid4()),
+    }
+    if correction:
+        s.execute(
+            text(
+                "UPDATE expert_scores SET scores = CAST(:scores AS jsonb), total = :total,"
+                " recorded_by = :actor, updated_at = now() WHERE project_id = CAST(:pid AS uuid)"
+                " AND reviewer = :reviewer AND tenant_path = CAST(:path AS ltree)"
+            ),
+            params,
+        )
+    else:
+        s.execute(
+            text(
+                "INSERT INTO expert_scores (project_id, call_id, tenant_path, reviewer, scores,"
+                " total, recorded_by) VALUES (CAST(:pid AS uuid), CAST(:cid AS uuid),"
+                " CAST(:path AS ltree), :reviewer, CAST(:scores AS jsonb), :total, :actor)"
+            ),
+            params,
+        )
     s.execute(
         text(
-            "INSERT INTO expert_scores (project_id, call_id, tenant_path, reviewer, scores, total,"
-            " recorded_by) VALUES (CAST(:pid AS uuid), CAST(:cid AS uuid), CAST(:path AS ltree),"
-            " :reviewer, CAST(:scores AS jsonb), :total, :actor)"
-            " ON CONFLICT (project_id, reviewer) DO UPDATE SET scores = EXCLUDED.scores,"
-            " total = EXCLUDED.total, recorded_by = EXCLUDED.recorded_by, updated_at = now()"
+            "INSERT INTO expert_score_history (id, project_id, call_id, tenant_path, reviewer,"
+            " scores, total, recorded_by, correction, reason) VALUES (CAST(:id AS uuid),"
+            " CAST(:pid AS uuid), CAST(:cid AS uuid), CAST(:path AS ltree), :reviewer,"
+            " CAST(:scores AS jsonb), :total, :actor, :correction, :reason)"
         ),
-        {
-            "pid": p.id,
-            "cid": call_id,
-            "path": p.tenant_path,
-            "reviewer": score.reviewer,
-            "scores": json.dumps(score.scores, ensure_ascii=False),
-            "total": score.total,
-            "actor": actor,
-        },
+        params,
     )
 
 
-def call_scores(s: Session, call: Call) -> list[ExpertScore]:
+def _scores(s: Session, where: str, params: dict[str, Any]) -> list[ExpertScore]:
+    history: dict[tuple[str, str], list[ScoreRevision]] = {}
+    for r in s.execute(
+        text(
+            "SELECT project_id::text, reviewer, scores, total, recorded_by, recorded_at,"
+            f" correction, reason FROM expert_score_history WHERE {where}"
+            " ORDER BY recorded_at, id"
+        ),
+        params,
+    ):
+        history.setdefault((r[0], r[1]), []).append(
+            ScoreRevision(dict(r[2]), float(r[3]), r[4], r[5], bool(r[6]), r[7])
+        )
     rows = s.execute(
         text(
             "SELECT project_id::text, reviewer, scores, total FROM expert_scores"
-            " WHERE call_id = CAST(:c AS uuid) AND tenant_path <@ CAST(:scope AS ltree)"
-            " ORDER BY reviewer"
+            f" WHERE {where} ORDER BY reviewer"
         ),
-        {"c": call.id, "scope": call.tenant_path},
+        params,
     ).all()
-    return [ExpertScore(r[0], r[1], dict(r[2]), float(r[3])) for r in rows]
+    return [
+        ExpertScore(r[0], r[1], dict(r[2]), float(r[3]), tuple(history.get((r[0], r[1]), ())))
+        for r in rows
+    ]
+
+
+def call_scores(s: Session, call: Call) -> list[ExpertScore]:
+    """The current scores of a call's projects, each with its history (oldest first)."""
+    return _scores(
+        s,
+        "call_id = CAST(:c AS uuid) AND tenant_path <@ CAST(:scope AS ltree)",
+        {"c": call.id, "scope": call.tenant_path},
+    )
+
+
+def project_score(s: Session, p: Project, reviewer: str) -> ExpertScore | None:
+    found = _scores(
+        s,
+        "project_id = CAST(:pid AS uuid) AND reviewer = :reviewer"
+        " AND tenant_path = CAST(:path AS ltree)",
+        {"pid": p.id, "reviewer": reviewer, "path": p.tenant_path},
+    )
+    return found[0] if found else None
 
 
 def stale_phone_masks(s: Session, after: str, limit: int) -> list[tuple[str, bytes]]:

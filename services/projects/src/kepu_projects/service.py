@@ -294,7 +294,8 @@ def submit(s: Session, p: Principal, now: datetime, project_id: str) -> ProjectV
     _own(project, p, "申报")
     domain.check_can_submit(project.status, project.call_id)
     assert project.call_id is not None
-    _fileable_call(s, p, now, project.call_id)
+    if domain.resubmission_needs_open_call(project.status):
+        _fileable_call(s, p, now, project.call_id)
     project.status = domain.SUBMITTED
     project.awaiting_path = domain.parent_path(project.tenant_path)
     project.submitted_at = now
@@ -307,7 +308,8 @@ def submit(s: Session, p: Principal, now: datetime, project_id: str) -> ProjectV
 def review(
     s: Session, p: Principal, now: datetime, project_id: str, decision: str, opinion: str
 ) -> ProjectView:
-    """One level's opinion in the chain, or the call owner's rejection in expert review."""
+    """One level's opinion in the chain (通过/不通过/退回修改), or the call owner's rejection in
+    expert review. Every opinion stays in the project's history."""
     domain.check_role(p.roles, domain.REVIEW_ROLES, "审核项目")
     project = _project(s, p, project_id, lock=True)
     if project.tenant_path == p.tenant_path:
@@ -328,9 +330,13 @@ def review(
     project.version += 1
     if outcome.status == domain.REJECTED:
         project.rejected_at, project.reject_reason = now, opinion.strip()
+    if outcome.status == domain.RETURNED:
+        project.returned_at, project.return_reason = now, opinion.strip()
     repo.save_project(s, project)
     if outcome.status == domain.REJECTED:
         _event(s, p, project, "rejected", now, reason=project.reject_reason)
+    if outcome.status == domain.RETURNED:
+        _event(s, p, project, "returned", now, reason=project.return_reason)
     return _view(s, project)
 
 
@@ -344,7 +350,12 @@ def record_scores(
     project_id: str,
     reviewer: str,
     scores: dict[str, float],
+    *,
+    correction: bool = False,
+    reason: str = "",
 ) -> ExpertScore:
+    """An expert's score; a second one for the same project only as an explicit correction
+    with a reason, and both stay in the history."""
     domain.check_role(p.roles, domain.REVIEW_ROLES, "录入专家评分")
     call = _owned_call(s, p, call_id, "录入专家评分")
     project = _project(s, p, project_id, lock=True)
@@ -354,9 +365,13 @@ def record_scores(
         raise Conflict(f"项目当前状态为“{domain.STATUS_CN[project.status]}”，不在专家评审阶段。")
     name = domain.check_reviewer(reviewer)
     total = domain.weighted_total(call.criteria, scores)
+    before = repo.project_score(s, project, name)
+    why = domain.check_score_entry(before.total if before else None, name, correction, reason)
     score = ExpertScore(project.id, name, {k: float(v) for k, v in scores.items()}, total)
-    repo.upsert_score(s, project, call.id, score, p.subject)
-    return score
+    repo.save_score(s, project, call.id, score, p.subject, correction=correction, reason=why)
+    saved = repo.project_score(s, project, name)
+    assert saved is not None
+    return saved
 
 
 @dataclass(frozen=True)

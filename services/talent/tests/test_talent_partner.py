@@ -379,3 +379,43 @@ def test_partner_projects_answer_503_in_chinese_when_the_projects_service_is_dow
     assert is_problem(r, 503)
     r = client.get("/partner/v1/projects", headers=partner_auth(issuer, bank_id()))
     assert is_problem(r, 403)  # no partner:projects:read
+
+
+def test_a_repeated_financing_post_answers_the_first_record(client, issuer, app, partners):
+    cid = bank_id()
+    t = draft(app)
+    consent(partners, t["id"], cid)
+    certify(app, partners, t["id"])
+    bank_h = partner_auth(issuer, cid)
+    outcome = {
+        "talent_id": t["id"],
+        "product": "科技人才贷",
+        "amount_yuan": 30000,
+        "status": "申请中",
+        "decided_at": "2026-01-12",
+    }
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = client.post("/partner/v1/financing", json=outcome, headers=bank_h | key)
+    again = client.post("/partner/v1/financing", json=outcome, headers=bank_h | key)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json() == first.json()
+    # the same outcome posted again without a key (a retry after a lost answer) is the same
+    plain = client.post("/partner/v1/financing", json=outcome, headers=bank_h)
+    assert (plain.status_code, plain.json()) == (201, first.json())
+    # a key names one outcome: reusing it for another is refused and writes nothing
+    r = client.post(
+        "/partner/v1/financing", json=outcome | {"amount_yuan": 40000}, headers=bank_h | key
+    )
+    assert is_problem(r, 422) and "Idempotency-Key" in r.json()["detail"]
+    r = client.post(
+        "/partner/v1/financing", json=outcome, headers=bank_h | {"Idempotency-Key": "not a key"}
+    )
+    assert is_problem(r, 422)
+    lent = client.post(
+        "/partner/v1/financing",
+        json=outcome | {"status": "已放款", "decided_at": "2026-01-20"},
+        headers=bank_h | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert lent.status_code == 201 and lent.json()["id"] != first.json()["id"]
+    seen = client.get(f"/api/v1/talents/{t['id']}/financing", headers=staff(issuer, WOLONG))
+    assert sorted(o["status"] for o in seen.json()) == ["已放款", "申请中"]

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import grpc
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from kepu.talent.v1 import talent_pb2 as pb
@@ -84,8 +84,24 @@ def partner_talents(
     return out(res)
 
 
-@router.post("/partner/v1/financing", status_code=201, summary="回传融资结果")
-def post_financing(body: FinancingIn, caller: PartnerDep) -> dict[str, Any]:
+@router.post(
+    "/partner/v1/financing",
+    status_code=201,
+    summary="回传融资结果（同一 Idempotency-Key 或同一结果重复提交时返回首次的记录）",
+)
+def post_financing(
+    body: FinancingIn,
+    caller: PartnerDep,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            title="幂等键（Idempotency-Key）",
+            description="每笔融资结果一个唯一值（如 UUID）；重试时原样重发",
+        ),
+    ] = "",
+) -> dict[str, Any]:
     require_scope(caller, WRITE_FINANCING)
     request = pb.RecordFinancingRequest(
         talent_id=body.talent_id,
@@ -93,6 +109,7 @@ def post_financing(body: FinancingIn, caller: PartnerDep) -> dict[str, Any]:
         amount_yuan=f"{body.amount_yuan:.2f}",
         status=body.status,
         decided_at=body.decided_at.isoformat(),
+        idempotency_key=idempotency_key,
     )
     return out(call(stub("talent", pbg.TalentServiceStub).RecordFinancing, request, caller))
 

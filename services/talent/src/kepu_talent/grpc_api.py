@@ -304,5 +304,6 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
                 request.amount_yuan,
                 request.status,
                 request.decided_at,
+                request.idempotency_key,
             ),
         )

@@ -15,6 +15,7 @@ the granted ``scope`` and the registering tenant's path.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -41,6 +42,7 @@ NOTIFY_STATUSES = ("certified", "revoked")
 READ_SCOPE = "partner:talents:read"
 FINANCING_SCOPE = "partner:financing:write"
 CONSENT_ROLES = frozenset({"admin"})
+IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 # --- rules (no I/O) -------------------------------------------------------------------
@@ -61,6 +63,16 @@ class Financing:  # 融资结果
     amount: Decimal
     status: str
     decided_at: date
+
+
+def idempotency_key(value: str) -> str | None:
+    """The ``Idempotency-Key`` of a post: 1 to 200 visible ASCII characters, or none."""
+    key = (value or "").strip()
+    if not key:
+        return None
+    if not IDEMPOTENCY_KEY_RE.match(key):
+        raise InvalidArgument("Idempotency-Key 应为1到200个可见的英文字母、数字或符号。")
+    return key
 
 
 def financing(product: str, amount_yuan: str, status: str, decided_at: str) -> Financing:
@@ -88,6 +100,10 @@ def financing(product: str, amount_yuan: str, status: str, decided_at: str) -> F
 
 # --- SQL ------------------------------------------------------------------------------
 
+OUTCOME_COLS = (
+    "id::text AS id, talent_id::text AS talent_id, partner_client_id, product, amount_yuan,"
+    " status, decided_at, created_at"
+)
 CONSENT_COLS = (
     "c.id::text AS id, c.talent_id::text AS talent_id, ltree2text(c.tenant_path) AS tenant_path,"
     " c.partner_client_id, c.purpose, c.expires_at, c.created_at, c.created_by_username,"
@@ -330,33 +346,39 @@ class TalentPartners:
         amount_yuan: str,
         status: str,
         decided_at: str,
+        key: str = "",
     ) -> talent_pb2.FinancingOutcome:
+        """Record an outcome once: a post repeating an ``Idempotency-Key`` or an outcome already
+        recorded (same talent, product, amount, status and day) answers the first record."""
         require_partner(p, FINANCING_SCOPE)
         f = financing(product, amount_yuan, status, decided_at)
+        ikey = idempotency_key(key)
         tid = parse_id(talent_id)
         params = {"cid": p.client_id, "pp": p.tenant_path, "t": tid}
         with self.db.unit_of_work(Scope.tenant(p.tenant_path)) as s:
+            # The consent row's lock serialises this partner's posts for this talent.
             row = s.execute(
                 text(
                     f"SELECT {PARTNER_TALENT_COLS}, c.id::text AS consent_id {LIVE_FOR_PARTNER}"
-                    " AND t.id = CAST(:t AS uuid)"
+                    " AND t.id = CAST(:t AS uuid) FOR UPDATE OF c"
                 ),
                 params,
             ).first()
             if row is None:
                 raise NotFound("人才不存在，或未授权贵机构使用其信息。")
-            outcome_id = str(uuid.uuid4())
+            first = recorded_outcome(s, p.client_id, row.id, f, ikey)
+            if first is not None:
+                return outcome_msg(first)
             saved = s.execute(
                 text(
                     "INSERT INTO financing_outcomes (id, talent_id, tenant_path, partner_client_id,"
-                    " consent_id, product, amount_yuan, status, decided_at) VALUES"
-                    " (CAST(:id AS uuid), CAST(:t AS uuid), text2ltree(:p), :c, CAST(:cons AS uuid),"
-                    " :product, :amount, :status, :day) RETURNING id::text AS id,"
-                    " talent_id::text AS talent_id, partner_client_id, product, amount_yuan, status,"
-                    " decided_at, created_at"
+                    " consent_id, product, amount_yuan, status, decided_at, idempotency_key)"
+                    " VALUES (CAST(:id AS uuid), CAST(:t AS uuid), text2ltree(:p), :c,"
+                    " CAST(:cons AS uuid), :product, :amount, :status, :day, :key)"
+                    f" RETURNING {OUTCOME_COLS}"
                 ),
                 {
-                    "id": outcome_id,
+                    "id": str(uuid.uuid4()),
                     "t": row.id,
                     "p": row.tenant_path,
                     "c": p.client_id,
@@ -365,6 +387,7 @@ class TalentPartners:
                     "amount": f.amount,
                     "status": f.status,
                     "day": f.decided_at,
+                    "key": ikey,
                 },
             ).one()
             msg = outcome_msg(saved)
@@ -386,8 +409,7 @@ class TalentPartners:
             row = self.talents.load(s, p, talent_id)
             rows = s.execute(
                 text(
-                    "SELECT id::text AS id, talent_id::text AS talent_id, partner_client_id, product,"
-                    " amount_yuan, status, decided_at, created_at FROM financing_outcomes"
+                    f"SELECT {OUTCOME_COLS} FROM financing_outcomes"
                     " WHERE talent_id = CAST(:t AS uuid) AND tenant_path <@ text2ltree(:scope)"
                     " ORDER BY created_at DESC"
                 ),
@@ -408,6 +430,44 @@ class TalentPartners:
             self.notify_partners(p)
         except Exception:  # recovered by the next reconciliation in this subtree
             log.exception("partner notices failed; they go out with the next review")
+
+
+def recorded_outcome(
+    s: Session, client_id: str, talent_id: str, f: Financing, key: str | None
+) -> Row[Any] | None:
+    """The outcome a repeated post already recorded: by its Idempotency-Key (which must come
+    with the same outcome), else by the outcome itself."""
+    same = (
+        "partner_client_id = :c AND talent_id = CAST(:t AS uuid) AND product = :product"
+        " AND amount_yuan = :amount AND status = :status AND decided_at = :day"
+    )
+    params = {
+        "c": client_id,
+        "t": talent_id,
+        "product": f.product,
+        "amount": f.amount,
+        "status": f.status,
+        "day": f.decided_at,
+        "key": key,
+    }
+    if key is not None:
+        by_key = s.execute(
+            text(
+                f"SELECT {OUTCOME_COLS}, ({same}) AS same FROM financing_outcomes"
+                " WHERE partner_client_id = :c AND idempotency_key = :key"
+            ),
+            params,
+        ).first()
+        if by_key is not None:
+            if not by_key.same:
+                raise InvalidArgument(
+                    "该 Idempotency-Key 已用于另一笔融资结果；每笔新的结果请使用新的 Idempotency-Key。"
+                )
+            return by_key
+    return s.execute(
+        text(f"SELECT {OUTCOME_COLS} FROM financing_outcomes WHERE {same} ORDER BY created_at, id"),
+        params,
+    ).first()
 
 
 def write_partner_notices(s: Session, p: Principal) -> int:

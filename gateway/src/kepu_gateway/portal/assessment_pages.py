@@ -183,6 +183,8 @@ async def scheme_page(request: Request, scheme_id: str) -> Response:
         rows=rows,
         live=results.get("live", False),
         honours=results.get("honours", []),
+        honours_note=results.get("honours_note", ""),
+        tie=results.get("tie"),
         mine=mine,
         chart=chart if rows else None,
         unpublished=unpublished,

@@ -332,8 +332,9 @@ def children_overview(s: Session, p: Principal, now: datetime, code: str, period
         repo.completeness_rows(s, p.tenant_path, rtype.code, per.code, kinds)
     )
     late = {k: d for k, d in deadlines.items() if d is not None and today > d}
+    workdays = {k: domain.workdays_after(d, today) for k, d in late.items()}  # once per level
     overdue = [
-        (t, late[t.kind], domain.workdays_after(late[t.kind], today))
+        (t, late[t.kind], workdays[t.kind])
         for t in repo.overdue_tenants(s, p.tenant_path, rtype.code, per.code, list(late))
     ]
     figures = rollup(s, p.tenant_path, rtype, per.code)

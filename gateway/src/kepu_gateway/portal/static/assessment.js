@@ -153,6 +153,18 @@
     var first = (r.results || []).filter(function (x) { return x.rank === 1; }).map(function (x) { return x.name; });
     return first.length ? "第一名：" + first.join("、") + "。" : "";
   }
+  var tieForm = $("tie-form");
+  if (tieForm) {
+    tieForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      k.clearError();
+      var ids = Array.prototype.map.call(tieForm.querySelectorAll("input[name=tie]:checked"), function (x) { return x.value; });
+      k.api("PUT", base + "/honours/tie", { tenant_ids: ids }).then(function (r) {
+        var h = (r.results || []).filter(function (x) { return x.honoured; }).map(function (x) { return x.name; });
+        k.done("已确定并列单位的取舍。" + (h.length ? "先进典型：" + h.join("、") + "。" : "暂无先进典型。"));
+      }).catch(fail);
+    });
+  }
   action("compute-btn", "/compute", null, function (r) {
     return "已计算 " + (r.results || []).length + " 家单位的得分与排名。" + top(r);
   });

@@ -45,8 +45,11 @@
   function children() {
     k.api("GET", base() + "/children").then(function (o) {
       var pct = function (x) { return Math.round((x || 0) * 1000) / 10 + "%"; };
+      var levels = (o.levels || []).map(function (l) { return l.label + " " + l.submitted + "/" + l.expected; }).join("，");
       document.getElementById("children-summary").textContent = o.expected
-        ? "应报 " + o.expected + " 家，已报 " + o.submitted + " 家（报送率 " + pct(o.completeness) + "），按时 " + o.on_time + " 家（及时率 " + pct(o.timeliness) + "）。"
+        ? "直属下级应报 " + o.expected + " 家，已报 " + o.submitted + " 家（报送率 " + pct(o.completeness) + "），按时 " + o.on_time + " 家（按时报送率 " + pct(o.timeliness) + "）。" +
+          (levels ? "全辖区分级：" + levels + "。" : "") +
+          (o.sum_briefs ? "下级合计含 " + o.sum_briefs + " 份已报送简报（按 " + (o.sum_sources || []).length + " 份计入，上级简报已含其下级的不重复相加）。" : "")
         : "本单位没有需要报送的下级单位。";
       var t = document.getElementById("children-status"), rows = t.querySelectorAll("tr");
       for (var i = rows.length - 1; i > 0; i--) rows[i].remove();

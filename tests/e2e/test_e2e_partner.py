@@ -64,10 +64,15 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                stamp = self.headers.get("X-Kepu-Timestamp", "")
+                signed = stamp.encode() + b"." + body  # as docs/partner-api.md says
                 expected = (
-                    "sha256=" + hmac.new(outer.secret.encode(), body, hashlib.sha256).hexdigest()
+                    "sha256=" + hmac.new(outer.secret.encode(), signed, hashlib.sha256).hexdigest()
                 )
-                if not hmac.compare_digest(expected, self.headers.get("X-Kepu-Signature", "")):
+                fresh = stamp.isdigit() and abs(time.time() - int(stamp)) <= 300
+                if not fresh or not hmac.compare_digest(
+                    expected, self.headers.get("X-Kepu-Signature", "")
+                ):
                     outer.rejected += 1
                     self.send_response(401)
                     self.end_headers()

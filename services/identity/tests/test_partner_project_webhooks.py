@@ -81,7 +81,10 @@ def test_a_project_notice_is_delivered_once_signed_only_to_subscribers(ident):
         )
         assert body["data"]["name"] == "浉河区茶园科普示范基地"
         assert body["data"]["library_no"] == "2026-XY-001"
-        assert webhooks.verify(holder["secret"], got["raw"], got["headers"]["X-Kepu-Signature"])
+        h = got["headers"]
+        assert webhooks.verify(
+            holder["secret"], got["raw"], h["X-Kepu-Timestamp"], h["X-Kepu-Signature"]
+        )
         assert delivery(ident, env.event_id).status == "delivered"
     finally:
         rx.close()

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,7 +241,10 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.calls += 1
                 ok = webhooks.verify(
-                    secret_holder["secret"], body, self.headers["X-Kepu-Signature"]
+                    secret_holder["secret"],
+                    body,
+                    self.headers["X-Kepu-Timestamp"],
+                    self.headers["X-Kepu-Signature"],
                 )
                 if receiver.calls <= receiver.fail or not ok:
                     self.send_response(500 if ok else 401)
@@ -333,7 +338,8 @@ def test_a_notice_is_delivered_once_signed_with_the_webhook_secret(ident):
         assert abs(int(got["headers"]["X-Kepu-Timestamp"]) - time.time()) < 60
         assert got["body"]["data"]["name"] == "王芳" and got["body"]["partner"] == cid
         assert "id_number" not in got["raw"].decode()
-        assert not webhooks.verify("whsec_wrong", got["raw"], got["headers"]["X-Kepu-Signature"])
+        stamp, signature = got["headers"]["X-Kepu-Timestamp"], got["headers"]["X-Kepu-Signature"]
+        assert not webhooks.verify("whsec_wrong", got["raw"], stamp, signature)
         assert delivery(ident, env.event_id).status == "delivered"
     finally:
         rx.close()
@@ -374,3 +380,42 @@ def test_a_failing_endpoint_is_retried_with_backoff_and_blocks_no_one(ident):
     finally:
         flaky.close()
         good.close()
+
+
+def docs_verifier():
+    """The ``verified`` function exactly as docs/partner-api.md tells a partner to write it."""
+    doc = (Path(__file__).parents[3] / "docs" / "partner-api.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## 4. Webhooks") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {}
+    exec(compile(code.group(1), "partner-api.md", "exec"), namespace)  # noqa: S102
+    return namespace["verified"]
+
+
+def test_a_verifier_following_the_docs_accepts_a_fresh_delivery_and_refuses_a_replay(ident):
+    verified = docs_verifier()
+    holder: dict[str, str] = {}
+    rx = Receiver(holder)
+    try:
+        env = notice(subscribed(ident, rx.url, holder))
+        handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
+        dispatcher = webhooks.WebhookDispatcher(ident.db, ident.sealer, backoff_seconds=0.05)
+        deadline = time.monotonic() + 10
+        while not rx.received and time.monotonic() < deadline:
+            dispatcher.run_once()
+        dispatcher.close()
+    finally:
+        rx.close()
+    got = rx.received[0]
+    headers, raw, secret = got["headers"], got["raw"], holder["secret"]
+    sent_at = int(headers["X-Kepu-Timestamp"])
+    assert verified(secret, headers, raw)  # fresh
+    assert verified(secret, headers, raw, now=sent_at + 299)
+    # the same recorded delivery replayed later is refused ...
+    assert not verified(secret, headers, raw, now=sent_at + 301)
+    # ... and so is the replay with a fresh timestamp put in: the timestamp is signed
+    later = sent_at + 3600
+    assert not verified(secret, headers | {"X-Kepu-Timestamp": str(later)}, raw, now=later)
+    assert not verified(secret, headers, raw.replace("王芳".encode(), "王方".encode()))
+    assert not verified("whsec_wrong", headers, raw)

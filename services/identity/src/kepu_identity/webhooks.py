@@ -10,7 +10,10 @@ Two halves in the identity ``worker`` process:
   only delays its own deliveries (1 s, 2 s, 4 s … up to ``max_attempts``).
 
 Headers: ``X-Kepu-Event``, ``X-Kepu-Delivery`` (the event id), ``X-Kepu-Timestamp`` (Unix
-seconds) and ``X-Kepu-Signature: sha256=<hex HMAC-SHA256 of the raw body>``.
+seconds of the attempt) and ``X-Kepu-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw
+body>">``. The timestamp is signed with the body (as Stripe does), so a receiver that refuses
+timestamps older than ``TOLERANCE_SECONDS`` cannot be fed a recorded delivery again; the
+verification is documented in docs/partner-api.md.
 """
 
 from __future__ import annotations
@@ -45,13 +48,30 @@ NOTICE = "talent.partner_notice"
 PROJECT_NOTICE = "projects.partner_notice"
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+TOLERANCE_SECONDS = 300  # how old a delivery's timestamp a receiver should accept
 
 
-def verify(secret: str, body: bytes, signature: str) -> bool:
-    """What a partner does with a delivery (also used by the tests)."""
-    return hmac.compare_digest(sign(secret, body), signature or "")
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=`` + hex HMAC-SHA256 of ``<timestamp>.<body>`` with the webhook secret."""
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def verify(
+    secret: str,
+    body: bytes,
+    timestamp: str,
+    signature: str,
+    *,
+    now: float | None = None,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> bool:
+    """What a partner does with a delivery: a fresh timestamp and a matching signature."""
+    if not timestamp.isdigit():
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), signature or "")
 
 
 def on_talent_event(s: Session, envelope: envelope_pb2.EventEnvelope) -> None:
@@ -163,13 +183,14 @@ class WebhookDispatcher:
             self.finish(due, "skipped", None, "合作机构已停用")
             return False
         body = due.body.encode()
+        timestamp = str(int(time.time()))  # of this attempt: each retry is signed afresh
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "KepuCloud-Webhook/1.0",
             "X-Kepu-Event": due.event_type,
             "X-Kepu-Delivery": due.id,
-            "X-Kepu-Timestamp": str(int(time.time())),
-            "X-Kepu-Signature": sign(secret, body),
+            "X-Kepu-Timestamp": timestamp,
+            "X-Kepu-Signature": sign(secret, timestamp, body),
         }
         code: int | None = None
         try:

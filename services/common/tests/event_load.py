@@ -5,10 +5,10 @@ relay publishes them, idempotent consumers apply an effect per event. ``effects`
 often each event's effect was applied; ``applied_by`` (created by ``create_applied_by``) adds
 one row per application with the worker that made it.
 
-Run as a script it is a worker process through the shared entry point
-(``kepu_common.process.run(..., "worker")``)::
+Run as a script it is a relay or worker process through the shared entry point
+(``kepu_common.process.run``), as a service's ``python -m kepu_<svc> relay|worker`` is::
 
-    python event_load.py <app_url> <bootstrap> <topic> <group> <worker-name>
+    python event_load.py relay|worker <app_url> <bootstrap> <topic> <group> <worker-name>
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def wait_for(cond: Callable[[], bool], timeout: float = 120.0, every: float = 0.
 def main(argv: list[str]) -> int:
     from kepu_common import process
 
-    app_url, bootstrap, topic, group, worker = argv[1:6]
+    command, app_url, bootstrap, topic, group, worker = argv[1:7]
 
     def consumers(db: Database) -> list[IdempotentConsumer]:
         return [
@@ -129,14 +129,14 @@ def main(argv: list[str]) -> int:
 
     return process.run(
         f"load-{worker}",
-        ["event_load", "worker"],
+        ["event_load", command],
         migrations=Path(__file__).parent / "migrations",
         migration_url="",
         app_role="kepu_app",
         database_url=app_url,
         kafka_bootstrap=bootstrap,
         serve=no_server,
-        relay_topics=[],
+        relay_topics=[topic],
         consumers=consumers,
     )
 

@@ -45,7 +45,7 @@ def group_db(service_database):
 def start_worker(name: str, app_url: str, bootstrap: str, log_dir: Path) -> subprocess.Popen:
     log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - the child keeps it
     return subprocess.Popen(
-        [sys.executable, str(WORKER), app_url, bootstrap, TOPIC, GROUP, name],
+        [sys.executable, str(WORKER), "worker", app_url, bootstrap, TOPIC, GROUP, name],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

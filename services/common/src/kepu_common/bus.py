@@ -120,6 +120,53 @@ def ensure_topics(bootstrap: str, topics: list[str]) -> None:
         admin.close()
 
 
+class BrokerWatch:
+    """Says once, in one line, that Kafka cannot be reached, and once that it is back.
+
+    Relays and consumers retry an unreachable broker forever (an outage is transient, a wrong
+    ``KAFKA_BOOTSTRAP_SERVERS`` is fixed by a redeploy): the log gets one line naming Kafka and
+    the setting, not a traceback or the same warning every few seconds.
+    """
+
+    def __init__(self, bootstrap: str, who: str) -> None:
+        self.bootstrap = bootstrap
+        self.who = who
+        self._down_since: float | None = None
+
+    @property
+    def down(self) -> bool:
+        return self._down_since is not None
+
+    def unreachable(self, exc: BaseException) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.error(
+                "%s：无法连接 Kafka（KAFKA_BOOTSTRAP_SERVERS=%s）：%s。每隔几秒自动重试；"
+                "请检查 Kafka 是否在运行、该设置是否正确。",
+                self.who,
+                self.bootstrap,
+                _reason(exc),
+            )
+        else:
+            log.debug("%s: Kafka still unreachable (%s)", self.who, exc)
+
+    def reachable(self) -> None:
+        if self._down_since is not None:
+            log.warning(
+                "%s：已重新连接 Kafka（%s），中断约 %.0f 秒。",
+                self.who,
+                self.bootstrap,
+                time.monotonic() - self._down_since,
+            )
+            self._down_since = None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    # kafka-python prefixes its messages with the class name ("KafkaTimeoutError: ...").
+    return text.split(": ", 1)[1] if text.startswith(type(exc).__name__ + ": ") else text
+
+
 class BrokerEpoch:
     """Reads (and on a fresh broker, founds) the broker's epoch."""
 

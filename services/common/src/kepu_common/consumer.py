@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from . import heartbeat
-from .bus import CLIENT_SETTINGS, BrokerEpoch, ensure_topics, make_producer
+from .bus import CLIENT_SETTINGS, BrokerEpoch, BrokerWatch, ensure_topics, make_producer
 from .db import Database, Scope
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,7 @@ class IdempotentConsumer:
 
     def run(self, stop: threading.Event) -> None:
         epoch_reader = BrokerEpoch(self.bootstrap)
+        watch = BrokerWatch(self.bootstrap, f"{self.name} 事件消费（worker）")
         epoch: str | None = None
         consumer: KafkaConsumer | None = None
         dlq_producer = None
@@ -134,10 +135,11 @@ class IdempotentConsumer:
                     # republished events: read everything again from the start.
                     consumer = self._connect(rewind=previous is not None and previous != epoch)
                     dlq_producer = make_producer(self.bootstrap)
+                    watch.reachable()
                 now = time.monotonic()
                 if now - last_check > self.epoch_check_seconds:
                     last_check = now
-                    current = self._read_epoch(epoch_reader)
+                    current = self._read_epoch(epoch_reader, watch)
                     if current is not None and current != epoch:
                         log.warning("%s: fresh broker detected; reading from the start", self.name)
                         consumer.close()
@@ -150,7 +152,7 @@ class IdempotentConsumer:
                 if batches:
                     consumer.commit()
             except (KafkaError, OSError) as exc:
-                log.warning("%s: broker problem (%s); reconnecting", self.name, exc)
+                watch.unreachable(exc)
                 if consumer is not None:
                     try:
                         consumer.close()
@@ -162,14 +164,16 @@ class IdempotentConsumer:
             consumer.close()
         epoch_reader.close()
 
-    def _read_epoch(self, reader: BrokerEpoch) -> str | None:
+    def _read_epoch(self, reader: BrokerEpoch, watch: BrokerWatch) -> str | None:
         """The broker's epoch for the periodic check; None when it cannot be read just now
         (the poll then meets the same outage and reconnects, or the next check succeeds)."""
         try:
-            return reader.read()
-        except KafkaError as exc:
-            log.warning("%s: broker epoch unreadable (%s)", self.name, exc)
+            epoch = reader.read()
+        except (KafkaError, OSError) as exc:
+            watch.unreachable(exc)
             return None
+        watch.reachable()
+        return epoch
 
 
 class _Rewind(ConsumerRebalanceListener):

@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from . import heartbeat, rls
-from .bus import BrokerEpoch, ensure_topics, make_producer
+from .bus import BrokerEpoch, BrokerWatch, ensure_topics, make_producer
 from .db import Database, Scope, affected
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,7 @@ class OutboxRelay:
         self.epoch_check_seconds = epoch_check_seconds
         self._producer: KafkaProducer | None = None
         self._epoch = BrokerEpoch(bootstrap)
+        self._watch = BrokerWatch(bootstrap, f"{name} 发件箱转发（relay）")
         self._last_epoch_check = 0.0
 
     def _ensure_producer(self) -> KafkaProducer:
@@ -252,13 +253,17 @@ class OutboxRelay:
                 if now - self._last_epoch_check > self.epoch_check_seconds:
                     self._last_epoch_check = now
                     self.check_epoch()
+                    self._watch.reachable()
                 if now - last_purge > 3600:
                     last_purge = now
                     self.purge()
-                if self.publish_batch() == 0:
+                published = self.publish_batch()
+                if published:
+                    self._watch.reachable()
+                else:
                     stop.wait(idle_sleep)
             except (KafkaError, OSError) as exc:
-                log.warning("relay %s: broker unavailable (%s); retrying", self.name, exc)
+                self._watch.unreachable(exc)
                 self._reset_producer()
                 stop.wait(1.0)
             except Exception:

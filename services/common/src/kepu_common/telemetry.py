@@ -49,7 +49,9 @@ def setup(service_name: str) -> None:
         + service_name
         + '","logger":"%(name)s","msg":%(message)r}',
     )
-    logging.getLogger("kafka").setLevel(logging.ERROR)
+    # kafka-python 3 logs every failed connection attempt as an ERROR, several a second while
+    # Kafka is down; relays and consumers say it once themselves (kepu_common.bus.BrokerWatch).
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     if not endpoint:
         return

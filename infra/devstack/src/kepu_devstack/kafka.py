@@ -8,8 +8,12 @@ class path comes from :func:`kepu_devstack.engines.kafka_libs`. Layout of ``data
     log4j2.properties   INFO to stdout, which goes to ``log_path``
     log/                the Kafka log (formatted once; a restart keeps every message)
 
-The event topics are created at start with the chart's settings (:func:`kepu_common.bus.event_topics`).
-Same ``start``/``stop``/``restart``/``bootstrap`` interface as :class:`~kepu_devstack.broker.EmbeddedBroker`.
+The event topics are created at start with the chart's settings
+(:func:`kepu_common.bus.event_topics`). Same ``start``/``stop``/``restart``/``bootstrap``
+interface as :class:`~kepu_devstack.broker.EmbeddedBroker`, plus ``kill`` for fault tests.
+
+Like every child of the launcher, Kafka gets SIGTERM when the *thread* that started it ends
+(``PR_SET_PDEATHSIG``): start it from the main thread, or from one that outlives it.
 """
 
 from __future__ import annotations
@@ -175,6 +179,10 @@ class KafkaServer:
             )
 
     def start(self) -> None:
+        """Start Kafka (formatting its storage the first time) and return once it serves
+        metadata and the event topics exist; raises :class:`KafkaUnavailable` otherwise."""
+        if self.proc is not None and self.proc.poll() is None:
+            return
         t0 = time.monotonic()
         config = self._write_config()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -245,11 +253,21 @@ class KafkaServer:
             f"日志：{self.log_path}\n" + self._log_tail()
         )
 
-    def _log_tail(self, chars: int = 3000) -> str:
+    def _log_tail(self, chars: int = 2000) -> str:
+        """The log's first ERROR (the cause) and last one (the outcome), each with the exception
+        line under it; else the log's tail."""
         try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")[-chars:]
+            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return ""
+        errors = []
+        for i, line in enumerate(lines):
+            if "] ERROR " in line:
+                nxt = lines[i + 1] if i + 1 < len(lines) else ""
+                errors.append(line if nxt.startswith(("[", "\t")) else f"{line}\n{nxt}")
+        if not errors:
+            return "\n".join(lines)[-chars:]
+        return "\n".join(dict.fromkeys([errors[0], errors[-1]]))
 
     def stop(self) -> None:
         """SIGTERM (a controlled shutdown), then SIGKILL after ``STOP_TIMEOUT`` seconds."""

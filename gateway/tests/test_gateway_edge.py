@@ -120,7 +120,6 @@ def test_a_service_that_is_down_is_a_503_not_a_500(issuer, monkeypatch):
 def test_field_errors_name_fields_by_their_chinese_labels(issuer):
     c = client_for(issuer)
     h = {"Authorization": f"Bearer {token(issuer)}"}
-    bank = {"Authorization": f"Bearer {token(issuer, roles=('partner',), azp='partner-x')}"}
     cases = [
         (
             c.post("/api/v1/reports/monthly/2026-01/t2/return", json={"reason": ""}, headers=h),
@@ -150,25 +149,6 @@ def test_field_errors_name_fields_by_their_chinese_labels(issuer):
             c.get("/api/v1/projects", params={"limit": 0}, headers=h),
             ["每页条数不能小于1"],
             ["query.limit"],
-        ),
-        (
-            c.post(
-                "/partner/v1/financing",
-                json={
-                    "talent_id": "t",
-                    "product": "科技人才贷",
-                    "amount_yuan": "1.001",
-                    "status": "批准",
-                    "decided_at": "2026-13-01",
-                },
-                headers=bank,
-            ),
-            [
-                "金额（元）最多保留2位小数",
-                "融资状态只能是“申请中”、“已放款”、“已拒绝”",
-                "决定日期格式",
-            ],
-            ["amount_yuan", "status", "decided_at"],
         ),
     ]
     for r, phrases, fields in cases:

@@ -233,3 +233,8 @@ def test_a_bank_finances_a_consented_talent_and_hears_of_its_certification(stack
     assert r.status_code == 200 and r.json()["live"] is False
     seen = bank.get("/partner/v1/talents").json()
     assert talent["id"] not in [t["id"] for t in seen["talents"]]
+
+    # disabling the bank stops its unexpired token at once
+    assert province.delete(f"/api/v1/partners/{client_id}").status_code == 200
+    assert is_problem(bank.get("/partner/v1/talents"), 401)
+    assert is_problem(bank.post("/partner/v1/financing", json=outcome), 401)

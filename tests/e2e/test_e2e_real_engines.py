@@ -109,10 +109,13 @@ def test_a_bank_provisioned_into_keycloak_gets_a_token_that_opens_only_the_partn
     with pytest.raises((KeycloakAuthenticationError, KeycloakPostError)):
         bank(secret).token(grant_type="client_credentials")
     new_secret = rotated.json()["client_secret"]
-    assert bank(new_secret).token(grant_type="client_credentials")["access_token"]
+    live = api(stack, bank(new_secret).token(grant_type="client_credentials")["access_token"])
+    assert live.get("/partner/v1/talents").status_code == 200
     assert api(stack, province).delete(f"/api/v1/partners/{client_id}").status_code in (200, 204)
     with pytest.raises((KeycloakAuthenticationError, KeycloakPostError)):
         bank(new_secret).token(grant_type="client_credentials")
+    # Keycloak's token stays valid for minutes, but the disabled partner is refused at once
+    assert is_problem(live.get("/partner/v1/talents"), 401)
 
 
 def test_a_society_created_by_the_province_reaches_every_read_model_through_kafka(stack, province):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from kepu_common.db import Database, Scope
+from kepu_common.tenancy import Principal
 from kepu_devstack.tenant_tree import Node as Node  # re-exported for the tests
 from kepu_devstack.tenant_tree import Tree, TreeRows
 from kepu_devstack.tenant_tree import feed_tree as shared_feed_tree
+from kepu_identity.crypto import Sealer
+from kepu_identity.partners import Partners
 from kepu_projects import consumers
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -91,3 +96,34 @@ def snapshot(s: Session) -> tuple[Any, ...]:
             "SELECT count(*) FROM reveal_audit",
         )
     )
+
+
+def partner_registry(service_database: Any) -> Partners:
+    """A real identity partner registry (its own migrated database, the Henan tree seeded):
+    the gateway asks identity's ResolvePartner on every /partner/v1 request."""
+    import kepu_identity
+    from kepu_identity import seed
+
+    migrations = Path(kepu_identity.__file__).parent / "migrations"
+    _owner, url = service_database("identity_partners", migrations)
+    db = Database(url)
+    seed.seed_tree(db)
+    return Partners(db, Sealer(base64.b64encode(os.urandom(32)).decode()))
+
+
+def register_bank(registry: Partners, node: Node, name: str = "邮储银行") -> str:
+    """Register a bank as the admin of ``node`` in identity; returns its client id."""
+    with registry.db.unit_of_work(Scope.system_scope()) as s:
+        tenant_id = s.execute(
+            text("SELECT id::text FROM tenants WHERE code = :c"), {"c": node.code}
+        ).scalar_one()
+    admin = Principal(
+        subject=f"admin-{node.code}",
+        username=f"admin-{node.code}",
+        tenant_id=tenant_id,
+        tenant_path=node.path,
+        tenant_kind=node.kind,
+        roles=frozenset({"admin"}),
+    )
+    issued = registry.register(admin, name, ["partner:projects:read"], "", [])
+    return str(issued.partner.client_id)

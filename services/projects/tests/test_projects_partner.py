@@ -8,15 +8,24 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from kepu.events.v1 import envelope_pb2
+from kepu.identity.v1 import identity_pb2_grpc
 from kepu.projects.v1 import projects_pb2, projects_pb2_grpc
 from kepu_common.db import Scope
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.grpcio import make_server
 from kepu_common.tenancy import Principal
 from kepu_devstack.tokens import TestIssuer
+from kepu_identity.partners import PartnerServicer, StaffTokenVerifier
 from kepu_projects import partner, service
 from kepu_projects.grpc_api import ProjectsServicer
-from projects_testkit import form, sh, snapshot, system_rows
+from projects_testkit import (
+    form,
+    partner_registry,
+    register_bank,
+    sh,
+    snapshot,
+    system_rows,
+)
 from sqlalchemy import text
 
 BANK = "bank-anyang-psbc"  # registered by 安阳市科协 (410500)
@@ -254,7 +263,14 @@ def test_siblings_and_foreign_banks_are_refused_and_bad_input_changes_nothing(
 
 
 @pytest.fixture(scope="module")
-def gateway(db, ring):
+def registry(service_database):
+    partners_ = partner_registry(service_database)
+    yield partners_
+    partners_.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def gateway(db, ring, registry):
     gateway_app = pytest.importorskip("kepu_gateway.app")
     from kepu_gateway import grpc_clients
 
@@ -263,9 +279,14 @@ def gateway(db, ring):
     projects_pb2_grpc.add_ProjectsServiceServicer_to_server(
         ProjectsServicer(issuer.verifier(), db, ring, now=lambda: sh(2026, 3, 1, 9)), server
     )
+    staff_only = StaffTokenVerifier(issuer.issuer, key_source=issuer.jwks)
+    identity_pb2_grpc.add_PartnerServiceServicer_to_server(
+        PartnerServicer(staff_only, registry), server
+    )
     server.start()
     mp = pytest.MonkeyPatch()
     mp.setenv("PROJECTS_GRPC_TARGET", f"127.0.0.1:{port}")
+    mp.setenv("IDENTITY_GRPC_TARGET", f"127.0.0.1:{port}")
     grpc_clients.close_all()
     app = gateway_app.create_app()
     app.state.verifier = issuer.verifier()
@@ -275,14 +296,17 @@ def gateway(db, ring):
     server.stop(0)
 
 
-def test_the_partner_lists_consented_projects_over_the_gateway(act, tree, clock, ring, gateway):
+def test_the_partner_lists_consented_projects_over_the_gateway(
+    act, tree, clock, ring, gateway, registry
+):
     c, issuer = gateway
     city, county = tree["410500"], tree["410502"]
+    bank_id = register_bank(registry, city, "中国邮政储蓄银行安阳市分行")
     call, pid = approved_project(act, tree, clock, ring, "文峰区农村中学科技馆")
     act(city, service.select, clock.now, call.id, 1, False)
-    consent(act, county, clock, pid)
+    consent(act, county, clock, pid, client_id=bank_id)
 
-    def auth(scope=READ, client_id=BANK):
+    def auth(scope=READ, client_id=bank_id):
         token = issuer.token(
             tenant_id=city.id,
             tenant_path=city.path,

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import kepu_talent
 from kepu.events.v1 import envelope_pb2
+from kepu_common.db import Database, Scope
 from kepu_common.outbox import build_envelope
 from kepu_common.tenancy import Principal
+from kepu_identity.crypto import Sealer
+from kepu_identity.partners import Partners
+from sqlalchemy import text
 
 MIGRATIONS = Path(kepu_talent.__file__).parent / "migrations"
 
@@ -110,3 +117,35 @@ def fresh_id_number() -> str:
     body = f"41130319800101{next(_ids):03d}"
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+
+
+def partner_registry(service_database: Any) -> Partners:
+    """A real identity partner registry (its own migrated database, the Henan tree seeded):
+    the gateway asks identity's ResolvePartner on every /partner/v1 request."""
+    import kepu_identity
+    from kepu_identity import seed
+
+    migrations = Path(kepu_identity.__file__).parent / "migrations"
+    _owner, url = service_database("identity_partners", migrations)
+    db = Database(url)
+    seed.seed_tree(db)
+    return Partners(db, Sealer(base64.b64encode(os.urandom(32)).decode()))
+
+
+def register_bank(registry: Partners, path: str = NANYANG, name: str = "邮储银行南阳分行") -> str:
+    """Register a bank as the admin of the tenant at ``path``; returns its client id."""
+    code = path.split(".")[-1]
+    with registry.db.unit_of_work(Scope.system_scope()) as s:
+        tenant_id = s.execute(
+            text("SELECT id::text FROM tenants WHERE code = :c"), {"c": code}
+        ).scalar_one()
+    admin = Principal(
+        subject=f"admin-{code}",
+        username=f"admin-{code}",
+        tenant_id=tenant_id,
+        tenant_path=path,
+        tenant_kind=KINDS[path],
+        roles=frozenset({"admin"}),
+    )
+    scopes = ["partner:talents:read", "partner:projects:read", "partner:financing:write"]
+    return str(registry.register(admin, name, scopes, "", []).partner.client_id)

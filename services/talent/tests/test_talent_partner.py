@@ -9,12 +9,14 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from kepu.identity.v1 import identity_pb2_grpc
 from kepu.talent.v1 import talent_pb2, talent_pb2_grpc
 from kepu_common import grpcio
 from kepu_common.db import Scope
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal
 from kepu_devstack.tokens import TestIssuer
+from kepu_identity.partners import PartnerServicer, StaffTokenVerifier
 from kepu_talent.partner import TalentPartners
 from sqlalchemy import text
 from talent_support import (
@@ -26,7 +28,9 @@ from talent_support import (
     WANCHENG,
     WOLONG,
     fresh_id_number,
+    partner_registry,
     record,
+    register_bank,
     who,
 )
 
@@ -258,12 +262,25 @@ def issuer():
 
 
 @pytest.fixture(scope="module")
-def client(app, issuer):
+def registry(service_database):
+    partners_ = partner_registry(service_database)
+    yield partners_
+    partners_.db.dispose()  # an open pool holds up the database server's shutdown
+
+
+@pytest.fixture(scope="module")
+def client(app, issuer, registry):
     mp = pytest.MonkeyPatch()
     server, port = grpcio.make_server(0)
     talent_pb2_grpc.add_TalentServiceServicer_to_server(app.servicer(issuer.verifier()), server)
+    # identity's partner registry, with the verifier identity runs (staff tokens only)
+    staff_only = StaffTokenVerifier(issuer.issuer, key_source=issuer.jwks)
+    identity_pb2_grpc.add_PartnerServiceServicer_to_server(
+        PartnerServicer(staff_only, registry), server
+    )
     server.start()
     mp.setenv("TALENT_GRPC_TARGET", f"127.0.0.1:{port}")
+    mp.setenv("IDENTITY_GRPC_TARGET", f"127.0.0.1:{port}")
     mp.setenv("PROJECTS_GRPC_TARGET", "127.0.0.1:9")  # nothing listens there
     from kepu_gateway import grpc_clients
     from kepu_gateway.app import create_app
@@ -311,8 +328,8 @@ def is_problem(r, status):
     )
 
 
-def test_partner_and_staff_tokens_stay_on_their_own_side(client, issuer, app, partners):
-    cid = bank_id()
+def test_partner_and_staff_tokens_stay_on_their_own_side(client, issuer, app, partners, registry):
+    cid = register_bank(registry)
     t = draft(app)
     consent(partners, t["id"], cid)
     for path in ("/api/v1/talents", f"/api/v1/talents/{t['id']}", "/api/v1/talents/stats"):
@@ -325,8 +342,10 @@ def test_partner_and_staff_tokens_stay_on_their_own_side(client, issuer, app, pa
     assert client.get("/partner/v1/talents").status_code == 401
 
 
-def test_the_bank_lists_posts_financing_and_the_county_sees_it(client, issuer, app, partners):
-    cid = bank_id()
+def test_the_bank_lists_posts_financing_and_the_county_sees_it(
+    client, issuer, app, partners, registry
+):
+    cid = register_bank(registry)
     t = draft(app)
     consent(partners, t["id"], cid)
     for path in (WOLONG, NANYANG, PROVINCE):
@@ -371,18 +390,23 @@ def test_the_bank_lists_posts_financing_and_the_county_sees_it(client, issuer, a
     assert is_problem(r, 404)
 
 
-def test_partner_projects_answer_503_in_chinese_when_the_projects_service_is_down(client, issuer):
+def test_partner_projects_answer_503_in_chinese_when_the_projects_service_is_down(
+    client, issuer, registry
+):
+    cid = register_bank(registry)
     r = client.get(
         "/partner/v1/projects",
-        headers=partner_auth(issuer, bank_id(), "partner:projects:read"),
+        headers=partner_auth(issuer, cid, "partner:projects:read"),
     )
     assert is_problem(r, 503)
-    r = client.get("/partner/v1/projects", headers=partner_auth(issuer, bank_id()))
+    r = client.get("/partner/v1/projects", headers=partner_auth(issuer, cid))
     assert is_problem(r, 403)  # no partner:projects:read
 
 
-def test_a_repeated_financing_post_answers_the_first_record(client, issuer, app, partners):
-    cid = bank_id()
+def test_a_repeated_financing_post_answers_the_first_record(
+    client, issuer, app, partners, registry
+):
+    cid = register_bank(registry)
     t = draft(app)
     consent(partners, t["id"], cid)
     certify(app, partners, t["id"])
@@ -419,3 +443,61 @@ def test_a_repeated_financing_post_answers_the_first_record(client, issuer, app,
     assert lent.status_code == 201 and lent.json()["id"] != first.json()["id"]
     seen = client.get(f"/api/v1/talents/{t['id']}/financing", headers=staff(issuer, WOLONG))
     assert sorted(o["status"] for o in seen.json()) == ["已放款", "申请中"]
+
+
+def test_a_disabled_partners_token_stops_working_at_once(client, issuer, app, partners, registry):
+    cid = register_bank(registry)
+    t = draft(app)
+    consent(partners, t["id"], cid)
+    certify(app, partners, t["id"])
+    bank_h = partner_auth(issuer, cid)
+    got = client.get("/partner/v1/talents", headers=bank_h)
+    assert got.status_code == 200 and t["id"] in [x["id"] for x in got.json()["talents"]]
+    r = client.delete(f"/api/v1/partners/{cid}", headers=staff(issuer, NANYANG))
+    assert r.status_code == 200 and r.json()["enabled"] is False, r.text
+    # the same unexpired token, the very next request: refused everywhere on /partner/v1
+    financing = {
+        "talent_id": t["id"],
+        "product": "科技人才贷",
+        "amount_yuan": 1000,
+        "status": "申请中",
+        "decided_at": "2026-01-10",
+    }
+    for r in (
+        client.get("/partner/v1/talents", headers=bank_h),
+        client.post("/partner/v1/financing", json=financing, headers=bank_h),
+        client.get("/partner/v1/projects", headers=bank_h),
+    ):
+        assert is_problem(r, 401) and "停用" in r.json()["detail"], r.text
+        assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert partners.list_financing(who(WOLONG), t["id"]) == []
+    # a client nobody registered (or registered by another city) is refused the same way
+    assert is_problem(
+        client.get("/partner/v1/talents", headers=partner_auth(issuer, bank_id())), 401
+    )
+    kaifeng_bank = register_bank(registry, KAIFENG, "邮储银行开封分行")
+    r = client.get(
+        "/partner/v1/talents", headers=partner_auth(issuer, kaifeng_bank)
+    )  # 南阳's claims
+    assert is_problem(r, 401)
+
+
+def test_financing_field_errors_name_the_fields_in_chinese(client, issuer, registry):
+    bank_h = partner_auth(issuer, register_bank(registry))
+    bad = {
+        "talent_id": "t",
+        "product": "科技人才贷",
+        "amount_yuan": "1.001",
+        "status": "批准",
+        "decided_at": "2026-13-01",
+    }
+    r = client.post("/partner/v1/financing", json=bad, headers=bank_h)
+    assert is_problem(r, 422), r.text
+    detail = r.json()["detail"]
+    for phrase in (
+        "金额（元）最多保留2位小数",
+        "融资状态只能是“申请中”、“已放款”、“已拒绝”",
+        "决定日期格式",
+    ):
+        assert phrase in detail, detail
+    assert not any(f in detail for f in ("amount_yuan", "status", "decided_at")), detail

@@ -17,6 +17,8 @@ import grpc
 from fastapi import APIRouter, Depends, Header, Query
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
+from kepu.identity.v1 import identity_pb2 as ipb
+from kepu.identity.v1 import identity_pb2_grpc as ipbg
 from kepu.talent.v1 import talent_pb2 as pb
 from kepu.talent.v1 import talent_pb2_grpc as pbg
 from kepu_common.grpcio import metadata
@@ -34,9 +36,18 @@ WRITE_FINANCING = "partner:financing:write"
 
 
 def partner_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
-    """Only partner tokens (client credentials) may use /partner/v1."""
+    """Only partner tokens (client credentials) may use /partner/v1, and only while the
+    partner is registered and enabled: identity is asked on every request, so disabling a
+    partner stops its unexpired tokens at once (embedded or Keycloak, client id = ``azp``)."""
     if "partner" not in caller.principal.roles or not caller.principal.client_id:
         raise Problem(403, "此接口只对合作机构开放，请使用合作机构的客户端凭据令牌。")
+    ref = ipb.PartnerRef(client_id=caller.principal.client_id)
+    try:
+        call(stub("identity", ipbg.PartnerServiceStub).ResolvePartner, ref, caller)
+    except Problem as p:
+        if p.status == 401:
+            p.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        raise
     return caller
 
 

@@ -21,8 +21,8 @@ from kepu.identity.v1 import identity_pb2 as pb
 from kepu.identity.v1 import identity_pb2_grpc as pbg
 from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
-from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
-from kepu_common.grpcio import Servicer
+from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from kepu_common.grpcio import Servicer, bearer
 from kepu_common.tenancy import Principal, is_descendant_or_self
 from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
@@ -337,6 +337,19 @@ class Partners:
         assert after is not None
         return after
 
+    def current(self, caller: Principal) -> Row[Any]:
+        """The calling partner's own registration, asked on every partner request: a
+        disabled (or unknown) client's tokens stop working at once, whoever issued them
+        (embedded provider or Keycloak; the client id is the token's ``azp``)."""
+        client_id = caller.client_id
+        with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
+            row = get_partner(s, client_id) if CLIENT_ID_RE.match(client_id or "") else None
+        if row is None or not row.enabled or row.tenant_path != caller.tenant_path:
+            raise Unauthenticated(
+                "贵机构的接入已停用或未登记，访问令牌已失效；请联系登记贵机构的科协。"
+            )
+        return row
+
     def resolve(self, caller: Principal, client_id: str) -> Row[Any]:
         """An enabled partner of the caller's lineage: registered by the caller's tenant, an
         ancestor (a county records consent for the province's bank) or a descendant."""
@@ -441,7 +454,16 @@ class PartnerServicer(Servicer, pbg.PartnerServiceServicer):
         )
 
     def ResolvePartner(self, request: pb.PartnerRef, context: grpc.ServicerContext) -> pb.Partner:
-        return self.call(
-            context,
-            lambda: partner_msg(self.partners.resolve(self.principal(context), request.client_id)),
-        )
+        """Staff resolve a partner of their lineage; a partner resolves itself (the gateway
+        asks this with the partner's own token on every /partner/v1 request)."""
+
+        def run() -> pb.Partner:
+            # The base verification, without the staff-only refusal of StaffTokenVerifier.
+            caller = TokenVerifier.principal(self.verifier, bearer(context))
+            if "partner" not in caller.roles:
+                return partner_msg(self.partners.resolve(caller, request.client_id))
+            if request.client_id and request.client_id != caller.client_id:
+                raise PermissionDenied("合作机构不能查询其他合作机构。")
+            return partner_msg(self.partners.current(caller))
+
+        return self.call(context, run)

@@ -30,6 +30,7 @@ TEMPLATES.env.filters["who"] = who
 STATUS_CN = {
     "draft": "草稿",
     "submitted": "已申报（逐级审核中）",
+    "returned": "已退回修改",
     "expert_review": "专家评审中",
     "approved": "已入库立项",
     "rejected": "未通过",
@@ -176,7 +177,7 @@ async def project_page(request: Request, project_id: str) -> Response:
         p=p,
         call=call,
         fields=FIELDS,
-        can_submit=own and status == "draft" and bool({"admin", "reporter"} & roles),
+        can_submit=own and status in ("draft", "returned") and bool({"admin", "reporter"} & roles),
         can_review=(
             status == "submitted"
             and p.get("awaiting_code") == me.get("code")

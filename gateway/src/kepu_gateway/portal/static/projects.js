@@ -93,7 +93,11 @@
     if (!need(reviewer.value.trim(), "请填写评审专家姓名。", reviewer)) return;
     if (!need(!missing, "请填写“" + (missing && missing.dataset.criterion) + "”的得分。", missing)) return;
     var call = $("call-summary").dataset.call, sel = $("score-project");
-    var body = { project_id: sel.value, reviewer: reviewer.value.trim(), scores: scores };
+    var correction = $("score-correction"), reason = $("score-reason");
+    var fix = !!(correction && correction.checked);
+    if (fix && !need(reason.value.trim(), "更正评分时请写明更正理由。", reason)) return;
+    var body = { project_id: sel.value, reviewer: reviewer.value.trim(), scores: scores,
+      correction: fix, reason: fix ? reason.value.trim() : "" };
     k.api("POST", "/api/v1/calls/" + call + "/scores", body).then(function (r) {
       k.done("已保存专家“" + r.reviewer + "”对“" + sel.options[sel.selectedIndex].text + "”的评分，加权总分 " + r.total + " 分。");
     }).catch(fail);
@@ -132,10 +136,12 @@
     if (d.review) {
       var op = opinionFor(d.project);
       if (d.review === "fail" && !need(op.text, "不通过时请填写理由，理由会告知申报单位。", op.el)) return;
+      if (d.review === "return" && !need(op.text && op.text !== "同意申报。", "退回修改时请写明需要修改的内容，会告知申报单位。", op.el)) return;
       k.clearError();
       k.api("POST", "/api/v1/projects/" + d.project + "/review", { decision: d.review, opinion: op.text }).then(function (p) {
         var msg = p.status === "expert_review" ? "已通过“" + p.name + "”，项目进入专家评审。"
           : p.status === "submitted" ? "已通过“" + p.name + "”，报上一级科协审核。"
+          : p.status === "returned" ? "已退回“" + p.name + "”修改，申报单位修改后可重新申报。"
           : "已审核为不通过，理由已告知申报单位（“" + p.name + "”）。";
         k.done(msg);
       }).catch(fail);

@@ -12,6 +12,7 @@ from typing import Any
 
 from kepu.projects.v1 import projects_pb2
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
+from kepu_common.masking import mask_phone
 from kepu_common.outbox import record_event
 from kepu_common.tenancy import Principal
 from sqlalchemy.orm import Session
@@ -161,7 +162,7 @@ def _apply_form(project: Project, form: domain.ProjectForm, ring: KeyRing) -> No
     project.completing_unit = form.completing_unit
     project.contact_person = form.contact_person
     project.phone_sealed = ring.seal(form.contact_phone, phone_context(project.id))
-    project.phone_masked = domain.mask_phone(form.contact_phone)
+    project.phone_masked = mask_phone(form.contact_phone)
     project.category = form.category
     project.start_month = form.start_month
     project.end_month = form.end_month
@@ -182,7 +183,7 @@ def remask_phones(s: Session, ring: KeyRing, batch: int = 500) -> int:
             except ValueError:  # a retired key: the old mask stays, the service still starts
                 log.warning("project %s: contact phone cannot be opened to re-mask", project_id)
                 continue
-            repo.set_phone_mask(s, project_id, domain.mask_phone(phone))
+            repo.set_phone_mask(s, project_id, mask_phone(phone))
             changed += 1
         after = rows[-1][0]
     return changed

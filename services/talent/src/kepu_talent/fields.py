@@ -411,18 +411,6 @@ def clean_record(raw: dict[str, object]) -> tuple[TalentFields | None, list[Fiel
 # --- masking: what lists and default views show -------------------------------------
 
 
-def mask_phone(phone: str) -> str:
-    """138****5678 for a mobile, 0377-****3372 for a landline: the area code and the last four
-    digits of the number (never the extension), so a clerk recognises it."""
-    if not phone:
-        return ""
-    if MOBILE_RE.match(phone):
-        return phone[:3] + "****" + phone[-4:]
-    area, _, rest = phone.partition("-")
-    number = rest.split("-")[0]
-    return f"{area}-****{number[-4:]}" if number else "****" + phone[-4:]
-
-
 def mask_email(email: str) -> str:
     if not email or "@" not in email:
         return ""

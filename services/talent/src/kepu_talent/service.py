@@ -18,6 +18,7 @@ from kepu_common.errors import (
     NotFound,
     PermissionDenied,
 )
+from kepu_common.masking import mask_phone
 from kepu_common.tenancy import Principal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -107,7 +108,7 @@ class TalentService:
         """Encrypted personal data, masks and keyed hashes of one record."""
         out: dict[str, Any] = {"key_version": self.keys.current}
         masks = {
-            "phone": fields.mask_phone,
+            "phone": mask_phone,
             "email": fields.mask_email,
             "im_account": fields.mask_im,
             "id_number": fields.mask_id_number,

@@ -238,3 +238,33 @@ def test_a_bank_finances_a_consented_talent_and_hears_of_its_certification(stack
     assert province.delete(f"/api/v1/partners/{client_id}").status_code == 200
     assert is_problem(bank.get("/partner/v1/talents"), 401)
     assert is_problem(bank.post("/partner/v1/financing", json=outcome), 401)
+
+    # the 等保 audit log: the bank's access and a full view of personal data, merged from
+    # talent.events by identity's worker, with who acted, the source address and the object
+    r = shangqiu.get(f"/api/v1/talents/{talent['id']}", params={"reveal": "true"})
+    assert r.status_code == 200 and r.json()["fields"]["phone"] == body["phone"], r.text
+    wanted = {"personal_data_viewed", "partner_access"}
+    deadline = time.monotonic() + 60
+    while True:
+        got = province.get("/api/v1/audit", params={"limit": 1000}).json()
+        mine = {
+            e["action"]: e
+            for e in got
+            if e["action"] in wanted and f"talent:{talent['id']}" in e["object"]
+        }
+        if set(mine) == wanted or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert set(mine) == wanted, got[:5]
+    viewed = mine["personal_data_viewed"]
+    assert viewed["actor"] == "kx411400"  # 商丘's distributed admin
+    assert viewed["client_ip"] == "127.0.0.1" and viewed["occurred_at"].endswith("+08:00")
+    assert viewed["summary"].startswith("查看了人才的完整个人信息")
+    access = mine["partner_access"]
+    assert access["actor"] == client_id and access["client_ip"] == "127.0.0.1"
+    assert "中国邮政储蓄银行河南省分行" in access["summary"]
+    # 梁园区's auditor sees the entries of its own talent; another city's sees none
+    assert any(
+        e["action"] == "personal_data_viewed"
+        for e in liangyuan.get("/api/v1/audit", params={"action": "personal_data_viewed"}).json()
+    )

@@ -16,6 +16,7 @@ from .problems import Problem
 class Caller:
     principal: Principal
     token: str
+    client_ip: str = ""  # forwarded to the services for their audit entries
 
 
 def verifier(request: Request) -> TokenVerifier:
@@ -42,4 +43,4 @@ def current_caller(request: Request) -> Caller:
         # A bank's client-credentials token opens only the partner API, never staff endpoints.
         raise Problem(403, "合作机构的令牌只能访问 /partner/v1 接口。")
     request.state.principal = principal
-    return Caller(principal, token)
+    return Caller(principal, token, request.client.host if request.client else "")

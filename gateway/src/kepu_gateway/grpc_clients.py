@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
-from kepu_common.grpcio import channel, metadata
+from kepu_common.grpcio import CLIENT_IP_KEY, channel, metadata
 
 from .deps import Caller
 from .problems import from_grpc
@@ -33,7 +33,8 @@ def stub(service: str, stub_cls: Callable[[grpc.Channel], T]) -> T:
 def call(method: Callable[..., T], request: Any, caller: Caller, timeout: float = 5.0) -> T:
     """Invoke ``method`` with a deadline, forwarding the caller's token; gRPC errors become problems."""
     try:
-        return method(request, timeout=timeout, metadata=metadata(caller.token))
+        extra = {CLIENT_IP_KEY: caller.client_ip} if caller.client_ip else None
+        return method(request, timeout=timeout, metadata=metadata(caller.token, extra))
     except grpc.RpcError as err:
         raise from_grpc(err) from None
 

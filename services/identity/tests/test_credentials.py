@@ -112,5 +112,8 @@ def test_keycloak_mode_distribution_provisions_each_county_into_the_realm(
     kc_ident.accounts.change_password(row.username, row.password, "Chosen-2026#zk")
     assert cli.token(row.username, "Chosen-2026#zk")["access_token"]
     with kc_ident.db.unit_of_work(Scope.system_scope()) as s:
-        actions = [e.action for e in repo.audit_entries(s, city.tenant_path, 200)]
+        actions = [
+            e.action
+            for e in repo.audit_entries(s, city.tenant_path, repo.AuditFilter(limit=200))[0]
+        ]
     assert {"password_changed", "login_failure"} <= set(actions)

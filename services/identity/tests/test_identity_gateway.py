@@ -3,12 +3,18 @@ log's newest entries and a partner's own registration state (ResolvePartner)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from kepu.identity.v1 import identity_pb2_grpc as pbg
+from kepu.talent.v1 import talent_pb2
+from kepu_common.consumer import handle_once
 from kepu_common.db import Scope
 from kepu_common.grpcio import make_server
+from kepu_common.outbox import build_envelope
 from kepu_devstack.tokens import TestIssuer
+from kepu_identity import audit
 from kepu_identity import repository as repo
 from kepu_identity.grpc_api import TenantServicer, UserServicer
 from kepu_identity.partners import PartnerServicer, StaffTokenVerifier
@@ -90,3 +96,136 @@ def test_the_audit_log_lists_the_newest_entries_first(ident, service_database, g
     assert times == sorted(times, reverse=True)
     ids = [int(e["id"]) for e in entries]
     assert ids == sorted(ids, reverse=True) and ids[0] >= 10 ** len(str(start)) > ids[-1]
+
+
+def revealed(county, *, talent_id: str, actor: str, export_root: str = "", ip: str = ""):
+    """The event the talent service records when someone sees full personal data."""
+    return build_envelope(
+        event_type="talent.personal_data_revealed",
+        tenant_id=county.tenant_id,
+        tenant_path=county.tenant_path,
+        actor=f"sub-{actor}",
+        payload=talent_pb2.PersonalDataRevealed(
+            talent_id=talent_id,
+            fields=["phone", "id_number"],
+            actor=f"sub-{actor}",
+            actor_username=actor,
+            actor_tenant_path=county.tenant_path,
+            count=3 if export_root else 1,
+            export_root=export_root,
+            client_ip=ip,
+        ),
+    )
+
+
+def test_views_exports_and_partner_accesses_of_talent_data_are_in_the_audit_log(
+    ident, gateway, issuer
+):
+    county = principal_of(ident, "411381")  # 邓州市 (南阳): nobody else writes here
+    talent_id = "7b4e7a52-52d4-4a57-9a8f-3f1b6a0d2c11"
+    view = revealed(county, talent_id=talent_id, actor="reviewer-dengzhou", ip="10.1.2.3")
+    export = revealed(
+        county, talent_id="", actor="reviewer-dengzhou", export_root=county.tenant_path
+    )
+    bank = build_envelope(
+        event_type="talent.partner_accessed",
+        tenant_id=county.tenant_id,
+        tenant_path=county.tenant_path,
+        actor="sub-bank",
+        payload=talent_pb2.PartnerAccessed(
+            partner_client_id="bank-audit-test",
+            talent_ids=[talent_id],
+            action="list",
+            client_ip="10.9.9.9",
+        ),
+    )
+    for env in (view, export, bank):
+        assert handle_once(ident.db, audit.CONSUMER, env, audit.on_service_event)
+        # a redelivery writes nothing
+        assert not handle_once(ident.db, audit.CONSUMER, env, audit.on_service_event)
+
+    nanyang = staff(ident, issuer, "411300")
+    r = gateway.get("/api/v1/audit", params={"tenant_id": county.tenant_id}, headers=nanyang)
+    assert r.status_code == 200, r.text
+    wanted = {"personal_data_viewed", "personal_data_exported", "partner_access"}
+    entries = {e["action"]: e for e in r.json() if e["action"] in wanted}
+    assert set(entries) == wanted and len([e for e in r.json() if e["action"] in wanted]) == 3
+    seen = entries["personal_data_viewed"]
+    assert seen["actor"] == "reviewer-dengzhou" and seen["client_ip"] == "10.1.2.3"
+    assert seen["object"] == f"talent:{talent_id}"
+    assert seen["summary"] == "查看了人才的完整个人信息（手机号、身份证号）"
+    assert seen["occurred_at"].endswith("+08:00")
+    assert datetime.fromisoformat(seen["occurred_at"]).utcoffset() == timedelta(hours=8)
+    assert entries["personal_data_exported"]["summary"].startswith("导出了 3 名人才")
+    assert entries["partner_access"]["actor"] == "bank-audit-test"
+    assert entries["partner_access"]["client_ip"] == "10.9.9.9"
+    assert "涉及 1 名人才" in entries["partner_access"]["summary"]
+
+    # filters and paging
+    one = gateway.get(
+        "/api/v1/audit",
+        params={"tenant_id": county.tenant_id, "action": "partner_access"},
+        headers=nanyang,
+    ).json()
+    assert [e["action"] for e in one] == ["partner_access"]
+    by_user = gateway.get(
+        "/api/v1/audit",
+        params={
+            "tenant_id": county.tenant_id,
+            "username": "reviewer-dengzhou",
+            "limit": 1,
+            "offset": 1,
+        },
+        headers=nanyang,
+    )
+    assert by_user.headers["X-Total-Count"] == "2" and len(by_user.json()) == 1
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    none = gateway.get(
+        "/api/v1/audit", params={"tenant_id": county.tenant_id, "since": later}, headers=nanyang
+    )
+    assert none.status_code == 200 and none.json() == []
+    bad = gateway.get("/api/v1/audit", params={"since": "昨天"}, headers=nanyang)
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+
+    # another city's auditor sees none of it
+    xinyang = staff(ident, issuer, "411500")
+    r = gateway.get("/api/v1/audit", params={"tenant_id": county.tenant_id}, headers=xinyang)
+    assert r.status_code in (403, 404)
+    mine = gateway.get("/api/v1/audit", params={"limit": 1000}, headers=xinyang).json()
+    assert not any(e["object"] == f"talent:{talent_id}" for e in mine)
+
+
+def test_the_audit_log_says_what_happened_and_who_acted(ident, gateway, issuer):
+    city = principal_of(ident, "411600")  # 周口
+    county = principal_of(ident, "411602")  # 川汇区
+    with ident.db.unit_of_work(Scope.tenant(city.tenant_path)) as s:
+        repo.audit(
+            s,
+            tenant_id=county.tenant_id,
+            tenant_path=county.tenant_path,
+            action="credential_issued",
+            username="kx411602",
+            actor="kx411600",
+            details={"batch_id": "0b5f2a9e-8d1c-4e7a-b3f6-2c9d8e7f6a51", "issued_by": "kx411600"},
+        )
+        repo.audit(
+            s,
+            tenant_id=county.tenant_id,
+            tenant_path=county.tenant_path,
+            action="login_failure",
+            username="kx411602",
+            client_ip="10.0.0.7",
+        )
+    r = gateway.get(
+        "/api/v1/audit",
+        params={"tenant_id": county.tenant_id},
+        headers=staff(ident, issuer, "411600"),
+    )
+    got = {e["action"]: e for e in r.json()}
+    issued = got["credential_issued"]
+    assert issued["actor"] == "kx411600" and issued["summary"] == "为 kx411602 分配了登录账号"
+    assert "0b5f2a9e" not in issued["summary"]
+    failed = got["login_failure"]
+    assert failed["actor"] == "kx411602" and failed["client_ip"] == "10.0.0.7"
+    assert failed["summary"] == "kx411602 登录失败：密码错误"

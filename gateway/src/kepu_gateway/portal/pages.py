@@ -54,6 +54,12 @@ ACTION_CN = {
     "role_changed": "调整角色",
     "totp_enabled": "启用动态口令",
     "tenant_created": "新建单位",
+    "personal_data_viewed": "查看个人信息",
+    "personal_data_exported": "导出完整信息",
+    "partner_access": "合作机构访问",
+    "partner_registered": "登记合作机构",
+    "partner_secret_rotated": "更换合作机构密钥",
+    "partner_disabled": "停用合作机构",
 }
 DETAIL_CN = {
     "batch_id": "批次",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -239,23 +240,49 @@ def set_roles(user_id: str, body: RolesIn, caller: CallerDep) -> UserOut:
     )
 
 
-@router.get("/api/v1/audit", summary="审计日志")
+@router.get(
+    "/api/v1/audit",
+    summary="审计日志",
+    description="本单位及下级的审计记录（登录、失败、锁定、分配账号、调整角色、查看个人信息、"
+    "导出完整信息、合作机构访问），按时间倒序；总数在 X-Total-Count。",
+)
 def audit(
-    caller: CallerDep, tenant_id: str = "", limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    response: Response,
+    caller: CallerDep,
+    tenant_id: str = "",
+    limit: Annotated[int, Query(ge=1, le=1000, title="条数")] = 100,
+    offset: Annotated[int, Query(ge=0, title="跳过条数")] = 0,
+    action: Annotated[str, Query(max_length=64, title="操作类型")] = "",
+    username: Annotated[str, Query(max_length=128, title="用户")] = "",
+    since: Annotated[datetime | None, Query(title="起始时间")] = None,
+    until: Annotated[datetime | None, Query(title="截止时间")] = None,
 ) -> list[dict[str, Any]]:
     import json
 
     res = call(
         stub("identity", pbg.UserServiceStub).ListAudit,
-        pb.ListAuditRequest(tenant_id=tenant_id, limit=limit),
+        pb.ListAuditRequest(
+            tenant_id=tenant_id,
+            limit=limit,
+            offset=offset,
+            action=action,
+            username=username,
+            since=since.isoformat() if since else "",
+            until=until.isoformat() if until else "",
+        ),
         caller,
     )
+    response.headers["X-Total-Count"] = str(res.total)
     return [
         {
             "id": e.id,
             "occurred_at": e.occurred_at,
             "action": e.action,
             "username": e.username,
+            "actor": e.actor,
+            "client_ip": e.client_ip,
+            "object": e.object,
+            "summary": e.summary,
             "tenant_path": e.tenant_path,
             "details": json.loads(e.details_json or "{}"),
         }

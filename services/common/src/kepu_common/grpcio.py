@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -75,6 +76,17 @@ def make_server(
     return server, bound
 
 
+CLIENT_IP_KEY = "x-client-ip"
+
+
+def client_ip(context: grpc.ServicerContext) -> str:
+    """The caller's source address as forwarded by the gateway, or ''."""
+    for key, value in context.invocation_metadata():
+        if key == CLIENT_IP_KEY and isinstance(value, str):
+            return value[:64]
+    return ""
+
+
 def bearer(context: grpc.ServicerContext) -> str:
     for key, value in context.invocation_metadata():
         if (
@@ -93,7 +105,10 @@ class Servicer:
         self.verifier = verifier
 
     def principal(self, context: grpc.ServicerContext) -> Principal:
-        return self.verifier.principal(bearer(context))
+        """The verified caller, with the source address the gateway forwarded (``x-client-ip``)."""
+        principal = self.verifier.principal(bearer(context))
+        ip = client_ip(context)
+        return dataclasses.replace(principal, client_ip=ip) if ip else principal
 
     def call(self, context: grpc.ServicerContext, fn: Callable[[], T]) -> T:
         """Run ``fn``; abort the call with the mapped status on a domain error."""

@@ -20,6 +20,7 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     scopes: frozenset[str] = field(default_factory=frozenset)
     client_id: str = ""
+    client_ip: str = ""  # the source address the gateway saw, for audit entries
 
     def has_role(self, role: str) -> bool:
         return role in self.roles

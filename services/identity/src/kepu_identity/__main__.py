@@ -255,10 +255,21 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
 
 
 def _worker(ident: Identity, stop: threading.Event) -> int:
-    """Partner webhooks: the consumer records deliveries, the dispatcher sends them."""
+    """Partner webhooks (the consumer records deliveries, the dispatcher sends them) and the
+    audit feed (other services' audited events become audit rows)."""
     from kepu_common.consumer import IdempotentConsumer
 
-    from . import webhooks
+    from . import audit, webhooks
+
+    feed = IdempotentConsumer(
+        ident.db,
+        ident.settings.kafka_bootstrap_servers,
+        name=audit.CONSUMER,
+        topics=audit.TOPICS,
+        handler=audit.on_service_event,
+    )
+    f = threading.Thread(target=feed.run, args=(stop,), name="audit-feed", daemon=True)
+    f.start()
 
     consumer = IdempotentConsumer(
         ident.db,
@@ -272,6 +283,7 @@ def _worker(ident: Identity, stop: threading.Event) -> int:
     backoff = float(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "1.0"))
     webhooks.WebhookDispatcher(ident.db, ident.sealer, backoff_seconds=backoff).run(stop)
     t.join(10)
+    f.join(10)
     return 0
 
 

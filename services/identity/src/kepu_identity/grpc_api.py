@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 import grpc
@@ -12,6 +14,7 @@ from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
 from kepu_common.grpcio import Servicer
 
+from . import audit
 from . import repository as repo
 from .credentials import CredentialDistributor
 from .tenants import Tenants, _uuid
@@ -208,21 +211,46 @@ class UserServicer(Servicer, pbg.UserServiceServicer):
         def run() -> pb.ListAuditResponse:
             caller = self.principal(context)
             t = self.tenants.get(caller, request.tenant_id or caller.tenant_id)
-            limit = min(max(request.limit or 100, 1), 1000)
+            f = repo.AuditFilter(
+                action=request.action.strip(),
+                username=request.username.strip(),
+                since=_audit_time(request.since, "起始时间"),
+                until=_audit_time(request.until, "截止时间"),
+                limit=min(max(request.limit or 100, 1), 1000),
+                offset=max(request.offset, 0),
+            )
             with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
-                rows = repo.audit_entries(s, t.path, limit)
-            return pb.ListAuditResponse(
-                entries=[
+                rows, total = repo.audit_entries(s, t.path, f)
+            entries = []
+            for r in rows:
+                details = json.loads(r.details or "{}")
+                entries.append(
                     pb.AuditEntry(
                         id=r.id,
-                        occurred_at=r.occurred_at.isoformat(),
+                        occurred_at=audit.shanghai(r.occurred_at),
                         action=r.action,
                         username=r.username,
                         tenant_path=r.tenant_path,
                         details_json=r.details,
+                        actor=r.actor or r.username,
+                        client_ip=r.client_ip,
+                        object=r.object,
+                        summary=audit.describe(r.action, r.username, details),
                     )
-                    for r in rows
-                ]
-            )
+                )
+            return pb.ListAuditResponse(entries=entries, total=total)
 
         return self.call(context, run)
+
+
+def _audit_time(value: str, label: str) -> datetime | None:
+    """An ISO 8601 filter time; without an offset it is read as Asia/Shanghai."""
+    if not value.strip():
+        return None
+    try:
+        at = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidArgument(
+            f"{label}格式不正确，请使用 ISO 8601（如 2026-12-01T08:00:00+08:00）。"
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=audit.SHANGHAI)

@@ -332,7 +332,10 @@ class TalentPartners:
             tenant_path=p.tenant_path,
             actor=p.subject,
             payload=talent_pb2.PartnerAccessed(
-                partner_client_id=p.client_id, talent_ids=[r.id for r in rows], action=action
+                partner_client_id=p.client_id,
+                talent_ids=[r.id for r in rows],
+                action=action,
+                client_ip=p.client_ip,
             ),
         )
 

@@ -295,6 +295,7 @@ class TalentService:
                 actor_tenant_path=principal.tenant_path,
                 count=len(rows),
                 export_root=export_root,
+                client_ip=principal.client_ip,
             ),
         )
 

@@ -145,8 +145,8 @@ def test_a_mixed_file_writes_nothing_and_an_async_import_reports_progress(provin
         data={"tenant_id": tree["wolong"]["id"]},
         files={"file": ("a.xlsx", sheet([row(1, "139"), bad]), XLSX)},
     )
-    job = r.json()
-    assert job["status"] == "failed" and job["errors"][0]["row"] == 5
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["row"] == 5
     assert province.get("/api/v1/talents", params={"q": "人才00001"}).json()["total"] == 1
     r = province.post(
         "/api/v1/talents/import",

@@ -172,13 +172,25 @@ def test_import_export_and_form_over_rest(client, issuer):
     buf = io.BytesIO()
     wb.save(buf)
     files = {"file": ("汇总表.xlsx", buf.getvalue(), XLSX)}
+    before = client.get("/api/v1/talents", params={"q": "接口导入"}, headers=auth(issuer, WOLONG))
     r = client.post("/api/v1/talents/import", files=files, headers=auth(issuer, WOLONG))
-    job = r.json()
-    assert (
-        job["status"] == "failed"
-        and job["errors"][0]["row"] == 5
-        and job["errors"][0]["column"] == "G"
+    # the caller waited and the sheet failed: a 422 with the row errors, nothing written
+    assert is_problem(r, 422), r.text
+    problem = r.json()
+    assert problem["errors"][0]["row"] == 5 and problem["errors"][0]["column"] == "G"
+    assert problem["errors"][0]["label"] == "联系电话" and "未导入任何数据" in problem["detail"]
+    after = client.get("/api/v1/talents", params={"q": "接口导入"}, headers=auth(issuer, WOLONG))
+    assert after.json()["total"] == before.json()["total"]
+    job = client.get(r.headers["Location"], headers=auth(issuer, WOLONG)).json()
+    assert job["status"] == "failed"
+    # a background import is accepted (202) and polled, even when it will fail
+    r = client.post(
+        "/api/v1/talents/import",
+        files=files,
+        data={"wait": "false"},
+        headers=auth(issuer, WOLONG),
     )
+    assert r.status_code == 202 and r.headers["Location"].endswith(r.json()["id"])
     r = client.post(
         "/api/v1/talents/import",
         files=files,

@@ -166,8 +166,18 @@ def set_quota(tenant_id: str, body: QuotaIn, caller: CallerDep) -> dict[str, Any
     return out(call(talents().SetQuota, request, caller))
 
 
-@router.post("/api/v1/talents/import", summary="导入汇总表（附表4/附表5，xlsx）")
+@router.post(
+    "/api/v1/talents/import",
+    summary="导入汇总表（附表4/附表5，xlsx）",
+    description="等待完成（wait=true）时：成功 200；整表未通过校验 422（problem+json，errors 为逐行错误，"
+    "未写入任何记录）。后台导入（wait=false）：202，Location 指向进度查询。",
+    responses={
+        202: {"description": "已受理，后台导入"},
+        422: {"description": "导入失败，逐行错误"},
+    },
+)
 async def import_talents(
+    response: Response,
     caller: CallerDep,
     file: Annotated[UploadFile, File(description="汇总表 .xlsx")],
     mode: Annotated[
@@ -182,7 +192,33 @@ async def import_talents(
     request = pb.ImportRequest(
         content=content, filename=file.filename or "", mode=mode, tenant_id=tenant_id, wait=wait
     )
-    return out(await run_in_threadpool(call, talents().StartImport, request, caller, 120.0))
+    job = await run_in_threadpool(call, talents().StartImport, request, caller, 120.0)
+    if not wait:
+        response.status_code = 202
+        response.headers["Location"] = f"/api/v1/talents/imports/{job.id}"
+    elif job.status == "failed":
+        raise import_failed(job)
+    return out(job)
+
+
+def import_failed(job: pb.ImportJob) -> Problem:
+    """A failed import the caller waited for: 422 with the row errors (nothing was written)."""
+    detail = job.message or f"导入失败：{job.error_count} 处错误，未写入任何记录。"
+    return Problem(
+        422,
+        detail,
+        errors=[
+            {
+                "row": e.row,
+                "column": e.column,
+                "field": e.field,
+                "label": e.field,
+                "message": e.message,
+            }
+            for e in job.errors
+        ],
+        headers={"Location": f"/api/v1/talents/imports/{job.id}"},
+    )
 
 
 @router.get("/api/v1/talents/imports/{import_id}", summary="导入进度与逐行错误")

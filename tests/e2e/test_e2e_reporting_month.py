@@ -137,10 +137,14 @@ def test_a_month_of_briefs_through_the_gateway(stack, clock):
     ov = province.get(f"{BRIEF}/children").json()
     luoyang = next(c for c in ov["children"] if c["tenant_id"] == city_me["id"])
     assert luoyang["status"] == "submitted"
-    assert ov["submitted"] == 5
-    assert ov["on_time"] == 3
-    assert ov["timeliness"] == pytest.approx(3 / 5)
-    assert ov["completeness"] == pytest.approx(5 / ov["expected"])
+    # The top-level figures are of the direct children listed beside them (only 洛阳 reported);
+    # the whole subtree is counted apart (issue 10: completeness per level).
+    assert (ov["submitted"], ov["on_time"]) == (1, 1)
+    assert ov["completeness"] == pytest.approx(1 / ov["expected"])
+    subtree = ov["subtree"]
+    assert (subtree["submitted"], subtree["on_time"]) == (5, 3)
+    assert subtree["completeness"] == pytest.approx(5 / subtree["expected"])
+    assert subtree["timeliness"] == pytest.approx(3 / subtree["expected"])  # of what is due
     sums = {s["key"]: s["value"] for s in ov["sums"]}
     assert (sums["trainees"], sums["participants"], sums["resources"]) == (90, 210, 2)
     overdue = {o["name"] for o in ov["overdue"]}

@@ -16,7 +16,7 @@ from kepu_common.outbox import build_envelope
 from kepu_devstack.tokens import TestIssuer
 from kepu_identity import audit
 from kepu_identity import repository as repo
-from kepu_identity.grpc_api import TenantServicer, UserServicer
+from kepu_identity.grpc_api import CredentialServicer, TenantServicer, UserServicer
 from kepu_identity.partners import PartnerServicer, StaffTokenVerifier
 from sqlalchemy import create_engine, text
 
@@ -40,6 +40,9 @@ def gateway(ident, issuer):
     pbg.add_TenantServiceServicer_to_server(TenantServicer(verifier, ident.tenants), server)
     pbg.add_UserServiceServicer_to_server(UserServicer(verifier, ident.db, ident.tenants), server)
     pbg.add_PartnerServiceServicer_to_server(PartnerServicer(verifier, ident.partners), server)
+    pbg.add_CredentialServiceServicer_to_server(
+        CredentialServicer(verifier, ident.distributor), server
+    )
     server.start()
     mp = pytest.MonkeyPatch()
     mp.setenv("IDENTITY_GRPC_TARGET", f"127.0.0.1:{port}")
@@ -222,10 +225,53 @@ def test_the_audit_log_says_what_happened_and_who_acted(ident, gateway, issuer):
         params={"tenant_id": county.tenant_id},
         headers=staff(ident, issuer, "411600"),
     )
-    got = {e["action"]: e for e in r.json()}
+    got = {e["action"]: e for e in reversed(r.json())}  # the newest of each action
     issued = got["credential_issued"]
     assert issued["actor"] == "kx411600" and issued["summary"] == "为 kx411602 分配了登录账号"
     assert "0b5f2a9e" not in issued["summary"]
     failed = got["login_failure"]
     assert failed["actor"] == "kx411602" and failed["client_ip"] == "10.0.0.7"
     assert failed["summary"] == "kx411602 登录失败：密码错误"
+
+
+def test_the_province_issues_accounts_for_one_city_and_its_counties_in_one_request(
+    ident, gateway, issuer
+):
+    province = principal_of(ident, "410000")
+    zhumadian = principal_of(ident, "411700")  # 驻马店: no other test distributes here
+    headers = staff(ident, issuer, "410000") | {"Accept": "application/json"}
+    url = f"/api/v1/tenants/{province.tenant_id}/credentials"
+    before, _ = admins_under_province(ident)
+
+    # a branch outside the province's subtree, the province itself or no branch: nothing changes
+    for bad in (
+        {"scope": "branch"},
+        {"scope": "branch", "branch_tenant_id": province.tenant_id},
+        {"scope": "branch", "branch_tenant_id": "00000000-0000-0000-0000-000000000000"},
+        {"scope": "town"},
+    ):
+        r = gateway.post(url, json=bad, headers=headers)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in r.json()["detail"])
+    assert admins_under_province(ident)[0] == before
+
+    r = gateway.post(
+        url, json={"scope": "branch", "branch_tenant_id": zhumadian.tenant_id}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    codes = sorted(c["tenant_code"] for c in r.json()["issued"])
+    assert codes[0] == "411700" and len(codes) > 5  # the city and each of its counties
+    assert all(c.startswith("4117") for c in codes)
+    assert admins_under_province(ident)[0] == before + len(codes)  # no other city got one
+    again = gateway.post(
+        url, json={"scope": "branch", "branch_tenant_id": zhumadian.tenant_id}, headers=headers
+    )
+    assert again.status_code == 200 and again.json()["issued"] == []
+
+
+def admins_under_province(ident):
+    with ident.db.unit_of_work(Scope.system_scope()) as s:
+        return s.execute(
+            text("SELECT count(*), count(DISTINCT tenant_id) FROM users WHERE is_tenant_admin")
+        ).one()

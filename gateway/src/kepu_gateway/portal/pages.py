@@ -319,6 +319,7 @@ async def distribute(
     csrf: str = Form(""),
     scope: str = Form("children"),
     reset_tenant_id: str = Form(""),
+    branch_tenant_id: str = Form(""),
     slips: str = Form(""),
 ) -> Response:
     """Download the one-time distribution sheet (xlsx, or zip with the printable slips)."""
@@ -327,7 +328,11 @@ async def distribute(
         return to_login(request)
     if not check_csrf(s, csrf):
         return back("/admin")
-    body: dict[str, Any] = {"scope": scope if scope in ("children", "subtree") else "children"}
+    body: dict[str, Any] = {
+        "scope": scope if scope in ("children", "subtree", "branch") else "children"
+    }
+    if body["scope"] == "branch":
+        body["branch_tenant_id"] = branch_tenant_id
     if reset_tenant_id:
         body["reset_tenant_ids"] = [reset_tenant_id]
     accept = (

@@ -45,7 +45,14 @@ class TenantCreate(BaseModel):
 
 class DistributeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    scope: Literal["children", "subtree"] = "subtree"
+    scope: Literal["children", "subtree", "branch"] = Field(
+        "subtree",
+        title="分配范围",
+        description="children 直属下级；subtree 全部下级；branch 指定下级单位及其全部下级",
+    )
+    branch_tenant_id: str = Field(
+        "", max_length=40, title="下级单位", description="scope=branch 时选择的下级单位 id"
+    )
     reset_tenant_ids: list[str] = Field(default_factory=list, max_length=5000)
 
 
@@ -152,7 +159,10 @@ def distribute(
     """
     body = body or DistributeIn()
     req = pb.DistributeCredentialsRequest(
-        tenant_id=tenant_id, scope=body.scope, reset_tenant_ids=body.reset_tenant_ids
+        tenant_id=tenant_id,
+        scope=body.scope,
+        reset_tenant_ids=body.reset_tenant_ids,
+        branch_tenant_id=body.branch_tenant_id,
     )
     res = call(
         stub("identity", pbg.CredentialServiceStub).DistributeCredentials, req, caller, timeout=900

@@ -33,6 +33,7 @@ from .sheets import IssuedRow, sheet_xlsx, slips_docx
 
 log = logging.getLogger(__name__)
 CHUNK = 50
+SCOPES = ("children", "subtree", "branch")
 _HASHERS = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="argon2")
 
 
@@ -75,9 +76,18 @@ class CredentialDistributor:
         scope: str = "subtree",
         reset_tenant_ids: list[str] | None = None,
         deliver: Callable[[DistributionResult], None] | None = None,
+        branch_tenant_id: str = "",
     ) -> DistributionResult:
-        if scope not in ("children", "subtree"):
-            raise InvalidArgument("scope 只能是 children（直属下级）或 subtree（全部下级）。")
+        """Issue the missing admin accounts of ``scope``: direct ``children``, the whole
+        ``subtree``, or one ``branch`` (``branch_tenant_id`` and its descendants, e.g. a city
+        and its counties, issued by the province in one request)."""
+        if scope not in SCOPES:
+            raise InvalidArgument(
+                "分配范围只能是 children（直属下级）、subtree（全部下级）"
+                "或 branch（指定下级单位及其全部下级）。"
+            )
+        if scope == "branch" and not branch_tenant_id:
+            raise InvalidArgument("分配范围为指定下级单位时，须选择下级单位（branch_tenant_id）。")
         if not caller.has_role("admin") and not caller.has_role("platform_admin"):
             raise PermissionDenied("只有本单位管理员可以分配下级账号。")
         with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
@@ -86,9 +96,19 @@ class CredentialDistributor:
                 raise NotFound("单位不存在，或不在您的管辖范围内。")
             if t.path != caller.tenant_path and not caller.has_role("platform_admin"):
                 raise PermissionDenied("只能为本单位的下级分配账号。")
-            batch_id = self._plan(s, caller, t, scope, reset_tenant_ids or [])
+            targets = self._targets(s, t, scope, branch_tenant_id)
+            batch_id = self._plan(s, caller, t, scope, targets, reset_tenant_ids or [])
         self._issue_pending(caller, batch_id)
         return self._deliver(caller, batch_id, t.name, deliver)
+
+    def _targets(self, s: Session, t: Row[Any], scope: str, branch_id: str) -> list[Row[Any]]:
+        """The tenants of ``scope`` under ``t`` that have no admin yet."""
+        if scope != "branch":
+            return repo.descendants_without_admin(s, t.path, direct_only=scope == "children")
+        b = repo.get_tenant(s, branch_id)
+        if b is None or not b.path.startswith(t.path + "."):
+            raise InvalidArgument("所选下级单位不存在，或不是本单位的下级。")
+        return repo.descendants_without_admin(s, b.path, direct_only=False, include_self=True)
 
     def outstanding(self, caller: Principal, tenant_id: str, scope: str = "subtree") -> int:
         """How many accounts a distribution would issue or deliver now (0: nothing to do)."""
@@ -108,7 +128,13 @@ class CredentialDistributor:
         return int(running or 0) + len(missing)
 
     def _plan(
-        self, s: Session, caller: Principal, t: Row[Any], scope: str, reset_ids: list[str]
+        self,
+        s: Session,
+        caller: Principal,
+        t: Row[Any],
+        scope: str,
+        targets: list[Row[Any]],
+        reset_ids: list[str],
     ) -> str:
         running = s.execute(
             text(
@@ -128,7 +154,6 @@ class CredentialDistributor:
             ),
             {"id": batch_id, "t": t.id, "p": t.path, "s": scope, "by": caller.username},
         )
-        targets = repo.descendants_without_admin(s, t.path, direct_only=scope == "children")
         for rid in reset_ids:
             r = repo.get_tenant(s, rid)
             if r is None or r.path == t.path:

@@ -102,11 +102,14 @@ class CredentialServicer(Servicer, pbg.CredentialServiceServicer):
             _uuid(request.tenant_id)
             for rid in request.reset_tenant_ids:
                 _uuid(rid)
+            if request.branch_tenant_id:
+                _uuid(request.branch_tenant_id)
             res = self.distributor.distribute(
                 caller,
                 request.tenant_id,
                 request.scope or "subtree",
                 list(request.reset_tenant_ids),
+                branch_tenant_id=request.branch_tenant_id,
             )
             return pb.DistributeCredentialsResponse(
                 batch_id=res.batch_id,

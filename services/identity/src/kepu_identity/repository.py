@@ -60,13 +60,17 @@ def subtree(s: Session, path: str, max_depth: int | None = None) -> list[Row[Any
     )
 
 
-def descendants_without_admin(s: Session, path: str, direct_only: bool) -> list[Row[Any]]:
+def descendants_without_admin(
+    s: Session, path: str, direct_only: bool, *, include_self: bool = False
+) -> list[Row[Any]]:
+    """Tenants under ``path`` (and ``path`` itself with ``include_self``) with no admin yet."""
     depth = " AND nlevel(t.tenant_path) = nlevel(CAST(:p AS ltree)) + 1" if direct_only else ""
+    below = "" if include_self else " AND t.tenant_path <> CAST(:p AS ltree)"
     return list(
         s.execute(
             text(
                 "SELECT t.id::text AS id, t.code, t.name, t.kind, t.tenant_path::text AS path FROM tenants t"
-                " WHERE t.tenant_path <@ CAST(:p AS ltree) AND t.tenant_path <> CAST(:p AS ltree)"
+                f" WHERE t.tenant_path <@ CAST(:p AS ltree){below}"
                 f"{depth} AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id AND u.is_tenant_admin)"
                 " ORDER BY t.tenant_path"
             ),

@@ -2,6 +2,7 @@
 
 import io
 import uuid
+from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
@@ -263,3 +264,12 @@ def test_landlines_keep_their_area_code_and_last_four_in_lists_and_exports(clien
     r = client.get("/api/v1/talents/export", headers=auth(issuer, WOLONG))
     rows = openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)
     assert masked in [row[6] for row in rows if row[2] == "座机号"]
+
+
+def test_times_in_responses_are_shanghai_time_with_their_offset(client, issuer):
+    t = create(client, issuer)
+    for key in ("created_at", "updated_at"):
+        assert t[key].endswith("+08:00"), t[key]
+        assert datetime.fromisoformat(t[key]).utcoffset() == timedelta(hours=8)
+    got = client.get(f"/api/v1/talents/{t['id']}", headers=auth(issuer, WOLONG)).json()
+    assert got["created_at"] == t["created_at"]

@@ -24,6 +24,7 @@ from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from kepu_common.grpcio import Servicer, bearer
 from kepu_common.tenancy import Principal, is_descendant_or_self
+from kepu_common.times import shanghai_iso
 from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
@@ -391,8 +392,8 @@ def partner_msg(r: Any) -> pb.Partner:
         webhook_url=r.webhook_url,
         events=list(r.events),
         enabled=bool(r.enabled),
-        created_at=r.created_at.isoformat() if r.created_at else "",
-        secret_rotated_at=r.secret_rotated_at.isoformat() if r.secret_rotated_at else "",
+        created_at=shanghai_iso(r.created_at),
+        secret_rotated_at=shanghai_iso(r.secret_rotated_at),
     )
 
 

@@ -15,6 +15,7 @@ from kepu_common.db import Database, Scope
 from kepu_common.errors import NotFound
 from kepu_common.grpcio import Servicer
 from kepu_common.tenancy import Principal
+from kepu_common.times import shanghai_iso
 from sqlalchemy.orm import Session
 
 from . import docx as docx_render
@@ -26,7 +27,7 @@ T = TypeVar("T")
 
 
 def _iso(v: datetime | date | None) -> str:
-    return v.isoformat() if v else ""
+    return shanghai_iso(v)
 
 
 def _values(struct: struct_pb2.Struct) -> dict[str, Any]:

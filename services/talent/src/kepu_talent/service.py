@@ -20,6 +20,7 @@ from kepu_common.errors import (
 )
 from kepu_common.masking import mask_phone
 from kepu_common.tenancy import Principal
+from kepu_common.times import shanghai_iso
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,7 +54,8 @@ def inferred_kind(path: str) -> str:
 
 
 def iso(value: Any) -> str:
-    return value.isoformat() if value else ""
+    """Times in responses: ISO 8601, Asia/Shanghai, with the offset (dates stay dates)."""
+    return shanghai_iso(value) if value else ""
 
 
 class TalentService:

@@ -10,9 +10,8 @@ and object. ``describe`` says in Chinese what an entry records (the 说明 colum
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kepu.events.v1 import envelope_pb2
 from kepu.talent.v1 import talent_pb2
@@ -22,7 +21,6 @@ from . import repository as repo
 
 CONSUMER = "identity.audit_feed"
 TOPICS = ["talent.events"]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 FIELD_CN = {
     "phone": "手机号",
@@ -134,10 +132,3 @@ def describe(action: str, username: str, details: dict[str, Any]) -> str:
         case "tenant_created":
             return f"新建了单位 {d.get('name', username)}"
     return action
-
-
-def shanghai(at: datetime) -> str:
-    """A time as users read it: ISO 8601 in Asia/Shanghai, with its +08:00 offset."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(SHANGHAI).isoformat()

@@ -13,6 +13,7 @@ from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
 from kepu_common.grpcio import Servicer
+from kepu_common.times import SHANGHAI, shanghai_iso
 
 from . import audit
 from . import repository as repo
@@ -230,7 +231,7 @@ class UserServicer(Servicer, pbg.UserServiceServicer):
                 entries.append(
                     pb.AuditEntry(
                         id=r.id,
-                        occurred_at=audit.shanghai(r.occurred_at),
+                        occurred_at=shanghai_iso(r.occurred_at),
                         action=r.action,
                         username=r.username,
                         tenant_path=r.tenant_path,
@@ -256,4 +257,4 @@ def _audit_time(value: str, label: str) -> datetime | None:
         raise InvalidArgument(
             f"{label}格式不正确，请使用 ISO 8601（如 2026-12-01T08:00:00+08:00）。"
         ) from None
-    return at if at.tzinfo else at.replace(tzinfo=audit.SHANGHAI)
+    return at if at.tzinfo else at.replace(tzinfo=SHANGHAI)

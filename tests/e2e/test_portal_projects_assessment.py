@@ -25,6 +25,16 @@ SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(autouse=True)
+def _embedded_sign_in_pages(stack):
+    """These flows read the embedded provider's sign-in pages; Keycloak's own pages (login,
+    UPDATE_PASSWORD) are driven in Chromium by test_e2e_real_engines.py."""
+    if stack.keycloak is not None:
+        pytest.skip(
+            "portal UI flows use the embedded sign-in pages; Keycloak's: test_e2e_real_engines"
+        )
+
+
 def issue_and_set(stack, parent_token: str, code: str, password: str) -> str:
     """(Re-)issue the admin account of child ``code`` and set its password; the username."""
     client = httpx.Client(

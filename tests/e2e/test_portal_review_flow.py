@@ -26,6 +26,16 @@ PERIOD = "2026-10"
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(autouse=True)
+def _embedded_sign_in_pages(stack):
+    """These flows read the embedded provider's sign-in pages; Keycloak's own pages (login,
+    UPDATE_PASSWORD) are driven in Chromium by test_e2e_real_engines.py."""
+    if stack.keycloak is not None:
+        pytest.skip(
+            "portal UI flows use the embedded sign-in pages; Keycloak's: test_e2e_real_engines"
+        )
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

@@ -14,6 +14,7 @@ Run as a script it is a relay or worker process through the shared entry point
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,34 @@ def write_note(db: Database, topic: str, n: int) -> str:
             actor="load",
             payload=envelope_pb2.AuditRecorded(action=f"load {n}"),
         )
+
+
+class Writer:
+    """Accepted writes at a steady rate on a thread (``accepted``: their event ids, in order)."""
+
+    def __init__(self, db: Database, topic: str, interval: float) -> None:
+        self.accepted: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(db, topic, interval), name="writer", daemon=True
+        )
+
+    def _run(self, db: Database, topic: str, interval: float) -> None:
+        n = 0
+        while not self._stop.is_set():
+            self.accepted.append(write_note(db, topic, n))
+            n += 1
+            time.sleep(interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> list[str]:
+        """Stop writing; every write accepted so far."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(30)
+        return list(self.accepted)
 
 
 def apply_effect(session, envelope, worker: str | None = None) -> None:

@@ -8,7 +8,7 @@ relay and the consumer ride out the outage and catch up once it is back.
 import threading
 import time
 
-from event_load import apply_effect, effect_counts, published, wait_for, write_note
+from event_load import Writer, apply_effect, effect_counts, published, wait_for
 from kepu_common.consumer import IdempotentConsumer
 from kepu_common.outbox import OutboxRelay
 
@@ -28,39 +28,27 @@ def test_broker_killed_mid_load_loses_no_accepted_write_and_applies_each_once(db
         handler=apply_effect,
         epoch_check_seconds=1,
     )
-    accepted: list[str] = []
-    stop_writing = threading.Event()
-
-    def writer() -> None:
-        n = 0
-        while not stop_writing.is_set():
-            accepted.append(write_note(db, TOPIC, n))
-            n += 1
-            time.sleep(WRITE_INTERVAL)
-
+    writer = Writer(db, TOPIC, WRITE_INTERVAL)
     stop = threading.Event()
     threads = [
         threading.Thread(target=relay.run, args=(stop,), name="relay", daemon=True),
         threading.Thread(target=consumer.run, args=(stop,), name="consumer", daemon=True),
     ]
-    t_writer = threading.Thread(target=writer, name="writer", daemon=True)
     for t in threads:
         t.start()
-    t_writer.start()
+    writer.start()
     try:
         # The pipeline is live: effects are being applied while writes go on.
-        assert wait_for(lambda: len(effect_counts(db, list(accepted))) >= 50, timeout=120)
+        assert wait_for(lambda: len(effect_counts(db, list(writer.accepted))) >= 50, timeout=120)
 
         real_kafka.kill()
         killed_at = time.monotonic()
-        at_kill = len(accepted)
+        at_kill = len(writer.accepted)
         time.sleep(3)  # writes keep being accepted; nothing can be published
         real_kafka.start()
         restarted_at = time.monotonic()
         time.sleep(2)  # and the load goes on after the restart
-        stop_writing.set()
-        t_writer.join(30)
-        ids = list(accepted)
+        ids = writer.stop()
 
         assert wait_for(lambda: len(effect_counts(db, ids)) == len(ids), timeout=300), (
             f"{len(ids) - len(effect_counts(db, ids))} of {len(ids)} accepted writes have no effect"
@@ -83,7 +71,7 @@ def test_broker_killed_mid_load_loses_no_accepted_write_and_applies_each_once(db
         assert doubles == {}  # no double
         assert published(db, ids) == len(ids)
     finally:
-        stop_writing.set()
+        writer.stop()
         stop.set()
         for t in threads:
             t.join(30)

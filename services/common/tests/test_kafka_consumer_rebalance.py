@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from conftest import MIGRATIONS
 from event_load import (
+    Writer,
     applied_by_worker,
     create_applied_by,
     effect_counts,
     published,
     wait_for,
-    write_note,
 )
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
@@ -80,23 +80,12 @@ def test_a_worker_killed_mid_stream_hands_its_partitions_over_and_nothing_applie
     workers = {
         name: start_worker(name, app_url, real_kafka.bootstrap, tmp_path) for name in ("a", "b")
     }
-    accepted: list[str] = []
-    stop_writing = threading.Event()
+    writer = Writer(db, TOPIC, WRITE_INTERVAL)
     stop = threading.Event()
-
-    def writer() -> None:
-        n = 0
-        while not stop_writing.is_set():
-            accepted.append(write_note(db, TOPIC, n))
-            n += 1
-            time.sleep(WRITE_INTERVAL)
-
-    threads = [
-        threading.Thread(target=relay.run, args=(stop,), name="relay", daemon=True),
-        threading.Thread(target=writer, name="writer", daemon=True),
-    ]
+    threads = [threading.Thread(target=relay.run, args=(stop,), name="relay", daemon=True)]
     for t in threads:
         t.start()
+    writer.start()
     try:
         # Both processes hold half of the partitions and are applying effects.
         shared = wait_for(
@@ -118,9 +107,7 @@ def test_a_worker_killed_mid_stream_hands_its_partitions_over_and_nothing_applie
         assert wait_for(lambda: assignment(real_kafka.bootstrap) == [6], timeout=120)
         handed_over_at = time.monotonic()
         time.sleep(1)
-        stop_writing.set()
-        threads[1].join(30)
-        ids = list(accepted)
+        ids = writer.stop()
 
         ok = wait_for(lambda: len(effect_counts(db, ids)) == len(ids), timeout=180)
         assert ok, (
@@ -145,7 +132,7 @@ def test_a_worker_killed_mid_stream_hands_its_partitions_over_and_nothing_applie
         assert sum(by_worker.values()) == len(ids)  # one application per event, by either worker
         assert workers["b"].poll() is None, "the survivor must still run\n" + logs(tmp_path)
     finally:
-        stop_writing.set()
+        writer.stop()
         stop.set()
         for t in threads:
             t.join(30)

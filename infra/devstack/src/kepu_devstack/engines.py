@@ -83,13 +83,8 @@ def keycloak_home() -> Path:
     home = cache_dir() / f"keycloak-{version}"
     if (home / "bin" / "kc.sh").exists():
         return home
-    staging = cache_dir() / f".keycloak-{version}.zip.d"
-    shutil.rmtree(staging, ignore_errors=True)
-    _mvn(
-        "dependency:copy-dependencies",
-        "-DincludeGroupIds=org.keycloak",
-        "-DexcludeTransitive=true",
-        f"-DoutputDirectory={staging}",
+    staging = _copy_dependencies(
+        f".keycloak-{version}.zip.d", "-DincludeGroupIds=org.keycloak", "-DexcludeTransitive=true"
     )
     archive = staging / f"keycloak-quarkus-dist-{version}.zip"
     unpack = cache_dir() / f".keycloak-{version}.unpack"
@@ -111,17 +106,20 @@ def kafka_libs() -> Path:
     libs = cache_dir() / f"kafka-{version}" / "libs"
     if any(libs.glob("kafka_2.13-*.jar")):
         return libs
-    staging = cache_dir() / f".kafka-{version}.libs"
-    shutil.rmtree(staging, ignore_errors=True)
-    _mvn(
-        "dependency:copy-dependencies",
-        "-DincludeScope=runtime",
-        "-DexcludeGroupIds=org.keycloak",
-        f"-DoutputDirectory={staging}",
+    staging = _copy_dependencies(
+        f".kafka-{version}.libs", "-DincludeScope=runtime", "-DexcludeGroupIds=org.keycloak"
     )
     libs.parent.mkdir(parents=True, exist_ok=True)
     _publish(staging, libs)
     return libs
+
+
+def _copy_dependencies(staging_name: str, *selection: str) -> Path:
+    """Copy the pom's dependencies ``selection`` picks into a fresh staging folder of the cache."""
+    staging = cache_dir() / staging_name
+    shutil.rmtree(staging, ignore_errors=True)
+    _mvn("dependency:copy-dependencies", *selection, f"-DoutputDirectory={staging}")
+    return staging
 
 
 def _publish(staged: Path, final: Path) -> None:

@@ -157,10 +157,7 @@ class KeycloakServer:
         return user, password
 
     def wait_ready(self, timeout: float = 300) -> None:
-        self._wait_ready(timeout)
-        self.startup_seconds = time.monotonic() - self._launched_at
-
-    def _wait_ready(self, timeout: float) -> None:
+        """Wait until ``/health/ready`` answers 200; a dead process or the timeout raises."""
         ready = f"http://127.0.0.1:{self.management_port}/auth/health/ready"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -171,6 +168,7 @@ class KeycloakServer:
                 )
             try:
                 if httpx.get(ready, timeout=2).status_code == 200:
+                    self.startup_seconds = time.monotonic() - self._launched_at
                     return
             except httpx.HTTPError:
                 pass

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from kepu_common.db import Database, Scope
+from sqlalchemy.orm import Session
 
 from . import clients, divisions, passwords
 from . import repository as repo
@@ -68,6 +69,23 @@ def seed_clients(db: Database, portal_redirects: list[str]) -> None:
         )
 
 
+def _insert_admin(
+    s: Session, tenant: Any, username: str, password: str, *, must_change: bool
+) -> None:
+    """The tenant's admin account (demo or bootstrap), named after the tenant."""
+    repo.insert_user(
+        s,
+        tenant_id=tenant.id,
+        tenant_path=tenant.path,
+        username=username,
+        password_hash=passwords.hash_password(password),
+        roles=ADMIN_ROLES,
+        must_change=must_change,
+        is_tenant_admin=True,
+        display_name=f"{tenant.name}科协管理员",
+    )
+
+
 def seed_admin(
     db: Database, username: str, password: str, *, tenant_code: str = divisions.PROVINCE_CODE
 ) -> bool:
@@ -78,17 +96,7 @@ def seed_admin(
             return False
         t = repo.get_tenant_by_code(s, tenant_code)
         assert t is not None, "seed the tree first"
-        repo.insert_user(
-            s,
-            tenant_id=t.id,
-            tenant_path=t.path,
-            username=username,
-            password_hash=passwords.hash_password(password),
-            roles=ADMIN_ROLES,
-            must_change=False,
-            is_tenant_admin=True,
-            display_name=f"{t.name}科协管理员",
-        )
+        _insert_admin(s, t, username, password, must_change=False)
     return True
 
 
@@ -134,17 +142,7 @@ def bootstrap_admin(
     if existing is not None:
         return "exists"
     with db.unit_of_work(Scope.system_scope()) as s:
-        repo.insert_user(
-            s,
-            tenant_id=tenant.id,
-            tenant_path=tenant.path,
-            username=username,
-            password_hash=passwords.hash_password(initial_password),
-            roles=ADMIN_ROLES,
-            must_change=True,
-            is_tenant_admin=True,
-            display_name=f"{tenant.name}科协管理员",
-        )
+        _insert_admin(s, tenant, username, initial_password, must_change=True)
         repo.audit(
             s,
             tenant_id=tenant.id,

@@ -19,6 +19,8 @@ def main() -> None:
         log_level="warning",
         access_log=False,
         workers=1,
+        # X-Forwarded-For is read by the edge, from GATEWAY_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 

@@ -15,9 +15,10 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from kepu_common.auth import TokenVerifier
+from kepu_common.errors import Unauthenticated
 from opentelemetry import propagate, trace
 
-from . import problems, proxy, routers
+from . import guards, problems, proxy, routers
 from .grpc_clients import close_all
 from .problems import Problem, problem_response
 from .settings import GatewaySettings
@@ -62,6 +63,7 @@ class EdgeMiddleware:
         self.app = app
         self.settings = settings
         self.limiter = limiter
+        self.trusted_proxies = guards.parse_networks(settings.trusted_proxies)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -87,26 +89,66 @@ class EdgeMiddleware:
 
             async def send_with_ids(message: Any) -> None:
                 if message["type"] == "http.response.start":
-                    message["headers"] = list(message.get("headers", [])) + extra
+                    message["headers"] = guards.with_security_headers(
+                        list(message.get("headers", [])) + extra, scope["path"]
+                    )
                 await send(message)
 
+            peer = (scope.get("client") or ("", 0))[0]
+            client = guards.client_address(
+                peer, headers.get("x-forwarded-for", ""), self.trusted_proxies
+            )
+            if client != peer:  # audit entries and limits see the caller, not our proxy
+                scope["client"] = (client, 0)
             refusal = self._refusal(scope, headers)
+            if refusal is None and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+                refusal, receive = await self._read_body(receive, headers)
             if refusal is not None:
                 await problem_response(Request(scope), refusal)(scope, receive, send_with_ids)
                 return
             await self.app(scope, receive, send_with_ids)
 
+    async def _read_body(self, receive: Any, headers: dict[str, str]) -> tuple[Problem | None, Any]:
+        """The body read up to the limit (also when chunked), JSON checked for NUL and depth;
+        the app then receives the same bytes."""
+        try:
+            body, others = await guards.read_body(receive, self.settings.max_body_bytes)
+        except guards.BodyTooLarge:
+            return self._too_large(), receive
+        replayed = guards.replay(body, others, receive)
+        if "json" in headers.get("content-type", ""):
+            return guards.json_refusal(body), replayed
+        return None, replayed
+
+    def _too_large(self) -> Problem:
+        mb = self.settings.max_body_bytes // (1024 * 1024)
+        return Problem(413, f"上传内容过大（上限 {mb} MB）。")
+
     def _refusal(self, scope: Any, headers: dict[str, str]) -> Problem | None:
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.settings.max_body_bytes:
-            mb = self.settings.max_body_bytes // (1024 * 1024)
-            return Problem(413, f"上传内容过大（上限 {mb} MB）。")
+            return self._too_large()
+        refusal = guards.nul_in_target(scope)
+        if refusal is not None:
+            return refusal
         if scope["path"].startswith(("/api/", "/partner/")):
-            client = scope.get("client") or ("", 0)
-            key = headers.get("authorization", "")[-24:] or str(client[0])
-            if not self.limiter.allow(key):
+            if not self.limiter.allow(self._caller_key(scope, headers)):
                 return Problem(429, headers={"Retry-After": "60"})
         return None
+
+    @staticmethod
+    def _caller_key(scope: Any, headers: dict[str, str]) -> str:
+        """Whose budget a request spends: the verified token subject, else the client address
+        (an invented bearer value is no new identity: it spends its sender's budget)."""
+        auth = headers.get("authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        app = scope.get("app")
+        if token and app is not None:
+            try:
+                return "sub:" + app.state.verifier.principal(token).subject
+            except Unauthenticated:
+                pass
+        return "ip:" + str((scope.get("client") or ("", 0))[0])
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:

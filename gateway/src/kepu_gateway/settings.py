@@ -33,3 +33,6 @@ class GatewaySettings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=1200, validation_alias="GATEWAY_RATE_LIMIT_PER_MINUTE"
     )
+    # The reverse proxies / load balancers in front of the gateway (CIDRs, comma-separated):
+    # only their X-Forwarded-For is believed. Empty (the default): the TCP peer is the client.
+    trusted_proxies: str = Field(default="", validation_alias="GATEWAY_TRUSTED_PROXIES")

@@ -39,7 +39,9 @@ def identity_db(service_database) -> str:
 
 @pytest.fixture(scope="session")
 def ident(identity_db) -> Identity:
-    ident = make_identity(identity_db)
+    # The tests' webhook receivers listen on loopback: allowed explicitly, as for an
+    # on-premise bank (by default webhooks reach public addresses only).
+    ident = make_identity(identity_db, WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8,::1")
     seed.seed_tree(ident.db)
     seed.seed_clients(ident.db, ["http://kepu.test/*"])
     seed.seed_admin(ident.db, *ADMIN)

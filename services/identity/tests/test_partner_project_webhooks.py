@@ -63,7 +63,9 @@ def test_a_project_notice_is_delivered_once_signed_only_to_subscribers(ident):
         skipped = project_notice(talent_only)
         handle_once(ident.db, webhooks.CONSUMER, skipped, webhooks.on_talent_event)
         assert delivery(ident, skipped.event_id) is None
-        dispatcher = webhooks.WebhookDispatcher(ident.db, ident.sealer, backoff_seconds=0.05)
+        dispatcher = webhooks.WebhookDispatcher(
+            ident.db, ident.sealer, backoff_seconds=0.05, egress=ident.partners.egress
+        )
         deadline = time.monotonic() + 10
         while delivery(ident, env.event_id).status == "pending" and time.monotonic() < deadline:
             dispatcher.run_once()

@@ -325,7 +325,9 @@ def test_a_notice_is_delivered_once_signed_with_the_webhook_secret(ident):
         revoked = notice(cid, "talent.revoked")
         handle_once(ident.db, webhooks.CONSUMER, revoked, webhooks.on_talent_event)
         assert delivery(ident, revoked.event_id) is None
-        dispatcher = webhooks.WebhookDispatcher(ident.db, ident.sealer, backoff_seconds=0.05)
+        dispatcher = webhooks.WebhookDispatcher(
+            ident.db, ident.sealer, backoff_seconds=0.05, egress=ident.partners.egress
+        )
         deadline = time.monotonic() + 10
         while delivery(ident, env.event_id).status == "pending" and time.monotonic() < deadline:
             dispatcher.run_once()
@@ -359,7 +361,12 @@ def test_a_failing_endpoint_is_retried_with_backoff_and_blocks_no_one(ident):
         for env in (dead_env, flaky_env, good_env):
             handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
         dispatcher = webhooks.WebhookDispatcher(
-            ident.db, ident.sealer, backoff_seconds=0.1, max_attempts=3, timeout=2.0
+            ident.db,
+            ident.sealer,
+            backoff_seconds=0.1,
+            max_attempts=3,
+            timeout=2.0,
+            egress=ident.partners.egress,
         )
         dispatcher.run_once()  # first round: the good one arrives although the others fail
         assert len(good.received) == 1
@@ -400,7 +407,9 @@ def test_a_verifier_following_the_docs_accepts_a_fresh_delivery_and_refuses_a_re
     try:
         env = notice(subscribed(ident, rx.url, holder))
         handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
-        dispatcher = webhooks.WebhookDispatcher(ident.db, ident.sealer, backoff_seconds=0.05)
+        dispatcher = webhooks.WebhookDispatcher(
+            ident.db, ident.sealer, backoff_seconds=0.05, egress=ident.partners.egress
+        )
         deadline = time.monotonic() + 10
         while not rx.received and time.monotonic() < deadline:
             dispatcher.run_once()

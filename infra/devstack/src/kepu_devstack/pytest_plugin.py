@@ -42,6 +42,9 @@ def fresh_stack(engines: str = "embedded") -> Iterator[Stack]:
     var_dir = Path(tempfile.mkdtemp(prefix="kepu-stack-"))
     # The reporting service reads "now" from this file when it exists (tests play a month).
     env = {"REPORTING_CLOCK_FILE": str(var_dir / "reporting_clock")}
+    # The tests' webhook receivers listen on loopback: allowed explicitly, as an operator
+    # allows an on-premise bank (by default webhooks reach public addresses only).
+    env["WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8,::1"
     if engines == "real":
         env.update(KEPU_IDP="keycloak", KEPU_BROKER="kafka")
     s = Stack(var_dir=var_dir, extra_env=env)

@@ -20,3 +20,22 @@ def mask_phone(phone: str) -> str:
         cut = 3 if phone[1:2] in ("1", "2") else 4
         area, number = parts[0][:cut], parts[0][cut:]
     return f"{area}-****{number[-4:]}"
+
+
+def mask_id_number(number: str) -> str:
+    """An identity card number keeps its region (the first 6 digits) and the last 4: the
+    birth date between them is hidden, and so must be the birth month wherever this mask is
+    shown (with it and the check digit the number could be rebuilt from a few candidates)."""
+    if not number:
+        return ""
+    if len(number) < 12:
+        return "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+MASKED_BIRTH_MONTH = "****-**"
+
+
+def mask_birth_month(birth_month: str) -> str:
+    """The birth month beside a masked identity card number."""
+    return MASKED_BIRTH_MONTH if birth_month else ""

@@ -281,7 +281,9 @@ def _worker(ident: Identity, stop: threading.Event) -> int:
     t = threading.Thread(target=consumer.run, args=(stop,), name="webhook-consumer", daemon=True)
     t.start()
     backoff = float(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "1.0"))
-    webhooks.WebhookDispatcher(ident.db, ident.sealer, backoff_seconds=backoff).run(stop)
+    webhooks.WebhookDispatcher(
+        ident.db, ident.sealer, backoff_seconds=backoff, egress=ident.partners.egress
+    ).run(stop)
     t.join(10)
     f.join(10)
     return 0

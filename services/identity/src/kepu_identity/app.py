@@ -13,6 +13,7 @@ from . import repository as repo
 from .accounts import Accounts, KeycloakAccounts
 from .credentials import CredentialDistributor
 from .crypto import Sealer
+from .egress import Egress
 from .keycloak_provisioner import KeycloakProvisioner, KeycloakSettings
 from .keys import KeyRing
 from .partners import Partners, StaffTokenVerifier
@@ -99,7 +100,7 @@ def build(settings: IdentitySettings) -> Identity:
         Tenants(db),
         distributor,
         verifier,
-        Partners(db, sealer, realm=realm),
+        Partners(db, sealer, realm=realm, egress=Egress.parse(settings.webhook_allowed_networks)),
         realm,
     )
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from . import passwords
 from . import repository as repo
 from .crypto import Sealer
+from .egress import Egress
 
 SCOPES = ("partner:talents:read", "partner:projects:read", "partner:financing:write")
 EVENTS = ("talent.certified", "talent.revoked", "project.approved")
@@ -168,10 +169,17 @@ class Partners:
     """Registration, rotation and disabling; with Keycloak (``realm``), each change is made
     there inside the same transaction, so a refused Keycloak call leaves no partner behind."""
 
-    def __init__(self, db: Database, sealer: Sealer, realm: PartnerRealm | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        sealer: Sealer,
+        realm: PartnerRealm | None = None,
+        egress: Egress | None = None,
+    ) -> None:
         self.db = db
         self.sealer = sealer
         self.realm = realm
+        self.egress = egress or Egress()  # webhooks to public addresses only unless allowed
 
     @staticmethod
     def require_admin(caller: Principal) -> None:
@@ -192,6 +200,8 @@ class Partners:
         if caller.tenant_kind not in REGISTERING_KINDS:
             raise PermissionDenied("只有省级或市级科协可以登记合作机构。")
         reg = validate(name, scopes, webhook_url, events)
+        if reg.webhook_url:
+            self.egress.check_url(reg.webhook_url)
         secret, webhook_secret = new_client_secret(), new_webhook_secret()
         with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
             tenant = repo.get_tenant(s, caller.tenant_id)

@@ -40,6 +40,9 @@ class IdentitySettings(BaseSettings):
     )
     key_rotation_hours: float = Field(default=24.0, validation_alias="KEY_ROTATION_HOURS")
     portal_redirect_uris: str = Field(default="", validation_alias="PORTAL_REDIRECT_URIS")
+    # Private networks webhooks may reach (CIDRs, comma-separated), e.g. an on-premise bank;
+    # empty: public addresses only (no loopback, private, link-local or metadata addresses).
+    webhook_allowed_networks: str = Field(default="", validation_alias="WEBHOOK_ALLOWED_NETWORKS")
     keycloak_url: str = Field(default="", validation_alias="KEYCLOAK_URL")
     keycloak_realm: str = Field(default="kepu", validation_alias="KEYCLOAK_REALM")
     keycloak_admin_user: str = Field(default="admin", validation_alias="KEYCLOAK_ADMIN_USER")

@@ -13,6 +13,7 @@ from docx import Document
 from docx.enum.text import WD_BREAK
 from docx.oxml.ns import qn
 from docx.shared import Pt
+from kepu_common.spreadsheet import append_text_row
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
@@ -50,7 +51,8 @@ def sheet_xlsx(issuer_name: str, login_url: str, rows: Sequence[IssuedRow]) -> b
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for i, r in enumerate(rows, 1):
-        ws.append(
+        append_text_row(  # tenant names are typed by admins: never a formula
+            ws,
             [
                 i,
                 r.tenant_code,
@@ -59,7 +61,7 @@ def sheet_xlsx(issuer_name: str, login_url: str, rows: Sequence[IssuedRow]) -> b
                 r.username,
                 r.password,
                 login_url,
-            ]
+            ],
         )
     ws.append([])
     ws.append(

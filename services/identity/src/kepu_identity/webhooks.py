@@ -34,11 +34,13 @@ from kepu.events.v1 import envelope_pb2
 from kepu.projects.v1 import projects_pb2
 from kepu.talent.v1 import talent_pb2
 from kepu_common.db import Database, Scope
+from kepu_common.errors import InvalidArgument
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from . import partners
 from .crypto import Sealer
+from .egress import Egress
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +142,10 @@ class WebhookDispatcher:
         timeout: float = 5.0,
         workers: int = 4,
         batch: int = 20,
+        egress: Egress | None = None,
     ) -> None:
         self.db = db
+        self.egress = egress or Egress()
         self.sealer = sealer
         self.backoff_seconds = backoff_seconds
         self.max_attempts = max_attempts
@@ -194,11 +198,26 @@ class WebhookDispatcher:
         }
         code: int | None = None
         try:
-            r = self.http.post(due.url, content=body, headers=headers)
-            code = r.status_code
-            error = "" if 200 <= code < 300 else f"HTTP {code}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+            # Resolved and checked now, and sent to the checked address (no DNS rebinding).
+            target = self.egress.target(due.url)
+        except InvalidArgument as exc:
+            self.finish(due, "failed", None, exc.detail)
+            return False
+        except OSError as exc:  # the name does not resolve (yet): retried like a refusal
+            target, error = None, f"DNS: {exc}"[:500]
+        if target is not None:
+            headers["Host"] = target.host_header
+            try:
+                r = self.http.post(
+                    target.url,
+                    content=body,
+                    headers=headers,
+                    extensions={"sni_hostname": target.host},
+                )
+                code = r.status_code
+                error = "" if 200 <= code < 300 else f"HTTP {code}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500]
         if not error:
             self.finish(due, "delivered", code, "")
             return True

@@ -37,6 +37,7 @@ STATUS_LABELS = {
 
 Decision = Literal["approve", "reject"]
 REVIEW_ROLES = frozenset({"admin", "reviewer"})
+WRITE_ROLES = frozenset({"admin", "reviewer", "reporter"})  # a viewer only reads
 OWNER_KINDS = frozenset({"county", "society", "township"})
 DEFAULT_QUOTAS = {"county": 100, "city": 1000, "province": 10000}
 
@@ -102,6 +103,8 @@ def _require_opinion(opinion: str, what: str) -> str:
 def check_can_edit(status: Status, chain: Chain, principal: Principal) -> None:
     if principal.tenant_path not in (chain.owner_path, chain.recommender_path):
         raise PermissionDenied("只有录入单位或推荐单位可以修改该人才信息。")
+    if not principal.roles & WRITE_ROLES:
+        raise PermissionDenied("您的角色只能查看，不能修改人才信息。")
     if status is not Status.DRAFT:
         raise Conflict(f"该人才当前状态为“{STATUS_LABELS[status]}”，只有草稿可以修改。")
 

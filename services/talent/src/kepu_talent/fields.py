@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+from kepu_common import masking
+
 GENDERS = ("男", "女")
 
 # 民族: the 56 recognised ethnic groups, with and without the trailing 族.
@@ -424,8 +426,7 @@ def mask_im(account: str) -> str:
     return account[:2] + "****" + account[-2:] if len(account) > 4 else "****"
 
 
-def mask_id_number(number: str) -> str:
-    return number[:6] + "********" + number[-4:] if number else ""
+mask_id_number = masking.mask_id_number  # region and last 4; birth month hidden beside it
 
 
 def name_phone_key(name: str, phone: str) -> str:

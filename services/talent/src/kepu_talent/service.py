@@ -18,7 +18,7 @@ from kepu_common.errors import (
     NotFound,
     PermissionDenied,
 )
-from kepu_common.masking import mask_phone
+from kepu_common.masking import mask_birth_month, mask_phone
 from kepu_common.tenancy import Principal
 from kepu_common.times import shanghai_iso
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +31,7 @@ from .settings import TalentSettings
 TOPIC = "talent.events"
 PERSONAL_FIELDS = ("phone", "email", "im_account", "id_number")
 _SEALED = {"phone": "phone", "email": "email", "im_account": "im", "id_number": "id_number"}
-WRITE_ROLES = frozenset({"admin", "reviewer", "reporter"})
+WRITE_ROLES = domain.WRITE_ROLES
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,8 @@ class TalentService:
                 email=row.email_masked,
                 im_account=row.im_masked,
                 id_number=row.id_number_masked,
+                # with the birth month the masked number could be rebuilt: hidden with it
+                birth_month=mask_birth_month(row.birth_month),
             )
         if names is None:
             names = repository.tenant_names(s, [str(row.tenant_id)])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import openpyxl
 from kepu_common.errors import InvalidArgument
+from kepu_common.spreadsheet import append_text_row
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -195,7 +196,7 @@ def write_summary(
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = Alignment(horizontal="center")
     unit_label = "学会" if layout == "society" else "县（区）科协"
-    sheet.append([f"{city_name or '    '}  市    {unit_name or '    '}  {unit_label}"])
+    append_text_row(sheet, [f"{city_name or '    '}  市    {unit_name or '    '}  {unit_label}"])
     sheet.merge_cells(f"A2:{last}2")
     sheet.append(list(HEADERS))
     for cell in sheet[3]:
@@ -209,7 +210,7 @@ def write_summary(
                 values.append("、".join(row.get("categories") or []))  # type: ignore[arg-type]
             else:
                 values.append(str(row.get(key) or ""))
-        sheet.append(values)
+        append_text_row(sheet, values)  # a name like "=HYPERLINK(...)" stays a name
     for i, width in enumerate((6, 22, 10, 6, 24, 14, 16, 14, 20, 30), start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     out = io.BytesIO()

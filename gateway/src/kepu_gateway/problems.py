@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any, get_args, get_origin
@@ -11,7 +12,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from kepu_common.errors import DomainError
-from pydantic import BaseModel
+from kepu_common.grpcio import field_violations
+from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -99,12 +101,15 @@ def problem_response(request: Request | None, p: Problem) -> JSONResponse:
 
 
 def from_grpc(err: grpc.RpcError) -> Problem:
+    """The problem for a failed call: its status, its Chinese detail, and an ``errors`` entry
+    ``{field, message}`` for each field violation the service named."""
     code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
     status = GRPC_TO_HTTP.get(code, 502 if code != grpc.StatusCode.INTERNAL else 500)
     detail = err.details() if hasattr(err, "details") else None
     if status >= 500 or not detail or not _has_cjk(detail):
         detail = DEFAULT_DETAIL.get(status)
-    return Problem(status, detail)
+    errors = [{"field": v.field, "message": v.message} for v in field_violations(err)]
+    return Problem(status, detail, errors=errors if status < 500 else None)
 
 
 def _has_cjk(s: str) -> bool:
@@ -247,7 +252,76 @@ def field_label(request: Request, loc: Sequence[str | int]) -> str:
     return out
 
 
+class FieldError(BaseModel):
+    """One field at fault: where it is (for the form to mark) and what is wrong, in Chinese."""
+
+    field: str = Field(
+        description="请求中的字段路径，如 name、values.activities、members.0.phone", title="字段"
+    )
+    message: str = Field(description="中文说明", title="说明")
+    label: str | None = Field(
+        None, description="字段的中文名称（网关自身校验时给出）", title="名称"
+    )
+    type: str | None = Field(None, description="校验类型（网关自身校验时给出）", title="类型")
+    row: int | None = Field(None, description="导入文件中的行号（导入时给出）", title="行号")
+    column: str | None = Field(None, description="导入文件中的列（导入时给出）", title="列")
+
+
+class ProblemDoc(BaseModel):
+    """RFC 9457 problem details (application/problem+json); ``detail`` is Chinese."""
+
+    type: str = Field("about:blank", title="类型")
+    title: str = Field(title="标题", description="HTTP 状态的英文名称")
+    status: int = Field(title="状态码")
+    detail: str = Field(title="说明", description="给用户看的中文说明")
+    instance: str | None = Field(None, title="请求路径")
+    request_id: str | None = Field(None, title="请求编号")
+    errors: list[FieldError] | None = Field(
+        None, title="字段错误", description="逐个字段的错误，供表单在对应输入框旁显示"
+    )
+
+
+def _problem_content() -> dict[str, Any]:
+    return {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with the ``Problem`` schema: every 422 answers problem+json with
+    field ``errors`` (instead of FastAPI's HTTPValidationError), and every operation names the
+    problem as its error response."""
+    problem = ProblemDoc.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(problem.pop("$defs", {}))  # FieldError
+    components["Problem"] = problem
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "提交的数据不符合要求",
+                    "content": _problem_content(),
+                }
+            responses.setdefault(
+                "default", {"description": "错误（problem+json）", "content": _problem_content()}
+            )
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if unused not in json.dumps(schema.get("paths", {})):
+            components.pop(unused, None)
+    return schema
+
+
 def install(app: Any) -> None:
+    base_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(base_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(request, exc)
@@ -255,7 +329,8 @@ def install(app: Any) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         status = GRPC_TO_HTTP.get(exc.grpc_status, 500)
-        return problem_response(request, Problem(status, exc.detail))
+        errors = [{"field": v.field, "message": v.message} for v in exc.violations]
+        return problem_response(request, Problem(status, exc.detail, errors=errors))
 
     @app.exception_handler(grpc.RpcError)
     async def _grpc(request: Request, exc: grpc.RpcError) -> JSONResponse:

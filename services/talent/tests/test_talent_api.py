@@ -254,6 +254,26 @@ def test_bad_input_is_a_chinese_problem_never_a_500(client, issuer):
     assert is_problem(client.get("/api/v1/talents"), 401)
 
 
+def test_each_bad_field_comes_back_with_its_chinese_message_for_the_form(client, issuer):
+    h = auth(issuer, WOLONG)
+    r = client.post(
+        "/api/v1/talents", json=record(phone="abc", email="zhang@", ethnicity="火星族"), headers=h
+    )
+    assert is_problem(r, 422)
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert set(errors) == {"phone", "email", "ethnicity"}, errors
+    assert errors["phone"].startswith("联系电话“abc”格式不正确")
+    assert errors["email"] == "电子邮箱“zhang@”格式不正确"
+    assert "民族" in errors["ethnicity"]
+    assert all(m in r.json()["detail"] for m in errors.values())
+    # the gateway's own checks name the field by its label in the same shape
+    r = client.post("/api/v1/talents", json=record(name="张" * 51), headers=h)
+    assert is_problem(r, 422)
+    [error] = r.json()["errors"]
+    assert (error["field"], error["message"]) == ("name", "不能超过50个字")
+    assert "姓名不能超过50个字" in r.json()["detail"]
+
+
 def test_landlines_keep_their_area_code_and_last_four_in_lists_and_exports(client, issuer):
     landline = f"0377-6307{uuid.uuid4().int % 10000:04d}-801"  # 南阳, with an extension
     t = create(client, issuer, name="座机号", phone=landline)

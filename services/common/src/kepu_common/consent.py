@@ -33,7 +33,7 @@ def consent_expiry(value: str, now: datetime) -> datetime:
     """``YYYY-MM-DD`` (end of that day, Beijing time) or RFC 3339; future, at most 3 years."""
     raw = (value or "").strip()
     if not raw:
-        raise InvalidArgument("请填写授权到期日期（expires_at）。")
+        raise InvalidArgument("请填写授权到期日期。", field="expires_at")
     try:
         if len(raw) == 10:
             expires = datetime.combine(date.fromisoformat(raw), time(23, 59, 59), SHANGHAI)
@@ -42,9 +42,11 @@ def consent_expiry(value: str, now: datetime) -> datetime:
             if expires.tzinfo is None:
                 expires = expires.replace(tzinfo=SHANGHAI)
     except ValueError:
-        raise InvalidArgument("授权到期日期格式不正确，应为 YYYY-MM-DD。") from None
+        raise InvalidArgument(
+            "授权到期日期格式不正确，应为 YYYY-MM-DD。", field="expires_at"
+        ) from None
     if expires <= now:
-        raise InvalidArgument("授权到期日期必须晚于当前时间。")
+        raise InvalidArgument("授权到期日期必须晚于当前时间。", field="expires_at")
     if expires > now + timedelta(days=MAX_CONSENT_DAYS):
-        raise InvalidArgument("授权期限最长3年，请缩短到期日期。")
+        raise InvalidArgument("授权期限最长3年，请缩短到期日期。", field="expires_at")
     return expires

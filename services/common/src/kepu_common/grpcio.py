@@ -11,11 +11,14 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
 from opentelemetry import propagate, trace
 
 from .auth import TokenVerifier
-from .errors import DomainError, Unauthenticated
+from .errors import DomainError, FieldViolation, Unauthenticated
 from .tenancy import Principal
 
 log = logging.getLogger(__name__)
@@ -115,8 +118,40 @@ class Servicer:
         try:
             return fn()
         except DomainError as exc:
-            context.abort(exc.grpc_status, exc.detail)
+            abort(context, exc)
         raise AssertionError("unreachable")
+
+
+def abort(context: grpc.ServicerContext, exc: DomainError) -> None:
+    """End the call with the error's status and Chinese detail; the fields at fault, if any,
+    ride along as ``google.rpc.BadRequest.field_violations`` (read back by ``field_violations``)."""
+    if not exc.violations:
+        context.abort(exc.grpc_status, exc.detail)
+    bad = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.message)
+            for v in exc.violations
+        ]
+    )
+    detail = any_pb2.Any()
+    detail.Pack(bad)
+    status = status_pb2.Status(code=exc.grpc_status.value[0], message=exc.detail, details=[detail])
+    context.abort_with_status(rpc_status.to_status(status))
+
+
+def field_violations(err: grpc.RpcError) -> list[FieldViolation]:
+    """The ``BadRequest.field_violations`` a failed call carries (``abort``'s), else ``[]``."""
+    try:
+        status = rpc_status.from_call(err)
+    except (ValueError, AttributeError, TypeError):
+        return []
+    found: list[FieldViolation] = []
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            found += [FieldViolation(v.field, v.description) for v in bad.field_violations]
+    return found
 
 
 def channel(target: str) -> grpc.Channel:

@@ -102,23 +102,23 @@ def is_proper_ancestor(ancestor: str, path: str) -> bool:
     return path.startswith(ancestor + ".")
 
 
-def plain(value: str, label: str) -> str:
+def plain(value: str, label: str, field: str = "") -> str:
     """Text the database can store: no NUL characters, valid UTF-8."""
     if "\x00" in value:
-        raise InvalidArgument(f"{label}含有不可见的控制字符。")
+        raise InvalidArgument(f"{label}含有不可见的控制字符。", field=field)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidArgument(f"{label}含有无法识别的字符。") from None
+        raise InvalidArgument(f"{label}含有无法识别的字符。", field=field) from None
     return value
 
 
 def _text(data: Mapping[str, Any], key: str, label: str, *, limit: int, required: bool) -> str:
-    value = plain(str(data.get(key) or "").strip(), label)
+    value = plain(str(data.get(key) or "").strip(), label, key)
     if required and not value:
-        raise InvalidArgument(f"请填写{label}。")
+        raise InvalidArgument(f"请填写{label}。", field=key)
     if len(value) > limit:
-        raise InvalidArgument(f"{label}不能超过{limit}个字。")
+        raise InvalidArgument(f"{label}不能超过{limit}个字。", field=key)
     return value
 
 
@@ -128,16 +128,18 @@ def parse_category(value: str) -> str:
         return v
     if v in _CATEGORY_BY_LABEL:
         return _CATEGORY_BY_LABEL[v]
-    raise InvalidArgument("项目类别只能是：科普活动、科普创作、科普设施建设、其他。")
+    raise InvalidArgument(
+        "项目类别只能是：科普活动、科普创作、科普设施建设、其他。", field="category"
+    )
 
 
-def parse_month(value: str, label: str) -> date:
+def parse_month(value: str, label: str, field: str = "") -> date:
     m = _MONTH_RE.match((value or "").strip())
     if not m:
-        raise InvalidArgument(f"{label}应写成“年-月”，如 2026-03。")
+        raise InvalidArgument(f"{label}应写成“年-月”，如 2026-03。", field=field)
     year, month = int(m.group(1)), int(m.group(2))
     if not 1 <= month <= 12 or not 2000 <= year <= 2100:
-        raise InvalidArgument(f"{label}“{value}”不是有效的年月。")
+        raise InvalidArgument(f"{label}“{value}”不是有效的年月。", field=field)
     return date(year, month, 1)
 
 
@@ -147,20 +149,22 @@ def parse_budget(value: Any) -> Decimal | None:
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise InvalidArgument("项目预算应为以元为单位的数字。") from None
+        raise InvalidArgument("项目预算应为以元为单位的数字。", field="budget") from None
     if not amount.is_finite():
-        raise InvalidArgument("项目预算应为以元为单位的数字。")
+        raise InvalidArgument("项目预算应为以元为单位的数字。", field="budget")
     if amount < 0:
-        raise InvalidArgument("项目预算不能为负数。")
+        raise InvalidArgument("项目预算不能为负数。", field="budget")
     if amount >= Decimal("1e12"):
-        raise InvalidArgument("项目预算过大，请核对（单位：元）。")
+        raise InvalidArgument("项目预算过大，请核对（单位：元）。", field="budget")
     return amount.quantize(Decimal("0.01"))
 
 
 def check_phone(value: str) -> str:
     phone = re.sub(r"[\s()（）]", "", value or "")
     if not _PHONE_RE.match(phone):
-        raise InvalidArgument("联系电话格式不正确（手机号11位，或区号-座机号）。")
+        raise InvalidArgument(
+            "联系电话格式不正确（手机号11位，或区号-座机号）。", field="contact_phone"
+        )
     return phone
 
 
@@ -191,12 +195,12 @@ def clean_form(data: Mapping[str, Any]) -> ProjectForm:
     person = _text(data, "contact_person", "联系人", limit=50, required=True)
     phone = check_phone(_text(data, "contact_phone", "联系电话", limit=30, required=True))
     category = parse_category(str(data.get("category") or ""))
-    start = parse_month(str(data.get("start_month") or ""), "项目实施开始时间")
-    end = parse_month(str(data.get("end_month") or ""), "项目实施结束时间")
+    start = parse_month(str(data.get("start_month") or ""), "项目实施开始时间", "start_month")
+    end = parse_month(str(data.get("end_month") or ""), "项目实施结束时间", "end_month")
     if end < start:
-        raise InvalidArgument("项目实施时间的结束年月不能早于开始年月。")
+        raise InvalidArgument("项目实施时间的结束年月不能早于开始年月。", field="end_month")
     if (end.year - start.year) * 12 + end.month - start.month > 120:
-        raise InvalidArgument("项目实施时间不能超过十年。")
+        raise InvalidArgument("项目实施时间不能超过十年。", field="end_month")
     content = _text(data, "content", "项目基本内容", limit=5000, required=True)
     performance = _text(data, "expected_performance", "项目预期绩效", limit=5000, required=True)
     budget = parse_budget(data.get("budget"))
@@ -349,14 +353,18 @@ def review_step(
     expert review), fail ends it (未通过), return sends it back to the applicant to revise and
     resubmit (退回修改), after which the chain starts again from the first level."""
     if decision not in DECISION_CN:
-        raise InvalidArgument("审核结论只能是通过（pass）、不通过（fail）或退回修改（return）。")
+        raise InvalidArgument(
+            "审核结论只能是通过（pass）、不通过（fail）或退回修改（return）。", field="decision"
+        )
     plain(opinion, "审核意见")
     if decision == FAIL and not opinion.strip():
-        raise InvalidArgument("不通过时必须填写理由。")
+        raise InvalidArgument("不通过时必须填写理由。", field="opinion")
     if decision == RETURN and len(opinion.strip()) < 2:
-        raise InvalidArgument("退回修改时必须填写退回理由（至少2个字），说明需要修改的内容。")
+        raise InvalidArgument(
+            "退回修改时必须填写退回理由（至少2个字），说明需要修改的内容。", field="opinion"
+        )
     if len(opinion) > 2000:
-        raise InvalidArgument("审核意见不能超过2000个字。")
+        raise InvalidArgument("审核意见不能超过2000个字。", field="opinion")
     if status == EXPERT_REVIEW:
         if reviewer_path != call_owner_path:
             raise PermissionDenied("只有发布申报批次的单位可以在专家评审阶段作出决定。")

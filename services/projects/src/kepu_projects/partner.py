@@ -44,9 +44,9 @@ CONSENT_ROLES = frozenset({"admin"})
 def consent_purpose(value: str) -> str:
     purpose = domain.plain((value or "").strip(), "授权用途")
     if not purpose:
-        raise InvalidArgument("请填写授权用途（purpose），例如“银会合作融资服务”。")
+        raise InvalidArgument("请填写授权用途，例如“银会合作融资服务”。", field="purpose")
     if len(purpose) > 500:
-        raise InvalidArgument("授权用途过长（不超过500字）。")
+        raise InvalidArgument("授权用途过长（不超过500字）。", field="purpose")
     return purpose
 
 
@@ -186,7 +186,7 @@ def create_consent(
     text_purpose = consent_purpose(purpose)
     expires = consent_expiry(expires_at, now)
     if not partner_client_id or not partner_tenant_path:
-        raise InvalidArgument("请指定合作机构（partner_client_id）。")
+        raise InvalidArgument("请指定合作机构。", field="partner_client_id")
     project = _load(s, p, project_id, lock=True)
     if not is_descendant_or_self(project.tenant_path, partner_tenant_path):
         raise PermissionDenied("该合作机构不是本项目所属科协或其上级科协登记的，不能授权。")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-from kepu_common.errors import Conflict, InvalidArgument, PermissionDenied
+from kepu_common.errors import Conflict, FieldViolation, InvalidArgument, PermissionDenied
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -438,11 +438,11 @@ def define_type(
 
 def _number(f: FieldDef, value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidArgument(f"“{f.label}”必须填写数字，不能填写文字。")
+        raise InvalidArgument(f"“{f.label}”必须填写数字，不能填写文字。", field=f"values.{f.key}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise InvalidArgument(f"“{f.label}”必须是有效的数字。")
+        raise InvalidArgument(f"“{f.label}”必须是有效的数字。", field=f"values.{f.key}")
     if value < 0:
-        raise InvalidArgument(f"“{f.label}”不能为负数。")
+        raise InvalidArgument(f"“{f.label}”不能为负数。", field=f"values.{f.key}")
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -456,28 +456,31 @@ def clean_values(rtype: ReportType, values: dict[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         f = rtype.field(key)
         if f is None:
-            raise InvalidArgument(f"“{rtype.name}”没有名为“{key}”的栏目。")
+            raise InvalidArgument(f"“{rtype.name}”没有名为“{key}”的栏目。", field=f"values.{key}")
         if value is None:
             continue
         if f.kind == "number":
             out[key] = _number(f, value)
         elif f.kind == "text":
             if not isinstance(value, str):
-                raise InvalidArgument(f"“{f.label}”必须填写文字。")
+                raise InvalidArgument(f"“{f.label}”必须填写文字。", field=f"values.{f.key}")
             if len(value) > 20000:
-                raise InvalidArgument(f"“{f.label}”不能超过 20000 字。")
+                raise InvalidArgument(f"“{f.label}”不能超过 20000 字。", field=f"values.{f.key}")
             out[key] = value
         else:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise InvalidArgument(f"“{f.label}”必须是文字列表。")
+                raise InvalidArgument(f"“{f.label}”必须是文字列表。", field=f"values.{f.key}")
             out[key] = [v for v in value if v.strip()]
     return out
 
 
 def check_complete(rtype: ReportType, values: dict[str, Any]) -> None:
-    missing = [f.label for f in rtype.fields if f.required and values.get(f.key) in (None, "", [])]
+    missing = [f for f in rtype.fields if f.required and values.get(f.key) in (None, "", [])]
     if missing:
-        raise InvalidArgument(f"以下必填栏目尚未填写：{'、'.join(missing)}。")
+        raise InvalidArgument(
+            f"以下必填栏目尚未填写：{'、'.join(f.label for f in missing)}。",
+            errors=[FieldViolation(f"values.{f.key}", f"请填写“{f.label}”。") for f in missing],
+        )
 
 
 def numeric_part(rtype: ReportType, values: dict[str, Any]) -> dict[str, int | float]:
@@ -602,30 +605,34 @@ def prefill(
 def clean_activity(data: dict[str, Any], today: date) -> dict[str, Any]:
     title = str(data.get("title") or "").strip()
     if not title:
-        raise InvalidArgument("请填写活动名称。")
+        raise InvalidArgument("请填写活动名称。", field="title")
     if len(title) > 200:
-        raise InvalidArgument("活动名称不能超过 200 字。")
+        raise InvalidArgument("活动名称不能超过 200 字。", field="title")
     try:
         day = date.fromisoformat(str(data.get("date") or ""))
     except ValueError as exc:
-        raise InvalidArgument("活动日期格式不正确，应写作 2026-10-15。") from exc
+        raise InvalidArgument("活动日期格式不正确，应写作 2026-10-15。", field="date") from exc
     if day > today:
-        raise InvalidArgument("活动日期不能晚于今天：请在活动开展后登记。")
+        raise InvalidArgument("活动日期不能晚于今天：请在活动开展后登记。", field="date")
     form = str(data.get("form") or "")
     if form not in ACTIVITY_FORMS:
-        raise InvalidArgument(f"活动形式“{form}”不正确，可选：{'、'.join(ACTIVITY_FORMS)}。")
+        raise InvalidArgument(
+            f"活动形式“{form}”不正确，可选：{'、'.join(ACTIVITY_FORMS)}。", field="form"
+        )
     target = str(data.get("target") or "")
     if target not in ACTIVITY_TARGETS:
-        raise InvalidArgument(f"活动对象“{target}”不正确，可选：{'、'.join(ACTIVITY_TARGETS)}。")
+        raise InvalidArgument(
+            f"活动对象“{target}”不正确，可选：{'、'.join(ACTIVITY_TARGETS)}。", field="target"
+        )
     participants = data.get("participants", 0)
     if isinstance(participants, float) and participants.is_integer():
         participants = int(participants)
     if isinstance(participants, bool) or not isinstance(participants, int):
-        raise InvalidArgument("参与人数必须是整数。")
+        raise InvalidArgument("参与人数必须是整数。", field="participants")
     if participants < 0:
-        raise InvalidArgument("参与人数不能为负数。")
+        raise InvalidArgument("参与人数不能为负数。", field="participants")
     if participants > MAX_PARTICIPANTS:
-        raise InvalidArgument("参与人数不能超过 1 亿。")
+        raise InvalidArgument("参与人数不能超过 1 亿。", field="participants")
     talents = [str(t).strip() for t in data.get("talents") or [] if str(t).strip()]
     photos = [str(p).strip() for p in data.get("photos") or [] if str(p).strip()]
     return {

@@ -51,9 +51,9 @@ IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 def consent_purpose(value: str) -> str:
     purpose = (value or "").strip()
     if not purpose:
-        raise InvalidArgument("请填写授权用途（purpose），例如“银会合作融资服务”。")
+        raise InvalidArgument("请填写授权用途，例如“银会合作融资服务”。", field="purpose")
     if len(purpose) > 500:
-        raise InvalidArgument("授权用途过长（不超过500字）。")
+        raise InvalidArgument("授权用途过长（不超过500字）。", field="purpose")
     return purpose
 
 
@@ -78,23 +78,23 @@ def idempotency_key(value: str) -> str | None:
 def financing(product: str, amount_yuan: str, status: str, decided_at: str) -> Financing:
     name = (product or "").strip()
     if not name or len(name) > 100:
-        raise InvalidArgument("请填写贷款产品名称（不超过100字）。")
+        raise InvalidArgument("请填写贷款产品名称（不超过100字）。", field="product")
     try:
         amount = Decimal(str(amount_yuan).strip())
     except InvalidOperation:
-        raise InvalidArgument("金额（amount_yuan）应为数字，单位元。") from None
+        raise InvalidArgument("金额应为数字，单位元。", field="amount_yuan") from None
     if not amount.is_finite() or amount <= 0:
-        raise InvalidArgument("金额必须大于0元。")
+        raise InvalidArgument("金额必须大于0元。", field="amount_yuan")
     if amount >= Decimal("1e12") or amount != amount.quantize(Decimal("0.01")):
-        raise InvalidArgument("金额最多精确到分，且小于1万亿元。")
+        raise InvalidArgument("金额最多精确到分，且小于1万亿元。", field="amount_yuan")
     if status not in FINANCING_STATUSES:
-        raise InvalidArgument("状态只能是“申请中”“已放款”“已拒绝”之一。")
+        raise InvalidArgument("状态只能是“申请中”“已放款”“已拒绝”之一。", field="status")
     try:
         day = date.fromisoformat((decided_at or "").strip()[:10])
     except ValueError:
-        raise InvalidArgument("决定日期（decided_at）格式不正确，应为 YYYY-MM-DD。") from None
+        raise InvalidArgument("决定日期格式不正确，应为 YYYY-MM-DD。", field="decided_at") from None
     if day > datetime.now(SHANGHAI).date():
-        raise InvalidArgument("决定日期不能晚于今天。")
+        raise InvalidArgument("决定日期不能晚于今天。", field="decided_at")
     return Financing(name, amount.quantize(Decimal("0.01")), status, day)
 
 
@@ -214,7 +214,7 @@ class TalentPartners:
         text_purpose = consent_purpose(purpose)
         expires = consent_expiry(expires_at, datetime.now(UTC))
         if not partner_client_id or not partner_tenant_path:
-            raise InvalidArgument("请指定合作机构（partner_client_id）。")
+            raise InvalidArgument("请指定合作机构。", field="partner_client_id")
         with self.talents.uow(p) as s:
             row = self.talents.load(s, p, talent_id, lock=True)
             if not is_descendant_or_self(row.tenant_path, partner_tenant_path):

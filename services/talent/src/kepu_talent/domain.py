@@ -91,12 +91,12 @@ def _require_role(principal: Principal) -> None:
         raise PermissionDenied("此操作需要管理员或审核员角色。")
 
 
-def _require_opinion(opinion: str, what: str) -> str:
+def _require_opinion(opinion: str, what: str, field: str = "opinion") -> str:
     text = (opinion or "").strip()
     if not text:
-        raise InvalidArgument(f"请填写{what}。")
+        raise InvalidArgument(f"请填写{what}。", field=field)
     if len(text) > 2000:
-        raise InvalidArgument(f"{what}过长（不超过2000字）。")
+        raise InvalidArgument(f"{what}过长（不超过2000字）。", field=field)
     return text
 
 
@@ -135,7 +135,9 @@ def review(
 ) -> Transition:
     """省辖市科协意见, or 省科协资格审核 (certify or reject), whichever is pending."""
     if decision not in ("approve", "reject"):
-        raise InvalidArgument("审核结论应为“通过”（approve）或“不通过”（reject）。")
+        raise InvalidArgument(
+            "审核结论应为“通过”（approve）或“不通过”（reject）。", field="decision"
+        )
     step = pending_review_step(status, chain)
     caller = principal.tenant_path
     if step == "city_opinion":
@@ -186,7 +188,7 @@ def change_lifecycle(
         raise Conflict(
             f"该人才当前状态为“{STATUS_LABELS[status]}”，不能{_LIFECYCLE_LABELS[action]}。"
         )
-    text = _require_opinion(reason, what)
+    text = _require_opinion(reason, what, "reason")
     return Transition(status, target, action, text, event_type)
 
 

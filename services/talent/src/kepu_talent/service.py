@@ -14,6 +14,7 @@ from kepu_common.db import Database, Scope
 from kepu_common.errors import (
     AlreadyExists,
     DomainError,
+    FieldViolation,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -308,7 +309,10 @@ class TalentService:
     def validate(self, raw: dict[str, Any]) -> fields.TalentFields:
         record, errors = fields.clean_record(raw)
         if record is None:
-            raise InvalidArgument("；".join(e.message for e in errors) + "。")
+            raise InvalidArgument(
+                "；".join(e.message for e in errors) + "。",
+                errors=[FieldViolation(e.field, e.message) for e in errors],
+            )
         return record
 
     def create(

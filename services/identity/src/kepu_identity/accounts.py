@@ -30,12 +30,9 @@ class SignInFailed(Exception):
 
 
 INVALID = SignInFailed("invalid_grant", "Invalid user credentials", "用户名或密码错误。", 401)
-LOCKED = SignInFailed(
-    "invalid_grant",
-    "Account temporarily disabled",
-    f"连续 {passwords.MAX_FAILURES} 次登录失败，账号已锁定 {passwords.LOCK_MINUTES} 分钟，请稍后再试。",
-    400,
-)
+# A locked account answers exactly as a wrong password or an unknown name does (as Keycloak's
+# brute-force detection does): the answer must not tell anyone which accounts exist.
+LOCKED = INVALID
 DISABLED = SignInFailed("invalid_grant", "Account disabled", "账号已停用，请联系上级科协。", 400)
 NOT_SET_UP = SignInFailed(
     "invalid_grant",
@@ -110,6 +107,7 @@ class Accounts:
             if not row.enabled:
                 raise DISABLED
             if row.locked:
+                passwords.verify_password(row.password_hash, password)  # the same cost
                 repo.audit(s, action="login_blocked", **ctx)
                 failure = LOCKED
             elif not passwords.verify_password(row.password_hash, password):
@@ -121,9 +119,11 @@ class Accounts:
                     repo.audit(s, action="lockout", **ctx)
                 failure = LOCKED if locked else INVALID
             else:
-                if row.failed_count:
-                    repo.reset_failures(s, row.id)
                 account = Account.from_row(row)
+                # With a second factor, the count resets only once the code is right too
+                # (else a known password would wipe the count of wrong codes each time).
+                if row.failed_count and not self.needs_otp(account):
+                    repo.reset_failures(s, row.id)
         if failure is not None:  # committed the counters first
             raise failure
         return account
@@ -136,15 +136,27 @@ class Accounts:
     def needs_otp(self, account: Account) -> bool:
         return account.totp_enabled or (self.mfa_required and account.is_admin)
 
-    def verify_otp(self, account: Account, code: str | None) -> bool:
-        if not code:
-            return False
+    def verify_otp(self, account: Account, code: str | None, client_ip: str = "") -> bool:
+        """The second factor; a wrong or missing code is a failed sign-in (it counts towards
+        the lockout like a wrong password), and a locked account passes no code."""
         with self.db.unit_of_work(Scope.system_scope()) as s:
             row = repo.user_by_id(s, account.id)
-        if row is None or row.totp_secret is None:
-            return False
-        secret = self.sealer.open(row.totp_secret, row.id.encode()).decode()
-        return bool(pyotp.TOTP(secret).verify(code.strip(), valid_window=1))
+            if row is None or row.totp_secret is None:
+                return False
+            secret = self.sealer.open(row.totp_secret, row.id.encode()).decode()
+            ok = bool(code) and pyotp.TOTP(secret).verify(str(code).strip(), valid_window=1)
+            if ok and not row.locked:
+                if row.failed_count:
+                    repo.reset_failures(s, row.id)
+                return True
+            ctx = audit_context(row, client_ip)
+            if row.locked:
+                repo.audit(s, action="login_blocked", **ctx)
+                return False
+            if repo.record_failure(s, row.id, passwords.MAX_FAILURES, passwords.LOCK_MINUTES):
+                repo.audit(s, action="lockout", **ctx)
+            repo.audit(s, action="login_failure", **{**ctx, "details": {"factor": "totp"}})
+        return False
 
     def record_sign_in(self, account: Account, client_id: str, client_ip: str = "") -> None:
         with self.db.unit_of_work(Scope.system_scope()) as s:

@@ -31,6 +31,7 @@ from .accounts import NOT_SET_UP, OTP_INVALID, Account, Accounts, SignInFailed
 from .clients import Client, get_client
 from .crypto import Sealer
 from .keys import KeyRing
+from .throttle import SignInThrottle
 from .tokens import TokenIssuer, digest
 
 REALM = "kepu"
@@ -62,6 +63,21 @@ def problem(status: int, detail: str, title: str = "Bad request") -> JSONRespons
     )
 
 
+def too_many(retry_after: int) -> JSONResponse:
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": "Too Many Requests",
+            "status": 429,
+            "detail": "登录失败次数过多，请稍后再试。",
+            "error": "too_many_requests",  # for OAuth clients that read ``error``
+        },
+        status_code=429,
+        media_type="application/problem+json",
+        headers={"Retry-After": str(retry_after), "Cache-Control": "no-store"},
+    )
+
+
 def create_oidc_app(
     *,
     db: Database,
@@ -70,10 +86,12 @@ def create_oidc_app(
     issuer_: TokenIssuer,
     sealer: Sealer,
     issuer: str,
+    throttle: SignInThrottle | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Kepu Cloud embedded OpenID Connect provider", docs_url=None, redoc_url=None
     )
+    throttle = throttle or SignInThrottle()
     verifier = TokenVerifier(issuer, key_source=keys.jwks, audience=issuer_.audience)
 
     @app.exception_handler(StarletteHTTPException)
@@ -194,6 +212,11 @@ def create_oidc_app(
                     "此客户端不允许该授权方式。",
                 )
             )
+        username = str(form.get("username") or "")
+        if grant == "password":
+            wait = throttle.retry_after(ip(request), username)
+            if wait:
+                return too_many(wait)
         try:
             if grant == "password":
                 return JSONResponse(password_grant(request, client, form))
@@ -204,6 +227,8 @@ def create_oidc_app(
             if grant == "client_credentials":
                 return JSONResponse(client_credentials_grant(client, form))
         except SignInFailed as exc:
+            if grant == "password" and exc.status == 401:
+                throttle.failed(ip(request), username)
             return oauth_error(exc)
         return oauth_error(
             ("unsupported_grant_type", "Unsupported grant_type", "不支持的授权方式。")
@@ -218,7 +243,9 @@ def create_oidc_app(
         account = accounts.check_password(username, password, ip(request))
         if accounts.needs_setup(account):
             raise NOT_SET_UP
-        if accounts.needs_otp(account) and not accounts.verify_otp(account, form.get("totp")):
+        if accounts.needs_otp(account) and not accounts.verify_otp(
+            account, form.get("totp"), ip(request)
+        ):
             raise OTP_INVALID
         accounts.record_sign_in(account, client.client_id, ip(request))
         return issuer_.issue(account, client.client_id, form.get("scope") or "openid")
@@ -516,15 +543,23 @@ def create_oidc_app(
         _client, err = check_auth_params(p)
         if err:
             return auth_error_page(request, err)
-        try:
-            account = accounts.check_password(
-                str(form.get("username", "")), str(form.get("password", "")), ip(request)
-            )
-        except SignInFailed as exc:
+        username = str(form.get("username", ""))
+        if throttle.retry_after(ip(request), username):
             return TEMPLATES.TemplateResponse(
                 request,
                 "login.html",
-                {"params": p, "error": exc.detail, "username": form.get("username", "")},
+                {"params": p, "error": "登录失败次数过多，请稍后再试。", "username": username},
+                status_code=429,
+            )
+        try:
+            account = accounts.check_password(username, str(form.get("password", "")), ip(request))
+        except SignInFailed as exc:
+            if exc.status == 401:
+                throttle.failed(ip(request), username)
+            return TEMPLATES.TemplateResponse(
+                request,
+                "login.html",
+                {"params": p, "error": exc.detail, "username": username},
                 status_code=200,
             )
         if account.totp_enabled:
@@ -544,7 +579,15 @@ def create_oidc_app(
         account = accounts.reload(t["u"])
         p = t["p"]
         if step == "otp":
-            if not accounts.verify_otp(account, str(form.get("otp", ""))):
+            if throttle.retry_after(ip(request), account.username):
+                return TEMPLATES.TemplateResponse(
+                    request,
+                    "otp.html",
+                    {"ticket": form["ticket"], "error": "登录失败次数过多，请稍后再试。"},
+                    status_code=429,
+                )
+            if not accounts.verify_otp(account, str(form.get("otp", "")), ip(request)):
+                throttle.failed(ip(request), account.username)
                 return TEMPLATES.TemplateResponse(
                     request,
                     "otp.html",
@@ -606,9 +649,14 @@ def create_oidc_app(
             )
         if confirm is not None and str(confirm) != new:
             return problem(422, "两次输入的新密码不一致。", "Invalid input")
+        wait = throttle.retry_after(ip(request), username)
+        if wait:
+            return too_many(wait)
         try:
             accounts.change_password(username, current, new, ip(request))
         except SignInFailed as exc:
+            if exc.status == 401:
+                throttle.failed(ip(request), username)
             return problem(
                 401 if exc.status == 401 else 403 if exc is not NOT_SET_UP else 400,
                 exc.detail,

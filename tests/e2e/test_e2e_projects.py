@@ -60,6 +60,16 @@ def project_events(bootstrap: str, project_id: str, want: set[str], timeout: flo
         consumer.close()
 
 
+def eventually(fn, what: str, timeout: float = 45.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = fn()
+        if got:
+            return got
+        time.sleep(0.5)
+    raise AssertionError(f"never happened: {what}")
+
+
 def test_a_call_from_anyang_runs_from_filing_to_evaluation(stack):
     province = api(stack, stack.admin_token())
     me = province.get("/api/v1/tenants/me").json()
@@ -112,6 +122,21 @@ def test_a_call_from_anyang_runs_from_filing_to_evaluation(stack):
     pid = r.json()["id"]
     assert r.json()["contact_phone"] == "139****2345"
     assert wenfeng.post(f"/api/v1/projects/{pid}/submit").json()["status"] == "submitted"
+
+    # the city's full view of the contact phone is in the audit log the province reads
+    full = city.get(f"/api/v1/projects/{pid}", params={"reveal": "true"})
+    assert full.json()["contact_phone"] == "13937212345"
+
+    def seen():
+        rows = province.get(
+            "/api/v1/audit", params={"action": "personal_data_viewed", "limit": 200}
+        ).json()
+        return next((e for e in rows if e["object"] == f"project:{pid}"), None)
+
+    entry = eventually(seen, "the project view in the audit log")
+    assert entry["username"] == "kx410500" and entry["client_ip"]
+    assert "文峰区现代农业科普园建设" in entry["summary"] and "联系电话" in entry["summary"]
+    assert "13937212345" not in str(entry)
 
     # the sibling county sees nothing and can change nothing
     assert beiguan.get(f"/api/v1/projects/{pid}").status_code == 404

@@ -256,10 +256,13 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
 
 def _worker(ident: Identity, stop: threading.Event) -> int:
     """Partner webhooks (the consumer records deliveries, the dispatcher sends them) and the
-    audit feed (other services' audited events become audit rows)."""
+    audit feeds (other services' audited events and, with Keycloak, its sign-in events become
+    audit rows)."""
     from kepu_common.consumer import IdempotentConsumer
 
     from . import audit, webhooks
+    from .app import keycloak_provisioner
+    from .keycloak_events import KeycloakEventFeed
 
     feed = IdempotentConsumer(
         ident.db,
@@ -270,6 +273,12 @@ def _worker(ident: Identity, stop: threading.Event) -> int:
     )
     f = threading.Thread(target=feed.run, args=(stop,), name="audit-feed", daemon=True)
     f.start()
+    realm = keycloak_provisioner(ident.settings)
+    if realm is not None:  # Keycloak's sign-in events into the same audit log
+        sign_ins = KeycloakEventFeed(ident.db, realm)
+        threading.Thread(
+            target=sign_ins.run, args=(stop,), name="keycloak-events", daemon=True
+        ).start()
 
     consumer = IdempotentConsumer(
         ident.db,

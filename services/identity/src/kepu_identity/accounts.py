@@ -269,14 +269,8 @@ class KeycloakAccounts(Accounts):
             raise DISABLED
         outcome = self.realm.check_password(username, current)
         if outcome != "ok" and outcome != "not_set_up":
-            actions = {
-                "invalid": ["login_failure"],
-                "lockout": ["login_failure", "lockout"],
-                "locked": ["login_blocked"],
-            }[outcome]
-            with self.db.unit_of_work(Scope.system_scope()) as s:
-                for action in actions:
-                    repo.audit(s, action=action, **ctx)
+            # The check is a sign-in at Keycloak: its failure and any lockout reach the audit
+            # log from Keycloak's own events (``keycloak_events``), not written twice here.
             raise INVALID if outcome == "invalid" else LOCKED
         passwords.check_policy(new, username)
         self.realm.set_password(username, new)

@@ -2,8 +2,8 @@
 
 Identity writes its entries (sign-ins, failures, lockouts, credential issues, role changes,
 partner changes) in the transaction of the change. The talent service's personal-data views,
-exports with ``reveal`` and partner accesses arrive as events on ``talent.events``;
-``on_service_event`` is the idempotent consumer's handler (``identity.audit_feed`` in the
+exports with ``reveal`` and partner accesses arrive as events on ``talent.events``, full views
+of a project's contact phone on ``projects.events``; ``on_service_event`` is the idempotent consumer's handler (``identity.audit_feed`` in the
 identity worker) that writes them as audit rows, with the event's time, actor, source address
 and object. ``describe`` says in Chinese what an entry records (the 说明 column).
 """
@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 from . import repository as repo
 
 CONSUMER = "identity.audit_feed"
-TOPICS = ["talent.events"]
+TOPICS = ["talent.events", "projects.events"]
 
 FIELD_CN = {
     "phone": "手机号",
     "email": "邮箱",
     "im_account": "即时通讯账号",
     "id_number": "身份证号",
+    "contact_phone": "联系电话",
 }
 ROLE_CN = {
     "admin": "管理员",
@@ -59,6 +60,21 @@ def on_service_event(s: Session, envelope: envelope_pb2.EventEnvelope) -> None:
                 "count": str(seen.count or 1),
                 "actor_tenant_path": seen.actor_tenant_path,
             },
+            occurred_at=at,
+        )
+    elif envelope.type == "projects.personal_data_revealed":
+        seen_project = envelope_pb2.AuditRecorded()
+        envelope.payload.Unpack(seen_project)
+        details = dict(seen_project.details)
+        repo.add_audit_row(
+            s,
+            tenant_path=envelope.tenant_path,
+            action=seen_project.action,
+            username=seen_project.username,
+            actor=seen_project.username or seen_project.subject_id,
+            client_ip=seen_project.client_ip,
+            object=details.pop("object", ""),
+            details=details,
             occurred_at=at,
         )
     elif envelope.type == "talent.partner_accessed":
@@ -102,6 +118,8 @@ def describe(action: str, username: str, details: dict[str, Any]) -> str:
             return f"{username} 在账号锁定期间尝试登录，已拒绝"
         case "lockout":
             return f"{username} 连续登录失败，账号被临时锁定"
+        case "logout":
+            return f"{username} 退出登录"
         case "password_changed":
             return f"{username} 修改了登录密码"
         case "totp_enabled":
@@ -114,6 +132,8 @@ def describe(action: str, username: str, details: dict[str, Any]) -> str:
             return (
                 f"{username} 的角色由 {_roles(d.get('from', ''))} 调整为 {_roles(d.get('to', ''))}"
             )
+        case "personal_data_viewed" if d.get("subject") == "project":
+            return f"查看了项目「{d.get('project_name', '')}」的完整个人信息（{_fields(d.get('fields', ''))}）"
         case "personal_data_viewed":
             return f"查看了人才的完整个人信息（{_fields(d.get('fields', ''))}）"
         case "personal_data_exported":

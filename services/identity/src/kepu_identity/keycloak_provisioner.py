@@ -309,6 +309,34 @@ class KeycloakProvisioner:
             if actions != list(user.get("requiredActions") or []):
                 self._admin.update_user(user_id, {"requiredActions": actions})
 
+    def events(self, since_ms: int, first: int, page: int) -> list[dict[str, Any]]:
+        """Stored sign-in events from ``since_ms`` on (Keycloak answers newest first)."""
+        with _keycloak_errors():
+            return list(
+                self._admin.get_events(
+                    {
+                        "type": list(realm.EVENT_TYPES),
+                        "dateFrom": str(since_ms),
+                        "first": first,
+                        "max": page,
+                    }
+                )
+            )
+
+    def user_attributes(self, user_id: str) -> dict[str, str]:
+        """A user's single-valued attributes (its tenant), or {} for a deleted user."""
+        with _keycloak_errors():
+            try:
+                user = self._admin.get_user(user_id)
+            except KeycloakError as exc:
+                if _status(exc) == 404:
+                    return {}
+                raise
+        attrs = user.get("attributes") or {}
+        found = {k: str(v[0]) for k, v in attrs.items() if isinstance(v, list) and v}
+        found["username"] = str(user.get("username", ""))
+        return found
+
     def unreachable(self) -> str | None:
         """None when the realm answers; otherwise why not, in one line (start-up check)."""
         try:
@@ -595,6 +623,7 @@ class KeycloakProvisioner:
                 )
                 self._role(name)
             self._ensure_user_profile()
+            self._admin.set_events(realm.events_config())
             for client in realm.staff_clients(
                 list(self.settings.portal_redirect_uris), ["+"], self.settings.api_audience
             ):

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from kepu.events.v1 import envelope_pb2
 from kepu.projects.v1 import projects_pb2
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.masking import mask_phone
@@ -252,6 +253,28 @@ def get_project(
         domain.check_role(p.roles, allowed, "查看完整联系电话")
         project.phone_revealed = ring.open(project.phone_sealed, phone_context(project.id))
         repo.record_reveal(s, project, p.tenant_path, p.subject, p.username)
+        # the audit log an auditor reads is identity's: it learns of the view from this event
+        record_event(
+            s,
+            topic=TOPIC,
+            event_type="projects.personal_data_revealed",
+            tenant_id=project.tenant_id,
+            tenant_path=project.tenant_path,
+            actor=p.subject,
+            payload=envelope_pb2.AuditRecorded(
+                action="personal_data_viewed",
+                username=p.username,
+                subject_id=p.subject,
+                client_ip=p.client_ip,
+                details={
+                    "subject": "project",
+                    "object": f"project:{project.id}",
+                    "project_name": project.name,
+                    "fields": "contact_phone",
+                    "actor_tenant_path": p.tenant_path,
+                },
+            ),
+        )
     return _view(s, project)
 
 

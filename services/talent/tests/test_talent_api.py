@@ -124,6 +124,31 @@ def test_the_review_chain_over_rest(client, issuer):
     assert r.json()["status"] == "certified" and r.json()["certificate_no"]
 
 
+def test_each_record_says_what_the_caller_may_do_next(client, issuer):
+    t = create(client, issuer)
+    assert t["allowed_actions"] == ["edit", "recommend"]
+
+    def seen_by(path, *roles):
+        one = client.get(f"/api/v1/talents/{t['id']}", headers=auth(issuer, path, *roles)).json()
+        page = client.get(
+            "/api/v1/talents", params={"q": t["fields"]["name"]}, headers=auth(issuer, path, *roles)
+        ).json()
+        [listed] = [x for x in page["talents"] if x["id"] == t["id"]]
+        assert listed["allowed_actions"] == one["allowed_actions"]
+        return one["allowed_actions"]
+
+    assert seen_by(NANYANG) == []
+    assert seen_by(WOLONG, "viewer") == []
+    r = client.post(
+        f"/api/v1/talents/{t['id']}/recommend",
+        json={"opinion": "同意推荐"},
+        headers=auth(issuer, WOLONG),
+    )
+    assert r.json()["allowed_actions"] == []
+    assert seen_by(NANYANG, "reviewer") == ["review"]
+    assert seen_by(PROVINCE) == []  # the city gives its opinion first
+
+
 def test_a_sibling_city_cannot_read_list_or_export(client, issuer):
     t = create(client, issuer, name="南阳专属")
     assert (

@@ -95,3 +95,40 @@ def test_quotas_default_and_override():
     assert domain.quota_for("province", None) == 10000
     assert domain.quota_for("county", 150) == 150
     assert domain.quota_for("society", None) == 0
+
+
+COUNTY, CITY, PROVINCE = "410000.411300.411303", "410000.411300", "410000"
+
+
+def actions(status: Status, c: domain.Chain, path: str, *roles: str) -> list[str]:
+    return domain.allowed_actions(status, c, p(path, *roles))
+
+
+def test_allowed_actions_follow_the_chain_step_by_step():
+    c = chain()
+    assert actions(Status.DRAFT, c, COUNTY) == ["edit", "recommend"]
+    assert actions(Status.DRAFT, c, CITY) == []
+    assert actions(Status.RECOMMENDED, c, COUNTY) == []
+    assert actions(Status.RECOMMENDED, c, CITY, "reviewer") == ["review"]
+    assert actions(Status.RECOMMENDED, c, PROVINCE) == []  # the city speaks first
+    assert actions(Status.CITY_REVIEWED, c, CITY) == []
+    assert actions(Status.CITY_REVIEWED, c, PROVINCE) == ["review"]
+    assert actions(Status.CERTIFIED, c, PROVINCE) == ["suspend", "revoke"]
+    assert actions(Status.SUSPENDED, c, PROVINCE) == ["reinstate", "revoke"]
+    assert actions(Status.REVOKED, c, PROVINCE) == []
+
+
+def test_a_viewer_and_a_reporter_see_no_review_buttons():
+    c = chain()
+    assert actions(Status.DRAFT, c, COUNTY, "viewer") == []
+    assert actions(Status.DRAFT, c, COUNTY, "reporter") == ["edit"]
+    assert actions(Status.RECOMMENDED, c, CITY, "reporter") == []
+
+
+def test_a_society_under_a_county_is_reviewed_by_its_city_then_the_province():
+    society = "410000.411300.411303.s01"
+    c = domain.build_chain(society, "society", {CITY: "city"})
+    assert actions(Status.DRAFT, c, society) == ["edit", "recommend"]
+    assert actions(Status.DRAFT, c, COUNTY) == []  # the county does not recommend for it
+    assert actions(Status.RECOMMENDED, c, CITY) == ["review"]
+    assert actions(Status.RECOMMENDED, c, PROVINCE) == []

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from kepu_common.errors import Conflict, InvalidArgument, PermissionDenied
+from kepu_common.errors import Conflict, DomainError, InvalidArgument, PermissionDenied
 from kepu_common.tenancy import Principal
 
 
@@ -190,6 +190,33 @@ def change_lifecycle(
         )
     text = _require_opinion(reason, what, "reason")
     return Transition(status, target, action, text, event_type)
+
+
+ACTIONS = ("edit", "recommend", "review", "suspend", "reinstate", "revoke")  # 可执行的操作
+
+
+def allowed_actions(status: Status, chain: Chain, principal: Principal) -> list[str]:
+    """What ``principal`` may do next with a talent (``ACTIONS`` order): each action is put to
+    the very rule that would judge it, so the list cannot disagree with the chain. ``review``
+    means the pending step (省辖市科协意见 or 省科协资格审核), approve or reject."""
+    def probe(action: str) -> None:
+        if action == "edit":
+            check_can_edit(status, chain, principal)
+        elif action == "recommend":
+            recommend(status, chain, principal, "-")
+        elif action == "review":
+            review(status, chain, principal, "approve", "-")
+        else:
+            change_lifecycle(action, status, chain, principal, "-")
+
+    allowed = []
+    for action in ACTIONS:
+        try:
+            probe(action)
+        except DomainError:
+            continue
+        allowed.append(action)
+    return allowed
 
 
 def certificate_number(province_code: str, year: int, sequence: int) -> str:

@@ -4,6 +4,7 @@ scope, applies the domain rules and writes the state change and its event togeth
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -94,12 +95,20 @@ class TalentService:
         domain.check_can_own(owner.kind)
         return owner
 
-    def chain_of(self, s: Session, row: Any) -> domain.Chain:
-        labels = row.tenant_path.split(".")
-        paths = [row.tenant_path] + ([".".join(labels[:2])] if len(labels) >= 2 else [])
-        kinds = repository.kinds_of(s, paths)
+    def chain_of(self, s: Session, row: Any, kinds: dict[str, str] | None = None) -> domain.Chain:
+        """The review chain of ``row``; ``kinds`` (from ``chain_kinds``) saves the query."""
+        if kinds is None:
+            kinds = self.chain_kinds(s, [row])
         owner_kind = kinds.get(row.tenant_path) or inferred_kind(row.tenant_path)
         return domain.build_chain(row.tenant_path, owner_kind, kinds)
+
+    def chain_kinds(self, s: Session, rows: Iterable[Any]) -> dict[str, str]:
+        """The kinds of the tenants on the chains of ``rows`` (owner and city), in one query."""
+        paths: list[str] = []
+        for row in rows:
+            labels = row.tenant_path.split(".")
+            paths += [row.tenant_path] + ([".".join(labels[:2])] if len(labels) >= 2 else [])
+        return repository.kinds_of(s, paths)
 
     def load(self, s: Session, principal: Principal, talent_id: str, *, lock: bool = False) -> Any:
         row = repository.get_talent(s, principal.tenant_path, parse_id(talent_id), lock=lock)
@@ -186,6 +195,7 @@ class TalentService:
         reveal: bool = False,
         history: bool = False,
         names: dict[str, str] | None = None,
+        kinds: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         values = {
             k: getattr(row, k)
@@ -240,6 +250,9 @@ class TalentService:
             "created_at": iso(row.created_at),
             "updated_at": iso(row.updated_at),
             "history": [],
+            "allowed_actions": domain.allowed_actions(
+                status, self.chain_of(s, row, kinds), principal
+            ),
         }
         if history:
             result["history"] = [
@@ -405,8 +418,9 @@ class TalentService:
                 limit=page_size,
             )
             names = repository.tenant_names(s, [str(r.tenant_id) for r in rows])
+            kinds = self.chain_kinds(s, rows)
             return {
-                "talents": [self.view(s, principal, r, names=names) for r in rows],
+                "talents": [self.view(s, principal, r, names=names, kinds=kinds) for r in rows],
                 "total": total,
                 "page": page,
                 "page_size": page_size,

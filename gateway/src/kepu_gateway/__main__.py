@@ -10,14 +10,15 @@ from .settings import GatewaySettings
 
 
 def main() -> None:
-    telemetry.setup("gateway")
+    telemetry.setup("gateway", role="serve", serve_metrics=False)  # /metrics: our own port
     settings = GatewaySettings()
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="warning",
-        access_log=False,
+        access_log=False,  # EdgeMiddleware writes the access log, with tenant and request id
+        log_config=None,  # uvicorn's own lines go through kepu_common.logs (JSON) too
         workers=1,
         # X-Forwarded-For is read by the edge, from GATEWAY_TRUSTED_PROXIES only.
         proxy_headers=False,

@@ -13,17 +13,22 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from kepu_common import logs, telemetry
 from kepu_common.auth import TokenVerifier
 from kepu_common.errors import Unauthenticated
-from opentelemetry import propagate, trace
+from opentelemetry import trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from . import guards, problems, proxy, routers
 from .grpc_clients import close_all
 from .problems import Problem, problem_response
 from .settings import GatewaySettings
 
-tracer = trace.get_tracer("kepu.gateway")
+access_log = logs.get("kepu.gateway.access")
+# Probes and scrapes: no span, no access line (they come every few seconds).
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _include_routers(app: FastAPI) -> None:
@@ -70,43 +75,49 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        rid = headers.get("x-request-id") or secrets.token_hex(8)
+        rid = headers.get("x-request-id", "")[:64] or secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = rid
-        ctx = propagate.extract(headers)
-        with tracer.start_as_current_span(
-            f"{scope['method']} {scope['path']}", context=ctx
-        ) as span:
-            carrier: dict[str, str] = {}
-            propagate.inject(carrier)
-            sc = span.get_span_context()
-            traceparent = carrier.get("traceparent") or (
-                f"00-{sc.trace_id:032x}-{sc.span_id:016x}-01"
-                if sc.is_valid
-                else headers.get("traceparent")
-                or f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
-            )
-            extra = [(b"x-request-id", rid.encode()), (b"traceparent", traceparent.encode())]
+        # The SERVER span of the FastAPI instrumentation (none for /healthz, /readyz, /metrics).
+        span = trace.get_current_span()
+        span.set_attribute(telemetry.REQUEST_ID, rid)
+        sc = span.get_span_context()
+        traceparent = (
+            f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{int(sc.trace_flags):02x}"
+            if sc.is_valid
+            else headers.get("traceparent")
+            or f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
+        )
+        extra = [(b"x-request-id", rid.encode()), (b"traceparent", traceparent.encode())]
+        status = 500
+        start = time.perf_counter()
 
-            async def send_with_ids(message: Any) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = guards.with_security_headers(
-                        list(message.get("headers", [])) + extra, scope["path"]
-                    )
-                await send(message)
+        async def send_with_ids(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message["headers"] = guards.with_security_headers(
+                    list(message.get("headers", [])) + extra, scope["path"]
+                )
+            await send(message)
 
-            peer = (scope.get("client") or ("", 0))[0]
-            client = guards.client_address(
-                peer, headers.get("x-forwarded-for", ""), self.trusted_proxies
-            )
-            if client != peer:  # audit entries and limits see the caller, not our proxy
-                scope["client"] = (client, 0)
-            refusal = self._refusal(scope, headers)
-            if refusal is None and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
-                refusal, receive = await self._read_body(receive, headers)
-            if refusal is not None:
-                await problem_response(Request(scope), refusal)(scope, receive, send_with_ids)
-                return
-            await self.app(scope, receive, send_with_ids)
+        peer = (scope.get("client") or ("", 0))[0]
+        client = guards.client_address(
+            peer, headers.get("x-forwarded-for", ""), self.trusted_proxies
+        )
+        if client != peer:  # audit entries and limits see the caller, not our proxy
+            scope["client"] = (client, 0)
+
+        with logs.request_scope(request_id=rid):
+            try:
+                refusal = self._refusal(scope, headers)
+                if refusal is None and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+                    refusal, receive = await self._read_body(receive, headers)
+                if refusal is not None:
+                    await problem_response(Request(scope), refusal)(scope, receive, send_with_ids)
+                    return
+                await self.app(scope, receive, send_with_ids)
+            finally:
+                _access_log(scope, status, time.perf_counter() - start)
 
     async def _read_body(self, receive: Any, headers: dict[str, str]) -> tuple[Problem | None, Any]:
         """The body read up to the limit (also when chunked), JSON checked for NUL and depth;
@@ -149,6 +160,24 @@ class EdgeMiddleware:
             except Unauthenticated:
                 pass
         return "ip:" + str((scope.get("client") or ("", 0))[0])
+
+
+def _access_log(scope: Any, status: int, seconds: float) -> None:
+    """One line per request: method, route template, status, duration, tenant, request id."""
+    if scope["path"] in QUIET_PATHS:
+        return
+    route = scope.get("route")
+    principal = scope.get("state", {}).get("principal")
+    access_log.info(
+        "request",
+        method=scope["method"],
+        route=getattr(route, "path", ""),
+        path=scope["path"],
+        status=status,
+        duration_ms=round(seconds * 1000, 1),
+        tenant_id=getattr(principal, "tenant_id", ""),
+        user_id=getattr(principal, "subject", ""),
+    )
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -197,8 +226,22 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             {"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503
         )
 
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics(request: Request) -> Response:
+        # For Prometheus scraping the pod, not for the Internet: a request that came through
+        # the ingress (or any proxy that says so) is told there is nothing here.
+        if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+            raise Problem(404)
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
     app.include_router(proxy.router)
     _include_routers(app)
     # Added last, so it is the outermost layer: every response gets its request id and trace context.
     app.add_middleware(EdgeMiddleware, settings=settings, limiter=limiter)
+    # Outside even that: the SERVER span (http.* attributes, http.server.request.duration).
+    FastAPIInstrumentor.instrument_app(
+        app,
+        excluded_urls=",".join(f"{p}$" for p in QUIET_PATHS),
+        exclude_spans=["receive", "send"],
+    )
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
+from kepu_common import telemetry
 from kepu_common.auth import TokenVerifier
 from kepu_common.errors import Unauthenticated
 from kepu_common.tenancy import Principal
@@ -43,4 +44,5 @@ def current_caller(request: Request) -> Caller:
         # A bank's client-credentials token opens only the partner API, never staff endpoints.
         raise Problem(403, "合作机构的令牌只能访问 /partner/v1 接口。")
     request.state.principal = principal
+    telemetry.bind_principal(principal)
     return Caller(principal, token, request.client.host if request.client else "")

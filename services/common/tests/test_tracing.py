@@ -68,6 +68,9 @@ def test_a_user_action_is_one_trace_from_the_gateway_to_the_consumer(broker_db, 
 
     server_spans = [s for s in spans.get_finished_spans() if s.name == "/kepu.test.Traced/Write"]
     assert server_spans and server_spans[0].context.trace_id == trace_id
+    assert server_spans[0].kind == trace.SpanKind.SERVER
+    client_spans = [s for s in spans.get_finished_spans() if s.kind == trace.SpanKind.CLIENT]
+    assert any(s.context.span_id == server_spans[0].parent.span_id for s in client_spans)
     with broker_db.unit_of_work(Scope.system_scope()) as s:
         headers = s.execute(
             text("SELECT headers FROM outbox WHERE topic = :t"), {"t": TOPIC}
@@ -94,5 +97,15 @@ def test_a_user_action_is_one_trace_from_the_gateway_to_the_consumer(broker_db, 
     finally:
         stop.set()
         t.join(30)
-    consumed = [s for s in spans.get_finished_spans() if s.name == "consume traced"]
+    finished = spans.get_finished_spans()
+    sent = [s for s in finished if s.name == f"send {TOPIC}"]
+    assert sent and sent[0].context.trace_id == trace_id
+    assert sent[0].kind == trace.SpanKind.PRODUCER
+    assert sent[0].attributes["messaging.destination.name"] == TOPIC
+    assert sent[0].attributes["kepu.tenant.id"] == "t"
+    consumed = [s for s in finished if s.name == f"process {TOPIC}"]
     assert consumed and consumed[0].context.trace_id == trace_id
+    assert consumed[0].kind == trace.SpanKind.CONSUMER
+    assert consumed[0].parent.span_id == sent[0].context.span_id  # continued from the producer
+    assert consumed[0].attributes["messaging.consumer.group.name"] == "traced-consumer"
+    assert consumed[0].attributes["kepu.tenant.id"] == "t"

@@ -62,6 +62,8 @@ class Stack:
     keycloak: KeycloakServer | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    # Each service process's Prometheus /metrics port (kepu_common.metrics), by process name.
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -202,9 +204,13 @@ class Stack:
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self._log(name), "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        env = self.env
+        if name != "gateway":  # the gateway serves /metrics on its own port
+            self.metrics_ports[name] = free_port()
+            env = {**env, "KEPU_METRICS_PORT": str(self.metrics_ports[name])}
         self.procs[name] = subprocess.Popen(
             cmd,
-            env=self.env,
+            env=env,
             stdout=log,
             stderr=log,
             start_new_session=True,

@@ -21,12 +21,13 @@ from opentelemetry import propagate, trace
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from . import heartbeat
+from . import heartbeat, logs, metrics
 from .bus import CLIENT_SETTINGS, BrokerEpoch, BrokerWatch, ensure_topics, make_producer
 from .db import Database, Scope
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("kepu.consumer")
+LAG_SECONDS = 5.0  # how often an idle consumer measures its lag
 
 Handler = Callable[[Session, envelope_pb2.EventEnvelope], None]
 
@@ -96,28 +97,57 @@ class IdempotentConsumer:
                 record.topic + ".dlq", value=record.value, headers=[("error", b"unparseable")]
             )
             return
-        carrier = {k: bytes(v).decode() for k, v in (record.headers or [])}
-        ctx = propagate.extract(carrier)
-        last_error = ""
-        for attempt in range(1, self.max_attempts + 1):
-            with tracer.start_as_current_span(f"consume {envelope.type}", context=ctx):
+        carrier = {k: bytes(v).decode(errors="replace") for k, v in (record.headers or [])}
+        with (
+            tracer.start_as_current_span(
+                f"process {record.topic}",
+                context=propagate.extract(carrier),
+                kind=trace.SpanKind.CONSUMER,
+                attributes=_process_attributes(self.name, record, envelope),
+            ) as span,
+            logs.request_scope(tenant_id=envelope.tenant_id, event_id=envelope.event_id),
+        ):
+            last_error = ""
+            for attempt in range(1, self.max_attempts + 1):
                 try:
-                    if handle_once(self.db, self.name, envelope, self.handler):
+                    applied = handle_once(self.db, self.name, envelope, self.handler)
+                    if applied:
                         self.applied += 1
+                    self._count(record.topic, "applied" if applied else "duplicate")
                     return
                 except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
                     last_error = repr(exc)
+                    span.record_exception(exc)
                     log.warning(
                         "%s: %s failed (attempt %d): %s", self.name, envelope.type, attempt, exc
                     )
                     time.sleep(min(0.2 * attempt, 1.0))
-        dlq_producer.send(
-            record.topic + ".dlq",
-            key=record.key,
-            value=record.value,
-            headers=list(record.headers or [])
-            + [("error", last_error.encode()[:1000]), ("consumer", self.name.encode())],
-        ).get(10)
+            span.set_status(trace.StatusCode.ERROR, "dead-lettered")
+            dlq_producer.send(
+                record.topic + ".dlq",
+                key=record.key,
+                value=record.value,
+                headers=list(record.headers or [])
+                + [("error", last_error.encode()[:1000]), ("consumer", self.name.encode())],
+            ).get(10)
+            self._count(record.topic, "dead_lettered")
+
+    def _count(self, topic: str, outcome: str) -> None:
+        metrics.consumer_events.add(1, {"group": self.name, "topic": topic, "outcome": outcome})
+
+    def _observe_lag(self, consumer: KafkaConsumer) -> None:
+        """``kepu.consumer.lag`` of each assigned partition whose high watermark is known."""
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            position = consumer.position(tp, timeout_ms=1000)
+            if position is None:
+                continue
+            metrics.consumer_lag.set(
+                max(0, high - position),
+                {"group": self.name, "topic": tp.topic, "partition": str(tp.partition)},
+            )
 
     def run(self, stop: threading.Event) -> None:
         epoch_reader = BrokerEpoch(self.bootstrap)
@@ -125,7 +155,7 @@ class IdempotentConsumer:
         epoch: str | None = None
         consumer: KafkaConsumer | None = None
         dlq_producer = None
-        last_check = 0.0
+        last_check = last_lag = 0.0
         while not stop.is_set():
             heartbeat.beat()
             try:
@@ -151,6 +181,12 @@ class IdempotentConsumer:
                         self._process(record, dlq_producer)
                 if batches:
                     consumer.commit()
+                if batches or now - last_lag > LAG_SECONDS:
+                    last_lag = now
+                    try:
+                        self._observe_lag(consumer)
+                    except KafkaError as exc:  # a measurement never costs the consumer its turn
+                        log.debug("%s: lag not measured: %s", self.name, exc)
             except (KafkaError, OSError) as exc:
                 watch.unreachable(exc)
                 if consumer is not None:
@@ -174,6 +210,24 @@ class IdempotentConsumer:
             return None
         watch.reachable()
         return epoch
+
+
+def _process_attributes(
+    group: str, record: ConsumerRecord, envelope: envelope_pb2.EventEnvelope
+) -> dict[str, str | int]:
+    """The CONSUMER span's attributes (semantic conventions for messaging, plus the tenant)."""
+    return {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+        "messaging.destination.name": record.topic,
+        "messaging.destination.partition.id": str(record.partition),
+        "messaging.kafka.offset": record.offset,
+        "messaging.consumer.group.name": group,
+        "messaging.message.id": envelope.event_id,
+        "kepu.event.type": envelope.type,
+        "kepu.tenant.id": envelope.tenant_id,
+    }
 
 
 class _Rewind(ConsumerRebalanceListener):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import telemetry
 from .tenancy import validate_path
 
 
@@ -23,7 +24,9 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # No pre-ping (a round trip per checkout); stale connections are recycled instead.
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=600)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=600)
+    telemetry.instrument_engine(engine)
+    return engine
 
 
 @dataclass(frozen=True)

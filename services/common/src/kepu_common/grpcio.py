@@ -8,50 +8,21 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
-from opentelemetry import propagate, trace
 
+from . import telemetry
 from .auth import TokenVerifier
 from .errors import DomainError, FieldViolation, Unauthenticated
 from .tenancy import Principal
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer("kepu.grpc")
-
 T = TypeVar("T")
-
-
-class TracingInterceptor(grpc.ServerInterceptor):
-    """Continues the caller's W3C trace (``traceparent`` metadata) in a server span."""
-
-    def intercept_service(
-        self, continuation: Callable[[Any], Any], handler_call_details: grpc.HandlerCallDetails
-    ) -> Any:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        method = handler_call_details.method
-        carrier = {
-            k: v for k, v in (handler_call_details.invocation_metadata or ()) if isinstance(v, str)
-        }
-        inner = handler.unary_unary
-
-        def traced(request: Any, context: grpc.ServicerContext) -> Any:
-            ctx = propagate.extract(carrier)
-            with tracer.start_as_current_span(method, context=ctx, kind=trace.SpanKind.SERVER):
-                return inner(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(
-            traced,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
 
 
 def bind_host() -> str:
@@ -62,11 +33,11 @@ def bind_host() -> str:
 def make_server(
     port: int, *, host: str | None = None, workers: int = 16
 ) -> tuple[grpc.Server, int]:
-    """A gRPC server with health checking and trace continuation; returns it and the bound port."""
+    """A gRPC server with health checking, traces and RPC metrics; returns it and the bound port."""
     host = host or bind_host()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
-        interceptors=[TracingInterceptor()],
+        interceptors=telemetry.server_interceptors(),
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
@@ -110,6 +81,7 @@ class Servicer:
     def principal(self, context: grpc.ServicerContext) -> Principal:
         """The verified caller, with the source address the gateway forwarded (``x-client-ip``)."""
         principal = self.verifier.principal(bearer(context))
+        telemetry.bind_principal(principal)
         ip = client_ip(context)
         return dataclasses.replace(principal, client_ip=ip) if ip else principal
 
@@ -155,12 +127,15 @@ def field_violations(err: grpc.RpcError) -> list[FieldViolation]:
 
 
 def channel(target: str) -> grpc.Channel:
-    return grpc.insecure_channel(
-        target,
-        options=[
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
-        ],
+    """A channel to ``target`` whose calls make CLIENT spans and carry the request id."""
+    return telemetry.instrument_channel(
+        grpc.insecure_channel(
+            target,
+            options=[
+                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ],
+        )
     )
 
 

@@ -14,6 +14,7 @@ import logging
 import threading
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
@@ -21,15 +22,17 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kepu.events.v1 import envelope_pb2
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from . import heartbeat, rls
+from . import heartbeat, metrics, rls
 from .bus import BrokerEpoch, BrokerWatch, ensure_topics, make_producer
 from .db import Database, Scope, affected
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("kepu.outbox")
+GAUGE_SECONDS = 5.0  # how often the relay measures the backlog and the dead letters
 
 
 def ddl(app_role: str) -> list[str]:
@@ -132,6 +135,25 @@ def record_event(
     return envelope.event_id
 
 
+def _send_span(row: Any) -> trace.Span:
+    """A PRODUCER span for publishing ``row`` (semantic conventions for messaging)."""
+    return tracer.start_span(
+        f"send {row.topic}",
+        context=propagate.extract(row.headers or {}),
+        kind=trace.SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.operation.name": "send",
+            "messaging.destination.name": row.topic,
+            "messaging.message.id": str(row.event_id),
+            "messaging.kafka.message.key": row.key,
+            "kepu.event.type": row.type,
+            "kepu.tenant.id": row.key,
+        },
+    )
+
+
 class OutboxRelay:
     """Publishes a service's outbox to Kafka; republishes on a fresh broker."""
 
@@ -210,25 +232,60 @@ class OutboxRelay:
             if not rows:
                 return 0
             futures = []
-            for row in rows:
-                headers = [(k, v.encode()) for k, v in (row.headers or {}).items()]
-                headers += [
-                    ("event_type", row.type.encode()),
-                    ("event_id", str(row.event_id).encode()),
-                ]
-                futures.append(
-                    producer.send(
-                        row.topic, key=row.key.encode(), value=bytes(row.payload), headers=headers
+            spans = [_send_span(row) for row in rows]
+            try:
+                for row, span in zip(rows, spans, strict=True):
+                    # The event's trace continues from this PRODUCER span, a child of the
+                    # user action whose context the row kept.
+                    carrier: dict[str, str] = {}
+                    propagate.inject(carrier, context=trace.set_span_in_context(span))
+                    headers = [
+                        (k, v.encode()) for k, v in {**(row.headers or {}), **carrier}.items()
+                    ]
+                    headers += [
+                        ("event_type", row.type.encode()),
+                        ("event_id", str(row.event_id).encode()),
+                    ]
+                    futures.append(
+                        producer.send(
+                            row.topic,
+                            key=row.key.encode(),
+                            value=bytes(row.payload),
+                            headers=headers,
+                        )
                     )
-                )
-            producer.flush(timeout=15)
-            for f in futures:
-                f.get(timeout=15)  # raises: the transaction rolls back, rows stay unpublished
+                producer.flush(timeout=15)
+                for f, span in zip(futures, spans, strict=True):
+                    sent = f.get(timeout=15)  # raises: the transaction rolls back, rows stay
+                    span.set_attribute("messaging.destination.partition.id", str(sent.partition))
+                    span.set_attribute("messaging.kafka.offset", sent.offset)
+            except Exception as exc:
+                for span in spans:
+                    span.record_exception(exc)
+                    span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+                raise
+            finally:
+                for span in spans:
+                    span.end()
             s.execute(
                 text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)"),
                 {"ids": [r.id for r in rows]},
             )
-            return len(rows)
+        for row in rows:
+            metrics.relay_published.add(1, {"service": self.name, "topic": row.topic})
+        return len(rows)
+
+    def observe_backlog(self) -> None:
+        """Set ``kepu.outbox.backlog`` and ``kepu.outbox.oldest_age`` from the table."""
+        with self.db.unit_of_work(Scope.system_scope()) as s:
+            count, age = s.execute(
+                text(
+                    "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)"
+                    " FROM outbox WHERE published_at IS NULL"
+                )
+            ).one()
+        metrics.outbox_backlog.set(int(count), {"service": self.name})
+        metrics.outbox_oldest_age.set(float(age), {"service": self.name})
 
     def purge(self) -> int:
         with self.db.unit_of_work(Scope.system_scope()) as s:
@@ -245,11 +302,16 @@ class OutboxRelay:
     def run(self, stop: threading.Event, idle_sleep: float = 0.2) -> None:
         import time
 
-        last_purge = 0.0
+        last_purge = last_gauges = 0.0
+        dlq = metrics.DlqGauge(self.bootstrap, [t + ".dlq" for t in self.topics])
         while not stop.is_set():
             heartbeat.beat()
             try:
                 now = time.monotonic()
+                if now - last_gauges > GAUGE_SECONDS:
+                    last_gauges = now
+                    self.observe_backlog()
+                    dlq.observe()
                 if now - self._last_epoch_check > self.epoch_check_seconds:
                     self._last_epoch_check = now
                     self.check_epoch()
@@ -271,6 +333,7 @@ class OutboxRelay:
                 stop.wait(1.0)
         self._reset_producer()
         self._epoch.close()
+        dlq.close()
 
     def _reset_producer(self) -> None:
         if self._producer is not None:

@@ -79,7 +79,7 @@ def run(
     if command not in COMMANDS:
         sys.stderr.write(f"usage: python -m kepu_{name} {'|'.join(COMMANDS)}\n")
         return 2
-    telemetry.setup(name)
+    telemetry.setup(name, role=command)
     if command == "migrate":
         upgrade(migrations, migration_url, app_role)
         return 0

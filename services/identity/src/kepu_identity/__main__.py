@@ -8,6 +8,7 @@ The install of the Helm chart runs, in this order: ``migrate`` and ``seed --no-d
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from .settings import IdentitySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_LONG_RUNNING = ("serve", "relay", "worker")
+log = logging.getLogger("kepu_identity")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cmd == "distribute" and args.output_dir and not args.secret_name:
         parser.error("--output-dir needs --secret-name")
-    telemetry.setup("identity")
+    telemetry.setup("identity", role=args.cmd, serve_metrics=args.cmd in _LONG_RUNNING)
 
     if args.cmd == "migrate":
         from kepu_common.migrations import upgrade
@@ -122,7 +125,7 @@ def _seed(settings: IdentitySettings, *, demo: bool) -> int:
     added = seed.seed_tree(db)
     seed.seed_clients(db, redirects)
     if not demo:
-        print(f"seeded {added} tenants and the realm clients; no demo account", file=sys.stderr)
+        log.info(f"seeded {added} tenants and the realm clients; no demo account")
         return 0
     user = os.environ.get("DEMO_ADMIN_USER", "henan_admin")
     password = os.environ.get("DEMO_ADMIN_PASSWORD", "Kepu@Henan2026")
@@ -132,10 +135,7 @@ def _seed(settings: IdentitySettings, *, demo: bool) -> int:
         mirror_account(db, realm, user, password, temporary=False)
     if os.environ.get("DEMO_PARTNER_SECRET"):
         seed.seed_partner(db, "kepu-demo-bank", os.environ["DEMO_PARTNER_SECRET"])
-    print(
-        f"seeded {added} tenants; demo admin {'created' if created else 'exists'}: {user}",
-        file=sys.stderr,
-    )
+    log.info(f"seeded {added} tenants; demo admin {'created' if created else 'exists'}: {user}")
     return 0
 
 
@@ -148,9 +148,8 @@ def _bootstrap_admin(settings: IdentitySettings, tenant_code: str) -> int:
     user = os.environ.get("BOOTSTRAP_ADMIN_USER", "")
     password = os.environ.get("BOOTSTRAP_ADMIN_PASSWORD", "")
     if not user or not password:
-        print(
+        log.error(
             "缺少 BOOTSTRAP_ADMIN_USER / BOOTSTRAP_ADMIN_PASSWORD（初始管理员 Secret）",
-            file=sys.stderr,
         )
         return 2
     external = _keycloak_bootstrap(settings) if settings.idp == "keycloak" else None
@@ -163,16 +162,14 @@ def _bootstrap_admin(settings: IdentitySettings, tenant_code: str) -> int:
             external=external,
         )
     except LookupError:
-        print(
-            f"未找到单位代码 {tenant_code}：请先运行 seed --no-demo 初始化单位树", file=sys.stderr
-        )
+        log.error(f"未找到单位代码 {tenant_code}：请先运行 seed --no-demo 初始化单位树")
         return 2
     messages = {
         "created": f"已创建初始管理员 {user}（单位 {tenant_code}），首次登录须修改初始密码",
         "exists": f"初始管理员 {user} 已存在，未做任何修改（不会重置其密码）",
         "tenant_has_admin": f"单位 {tenant_code} 已有管理员账号，未创建 {user}",
     }
-    print(messages[outcome], file=sys.stderr)
+    log.info(messages[outcome])
     return 0
 
 
@@ -203,9 +200,7 @@ def _wait_ready(timeout: float) -> int:
                 os.environ["KEYCLOAK_URL"], os.environ.get("KEYCLOAK_REALM", "kepu")
             )
         )
-    ready = readiness.wait_until_ready(
-        dependencies, timeout, log=lambda line: print(line, file=sys.stderr, flush=True)
-    )
+    ready = readiness.wait_until_ready(dependencies, timeout, log=log.info)
     return 0 if ready else 1
 
 
@@ -246,7 +241,7 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
     http = uvicorn.Server(config)
     t = threading.Thread(target=http.run, daemon=True)
     t.start()
-    print(f"identity: gRPC on {port}, OIDC HTTP on {s.http_port}", file=sys.stderr)
+    log.info(f"identity: gRPC on {port}, OIDC HTTP on {s.http_port}")
     stop.wait()
     http.should_exit = True
     server.stop(grace=3).wait()
@@ -314,10 +309,7 @@ def _distribute(ident: Identity, args: argparse.Namespace) -> int:
     with ident.db.unit_of_work(Scope.system_scope()) as s:
         t = repo.get_tenant_by_code(s, args.tenant_code)
     if t is None:
-        print(
-            f"未找到单位代码 {args.tenant_code}：请先运行 seed --no-demo 初始化单位树",
-            file=sys.stderr,
-        )
+        log.error(f"未找到单位代码 {args.tenant_code}：请先运行 seed --no-demo 初始化单位树")
         return 2
     caller = Principal(
         subject="platform",
@@ -328,7 +320,7 @@ def _distribute(ident: Identity, args: argparse.Namespace) -> int:
         roles=frozenset({"admin", "platform_admin"}),
     )
     if ident.distributor.outstanding(caller, t.id, args.scope) == 0:
-        print(f"{t.name}的下级单位都已有管理员账号：本次未分配，凭据表保持不变", file=sys.stderr)
+        log.info(f"{t.name}的下级单位都已有管理员账号：本次未分配，凭据表保持不变")
         return 0
     store: sheet_store.SecretStore | None = None
     if args.secret_name:
@@ -348,7 +340,7 @@ def _distribute(ident: Identity, args: argparse.Namespace) -> int:
 
     res = ident.distributor.distribute(caller, t.id, args.scope, deliver=deliver)
     where = f"；凭据表 Secret {args.secret_name}：{stored[0]}" if stored else ""
-    print(f"已分配 {len(res.issued)} 个账号，已有管理员 {res.skipped} 个{where}", file=sys.stderr)
+    log.info(f"已分配 {len(res.issued)} 个账号，已有管理员 {res.skipped} 个{where}")
     return 0
 
 

@@ -52,6 +52,19 @@ class EmbeddedBroker:
             self.proc.wait()
         self.proc = None
 
+    def kill(self) -> None:
+        """SIGKILL, no shutdown at all: a crashed broker (fault tests). ``start()`` brings up a
+        fresh one on the same port."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
     def restart(self) -> None:
         self.stop()
         self.start()

@@ -2,8 +2,14 @@
 
 Each event's effect and the row ``(consumer, event_id)`` in ``processed_events``
 commit in one transaction, so a repeated delivery (a retry, a rebalance, or the
-republication after a fresh broker) does nothing. An event whose handler fails
-``max_attempts`` times goes to ``<topic>.dlq`` with the error in a header.
+republication after a fresh broker) does nothing, and that transaction commits before the
+offset: an effect is never lost behind a committed offset.
+
+A transient failure (the database or the broker unavailable, ``transient.is_transient``) is
+retried with backoff for as long as it lasts and never dead-letters the event; an event whose
+handler fails ``max_attempts`` times while every part is up goes to ``<topic>.dlq`` with the
+error in a header. Each consumer thread has its own heartbeat, and a watchdog
+(``stall.StallWatch``) breaks a call into the broker client that hangs (the client is rebuilt).
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ from opentelemetry import propagate, trace
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from . import heartbeat, logs, metrics
+from . import heartbeat
 from .bus import CLIENT_SETTINGS, BrokerEpoch, BrokerWatch, ensure_topics, make_producer
 from .db import Database, Scope
+from .stall import StallWatch
+from .transient import backoff, is_transient
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("kepu.consumer")
-LAG_SECONDS = 5.0  # how often an idle consumer measures its lag
 
 Handler = Callable[[Session, envelope_pb2.EventEnvelope], None]
 
@@ -61,6 +68,7 @@ class IdempotentConsumer:
         handler: Handler,
         max_attempts: int = 5,
         epoch_check_seconds: float = 3.0,
+        stall_seconds: float = 45.0,
     ) -> None:
         self.db = db
         self.bootstrap = bootstrap
@@ -69,7 +77,11 @@ class IdempotentConsumer:
         self.handler = handler
         self.max_attempts = max_attempts
         self.epoch_check_seconds = epoch_check_seconds
+        self.stall_seconds = stall_seconds
         self.applied = 0
+        self.watchdog = StallWatch(f"{name} 事件消费（worker）", stall_seconds, self._unstick)
+        self._stop = threading.Event()
+        self._clients: list[KafkaConsumer | BrokerEpoch] = []
 
     def _connect(self, *, rewind: bool) -> KafkaConsumer:
         ensure_topics(self.bootstrap, self.topics + [t + ".dlq" for t in self.topics])
@@ -81,7 +93,9 @@ class IdempotentConsumer:
             # Tansu's group coordinator needs short timeouts to rebalance quickly.
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
-            max_poll_interval_ms=60000,
+            # Also the rebalance timeout: how long a JoinGroup may wait for members that are
+            # gone (a consumer of a killed process); short, so a restart rejoins in seconds.
+            max_poll_interval_ms=30000,
             request_timeout_ms=30000,
             **CLIENT_SETTINGS,
         )
@@ -97,108 +111,114 @@ class IdempotentConsumer:
                 record.topic + ".dlq", value=record.value, headers=[("error", b"unparseable")]
             )
             return
-        carrier = {k: bytes(v).decode(errors="replace") for k, v in (record.headers or [])}
-        with (
-            tracer.start_as_current_span(
-                f"process {record.topic}",
-                context=propagate.extract(carrier),
-                kind=trace.SpanKind.CONSUMER,
-                attributes=_process_attributes(self.name, record, envelope),
-            ) as span,
-            logs.request_scope(tenant_id=envelope.tenant_id, event_id=envelope.event_id),
-        ):
-            last_error = ""
-            for attempt in range(1, self.max_attempts + 1):
+        carrier = {k: bytes(v).decode() for k, v in (record.headers or [])}
+        ctx = propagate.extract(carrier)
+        last_error = ""
+        attempt = failures = 0
+        while failures < self.max_attempts:
+            attempt += 1
+            with tracer.start_as_current_span(f"consume {envelope.type}", context=ctx):
                 try:
-                    applied = handle_once(self.db, self.name, envelope, self.handler)
-                    if applied:
+                    if handle_once(self.db, self.name, envelope, self.handler):
                         self.applied += 1
-                    self._count(record.topic, "applied" if applied else "duplicate")
                     return
-                except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
+                except Exception as exc:  # noqa: BLE001 - retried; dead-lettered unless transient
                     last_error = repr(exc)
-                    span.record_exception(exc)
-                    log.warning(
-                        "%s: %s failed (attempt %d): %s", self.name, envelope.type, attempt, exc
-                    )
-                    time.sleep(min(0.2 * attempt, 1.0))
-            span.set_status(trace.StatusCode.ERROR, "dead-lettered")
-            dlq_producer.send(
-                record.topic + ".dlq",
-                key=record.key,
-                value=record.value,
-                headers=list(record.headers or [])
-                + [("error", last_error.encode()[:1000]), ("consumer", self.name.encode())],
-            ).get(10)
-            self._count(record.topic, "dead_lettered")
+                    transient = is_transient(exc)
+                    failures += 0 if transient else 1
+                    if not transient or attempt == 1 or attempt % 20 == 0:
+                        log.warning(
+                            "%s: %s failed (attempt %d, %s): %s",
+                            self.name,
+                            envelope.type,
+                            attempt,
+                            "transient, retried until it succeeds" if transient else "retried",
+                            exc,
+                        )
+                    heartbeat.beat(self.name)  # waiting for the database is not being stuck
+            if self._stop.wait(backoff(attempt)):
+                raise _Stopped
+        dlq_producer.send(
+            record.topic + ".dlq",
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers or [])
+            + [("error", last_error.encode()[:1000]), ("consumer", self.name.encode())],
+        ).get(10)
 
-    def _count(self, topic: str, outcome: str) -> None:
-        metrics.consumer_events.add(1, {"group": self.name, "topic": topic, "outcome": outcome})
-
-    def _observe_lag(self, consumer: KafkaConsumer) -> None:
-        """``kepu.consumer.lag`` of each assigned partition whose high watermark is known."""
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if high is None:
-                continue
-            position = consumer.position(tp, timeout_ms=1000)
-            if position is None:
-                continue
-            metrics.consumer_lag.set(
-                max(0, high - position),
-                {"group": self.name, "topic": tp.topic, "partition": str(tp.partition)},
+    def _unstick(self) -> None:
+        """Fail the pending waits of this consumer's broker clients (from the watchdog)."""
+        for client in list(self._clients):
+            net = getattr(client, "_net", None) or getattr(
+                getattr(client, "_consumer", None), "_net", None
             )
+            if net is not None:
+                net.stop(timeout_ms=1000)
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         epoch_reader = BrokerEpoch(self.bootstrap)
         watch = BrokerWatch(self.bootstrap, f"{self.name} 事件消费（worker）")
         epoch: str | None = None
         consumer: KafkaConsumer | None = None
-        dlq_producer = None
-        last_check = last_lag = 0.0
+        dlq_producer: KafkaProducer | None = None
+        last_check = 0.0
+        self._clients = [epoch_reader]
+        self.watchdog.start(stop)
         while not stop.is_set():
-            heartbeat.beat()
+            heartbeat.beat(self.name)
             try:
                 if consumer is None:
-                    previous, epoch = epoch, epoch_reader.current()
+                    with self.watchdog.call("读取 broker epoch"):
+                        previous, epoch = epoch, epoch_reader.current()
                     # After a fresh broker, offsets committed there may already be past
                     # republished events: read everything again from the start.
                     consumer = self._connect(rewind=previous is not None and previous != epoch)
-                    dlq_producer = make_producer(self.bootstrap)
+                    self._clients = [epoch_reader, consumer]
+                    if dlq_producer is None:
+                        dlq_producer = make_producer(self.bootstrap)
                     watch.reachable()
                 now = time.monotonic()
                 if now - last_check > self.epoch_check_seconds:
                     last_check = now
-                    current = self._read_epoch(epoch_reader, watch)
+                    with self.watchdog.call("读取 broker epoch"):
+                        current = self._read_epoch(epoch_reader, watch)
                     if current is not None and current != epoch:
                         log.warning("%s: fresh broker detected; reading from the start", self.name)
-                        consumer.close()
+                        self._drop(consumer)
                         consumer = None
                         continue
-                batches = consumer.poll(timeout_ms=500, max_records=200)
+                with self.watchdog.call("poll"):
+                    batches = consumer.poll(timeout_ms=500, max_records=200)
                 for _tp, records in batches.items():
                     for record in records:
                         self._process(record, dlq_producer)
                 if batches:
-                    consumer.commit()
-                if batches or now - last_lag > LAG_SECONDS:
-                    last_lag = now
-                    try:
-                        self._observe_lag(consumer)
-                    except KafkaError as exc:  # a measurement never costs the consumer its turn
-                        log.debug("%s: lag not measured: %s", self.name, exc)
+                    # Every effect above committed with its processed-event row already.
+                    with self.watchdog.call("commit"):
+                        consumer.commit()
+            except _Stopped:
+                break
             except (KafkaError, OSError) as exc:
                 watch.unreachable(exc)
-                if consumer is not None:
-                    try:
-                        consumer.close()
-                    except Exception:  # noqa: BLE001
-                        pass
+                self._drop(consumer)
                 consumer = None
+                epoch_reader.close()  # rebuilt on the next read (its loop may be the stuck one)
+                if dlq_producer is not None:
+                    _close_quietly(dlq_producer)
+                    dlq_producer = None
                 stop.wait(1.0)
-        if consumer is not None:
-            consumer.close()
+        self._drop(consumer)
+        if dlq_producer is not None:
+            _close_quietly(dlq_producer)
         epoch_reader.close()
+        heartbeat.forget(self.name)
+
+    def _drop(self, consumer: KafkaConsumer | None) -> None:
+        """Close ``consumer`` without waiting long for a broker that is gone."""
+        if consumer is not None:
+            with self.watchdog.call("close"):
+                _close_quietly(consumer)
 
     def _read_epoch(self, reader: BrokerEpoch, watch: BrokerWatch) -> str | None:
         """The broker's epoch for the periodic check; None when it cannot be read just now
@@ -212,22 +232,15 @@ class IdempotentConsumer:
         return epoch
 
 
-def _process_attributes(
-    group: str, record: ConsumerRecord, envelope: envelope_pb2.EventEnvelope
-) -> dict[str, str | int]:
-    """The CONSUMER span's attributes (semantic conventions for messaging, plus the tenant)."""
-    return {
-        "messaging.system": "kafka",
-        "messaging.operation.type": "process",
-        "messaging.operation.name": "process",
-        "messaging.destination.name": record.topic,
-        "messaging.destination.partition.id": str(record.partition),
-        "messaging.kafka.offset": record.offset,
-        "messaging.consumer.group.name": group,
-        "messaging.message.id": envelope.event_id,
-        "kepu.event.type": envelope.type,
-        "kepu.tenant.id": envelope.tenant_id,
-    }
+class _Stopped(Exception):
+    """The worker was asked to stop while an event waited for a part to come back."""
+
+
+def _close_quietly(client: KafkaConsumer | KafkaProducer) -> None:
+    try:
+        client.close(timeout_ms=2000) if isinstance(client, KafkaConsumer) else client.close(2)
+    except Exception:  # noqa: BLE001 - a client of a dead broker may fail to close cleanly
+        log.debug("closing a broker client failed", exc_info=True)
 
 
 class _Rewind(ConsumerRebalanceListener):

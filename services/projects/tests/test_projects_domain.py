@@ -164,3 +164,34 @@ def test_sealed_phone_opens_only_for_its_record_and_survives_key_rotation():
     rotated = KeyRing.from_config(f"1:{DEV_KEY},2:{new_key}")
     assert rotated.open(sealed, "project:a:contact_phone") == "13812345678"
     assert rotated.seal("x", "c")[1:3] == b"\x00\x02"
+
+
+def standing(status: str, *, own: bool = False, awaiting: str | None = None) -> domain.Standing:
+    return domain.Standing(
+        status=status,
+        call_id="c1",
+        awaiting_path=awaiting,
+        call_owner_path="410000.410500",
+        own=own,
+        same_tenant_path=own,
+    )
+
+
+def test_allowed_actions_follow_the_project_from_draft_to_award():
+    county, city, admin = "410000.410500.410502", "410000.410500", ("admin",)
+    assert domain.allowed_actions(standing("draft", own=True), county, admin) == ["edit", "submit"]
+    assert domain.allowed_actions(standing("draft", own=True), county, ("viewer",)) == []
+    waiting = standing("submitted", awaiting=city)
+    assert domain.allowed_actions(waiting, city, ("reviewer",)) == ["review"]
+    assert domain.allowed_actions(waiting, "410000", admin) == []
+    assert domain.allowed_actions(standing("expert_review"), city, admin) == ["review"]
+    assert domain.allowed_actions(standing("returned", own=True), county, admin) == [
+        "edit",
+        "submit",
+    ]
+    approved = standing("approved", own=True)
+    assert domain.allowed_actions(approved, county, admin) == ["report_progress"]
+    assert domain.allowed_actions(standing("approved"), city, admin) == ["flag_award"]
+    done = standing("completed", own=True)
+    assert domain.allowed_actions(done, county, admin) == []
+    assert domain.allowed_actions(standing("completed"), city, ("reviewer",)) == ["evaluate"]

@@ -376,3 +376,29 @@ def test_every_level_can_return_a_project_for_revision_and_the_applicant_resubmi
         db, "SELECT count(*) FROM outbox WHERE type = 'projects.project.returned'"
     )[0][0]
     assert events == 2  # each return committed with its event
+
+
+def test_each_project_says_what_the_caller_may_do_next(client, tree):
+    c, h, now = client
+    city, county, province = tree["410500"], tree["410502"], tree["410000"]
+    call = c.post(
+        "/api/v1/calls",
+        headers=h(city),
+        json={"title": "按钮来自领域规则", "programme": "i科普", "deadline": "2026-05-30"},
+    ).json()
+    p = c.post("/api/v1/projects", headers=h(county), json=form(call_id=call["id"])).json()
+    assert p["allowed_actions"] == ["edit", "submit"]
+
+    def seen_by(node, roles=("admin",)):
+        got = c.get(f"/api/v1/projects/{p['id']}", headers=h(node, roles))
+        assert got.status_code == 200, got.text
+        return got.json()["allowed_actions"]
+
+    assert seen_by(county, ("viewer",)) == []
+    assert seen_by(city) == []  # not filed yet
+    r = c.post(f"/api/v1/projects/{p['id']}/submit", headers=h(county))
+    assert r.json()["allowed_actions"] == []
+    assert seen_by(city, ("reviewer",)) == ["review"]
+    assert seen_by(province) == []  # the city's opinion is awaited
+    awaiting = c.get("/api/v1/projects?awaiting_me=true", headers=h(city)).json()["projects"]
+    assert [x["allowed_actions"] for x in awaiting if x["id"] == p["id"]] == [["review"]]

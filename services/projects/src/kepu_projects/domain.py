@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kepu_common.errors import Conflict, InvalidArgument, PermissionDenied
+from kepu_common.errors import Conflict, DomainError, InvalidArgument, PermissionDenied
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -384,6 +384,75 @@ def review_step(
     if reviewer_path == call_owner_path:
         return ReviewOutcome(EXPERT_REVIEW, None)
     return ReviewOutcome(SUBMITTED, parent_path(reviewer_path))
+
+
+# 可执行的操作, in the order a project meets them
+ACTIONS = ("edit", "submit", "review", "report_progress", "complete", "evaluate", "flag_award")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a caller stands towards one project: what ``allowed_actions`` needs to know."""
+
+    status: str
+    call_id: str | None
+    awaiting_path: str | None
+    call_owner_path: str  # the tenant that published the call; "" before one is chosen
+    own: bool  # the caller's tenant filed the project
+    same_tenant_path: bool
+
+
+def allowed_actions(project: Standing, caller_path: str, roles: Iterable[str]) -> list[str]:
+    """What the caller may do next with a project (``ACTIONS`` order), from the same checks
+    the use cases make: the role, whose project it is, and the state rule of each step.
+    ``review`` is the pending level's opinion, or the call owner's decision in expert review."""
+    roles = frozenset(roles)
+    owner_of_call = bool(project.call_owner_path) and project.call_owner_path == caller_path
+
+    def probe(action: str) -> None:
+        if action in ("edit", "submit", "report_progress", "complete"):
+            check_role(roles, WRITE_ROLES, "")
+            if not project.own:
+                raise PermissionDenied("")
+            if action == "edit":
+                check_can_edit(project.status)
+            elif action == "submit":
+                check_can_submit(project.status, project.call_id)
+            elif action == "report_progress":
+                check_can_report_progress(project.status)
+            else:
+                check_can_complete(project.status)
+        elif action == "review":
+            check_role(roles, REVIEW_ROLES, "")
+            if project.same_tenant_path or not project.call_id:
+                raise PermissionDenied("")
+            review_step(
+                status=project.status,
+                awaiting_path=project.awaiting_path,
+                call_owner_path=project.call_owner_path,
+                reviewer_path=caller_path,
+                decision=FAIL,
+                opinion="--",
+            )
+        elif action == "evaluate":
+            check_role(roles, REVIEW_ROLES, "")
+            if not owner_of_call:
+                raise PermissionDenied("")
+            evaluate(project.status, 60.0)
+        else:
+            check_role(roles, ADMIN_ROLES, "")
+            if not owner_of_call:
+                raise PermissionDenied("")
+            check_can_flag_award(project.status)
+
+    allowed = []
+    for action in ACTIONS:
+        try:
+            probe(action)
+        except DomainError:
+            continue
+        allowed.append(action)
+    return allowed
 
 
 def check_can_report_progress(status: str) -> str:

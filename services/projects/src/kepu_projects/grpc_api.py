@@ -108,6 +108,7 @@ def project_pb(v: service.ProjectView | Project) -> pb.Project:
         version=p.version,
         created_at=_iso(p.created_at),
         updated_at=_iso(p.updated_at),
+        allowed_actions=view.allowed_actions,
     )
 
 
@@ -256,7 +257,9 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
                 limit=request.limit or 50,
                 offset=request.offset,
             )
-            return pb.ListProjectsResponse(projects=[project_pb(r) for r in rows], total=total)
+            return pb.ListProjectsResponse(
+                projects=[project_pb(service.listed(p, r)) for r in rows], total=total
+            )
 
         return self._run(context, fn)
 
@@ -332,8 +335,8 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
                 s, p, now, request.call_id, request.top_n, request.reject_others
             )
             return pb.SelectProjectsResponse(
-                approved=[project_pb(x) for x in approved],
-                rejected=[project_pb(x) for x in rejected],
+                approved=[project_pb(service.listed(p, x)) for x in approved],
+                rejected=[project_pb(service.listed(p, x)) for x in rejected],
             )
 
         return self._run(context, fn)

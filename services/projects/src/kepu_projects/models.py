@@ -82,6 +82,7 @@ class Project:  # 重点项目（入库表）
     # joined for display, not stored on the row
     call_title: str = ""
     programme: str = ""
+    call_owner_path: str = ""  # the tenant that published the call
     phone_revealed: str = field(default="", compare=False)
 
 

@@ -76,7 +76,7 @@ _CASTS = {
 }
 _PROJECT_COLS = (
     ", ".join(f"p.{f}::text" if f in _CASTS else f"p.{f}" for f in _PROJECT_FIELDS)
-    + ", coalesce(c.title, ''), coalesce(c.programme, '')"
+    + ", coalesce(c.title, ''), coalesce(c.programme, ''), coalesce(c.tenant_path::text, '')"
 )
 _FROM_PROJECTS = "FROM projects p LEFT JOIN calls c ON c.id = p.call_id"
 

@@ -144,10 +144,34 @@ class ProjectView:
     project: Project
     opinions: list[Opinion] = field(default_factory=list)
     progress: list[ProgressReport] = field(default_factory=list)
+    allowed_actions: list[str] = field(default_factory=list)  # for the caller, from the domain
 
 
-def _view(s: Session, project: Project) -> ProjectView:
-    return ProjectView(project, repo.opinions(s, project), repo.progress(s, project))
+def allowed_actions(p: Principal, project: Project) -> list[str]:
+    """What ``p`` may do next with ``project`` (``domain.allowed_actions``)."""
+    standing = domain.Standing(
+        status=project.status,
+        call_id=project.call_id,
+        awaiting_path=project.awaiting_path,
+        call_owner_path=project.call_owner_path,
+        own=project.tenant_id == p.tenant_id,
+        same_tenant_path=project.tenant_path == p.tenant_path,
+    )
+    return domain.allowed_actions(standing, p.tenant_path, p.roles)
+
+
+def listed(p: Principal, project: Project) -> ProjectView:
+    """A project as a list shows it: without its history, with the caller's actions."""
+    return ProjectView(project, allowed_actions=allowed_actions(p, project))
+
+
+def _view(s: Session, p: Principal, project: Project) -> ProjectView:
+    return ProjectView(
+        project,
+        repo.opinions(s, project),
+        repo.progress(s, project),
+        allowed_actions(p, project),
+    )
 
 
 def _fileable_call(s: Session, p: Principal, now: datetime, call_id: str) -> Call:
@@ -224,7 +248,8 @@ def create_project(
     repo.insert_project(s, project)
     if call is not None:
         project.call_title, project.programme = call.title, call.programme
-    return ProjectView(project)
+        project.call_owner_path = call.tenant_path
+    return ProjectView(project, allowed_actions=allowed_actions(p, project))
 
 
 def update_project(
@@ -240,7 +265,7 @@ def update_project(
     _apply_form(project, form, ring)
     project.version += 1
     repo.save_project(s, project)
-    return _view(s, _project(s, p, project_id))
+    return _view(s, p, _project(s, p, project_id))
 
 
 def get_project(
@@ -275,7 +300,7 @@ def get_project(
                 },
             ),
         )
-    return _view(s, project)
+    return _view(s, p, project)
 
 
 def list_projects(
@@ -326,7 +351,7 @@ def submit(s: Session, p: Principal, now: datetime, project_id: str) -> ProjectV
     project.version += 1
     repo.save_project(s, project)
     _event(s, p, project, "submitted", now)
-    return _view(s, project)
+    return _view(s, p, project)
 
 
 def review(
@@ -361,7 +386,7 @@ def review(
         _event(s, p, project, "rejected", now, reason=project.reject_reason)
     if outcome.status == domain.RETURNED:
         _event(s, p, project, "returned", now, reason=project.return_reason)
-    return _view(s, project)
+    return _view(s, p, project)
 
 
 # ---------------------------------------------------------------- expert review
@@ -485,7 +510,7 @@ def report_progress(
     project.version += 1
     repo.insert_progress(s, project, text, percent, p.subject)
     repo.save_project(s, project)
-    return _view(s, project)
+    return _view(s, p, project)
 
 
 def complete(s: Session, p: Principal, now: datetime, project_id: str, summary: str) -> ProjectView:
@@ -499,7 +524,7 @@ def complete(s: Session, p: Principal, now: datetime, project_id: str, summary: 
     project.version += 1
     repo.save_project(s, project)
     _event(s, p, project, "completed", now)
-    return _view(s, project)
+    return _view(s, p, project)
 
 
 def _as_call_owner(s: Session, p: Principal, project: Project, action_cn: str) -> Call:
@@ -525,7 +550,7 @@ def evaluate(
     project.version += 1
     repo.save_project(s, project)
     _event(s, p, project, "evaluated", now)
-    return _view(s, project)
+    return _view(s, p, project)
 
 
 def flag_award(s: Session, p: Principal, project_id: str, recommended: bool) -> ProjectView:
@@ -536,7 +561,7 @@ def flag_award(s: Session, p: Principal, project_id: str, recommended: bool) -> 
     project.award_recommended = recommended
     project.version += 1
     repo.save_project(s, project)
-    return _view(s, project)
+    return _view(s, p, project)
 
 
 # ---------------------------------------------------------------- yearly counts

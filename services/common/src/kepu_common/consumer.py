@@ -27,7 +27,7 @@ from opentelemetry import propagate, trace
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from . import heartbeat
+from . import heartbeat, logs, metrics
 from .bus import CLIENT_SETTINGS, BrokerEpoch, BrokerWatch, ensure_topics, make_producer
 from .db import Database, Scope
 from .stall import StallWatch
@@ -35,6 +35,7 @@ from .transient import backoff, is_transient
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("kepu.consumer")
+LAG_SECONDS = 5.0  # how often an idle consumer measures its lag
 
 Handler = Callable[[Session, envelope_pb2.EventEnvelope], None]
 
@@ -111,19 +112,29 @@ class IdempotentConsumer:
                 record.topic + ".dlq", value=record.value, headers=[("error", b"unparseable")]
             )
             return
-        carrier = {k: bytes(v).decode() for k, v in (record.headers or [])}
-        ctx = propagate.extract(carrier)
-        last_error = ""
-        attempt = failures = 0
-        while failures < self.max_attempts:
-            attempt += 1
-            with tracer.start_as_current_span(f"consume {envelope.type}", context=ctx):
+        carrier = {k: bytes(v).decode(errors="replace") for k, v in (record.headers or [])}
+        with (
+            tracer.start_as_current_span(
+                f"process {record.topic}",
+                context=propagate.extract(carrier),
+                kind=trace.SpanKind.CONSUMER,
+                attributes=_process_attributes(self.name, record, envelope),
+            ) as span,
+            logs.request_scope(tenant_id=envelope.tenant_id, event_id=envelope.event_id),
+        ):
+            last_error = ""
+            attempt = failures = 0
+            while failures < self.max_attempts:
+                attempt += 1
                 try:
-                    if handle_once(self.db, self.name, envelope, self.handler):
+                    applied = handle_once(self.db, self.name, envelope, self.handler)
+                    if applied:
                         self.applied += 1
+                    self._count(record.topic, "applied" if applied else "duplicate")
                     return
                 except Exception as exc:  # noqa: BLE001 - retried; dead-lettered unless transient
                     last_error = repr(exc)
+                    span.record_exception(exc)
                     transient = is_transient(exc)
                     failures += 0 if transient else 1
                     if not transient or attempt == 1 or attempt % 20 == 0:
@@ -136,15 +147,34 @@ class IdempotentConsumer:
                             exc,
                         )
                     heartbeat.beat(self.name)  # waiting for the database is not being stuck
-            if self._stop.wait(backoff(attempt)):
-                raise _Stopped
-        dlq_producer.send(
-            record.topic + ".dlq",
-            key=record.key,
-            value=record.value,
-            headers=list(record.headers or [])
-            + [("error", last_error.encode()[:1000]), ("consumer", self.name.encode())],
-        ).get(10)
+                    if self._stop.wait(backoff(attempt)):
+                        raise _Stopped from exc
+            span.set_status(trace.StatusCode.ERROR, "dead-lettered")
+            dlq_producer.send(
+                record.topic + ".dlq",
+                key=record.key,
+                value=record.value,
+                headers=list(record.headers or [])
+                + [("error", last_error.encode()[:1000]), ("consumer", self.name.encode())],
+            ).get(10)
+            self._count(record.topic, "dead_lettered")
+
+    def _count(self, topic: str, outcome: str) -> None:
+        metrics.consumer_events.add(1, {"group": self.name, "topic": topic, "outcome": outcome})
+
+    def _observe_lag(self, consumer: KafkaConsumer) -> None:
+        """``kepu.consumer.lag`` of each assigned partition whose high watermark is known."""
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            position = consumer.position(tp, timeout_ms=1000)
+            if position is None:
+                continue
+            metrics.consumer_lag.set(
+                max(0, high - position),
+                {"group": self.name, "topic": tp.topic, "partition": str(tp.partition)},
+            )
 
     def _unstick(self) -> None:
         """Fail the pending waits of this consumer's broker clients (from the watchdog)."""
@@ -162,7 +192,7 @@ class IdempotentConsumer:
         epoch: str | None = None
         consumer: KafkaConsumer | None = None
         dlq_producer: KafkaProducer | None = None
-        last_check = 0.0
+        last_check = last_lag = 0.0
         self._clients = [epoch_reader]
         self.watchdog.start(stop)
         while not stop.is_set():
@@ -197,6 +227,12 @@ class IdempotentConsumer:
                     # Every effect above committed with its processed-event row already.
                     with self.watchdog.call("commit"):
                         consumer.commit()
+                if batches or now - last_lag > LAG_SECONDS:
+                    last_lag = now
+                    try:
+                        self._observe_lag(consumer)
+                    except KafkaError as exc:  # a measurement never costs the consumer its turn
+                        log.debug("%s: lag not measured: %s", self.name, exc)
             except _Stopped:
                 break
             except (KafkaError, OSError) as exc:
@@ -241,6 +277,24 @@ def _close_quietly(client: KafkaConsumer | KafkaProducer) -> None:
         client.close(timeout_ms=2000) if isinstance(client, KafkaConsumer) else client.close(2)
     except Exception:  # noqa: BLE001 - a client of a dead broker may fail to close cleanly
         log.debug("closing a broker client failed", exc_info=True)
+
+
+def _process_attributes(
+    group: str, record: ConsumerRecord, envelope: envelope_pb2.EventEnvelope
+) -> dict[str, str | int]:
+    """The CONSUMER span's attributes (semantic conventions for messaging, plus the tenant)."""
+    return {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+        "messaging.destination.name": record.topic,
+        "messaging.destination.partition.id": str(record.partition),
+        "messaging.kafka.offset": record.offset,
+        "messaging.consumer.group.name": group,
+        "messaging.message.id": envelope.event_id,
+        "kepu.event.type": envelope.type,
+        "kepu.tenant.id": envelope.tenant_id,
+    }
 
 
 class _Rewind(ConsumerRebalanceListener):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import time
 import warnings
@@ -75,12 +76,22 @@ def _make_traversable(path: Path) -> None:
             os.chmod(fp, os.stat(fp).st_mode | 0o044)
 
 
-class EmbeddedPostgres:
-    """Start (``initdb`` on first use) and stop a PostgreSQL cluster in ``data_dir``."""
+# Trading crash safety for speed: a killed server may lose the last commits (or worse). Only
+# test fixtures ask for it, explicitly (``durable=False``); ``make run`` never does.
+NOT_DURABLE = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+
+class EmbeddedPostgres:
+    """Start (``initdb`` on first use) and stop a PostgreSQL cluster in ``data_dir``.
+
+    Durable by default (fsync, synchronous_commit and full_page_writes on): a write that was
+    acknowledged survives a killed server. ``durable=False`` is for throw-away test clusters.
+    """
+
+    def __init__(self, data_dir: Path, port: int | None = None, *, durable: bool = True) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port or free_port()
+        self.durable = durable
         self.user = _system_user()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -89,6 +100,9 @@ class EmbeddedPostgres:
             return {}
         pw = pwd.getpwnam(self.user)
         return {"user": pw.pw_uid, "group": pw.pw_gid}
+
+    def _speed_settings(self) -> tuple[str, ...]:
+        return () if self.durable else NOT_DURABLE
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -131,12 +145,7 @@ class EmbeddedPostgres:
                 "127.0.0.1",
                 "-k",
                 str(self.data_dir),
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
+                *[arg for setting in self._speed_settings() for arg in ("-c", setting)],
                 "-c",
                 "max_connections=300",
                 "-c",
@@ -173,6 +182,18 @@ class EmbeddedPostgres:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL the server and its backends, no shutdown at all: a crash (fault tests).
+        ``start()`` brings it back on the same port and data directory (crash recovery)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
         self.proc = None
 
 

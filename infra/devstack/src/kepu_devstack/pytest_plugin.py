@@ -32,8 +32,10 @@ from .stack import Stack
 
 
 @contextmanager
-def fresh_stack(engines: str = "embedded") -> Iterator[Stack]:
+def fresh_stack(engines: str = "embedded", *, durable_pg: bool = False) -> Iterator[Stack]:
     """A whole platform on free ports in a throw-away directory (end-to-end tests).
+
+    Its PostgreSQL runs without fsync unless ``durable_pg`` (the fault tests kill it).
 
     ``engines="real"`` runs the production engines: Keycloak and Apache Kafka
     (``KEPU_IDP=keycloak KEPU_BROKER=kafka``) instead of the embedded provider and Tansu.
@@ -47,7 +49,7 @@ def fresh_stack(engines: str = "embedded") -> Iterator[Stack]:
     env["WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8,::1"
     if engines == "real":
         env.update(KEPU_IDP="keycloak", KEPU_BROKER="kafka")
-    s = Stack(var_dir=var_dir, extra_env=env)
+    s = Stack(var_dir=var_dir, extra_env=env, durable_pg=durable_pg)
     try:
         s.start()
         yield s
@@ -66,7 +68,8 @@ ENGINES = [pytest.param("embedded", id="embedded"), pytest.param("real", id="key
 def embedded_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
     # Not under pytest's basetemp: a concurrent pytest run may prune those directories.
     base = Path(os.environ.get("KEPU_TEST_TMP") or tempfile.mkdtemp(prefix="kepu-pg-"))
-    server = EmbeddedPostgres(base / f"pgdata-{uuid.uuid4().hex[:8]}")
+    # Throw-away cluster: durability off for speed, explicitly (make run keeps it on).
+    server = EmbeddedPostgres(base / f"pgdata-{uuid.uuid4().hex[:8]}", durable=False)
     server.start()
     yield server
     server.stop()

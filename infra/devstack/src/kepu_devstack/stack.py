@@ -57,6 +57,7 @@ class Stack:
     admin_password: str = "Kepu@Henan2026"
     admin_mfa: str = "optional"
     extra_env: dict[str, str] = field(default_factory=dict)
+    durable_pg: bool = True  # only test stacks turn PostgreSQL's durability off
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | KafkaServer | None = None
     keycloak: KeycloakServer | None = None
@@ -108,7 +109,9 @@ class Stack:
         )
         if need_pg:
             self.pg = EmbeddedPostgres(
-                self.var_dir / "pgdata", port=int(env.get("KEPU_PG_PORT", "0")) or None
+                self.var_dir / "pgdata",
+                port=int(env.get("KEPU_PG_PORT", "0")) or None,
+                durable=self.durable_pg,
             )
             self.pg.start()
         for svc in services:

@@ -4,22 +4,41 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || (python3 -m uv --version >/dev/null 2>&1 && echo python3 -m uv) || echo uv-missing)
 PROTO_SRC := $(shell find proto/kepu -name '*.proto')
 PROTO_STAMP := proto/gen/.stamp
+# The portal (Vue single-page app): installed from its lock file, built when a source changed.
+WEB := gateway/web
+WEB_SRC := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test proto sync engines lint typecheck unit e2e bench clean
+.PHONY: run test proto sync engines lint typecheck unit e2e bench clean web web-test
 
 $(PROTO_STAMP): $(PROTO_SRC)
 	@if [ "$(UV)" = "uv-missing" ]; then echo "uv is needed: pip install uv" >&2; exit 1; fi
 	rm -rf proto/gen && mkdir -p proto/gen
-	$(UV) run --no-project --with 'grpcio-tools>=1.66' python -m grpc_tools.protoc -Iproto \
+	$(UV) run --frozen --only-group dev python -m grpc_tools.protoc -Iproto \
 	  --python_out=proto/gen --pyi_out=proto/gen --grpc_python_out=proto/gen $(PROTO_SRC)
 	touch $(PROTO_STAMP)
 
 proto: $(PROTO_STAMP)
 
+$(WEB)/node_modules/.stamp: $(WEB)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js 20+ and npm are needed to build the portal: apt-get install nodejs npm" >&2; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB)/dist/index.html: $(WEB)/node_modules/.stamp $(WEB_SRC)
+	cd $(WEB) && npx vue-tsc --noEmit && npx vite build --logLevel warn
+	touch $@
+
+web: $(WEB)/dist/index.html
+
+# Vitest: the portal's components and stores (no browser, no stack).
+web-test: $(WEB)/node_modules/.stamp
+	cd $(WEB) && npm test --silent
+
 sync: proto
 	$(UV) sync --all-packages --group dev
 
-run: sync
+run: sync web
 	@if [ "$${KEPU_IDP:-embedded}" != embedded ] || [ "$${KEPU_BROKER:-tansu}" != tansu ]; then \
 	  $(UV) run python -m kepu_devstack engines; fi
 	$(UV) run python -m kepu_devstack run
@@ -44,7 +63,7 @@ unit: sync
 e2e: sync
 	$(UV) run pytest tests -q
 
-test: lint typecheck engines
+test: lint typecheck engines web web-test
 	$(UV) run pytest services gateway infra/devstack tests -q
 
 clean:

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..problems import Problem, problem_response
-from . import assessment_pages, auth, pages, project_pages, talent_pages
+from . import assessment_pages, auth, pages, project_pages, spa, talent_pages
 from .sessions import COOKIE, SessionStore
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -20,6 +20,7 @@ SAFE = {"GET", "HEAD", "OPTIONS"}
 def install(app: FastAPI) -> None:
     """Add the portal's routes, static files and the session middleware to the gateway."""
     app.state.portal_sessions = SessionStore()
+    spa.install(app)
     app.mount(
         "/static/portal",
         StaticFiles(directory=str(Path(__file__).parent / "static")),

@@ -1,0 +1,51 @@
+// Client routes, each screen loaded on first visit; every route but the sign-in pages needs a user.
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { claimsOf, currentUser, signIn } from './auth'
+import { useSession } from './stores/session'
+
+export const menu: { path: string; title: string; icon: string }[] = [
+  { path: '/', title: '首页', icon: 'HomeFilled' },
+  { path: '/talents', title: '人才库', icon: 'UserFilled' },
+  { path: '/reports', title: '报表', icon: 'Document' },
+  { path: '/admin', title: '管理', icon: 'Setting' },
+]
+
+const routes: RouteRecordRaw[] = [
+  { path: '/callback', component: () => import('./views/CallbackView.vue'), meta: { public: true } },
+  { path: '/logged-out', component: () => import('./views/LoggedOutView.vue'), meta: { public: true } },
+  {
+    path: '/',
+    component: () => import('./layouts/AppLayout.vue'),
+    children: [
+      { path: '', component: () => import('./views/HomeView.vue'), meta: { title: '首页' } },
+      { path: 'talents', component: () => import('./views/TalentsView.vue'), meta: { title: '人才库' } },
+      {
+        path: 'talents/:id',
+        component: () => import('./views/TalentDetailView.vue'),
+        meta: { title: '人才详情', parent: { path: '/talents', title: '人才库' } },
+      },
+      { path: 'reports', component: () => import('./views/ReportsView.vue'), meta: { title: '报表' } },
+      { path: 'admin', component: () => import('./views/AdminView.vue'), meta: { title: '管理' } },
+      { path: ':rest(.*)*', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在' } },
+    ],
+  },
+]
+
+export const router = createRouter({ history: createWebHistory(import.meta.env.BASE_URL), routes })
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true
+  const user = await currentUser()
+  if (!user) {
+    await signIn(to.fullPath)
+    return false
+  }
+  const session = useSession()
+  if (!session.me) session.setClaims(claimsOf(user.access_token))
+  return true
+})
+
+router.afterEach((to) => {
+  const title = to.meta.title as string | undefined
+  document.title = title ? `${title} - 科普云服务平台` : '科普云服务平台'
+})

@@ -247,3 +247,31 @@ def test_bad_input_gives_a_chinese_problem(client, tree, method, path, body, sta
 def test_without_a_token_it_is_401(client):
     c, _h = client
     assert is_problem(c.get("/api/v1/notifications"), 401)
+
+
+def test_each_brief_says_what_the_caller_may_do_next(client, tree):
+    c, h = client
+    t2, wolong = tree["411303002"], tree["411303"]
+    url = "/api/v1/reports/monthly_brief/2026-07"
+    assert c.get(url, headers=h(t2)).json()["allowed_actions"] == ["save", "submit"]
+    r = c.post(f"{url}/submit", headers=h(t2), json={"values": {"trainees": 5, "resources": 1}})
+    assert r.json()["allowed_actions"] == []  # submitted: its parent acts now
+    mine = c.get(f"{url}?tenant_id={t2.id}", headers=h(wolong)).json()
+    assert mine["allowed_actions"] == ["return", "accept"]
+    r = c.post(f"{url}/{t2.id}/return", headers=h(wolong), json={"reason": "请补充"})
+    assert r.json()["allowed_actions"] == []
+    assert c.get(url, headers=h(t2)).json()["allowed_actions"] == ["save", "submit"]
+
+
+def test_allowed_actions_of_a_brief_follow_its_status():
+    from kepu_reporting import domain
+
+    admin = frozenset({"admin"})
+    mine = {"own": True, "must_report": True, "direct_parent": False}
+    parent = {"own": False, "must_report": True, "direct_parent": True}
+    assert domain.allowed_actions("none", admin, **mine) == ["save", "submit"]
+    assert domain.allowed_actions("submitted", admin, **mine) == []
+    assert domain.allowed_actions("submitted", admin, **parent) == ["return", "accept"]
+    assert domain.allowed_actions("submitted", frozenset({"reporter"}), **parent) == []
+    assert domain.allowed_actions("accepted", admin, **parent) == []
+    assert domain.allowed_actions("none", admin, **(mine | {"must_report": False})) == ["save"]

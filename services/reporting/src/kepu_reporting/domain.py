@@ -18,7 +18,13 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-from kepu_common.errors import Conflict, FieldViolation, InvalidArgument, PermissionDenied
+from kepu_common.errors import (
+    Conflict,
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    PermissionDenied,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -690,6 +696,41 @@ def check_role(roles: frozenset[str], action: Literal["write", "review", "define
             action
         ]
         raise PermissionDenied(f"您没有{what}的权限。")
+
+
+REPORT_ACTIONS = ("save", "submit", "return", "accept")  # 保存、提交、退回、接收
+
+
+def allowed_actions(
+    status: str, roles: frozenset[str], *, own: bool, must_report: bool, direct_parent: bool
+) -> list[str]:
+    """What the caller may do next with one brief (``REPORT_ACTIONS`` order), from the checks
+    the use cases make: the reporting tenant saves and submits (when its level reports this
+    type), its direct parent returns or accepts a submitted brief."""
+
+    def probe(action: str) -> None:
+        if action in ("save", "submit"):
+            if not own or (action == "submit" and not must_report):
+                raise PermissionDenied("")
+            check_role(roles, "write")
+            if action == "save":
+                check_can_edit(status)
+            else:
+                check_can_submit(status)
+        else:
+            if not direct_parent:
+                raise PermissionDenied("")
+            check_role(roles, "review")
+            check_can_review(status, "return" if action == "return" else "accept", "-")
+
+    allowed = []
+    for action in REPORT_ACTIONS:
+        try:
+            probe(action)
+        except DomainError:
+            continue
+        allowed.append(action)
+    return allowed
 
 
 def due_notices(deadline: date, today: date) -> list[str]:

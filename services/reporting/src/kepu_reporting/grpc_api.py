@@ -85,6 +85,7 @@ def report_pb(v: service.ReportView) -> pb.Report:
         accepted_at=_iso(r.accepted_at) if r else "",
         version=r.version if r else 0,
         updated_at=_iso(r.updated_at) if r else "",
+        allowed_actions=v.allowed_actions,
     )
 
 

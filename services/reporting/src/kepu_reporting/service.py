@@ -85,10 +85,23 @@ class ReportView:
     values: dict[str, Any]
     prefilled: bool
     deadline: date | None
+    allowed_actions: list[str] = field(default_factory=list)  # for the caller, from the domain
 
     @property
     def status(self) -> str:
         return self.report.status if self.report else domain.NONE
+
+
+def _seen_by(p: Principal, view: ReportView) -> ReportView:
+    """``view`` with what ``p`` may do next with the brief (``domain.allowed_actions``)."""
+    view.allowed_actions = domain.allowed_actions(
+        view.status,
+        p.roles,
+        own=view.tenant.id == p.tenant_id,
+        must_report=view.rtype.deadline(view.tenant.kind, view.period) is not None,
+        direct_parent=is_direct_child(view.tenant.path, p.tenant_path),
+    )
+    return view
 
 
 def _period(rtype: domain.ReportType, period: str, now: datetime) -> domain.Period:
@@ -138,8 +151,9 @@ def get_report(
         values, prefilled = report.values, False
     else:
         values, prefilled = _prefill(s, tenant, rtype, per), True
-    return ReportView(
-        tenant, rtype, per, report, values, prefilled, rtype.deadline(tenant.kind, per)
+    return _seen_by(
+        p,
+        ReportView(tenant, rtype, per, report, values, prefilled, rtype.deadline(tenant.kind, per)),
     )
 
 
@@ -182,7 +196,7 @@ def save_draft(
     if report.status != domain.RETURNED:
         report.status = domain.DRAFT
     repo.save_report(s, report)
-    return ReportView(tenant, rtype, per, report, cleaned, False, report.deadline)
+    return _seen_by(p, ReportView(tenant, rtype, per, report, cleaned, False, report.deadline))
 
 
 def submit(
@@ -233,7 +247,7 @@ def submit(
             values=_struct(domain.numeric_part(rtype, report.values)),
         ),
     )
-    return ReportView(tenant, rtype, per, report, report.values, False, deadline)
+    return _seen_by(p, ReportView(tenant, rtype, per, report, report.values, False, deadline))
 
 
 def review(
@@ -284,7 +298,7 @@ def review(
         actor=p.subject,
         payload=payload,
     )
-    return ReportView(child, rtype, per, report, report.values, False, report.deadline)
+    return _seen_by(p, ReportView(child, rtype, per, report, report.values, False, report.deadline))
 
 
 # ---------------------------------------------------------------- the parent's view

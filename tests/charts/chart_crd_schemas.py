@@ -2,7 +2,8 @@
 
 kubernetes-validate only knows built-in kinds. These schemas hold the parts of each
 operator's CRD that our manifests use and that the operator rejects when wrong (required
-fields, types, enums), taken from CloudNativePG 1.30, Strimzi 1.0.1 (`kafka.strimzi.io/v1`,
+fields, types, enums), taken from CloudNativePG 1.30 (and its Barman Cloud plugin),
+prometheus-operator's PrometheusRule, Strimzi 1.0.1 (`kafka.strimzi.io/v1`,
 packaging/install/cluster-operator/04x-Crd-*.yaml) and Keycloak 26's CRDs.
 Unknown fields are refused where the CRD itself is structural, so a typo fails here.
 """
@@ -74,6 +75,19 @@ CNPG_ROLE = {
     "additionalProperties": False,
 }
 
+# A CNPG-I plugin entry (CloudNativePG 1.26+), e.g. the Barman Cloud plugin.
+CNPG_PLUGIN = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": STR,
+        "enabled": BOOL,
+        "isWALArchiver": BOOL,
+        "parameters": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}
+
 CLUSTER = _kind(
     "postgresql.cnpg.io/v1",
     "Cluster",
@@ -98,9 +112,41 @@ CLUSTER = _kind(
                     "parameters": {"type": "object", "additionalProperties": {"type": "string"}}
                 },
             },
+            "affinity": {
+                "type": "object",
+                "properties": {
+                    "enablePodAntiAffinity": BOOL,
+                    "podAntiAffinityType": {"enum": ["preferred", "required"]},
+                    "topologyKey": STR,
+                },
+                "additionalProperties": False,
+            },
+            "plugins": {"type": "array", "items": CNPG_PLUGIN},
+            "externalClusters": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": STR, "plugin": CNPG_PLUGIN},
+                    "additionalProperties": False,
+                },
+            },
             "bootstrap": {
                 "type": "object",
                 "properties": {
+                    "recovery": {
+                        "type": "object",
+                        "required": ["source"],
+                        "properties": {
+                            "source": STR,
+                            "recoveryTarget": {
+                                "type": "object",
+                                "properties": {"targetTime": STR},
+                                "additionalProperties": False,
+                            },
+                        },
+                        "additionalProperties": False,
+                    },
                     "initdb": {
                         "type": "object",
                         "properties": {
@@ -111,7 +157,7 @@ CLUSTER = _kind(
                             "postInitApplicationSQL": {"type": "array", "items": STR},
                         },
                         "additionalProperties": False,
-                    }
+                    },
                 },
                 "additionalProperties": False,
             },
@@ -191,7 +237,27 @@ KAFKA = _kind(
                                     ]
                                 },
                                 "tls": BOOL,
+                                "authentication": {
+                                    "type": "object",
+                                    "required": ["type"],
+                                    "properties": {
+                                        "type": {"enum": ["tls", "scram-sha-512", "custom"]}
+                                    },
+                                },
+                                "networkPolicyPeers": {
+                                    "type": "array",
+                                    "items": {"type": "object"},
+                                },
                             },
+                            "additionalProperties": False,
+                        },
+                    },
+                    "authorization": {
+                        "type": "object",
+                        "required": ["type"],
+                        "properties": {
+                            "type": {"enum": ["simple", "custom"]},
+                            "superUsers": {"type": "array", "items": STR},
                         },
                     },
                     "config": {"type": "object"},
@@ -267,8 +333,8 @@ KAFKA_TOPIC = _kind(
     },
 )
 
-# KafkaUser v1 (none rendered today; a KafkaUser added later is checked). v1 dropped the
-# single `operation` of an ACL rule for the `operations` list.
+# KafkaUser v1 (one per service). v1 dropped the single `operation` of an ACL rule for the
+# `operations` list.
 KAFKA_USER = _kind(
     "kafka.strimzi.io/v1",
     "KafkaUser",
@@ -346,7 +412,12 @@ KEYCLOAK = _kind(
             },
             "ingress": {
                 "type": "object",
-                "properties": {"enabled": BOOL, "className": STR},
+                "properties": {
+                    "enabled": BOOL,
+                    "className": STR,
+                    "tlsSecret": STR,
+                    "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
                 "additionalProperties": False,
             },
             "resources": RESOURCES,
@@ -370,6 +441,110 @@ REALM_IMPORT = _kind(
     },
 )
 
+# CloudNativePG 1.30's ScheduledBackup (seconds-first cron) with the plugin method.
+SCHEDULED_BACKUP = _kind(
+    "postgresql.cnpg.io/v1",
+    "ScheduledBackup",
+    {
+        "type": "object",
+        "required": ["schedule", "cluster"],
+        "properties": {
+            "schedule": {"type": "string", "pattern": r"^\S+( \S+){5}$"},
+            "cluster": SECRET_REF,
+            "immediate": BOOL,
+            "suspend": BOOL,
+            "backupOwnerReference": {"enum": ["none", "self", "cluster"]},
+            "target": {"enum": ["primary", "prefer-standby"]},
+            "method": {"enum": ["barmanObjectStore", "volumeSnapshot", "plugin"]},
+            "pluginConfiguration": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": STR, "parameters": {"type": "object"}},
+                "additionalProperties": False,
+            },
+        },
+        "additionalProperties": False,
+    },
+)
+
+# The Barman Cloud plugin's ObjectStore (barmancloud.cnpg.io/v1, api/v1/objectstore_types.go):
+# the barman-cloud configuration, no serverName (a plugin parameter of the Cluster instead).
+OBJECT_STORE = _kind(
+    "barmancloud.cnpg.io/v1",
+    "ObjectStore",
+    {
+        "type": "object",
+        "required": ["configuration"],
+        "properties": {
+            "retentionPolicy": {"type": "string", "pattern": "^[1-9][0-9]*[dwm]$"},
+            "configuration": {
+                "type": "object",
+                "required": ["destinationPath"],
+                "not": {"required": ["serverName"]},
+                "properties": {
+                    "destinationPath": STR,
+                    "endpointURL": STR,
+                    "endpointCA": SECRET_KEY_REF,
+                    "s3Credentials": {
+                        "type": "object",
+                        "properties": {
+                            "accessKeyId": SECRET_KEY_REF,
+                            "secretAccessKey": SECRET_KEY_REF,
+                        },
+                        "additionalProperties": False,
+                    },
+                    "wal": {"type": "object"},
+                    "data": {"type": "object"},
+                },
+                "additionalProperties": False,
+            },
+            "instanceSidecarConfiguration": {"type": "object"},
+        },
+        "additionalProperties": False,
+    },
+)
+
+# prometheus-operator's PrometheusRule (monitoring.coreos.com/v1).
+PROMETHEUS_RULE = _kind(
+    "monitoring.coreos.com/v1",
+    "PrometheusRule",
+    {
+        "type": "object",
+        "required": ["groups"],
+        "properties": {
+            "groups": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "rules"],
+                    "properties": {
+                        "name": STR,
+                        "interval": STR,
+                        "rules": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["expr"],
+                                "properties": {
+                                    "alert": STR,
+                                    "record": STR,
+                                    "expr": STR,
+                                    "for": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h|d)$"},
+                                    "labels": {"type": "object"},
+                                    "annotations": {"type": "object"},
+                                },
+                                "additionalProperties": False,
+                            },
+                        },
+                    },
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "additionalProperties": False,
+    },
+)
+
 SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     (s["properties"]["apiVersion"]["const"], s["properties"]["kind"]["const"]): s
     for s in (
@@ -381,5 +556,8 @@ SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
         KAFKA_USER,
         KEYCLOAK,
         REALM_IMPORT,
+        SCHEDULED_BACKUP,
+        OBJECT_STORE,
+        PROMETHEUS_RULE,
     )
 }

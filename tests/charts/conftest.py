@@ -1,5 +1,8 @@
 """Render the Helm charts in `charts/` offline with Helm's own engine (helm-python-sdk).
 
+`kepu-data` (the data plane) and `kepu` (the release) are separate charts installed into one
+namespace; `platform` is both.
+
 The charts are copied to a temporary folder and their file:// dependencies resolved there
 (`helm dependency update`), so a test run never writes into the source tree.
 """
@@ -82,3 +85,24 @@ def render(chart_root: Path) -> Callable[..., Rendered]:
 def umbrella(render: Callable[..., Rendered]) -> Rendered:
     """The umbrella chart with its default (production) values."""
     return render()
+
+
+@pytest.fixture(scope="session")
+def data_plane(render: Callable[..., Rendered]) -> Rendered:
+    """charts/kepu-data with its default values (installed before the umbrella)."""
+    return render(chart="kepu-data")
+
+
+def together(*parts: Rendered) -> Rendered:
+    """What a namespace holds once several charts are installed."""
+    out = Rendered()
+    for part in parts:
+        out.docs += part.docs
+        out.sources += part.sources
+    return out
+
+
+@pytest.fixture(scope="session")
+def platform(umbrella: Rendered, data_plane: Rendered) -> Rendered:
+    """kepu-data and kepu, as installed side by side in one namespace."""
+    return together(data_plane, umbrella)

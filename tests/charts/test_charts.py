@@ -7,6 +7,7 @@ chart_crd_schemas.py.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,10 +18,16 @@ import jsonschema
 import kubernetes_validate
 import pytest
 from chart_crd_schemas import SCHEMAS
-from conftest import COMPONENTS, NAMESPACE, RELEASE, SERVICES, Rendered
+from conftest import COMPONENTS, NAMESPACE, RELEASE, SERVICES, Rendered, together
 
 KUBERNETES_VERSION = "1.30.0"
-CRD_API_GROUPS = ("postgresql.cnpg.io/", "kafka.strimzi.io/", "k8s.keycloak.org/")
+CRD_API_GROUPS = (
+    "postgresql.cnpg.io/",
+    "barmancloud.cnpg.io/",
+    "kafka.strimzi.io/",
+    "k8s.keycloak.org/",
+    "monitoring.coreos.com/",
+)
 
 
 def hook(doc: dict[str, Any]) -> set[str]:
@@ -62,13 +69,30 @@ def test_umbrella_renders_every_component(umbrella: Rendered) -> None:
         assert f"{RELEASE}-{svc}-migrate" in umbrella.names("Job")
         assert f"{RELEASE}-{svc}-serve" in umbrella.names("PodDisruptionBudget")
     assert f"{RELEASE}-gateway" in deployments
-    for kind in ("Cluster", "Kafka", "KafkaNodePool", "Keycloak", "KeycloakRealmImport"):
+    for kind in ("Kafka", "KafkaNodePool", "Keycloak", "KeycloakRealmImport", "PrometheusRule"):
         assert len(umbrella.of_kind(kind)) == 1, kind
+    assert umbrella.of_kind("Cluster") == []  # the data plane is charts/kepu-data
 
 
-def test_every_manifest_validates_against_its_schema(umbrella: Rendered) -> None:
+BACKUP = {
+    "backup": {
+        "enabled": True,
+        "destinationPath": "s3://kepu-backups/henan",
+        "endpointURL": "https://oss.example.cn",
+        "credentialsSecret": "kepu-backup-s3",
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def everything(render: Callable[..., Rendered], platform: Rendered) -> Rendered:
+    """Every object the charts can render: the platform plus the data plane with backups."""
+    return together(platform, render(BACKUP, chart="kepu-data"))
+
+
+def test_every_manifest_validates_against_its_schema(everything: Rendered) -> None:
     checked_builtin = checked_crd = 0
-    for doc, source in zip(umbrella.docs, umbrella.sources, strict=True):
+    for doc, source in zip(everything.docs, everything.sources, strict=True):
         where = f"{doc['kind']}/{doc['metadata']['name']} from {source}"
         if doc["apiVersion"].startswith(CRD_API_GROUPS):
             schema = SCHEMAS.get((doc["apiVersion"], doc["kind"]))
@@ -106,7 +130,7 @@ def test_each_component_chart_renders_on_its_own(
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
 
-@pytest.mark.parametrize("chart", ["kepu-lib", *COMPONENTS, "kepu"])
+@pytest.mark.parametrize("chart", ["kepu-lib", *COMPONENTS, "kepu", "kepu-data"])
 def test_helm_lint_finds_no_warning(chart_root: Path, chart: str) -> None:
     report = helm.lint(chart_root / chart, strict=True, with_subcharts=True)
     assert report["errors"] == []
@@ -191,7 +215,8 @@ def test_services_get_the_process_contract_environment(umbrella: Rendered) -> No
             assert url.startswith("postgresql://$(KEPU_PG_APP_USER):$(KEPU_PG_APP_PASSWORD)@")
             assert f"@{RELEASE}-pg-rw:5432/{svc}?" in url
             assert env["KEPU_PG_APP_PASSWORD"]["secretKeyRef"]["name"] == f"{RELEASE}-pg-app"
-            assert env["KAFKA_BOOTSTRAP_SERVERS"] == f"{RELEASE}-kafka-kafka-bootstrap:9092"
+            assert env["KAFKA_BOOTSTRAP_SERVERS"] == f"{RELEASE}-kafka-kafka-bootstrap:9093"
+            assert env["KEPU_PG_APP_PASSWORD"]["secretKeyRef"]["key"] == "password-urlencoded"
             assert env["OIDC_ISSUER"] == "https://auth.kepu.example.cn/realms/kepu"
             assert env["OIDC_JWKS_URL"].startswith(f"http://{RELEASE}-keycloak-service:8080/")
             assert env["IDP"] == "keycloak"
@@ -215,24 +240,26 @@ def test_owner_credentials_reach_only_the_migration_job(umbrella: Rendered) -> N
         assert migrate["args"] == ["python", "-m", f"kepu_{svc}", "migrate"]
 
 
-def test_no_password_appears_in_a_workload_manifest(umbrella: Rendered) -> None:
+def test_no_password_appears_in_a_workload_manifest(platform: Rendered) -> None:
     passwords = {
-        s["stringData"]["password"] for s in umbrella.of_kind("Secret") if "stringData" in s
+        s["stringData"]["password"]
+        for s in platform.of_kind("Secret")
+        if "password" in s.get("stringData", {})
     }
-    assert passwords
-    text = repr(workloads(umbrella))
+    assert len(passwords) >= 7  # the app role, five owners, keycloak, the first admin
+    text = repr(workloads(platform))
     assert not [p for p in passwords if p in text]
 
 
-def test_every_required_secret_reference_is_rendered_by_the_chart(umbrella: Rendered) -> None:
-    secrets = set(umbrella.names("Secret"))
-    for doc in workloads(umbrella):
+def test_every_required_secret_reference_is_rendered_by_the_chart(platform: Rendered) -> None:
+    secrets = set(platform.names("Secret"))
+    for doc in workloads(platform):
         for c in containers(doc):
             for e in c.get("env", []):
                 ref = (e.get("valueFrom") or {}).get("secretKeyRef")
                 if ref and not ref.get("optional"):
                     assert ref["name"] in secrets, f"{doc['metadata']['name']}: {e['name']}"
-    for role in umbrella.named("Cluster", f"{RELEASE}-pg")["spec"]["managed"]["roles"]:
+    for role in platform.named("Cluster", f"{RELEASE}-pg")["spec"]["managed"]["roles"]:
         assert role["passwordSecret"]["name"] in secrets
 
 
@@ -251,12 +278,12 @@ def test_admin_mfa_follows_the_values(render: Callable[..., Rendered]) -> None:
     assert env_of(c)["ADMIN_MFA"] == "optional"
 
 
-def test_identity_gets_its_sealing_key_from_a_kept_secret(umbrella: Rendered) -> None:
-    secret = umbrella.named("Secret", f"{RELEASE}-identity-keys")
+def test_identity_gets_its_sealing_key_from_a_kept_secret(platform: Rendered) -> None:
+    secret = platform.named("Secret", f"{RELEASE}-identity-keys")
     annotations = secret["metadata"]["annotations"]
     assert annotations["helm.sh/resource-policy"] == "keep"
-    assert "pre-install" in hook(secret)
-    (c,) = pod_spec(umbrella.named("Deployment", f"{RELEASE}-identity-serve"))["containers"]
+    assert not hook(secret)  # an ordinary object of charts/kepu-data
+    (c,) = pod_spec(platform.named("Deployment", f"{RELEASE}-identity-serve"))["containers"]
     assert env_of(c)["IDENTITY_SECRET_KEY"]["secretKeyRef"]["name"] == f"{RELEASE}-identity-keys"
 
 
@@ -271,23 +298,37 @@ def test_migration_jobs_are_pre_install_and_pre_upgrade_hooks(umbrella: Rendered
         assert "before-hook-creation" in policy
 
 
-def test_database_exists_before_the_first_migration(umbrella: Rendered) -> None:
-    # On a first install only hooks exist when the migration Jobs run, so the database,
-    # its databases and the role passwords must be earlier pre-install hooks.
-    first_migration = min(
-        hook_weight(j) for j in umbrella.of_kind("Job") if "pre-install" in hook(j)
-    )
-    earlier = [
-        *umbrella.of_kind("Cluster"),
-        *umbrella.of_kind("Database"),
-        *[s for s in umbrella.of_kind("Secret")],
-    ]
-    for doc in earlier:
-        assert "pre-install" in hook(doc), doc["metadata"]["name"]
-        assert hook_weight(doc) < first_migration, doc["metadata"]["name"]
-    assert hook_weight(umbrella.of_kind("Cluster")[0]) < hook_weight(
-        umbrella.of_kind("Database")[0]
-    )
+def test_no_data_plane_object_is_a_hook_and_every_one_is_kept(
+    data_plane: Rendered, umbrella: Rendered
+) -> None:
+    # Helm never updates a hook object and deletes it before re-creating it on a reinstall
+    # (before-hook-creation): the database and the keys must be ordinary, kept objects.
+    assert data_plane.names("Cluster") == [f"{RELEASE}-pg"]
+    assert len(data_plane.of_kind("Database")) == len(SERVICES) + 1  # and keycloak
+    for doc in data_plane.docs:
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        assert not hook(doc), where
+        assert doc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep", where
+    # The release chart renders no database, role Secret or data key any more.
+    assert umbrella.of_kind("Cluster") == umbrella.of_kind("Database") == []
+    assert not [n for n in umbrella.names("Secret") if n.startswith(f"{RELEASE}-pg-")]
+    assert not [n for n in umbrella.names("Secret") if n.endswith("-keys")]
+
+
+def test_data_plane_names_meet_the_release_that_uses_them(
+    data_plane: Rendered, umbrella: Rendered
+) -> None:
+    refs = {
+        e["valueFrom"]["secretKeyRef"]["name"]
+        for d in workloads(umbrella)
+        for c in containers(d)
+        for e in c.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+        and not e["valueFrom"]["secretKeyRef"].get("optional")
+    }
+    rendered_here = set(umbrella.names("Secret"))
+    assert refs - rendered_here <= set(data_plane.names("Secret"))
+    assert f"{RELEASE}-talent-keys" in refs - rendered_here
 
 
 def test_credential_distribution_runs_after_install(umbrella: Rendered) -> None:
@@ -336,12 +377,12 @@ def test_credential_job_can_be_pointed_at_another_tree(render: Callable[..., Ren
 # --- PostgreSQL, Kafka, Keycloak -------------------------------------------------------------
 
 
-def test_one_database_per_service_with_the_extensions(umbrella: Rendered) -> None:
-    cluster = umbrella.named("Cluster", f"{RELEASE}-pg")
+def test_one_database_per_service_with_the_extensions(data_plane: Rendered) -> None:
+    cluster = data_plane.named("Cluster", f"{RELEASE}-pg")
     initdb = cluster["spec"]["bootstrap"]["initdb"]
     assert "CREATE EXTENSION IF NOT EXISTS ltree;" in initdb["postInitTemplateSQL"]
     assert "CREATE EXTENSION IF NOT EXISTS pg_trgm;" in initdb["postInitTemplateSQL"]
-    databases = {d["spec"]["name"]: d for d in umbrella.of_kind("Database")}
+    databases = {d["spec"]["name"]: d for d in data_plane.of_kind("Database")}
     for svc in SERVICES:
         assert f"CREATE DATABASE {svc} OWNER {svc}_owner;" in initdb["postInitApplicationSQL"]
         db = databases[svc]
@@ -350,9 +391,10 @@ def test_one_database_per_service_with_the_extensions(umbrella: Rendered) -> Non
         assert db["spec"]["databaseReclaimPolicy"] == "retain"
 
 
-def test_the_app_role_cannot_bypass_row_level_security(umbrella: Rendered) -> None:
+def test_the_app_role_cannot_bypass_row_level_security(data_plane: Rendered) -> None:
     roles = {
-        r["name"]: r for r in umbrella.named("Cluster", f"{RELEASE}-pg")["spec"]["managed"]["roles"]
+        r["name"]: r
+        for r in data_plane.named("Cluster", f"{RELEASE}-pg")["spec"]["managed"]["roles"]
     }
     app = roles["kepu_app"]
     assert app["bypassrls"] is False
@@ -371,7 +413,9 @@ def test_topics_include_a_dead_letter_topic_for_each(umbrella: Rendered) -> None
     assert dlq_retention > int(topics["talent.events"]["spec"]["config"]["retention.ms"])
 
 
-def test_kafka_runs_in_kraft_mode_with_a_plain_bootstrap_listener(umbrella: Rendered) -> None:
+def test_kafka_runs_in_kraft_mode_with_only_an_authenticated_tls_listener(
+    umbrella: Rendered,
+) -> None:
     kafka = umbrella.named("Kafka", f"{RELEASE}-kafka")
     # Strimzi v1: KRaft with node pools is the only mode; the v1beta2 annotations are gone.
     assert kafka["apiVersion"] == "kafka.strimzi.io/v1"
@@ -379,67 +423,74 @@ def test_kafka_runs_in_kraft_mode_with_a_plain_bootstrap_listener(umbrella: Rend
         "strimzi.io/kraft",
         "strimzi.io/node-pools",
     }
-    assert {"name": "plain", "port": 9092, "type": "internal", "tls": False} in kafka["spec"][
-        "kafka"
-    ]["listeners"]
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    assert (listener["port"], listener["tls"], listener["authentication"]["type"]) == (
+        9093,
+        True,
+        "scram-sha-512",
+    )
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
     (pool,) = umbrella.of_kind("KafkaNodePool")
     assert pool["metadata"]["labels"]["strimzi.io/cluster"] == f"{RELEASE}-kafka"
     assert set(pool["spec"]["roles"]) == {"controller", "broker"}
 
 
-def test_keycloak_uses_its_own_database_in_the_cluster(umbrella: Rendered) -> None:
-    db = umbrella.named("Keycloak", f"{RELEASE}-keycloak")["spec"]["db"]
+def test_keycloak_uses_its_own_database_in_the_cluster(platform: Rendered) -> None:
+    keycloak = platform.named("Keycloak", f"{RELEASE}-keycloak")
+    db = keycloak["spec"]["db"]
     assert db["host"] == f"{RELEASE}-pg-rw"
     assert db["database"] == "keycloak"
-    assert db["passwordSecret"]["name"] in umbrella.names("Secret")
+    assert db["passwordSecret"]["name"] in platform.names("Secret")
+    # Its ingress serves HTTPS only, with the TLS Secret of the sign-in host.
+    assert keycloak["spec"]["ingress"]["tlsSecret"] == f"{RELEASE}-keycloak-tls"
+    assert keycloak["spec"]["hostname"]["hostname"].startswith("https://")
 
 
 # --- switching operator kinds off ------------------------------------------------------------
 
 
-def test_disabling_cloudnativepg_removes_the_cluster(render: Callable[..., Rendered]) -> None:
-    external = render(
-        {"postgres": {"enabled": False}, "global": {"postgres": {"host": "pg.internal"}}}
+def test_an_external_database_needs_no_cloudnativepg(render: Callable[..., Rendered]) -> None:
+    data = render(
+        {"postgres": {"enabled": False}, "roleSecrets": {"external": {"kepu_app": "x"}}},
+        chart="kepu-data",
     )
-    assert external.of_kind("Cluster") == []
-    assert external.of_kind("Database") == []
-    assert not [s for s in external.names("Secret") if s.startswith(f"{RELEASE}-pg-")]
-    # The services stay, pointed at the external server.
+    assert data.of_kind("Cluster") == data.of_kind("Database") == []
+    assert f"{RELEASE}-pg-app" in data.names("Secret")  # the roles' passwords, given
+    assert f"{RELEASE}-talent-keys" in data.names("Secret")
+    external = render(
+        {"postgres": {"cloudnativepg": False}, "global": {"postgres": {"host": "pg.internal"}}}
+    )
     (c,) = pod_spec(external.named("Deployment", f"{RELEASE}-talent-serve"))["containers"]
     assert "@pg.internal:5432/talent" in env_of(c)["TALENT_DATABASE_URL"]
 
 
 @pytest.mark.parametrize(
-    ("values", "gone"),
+    ("chart", "values", "gone"),
     [
-        ({"postgres": {"databaseCRs": False}}, ["Database"]),
-        ({"kafka": {"enabled": False}}, ["Kafka", "KafkaNodePool"]),
-        ({"kafka": {"topics": {"enabled": False}}}, ["KafkaTopic"]),
-        ({"keycloak": {"enabled": False}}, ["Keycloak"]),
-        ({"keycloak": {"realmImport": {"enabled": False}}}, ["KeycloakRealmImport"]),
+        ("kepu-data", {"postgres": {"databaseCRs": False}}, ["Database"]),
+        ("kepu", {"kafka": {"enabled": False}}, ["Kafka", "KafkaNodePool"]),
+        ("kepu", {"kafka": {"topics": {"enabled": False}}}, ["KafkaTopic"]),
+        ("kepu", {"kafka": {"users": {"enabled": False}}}, ["KafkaUser"]),
+        ("kepu", {"keycloak": {"enabled": False}}, ["Keycloak"]),
+        ("kepu", {"keycloak": {"realmImport": {"enabled": False}}}, ["KeycloakRealmImport"]),
+        ("kepu", {"networkPolicy": {"enabled": False}}, ["NetworkPolicy"]),
+        ("kepu", {"monitoring": {"prometheusRules": False}}, ["PrometheusRule"]),
     ],
 )
 def test_each_operator_kind_can_be_switched_off(
-    render: Callable[..., Rendered], umbrella: Rendered, values: dict, gone: list[str]
+    render: Callable[..., Rendered], chart: str, values: dict, gone: list[str]
 ) -> None:
-    rendered = render(values)
+    default, rendered = render(chart=chart), render(values, chart=chart)
     for kind in gone:
-        assert umbrella.of_kind(kind), kind
+        assert default.of_kind(kind), kind
         assert rendered.of_kind(kind) == [], kind
-    assert len(rendered.of_kind("Deployment")) == len(umbrella.of_kind("Deployment"))
+    assert len(rendered.of_kind("Deployment")) == len(default.of_kind("Deployment"))
 
 
 def test_a_service_can_be_left_out(render: Callable[..., Rendered]) -> None:
     without = render({"assessment": {"enabled": False}})
     assert not [d for d in without.names("Deployment") if "assessment" in d]
     assert f"{RELEASE}-talent-serve" in without.names("Deployment")
-
-
-def test_asking_for_an_existing_database_keeps_it_out_of_hooks(
-    render: Callable[..., Rendered],
-) -> None:
-    managed = render({"postgres": {"asHooks": False}})
-    assert all(not hook(d) for d in managed.of_kind("Cluster") + managed.of_kind("Database"))
 
 
 # --- gateway ---------------------------------------------------------------------------------
@@ -484,11 +535,12 @@ def test_services_listen_on_the_pod_network_not_loopback(umbrella: Rendered) -> 
         assert env[f"{svc.upper()}_GRPC_HOST"] == "0.0.0.0"
 
 
-def test_personal_data_keys_come_from_kept_secrets(umbrella: Rendered) -> None:
+def test_personal_data_keys_come_from_kept_secrets(platform: Rendered) -> None:
     """Talent and projects encrypt phones/ID numbers; their key must never be the development default."""
     for svc in ("talent", "projects"):
-        (c,) = pod_spec(umbrella.named("Deployment", f"{RELEASE}-{svc}-serve"))["containers"]
+        (c,) = pod_spec(platform.named("Deployment", f"{RELEASE}-{svc}-serve"))["containers"]
         env = {e["name"]: e for e in c["env"]}
         ref = env[f"{svc.upper()}_SECRET_KEY"]["valueFrom"]["secretKeyRef"]
         assert ref["name"] == f"{RELEASE}-{svc}-keys"
-        umbrella.named("Secret", f"{RELEASE}-{svc}-keys")
+        key = platform.named("Secret", f"{RELEASE}-{svc}-keys")["stringData"]["secret-key"]
+        assert len(base64.b64decode(key)) == 32

@@ -31,8 +31,8 @@ def test_kafka_is_the_version_the_tests_run(umbrella: Rendered) -> None:
     assert kafka["spec"]["kafka"]["version"] == pom_property("kafka.version")
 
 
-def test_postgresql_is_the_major_version_the_tests_run(umbrella: Rendered) -> None:
-    image = umbrella.named("Cluster", f"{RELEASE}-pg")["spec"]["imageName"]
+def test_postgresql_is_the_major_version_the_tests_run(data_plane: Rendered) -> None:
+    image = data_plane.named("Cluster", f"{RELEASE}-pg")["spec"]["imageName"]
     repository, tag = image.rsplit(":", 1)
     assert repository == "ghcr.io/cloudnative-pg/postgresql"
     # CloudNativePG reads the major version from the tag, which must start with it.

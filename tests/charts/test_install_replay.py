@@ -1,6 +1,8 @@
 """Replay of a first ``helm install`` of charts/kepu: its hook Jobs run here, as processes.
 
-The umbrella chart is rendered as conftest.py does (helm-python-sdk, a first install).
+The data plane (charts/kepu-data: the Cluster, Databases, role and key Secrets) is installed
+first, as the operations guide says; then the umbrella chart is rendered as conftest.py does
+(helm-python-sdk, a first install).
 Every hook Job is taken in Helm's order (helm_hooks.hooks_in_order: event, weight, name),
 and each of its init containers, then its container, runs its rendered command
 (``python -m kepu_<svc> ...``) with its rendered environment against a real PostgreSQL.
@@ -21,7 +23,8 @@ Stood in for, because it cannot run here:
     trusts local connections and has no TLS: passwords are not checked, ``sslmode`` is
     dropped;
   - the cluster network: service names become 127.0.0.1 ports, ``0.0.0.0`` listeners
-    127.0.0.1, and the OTLP endpoint is dropped (tracing is then a no-op);
+    127.0.0.1, the OTLP endpoint and the fixed /metrics port are dropped (tracing is then a
+    no-op), and Kafka's TLS/SCRAM settings too (no hook uses Kafka);
   - the Kubernetes API: the credential Job gets ``--output-dir`` and writes its Secret as a
     folder (``sheet_store.DirectorySecretStore``). The create-or-patch decision is the
     same code (``store_sheet``); its HTTP calls are not made here (the decision has unit
@@ -50,7 +53,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 import pytest
-from conftest import NAMESPACE, RELEASE, SERVICES, Rendered
+from conftest import NAMESPACE, RELEASE, SERVICES, Rendered, together
 from helm_hooks import hooks_in_order
 from kepu_devstack.ports import free_port
 from kepu_devstack.postgres import EmbeddedPostgres, provision_database
@@ -347,7 +350,10 @@ def replay(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Replay]:
     # A wait that fails should fail within the test's time (the chart waits 900 s).
-    rendered = render({**idp.values, "identity": {"readiness": {"timeoutSeconds": 180}}})
+    rendered = together(
+        render(chart="kepu-data"),
+        render({**idp.values, "identity": {"readiness": {"timeoutSeconds": 180}}}),
+    )
     undo_realm = None
     if idp.import_realm is not None:
         (realm_import,) = rendered.of_kind("KeycloakRealmImport")
@@ -374,6 +380,8 @@ def replay(
             "KEPU_BIND_HOST": "127.0.0.1",
             **{f"{svc.upper()}_GRPC_HOST": "127.0.0.1" for svc in SERVICES},
             "OTEL_EXPORTER_OTLP_ENDPOINT": None,
+            "KEPU_METRICS_PORT": None,
+            "KAFKA_SECURITY_PROTOCOL": None,
         },
     )
     server: subprocess.Popen[bytes] | None = None

@@ -14,6 +14,8 @@ so they never appear in the rendered manifest.
 {{- $db := $v.database.name | default $v.component -}}
 {{- $host := include "kepu.pgHost" $ -}}
 {{- $params := $g.postgres.params -}}
+{{- /* The percent-encoded password (charts/kepu-data): @ : / in a password cannot break the URL. */ -}}
+{{- $pwKey := $g.postgres.passwordKey | default "password-urlencoded" -}}
 - name: KEPU_PG_APP_USER
   valueFrom:
     secretKeyRef:
@@ -23,7 +25,7 @@ so they never appear in the rendered manifest.
   valueFrom:
     secretKeyRef:
       name: {{ $v.database.appSecret | default (include "kepu.pgAppSecret" $) }}
-      key: password
+      key: {{ $pwKey }}
 - name: {{ $svc }}_DATABASE_URL
   value: {{ printf "postgresql://$(KEPU_PG_APP_USER):$(KEPU_PG_APP_PASSWORD)@%s:%d/%s%s" $host (int $g.postgres.port) $db (ternary (printf "?%s" $params) "" (ne $params "")) | quote }}
 {{- if .owner }}
@@ -36,7 +38,7 @@ so they never appear in the rendered manifest.
   valueFrom:
     secretKeyRef:
       name: {{ $v.database.ownerSecret | default (include "kepu.pgOwnerSecret" (dict "ctx" $ "svc" $v.component)) }}
-      key: password
+      key: {{ $pwKey }}
 - name: {{ $svc }}_MIGRATION_DATABASE_URL
   value: {{ printf "postgresql://$(KEPU_PG_OWNER_USER):$(KEPU_PG_OWNER_PASSWORD)@%s:%d/%s%s" $host (int $g.postgres.port) $db (ternary (printf "?%s" $params) "" (ne $params "")) | quote }}
 {{- end }}
@@ -82,6 +84,11 @@ so they never appear in the rendered manifest.
 {{- if or (eq .role "relay") (eq .role "worker") }}
 - name: KEPU_HEARTBEAT_FILE
   value: /tmp/kepu-heartbeat
+{{- end }}
+{{- if has .role (list "serve" "relay" "worker") }}
+# /metrics of this process (kepu_common.metrics), scraped by Prometheus.
+- name: KEPU_METRICS_PORT
+  value: {{ $v.metricsPort | default 9464 | quote }}
 {{- end }}
 {{- range $name, $value := $v.env }}
 - name: {{ $name }}

@@ -33,6 +33,8 @@ spec:
       imagePullSecrets:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+      topologySpreadConstraints:
+        {{- include "kepu.topologySpread" (dict "ctx" $ "role" "serve") | nindent 8 }}
       containers:
         - name: gateway
           image: {{ include "kepu.image" $ | quote }}
@@ -126,27 +128,7 @@ spec:
                   name: http
 {{- end }}
 {{- if $v.autoscaling.enabled }}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata:
-  name: {{ include "kepu.fullname" $ }}
-  labels:
-    {{- include "kepu.labels" (dict "ctx" $ "role" "serve") | nindent 4 }}
-spec:
-  scaleTargetRef:
-    apiVersion: apps/v1
-    kind: Deployment
-    name: {{ include "kepu.fullname" $ }}
-  minReplicas: {{ $v.autoscaling.minReplicas }}
-  maxReplicas: {{ $v.autoscaling.maxReplicas }}
-  metrics:
-    - type: Resource
-      resource:
-        name: cpu
-        target:
-          type: Utilization
-          averageUtilization: {{ $v.autoscaling.targetCPUUtilizationPercentage }}
+{{ include "kepu.hpa" (dict "ctx" $ "name" (include "kepu.fullname" $) "role" "serve" "spec" $v.autoscaling) }}
 {{- end }}
 {{ include "kepu.pdb" (dict "ctx" $ "role" "serve") }}
 {{- end -}}

@@ -31,11 +31,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
+{{/*
+The image: <repository>@<digest> when a digest is given (image.digest, or
+global.image.digests.<component>), so what runs is exactly what was scanned and signed;
+else <repository>:<tag>.
+*/}}
 {{- define "kepu.image" -}}
 {{- $g := .Values.global.image -}}
 {{- $repo := .Values.image.repository | default (printf "%s/kepu-%s" $g.registry .Values.component) -}}
+{{- $digest := .Values.image.digest | default (index ($g.digests | default dict) .Values.component) | default "" -}}
+{{- if $digest -}}
+{{- printf "%s@%s" $repo $digest -}}
+{{- else -}}
 {{- $tag := .Values.image.tag | default $g.tag | default .Chart.AppVersion -}}
 {{- printf "%s:%s" $repo $tag -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "kepu.pgCluster" -}}
@@ -60,7 +70,79 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{- define "kepu.kafkaBootstrap" -}}
-{{- .Values.global.kafka.bootstrapServers | default (printf "%s-kafka-kafka-bootstrap:9092" .Release.Name) -}}
+{{- $port := ternary 9093 9092 (include "kepu.kafkaSecure" . | eq "true") -}}
+{{- .Values.global.kafka.bootstrapServers | default (printf "%s-kafka-kafka-bootstrap:%d" .Release.Name $port) -}}
+{{- end -}}
+
+{{- define "kepu.kafkaSecure" -}}
+{{- if kindIs "bool" .Values.global.kafka.secure }}{{ .Values.global.kafka.secure }}{{ else }}true{{ end -}}
+{{- end -}}
+
+{{/* The KafkaUser of a component (its SCRAM user name and the Secret Strimzi writes). */}}
+{{- define "kepu.kafkaUser" -}}
+{{- printf "%s-%s" .Release.Name .Values.component -}}
+{{- end -}}
+
+{{/*
+Kafka client settings of a service process (kepu_common.bus.security_settings): TLS with
+the cluster CA and SCRAM-SHA-512 as the component's KafkaUser, the password and the CA
+mounted as files (kepu.kafkaVolumes / kepu.kafkaMounts).
+*/}}
+{{- define "kepu.kafkaEnv" -}}
+{{- if eq (include "kepu.kafkaSecure" .) "true" -}}
+- name: KAFKA_SECURITY_PROTOCOL
+  value: SASL_SSL
+- name: KAFKA_SASL_MECHANISM
+  value: SCRAM-SHA-512
+- name: KAFKA_SASL_USERNAME
+  value: {{ include "kepu.kafkaUser" . | quote }}
+- name: KAFKA_SASL_PASSWORD_FILE
+  value: /var/run/kepu/kafka-user/password
+- name: KAFKA_SSL_CAFILE
+  value: /var/run/kepu/kafka-ca/ca.crt
+{{- end -}}
+{{- end -}}
+
+{{- define "kepu.kafkaVolumes" -}}
+{{- if eq (include "kepu.kafkaSecure" .) "true" -}}
+- name: kafka-user
+  secret:
+    secretName: {{ include "kepu.kafkaUser" . }}
+    items: [{key: password, path: password}]
+    defaultMode: 0400
+- name: kafka-ca
+  secret:
+    secretName: {{ printf "%s-cluster-ca-cert" (include "kepu.kafkaCluster" .) }}
+    items: [{key: ca.crt, path: ca.crt}]
+    defaultMode: 0444
+{{- end -}}
+{{- end -}}
+
+{{- define "kepu.kafkaMounts" -}}
+{{- if eq (include "kepu.kafkaSecure" .) "true" -}}
+- name: kafka-user
+  mountPath: /var/run/kepu/kafka-user
+  readOnly: true
+- name: kafka-ca
+  mountPath: /var/run/kepu/kafka-ca
+  readOnly: true
+{{- end -}}
+{{- end -}}
+
+{{/*
+Spread the replicas of one role over nodes and zones (best effort: a small cluster with one
+zone still schedules). Call with (dict "ctx" $ "role" "serve").
+*/}}
+{{- define "kepu.topologySpread" -}}
+{{- $selector := include "kepu.selectorLabels" (dict "ctx" .ctx "role" .role) -}}
+{{- range $key := list "topology.kubernetes.io/zone" "kubernetes.io/hostname" }}
+- maxSkew: 1
+  topologyKey: {{ $key }}
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- $selector | nindent 6 }}
+{{- end }}
 {{- end -}}
 
 {{- define "kepu.keycloakName" -}}

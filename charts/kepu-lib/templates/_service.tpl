@@ -6,8 +6,12 @@ Usage in a component chart: {{ include "kepu.service" . }}
 {{- $ := . -}}
 {{- $v := .Values -}}
 {{ include "kepu.serviceAccount" $ }}
-{{ include "kepu.generatedSecrets" $ }}
 {{ include "kepu.deployment" (dict "ctx" $ "role" "serve" "spec" $v.serve) }}
+{{- with $v.serve.autoscaling }}
+{{- if .enabled }}
+{{ include "kepu.hpa" (dict "ctx" $ "name" (printf "%s-serve" (include "kepu.fullname" $)) "role" "serve" "spec" .) }}
+{{- end }}
+{{- end }}
 {{- if $v.relay.enabled }}
 {{ include "kepu.deployment" (dict "ctx" $ "role" "relay" "spec" $v.relay) }}
 {{- end }}
@@ -53,34 +57,44 @@ automountServiceAccountToken: false
 {{- end -}}
 
 {{/*
-Secrets a component generates itself (e.g. the identity sealing key). Created before the
-migration hook on first install and then kept: regenerating them would make sealed data
-unreadable, so Helm never re-renders or deletes them.
+A HorizontalPodAutoscaler on CPU (and memory when given). Call with (dict "ctx" $ "name"
+<Deployment> "role" "serve" "spec" {minReplicas, maxReplicas, targetCPUUtilizationPercentage,
+targetMemoryUtilizationPercentage}). The Deployment then leaves its replica count to it.
 */}}
-{{- define "kepu.generatedSecrets" -}}
-{{- $ := . -}}
-{{- range .Values.generatedSecrets }}
+{{- define "kepu.hpa" -}}
+{{- $ := .ctx -}}
 ---
-apiVersion: v1
-kind: Secret
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
 metadata:
-  name: {{ tpl .name $ }}
+  name: {{ .name }}
   labels:
-    {{- include "kepu.labels" (dict "ctx" $ "role" "secret") | nindent 4 }}
-  annotations:
-    helm.sh/hook: pre-install
-    helm.sh/hook-weight: "-30"
-    helm.sh/resource-policy: keep
-type: Opaque
-data:
-  {{- range $key, $spec := .keys }}
-  {{- if eq $spec "base64-32-bytes" }}
-  {{ $key }}: {{ randAscii 32 | b64enc | b64enc }}
-  {{- else }}
-  {{ $key }}: {{ randAlphaNum 40 | b64enc }}
-  {{- end }}
-  {{- end }}
-{{- end }}
+    {{- include "kepu.labels" (dict "ctx" $ "role" .role) | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ .name }}
+  minReplicas: {{ .spec.minReplicas }}
+  maxReplicas: {{ .spec.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ .spec.targetCPUUtilizationPercentage }}
+    {{- with .spec.targetMemoryUtilizationPercentage }}
+    - type: Resource
+      resource:
+        name: memory
+        target:
+          type: Utilization
+          averageUtilization: {{ . }}
+    {{- end }}
+  behavior:
+    scaleDown:
+      stabilizationWindowSeconds: 300
 {{- end -}}
 
 {{- define "kepu.pdb" -}}
@@ -157,7 +171,9 @@ metadata:
   labels:
     {{- include "kepu.labels" (dict "ctx" $ "role" .role) | nindent 4 }}
 spec:
+  {{- if not (and (eq .role "serve") ($spec.autoscaling | default dict).enabled) }}
   replicas: {{ $spec.replicas }}
+  {{- end }}
   {{- if ne .role "serve" }}
   # relay and worker poll the outbox / consume Kafka; a second copy during a rollout is harmless
   # (the relay claims rows with SKIP LOCKED, consumers are idempotent) but not needed.
@@ -185,13 +201,15 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       terminationGracePeriodSeconds: 30
+      topologySpreadConstraints:
+        {{- include "kepu.topologySpread" (dict "ctx" $ "role" .role) | nindent 8 }}
       containers:
         - name: {{ .role }}
           image: {{ include "kepu.image" $ | quote }}
           imagePullPolicy: {{ $v.global.image.pullPolicy }}
           args: ["python", "-m", {{ printf "kepu_%s" $v.component | quote }}, {{ .role | quote }}]
-          {{- if eq .role "serve" }}
           ports:
+            {{- if eq .role "serve" }}
             - name: grpc
               containerPort: {{ $v.grpcPort }}
               protocol: TCP
@@ -200,9 +218,13 @@ spec:
               containerPort: {{ .port }}
               protocol: TCP
             {{- end }}
-          {{- end }}
+            {{- end }}
+            - name: metrics
+              containerPort: {{ $v.metricsPort | default 9464 }}
+              protocol: TCP
           env:
             {{- include "kepu.serviceEnv" (dict "ctx" $ "owner" false "role" .role) | nindent 12 }}
+            {{- include "kepu.kafkaEnv" $ | nindent 12 }}
           {{- include "kepu.probes" (dict "ctx" $ "role" .role) | nindent 10 }}
           resources:
             {{- toYaml $spec.resources | nindent 12 }}
@@ -210,8 +232,10 @@ spec:
             {{- include "kepu.containerSecurityContext" $ | nindent 12 }}
           volumeMounts:
             {{- include "kepu.tmpMount" $ | nindent 12 }}
+            {{- include "kepu.kafkaMounts" $ | nindent 12 }}
       volumes:
         {{- include "kepu.tmpVolume" $ | nindent 8 }}
+        {{- include "kepu.kafkaVolumes" $ | nindent 8 }}
 {{- end -}}
 
 {{/*

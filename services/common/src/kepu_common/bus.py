@@ -15,9 +15,12 @@ relay or consumer, never a silent half minute after the broker is back.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -30,10 +33,36 @@ EPOCH_TOPIC = "kepu.broker-epoch"
 # that began to reconnect while the broker was down miss its return by up to 30 s: a relay
 # whose admin client hit that took 35 s to publish again after Kafka was back, instead of ~2 s.
 # (Consumers keep their own request timeout: it must exceed the group session timeout.)
-CLIENT_SETTINGS: dict[str, int] = {
+# In a cluster the chart adds TLS and SCRAM (security_settings); locally the broker is PLAINTEXT.
+CLIENT_SETTINGS: dict[str, int | str] = {
     "reconnect_backoff_max_ms": 2000,
     "bootstrap_timeout_ms": 10000,
 }
+
+
+def security_settings(env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """kafka-python's security settings from the environment the chart sets.
+
+    ``KAFKA_SECURITY_PROTOCOL`` (default ``PLAINTEXT``: nothing is added), and for SASL
+    ``KAFKA_SASL_MECHANISM`` (e.g. ``SCRAM-SHA-512``), ``KAFKA_SASL_USERNAME`` and
+    ``KAFKA_SASL_PASSWORD_FILE`` (the KafkaUser's Secret, mounted as a file); for TLS
+    ``KAFKA_SSL_CAFILE`` (the cluster CA). The password is read from its file once, at start.
+    """
+    protocol = env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+    if protocol == "PLAINTEXT":
+        return {}
+    out = {"security_protocol": protocol}
+    if protocol.startswith("SASL_"):
+        out["sasl_mechanism"] = env.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+        out["sasl_plain_username"] = env["KAFKA_SASL_USERNAME"]
+        password_file = Path(env["KAFKA_SASL_PASSWORD_FILE"])
+        out["sasl_plain_password"] = password_file.read_text().strip()
+    if protocol.endswith("SSL") and env.get("KAFKA_SSL_CAFILE"):
+        out["ssl_cafile"] = env["KAFKA_SSL_CAFILE"]
+    return out
+
+
+CLIENT_SETTINGS.update(security_settings())
 REQUEST_TIMEOUT_MS = 10000
 
 # The event topics as production declares them (charts/kepu/values.yaml ``kafka.topics``, rendered

@@ -12,6 +12,9 @@ from kepu_common.tenancy import Principal
 
 from .problems import Problem
 
+DEPARTMENT = "department"  # 成员单位, a tenant kind of identity (issue 14)
+DEPARTMENT_PATHS = ("/api/v1/workplans", "/api/v1/tenants/me")
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -43,6 +46,9 @@ def current_caller(request: Request) -> Caller:
     if "partner" in principal.roles and not request.url.path.startswith("/partner/"):
         # A bank's client-credentials token opens only the partner API, never staff endpoints.
         raise Problem(403, "合作机构的令牌只能访问 /partner/v1 接口。")
+    if principal.tenant_kind == DEPARTMENT and not request.url.path.startswith(DEPARTMENT_PATHS):
+        # A member department (成员单位) works on the plan tasks assigned to it, nothing else.
+        raise Problem(403, "成员单位的账号只能查看和填报分配给本单位的工作要点任务。")
     request.state.principal = principal
     telemetry.bind_principal(principal)
     return Caller(principal, token, request.client.host if request.client else "")

@@ -37,10 +37,14 @@ class TenantOut(BaseModel):
 class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(
-        min_length=1, max_length=20, description="乡镇 9 位代码，或学会代码（上级代码+S+序号）"
+        min_length=1,
+        max_length=20,
+        description="乡镇 9 位代码，学会代码（上级代码+S+序号）或成员单位代码（上级代码+D+序号）",
     )
     name: str = Field(min_length=1, max_length=100)
-    kind: Literal["township", "society"]
+    kind: Literal["township", "society", "department"] = Field(
+        description="township 乡镇（街道） / society 学会 / department 成员单位（如市教育局）"
+    )
 
 
 class DistributeIn(BaseModel):

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import grpc
-from kepu.assessment.v1 import assessment_pb2_grpc
+from kepu.assessment.v1 import assessment_pb2_grpc, workplans_pb2_grpc
 from kepu_common import directory, process
 from kepu_common.auth import TokenVerifier
 from kepu_common.consumer import IdempotentConsumer
@@ -17,6 +17,7 @@ from . import consumers
 from .grpc_api import AssessmentServicer
 from .service import TOPIC
 from .settings import AssessmentSettings
+from .workplans.grpc_api import WorkPlanServicer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -32,6 +33,9 @@ def main(argv: list[str]) -> int:
         server, port = make_server(cfg.assessment_grpc_port, host=cfg.assessment_grpc_host)
         assessment_pb2_grpc.add_AssessmentServiceServicer_to_server(
             AssessmentServicer(verifier, db), server
+        )
+        workplans_pb2_grpc.add_WorkPlanServiceServicer_to_server(
+            WorkPlanServicer(verifier, db), server
         )
         return server, port
 

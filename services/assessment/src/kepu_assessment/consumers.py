@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from google.protobuf import symbol_database
 from google.protobuf.message import Message
 from kepu.events.v1 import envelope_pb2
-from kepu.reporting.v1 import reporting_pb2
+from kepu.reporting.v1 import reporting_pb2, stations_pb2
 from kepu.talent.v1 import talent_pb2
 from kepu_common import directory
 from sqlalchemy.orm import Session
@@ -44,8 +44,8 @@ def event_year(envelope: envelope_pb2.EventEnvelope) -> int:
 
 
 def handle_metric_event(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
-    """Talent certifications, reports submitted and overdue, activities and projects ->
-    counters."""
+    """Talent certifications, reports submitted and overdue, activities, projects, e站 and
+    their denominators -> counters."""
     kind = envelope.type
     if kind.startswith("talent."):
         _talent(session, envelope)
@@ -55,6 +55,10 @@ def handle_metric_event(session: Session, envelope: envelope_pb2.EventEnvelope) 
         _overdue(session, envelope)
     elif kind == "reporting.activity.recorded":
         _activity(session, envelope)
+    elif kind.startswith("reporting.station."):
+        _station(session, envelope)
+    elif kind == "reporting.coverage.denominators_set":
+        _denominators(session, envelope)
     elif kind in PROJECT_EVENTS:
         _project(session, envelope, PROJECT_EVENTS[kind])
 
@@ -134,6 +138,31 @@ def _activity(s: Session, env: envelope_pb2.EventEnvelope) -> None:
         s, metric="participants", subject_id=msg.activity_id, year=year,
         value=float(max(msg.participants, 0)), **where,
     )  # fmt: skip
+
+
+def _station(s: Session, env: envelope_pb2.EventEnvelope) -> None:
+    """A certified e站 counts from the year of its 认定 until suspended or withdrawn."""
+    msg = stations_pb2.StationChanged()
+    if not env.payload.Unpack(msg) or not msg.kind:
+        return
+    repo.record_fact(
+        s, metric=f"estations_{msg.kind}", subject_id=msg.station_id,
+        tenant_id=msg.tenant_id or env.tenant_id, tenant_path=msg.tenant_path or env.tenant_path,
+        year=event_year(env), value=1.0 if msg.to_status == CERTIFIED else 0.0,
+    )  # fmt: skip
+
+
+def _denominators(s: Session, env: envelope_pb2.EventEnvelope) -> None:
+    """The year's numbers of communities, schools and villages (the coverage denominators)."""
+    msg = stations_pb2.DenominatorsSet()
+    if not env.payload.Unpack(msg):
+        return
+    for metric in ("communities", "schools", "villages"):
+        repo.record_fact(
+            s, metric=metric, subject_id=f"{metric}:{msg.tenant_id}:{msg.year}",
+            tenant_id=msg.tenant_id, tenant_path=msg.tenant_path or env.tenant_path,
+            year=msg.year, value=float(getattr(msg, metric)),
+        )  # fmt: skip
 
 
 def _project(s: Session, env: envelope_pb2.EventEnvelope, metric: str) -> None:

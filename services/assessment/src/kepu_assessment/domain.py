@@ -40,9 +40,37 @@ METRICS = {
         Metric("report_timeliness", "报告按时报送率", "reports_on_time", "reports_due"),
         Metric("projects_approved", "重点项目立项数", "projects_approved"),
         Metric("projects_completed", "重点项目结项数", "projects_completed"),
+        Metric("workplan_score", "目标责任书得分", "workplan_score"),  # work plans, year end
+        # e站 coverage (reporting's stations and denominators), in percent
+        # e站 coverage: stations stay certified across years; the denominators are the year's
+        Metric(
+            "estation_community_coverage",
+            "e站社区覆盖率",
+            "estations_community",
+            "communities",
+            cumulative=True,
+        ),
+        Metric(
+            "estation_school_coverage",
+            "e站校园覆盖率",
+            "estations_school",
+            "schools",
+            cumulative=True,
+        ),
+        Metric(
+            "estation_village_coverage",
+            "e站乡村覆盖率",
+            "estations_village",
+            "villages",
+            cumulative=True,
+        ),
     )
 }
-COUNTERS = sorted({m.numerator for m in METRICS.values()} | {"reports_submitted", "reports_due"})
+COUNTERS = sorted(
+    {m.numerator for m in METRICS.values()}
+    | {m.denominator for m in METRICS.values() if m.denominator}
+    | {"reports_submitted"}
+)
 
 _CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.\-]{0,19}$")
 MAX_INDICATORS = 200

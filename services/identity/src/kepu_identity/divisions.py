@@ -68,8 +68,14 @@ def validate_child_code(kind: str, code: str, parent_code: str) -> str | None:
         if not code.startswith(parent_code[:6]):
             return f"学会代码应以上级代码 {parent_code[:6]} 开头。"
         return None
+    if kind == "department":
+        if not re.fullmatch(r"\d{6}D\d{2,3}", code):
+            return f"成员单位代码应为上级代码加 D 和 2–3 位序号，例如 {parent_code[:6]}D01。"
+        if not code.startswith(parent_code[:6]):
+            return f"成员单位代码应以上级代码 {parent_code[:6]} 开头。"
+        return None
     if kind in ("city", "county"):
         if not is_known_code(code):
             return "行政区划代码无效（须为 GB/T 2260 中的 6 位代码）。"
         return None
-    return "单位类型无效：只能新建乡镇（街道）或学会。"
+    return "单位类型无效：只能新建乡镇（街道）、学会或成员单位。"

@@ -14,9 +14,10 @@ from . import repository as repo
 
 NOT_VISIBLE = "单位不存在，或不在您的管辖范围内。"
 CHILD_KINDS = {
-    "province": {"city", "society"},
-    "city": {"county", "society"},
-    "county": {"township", "society"},
+    "province": {"city", "society", "department"},
+    "city": {"county", "society", "department"},
+    "county": {"township", "society", "department"},
+    "department": set(),  # 成员单位 (市教育局 …): works on the plan tasks assigned to it
     "township": set(),
     "society": set(),
 }
@@ -50,7 +51,8 @@ class Tenants:
     def create(
         self, caller: Principal, parent_id: str, code: str, name: str, kind: str
     ) -> Row[Any]:
-        """Create a township or learned society (学会) under the caller's own tenant."""
+        """Create a township, learned society (学会) or member department (成员单位) under the
+        caller's own tenant."""
         if not caller.has_role("admin"):
             raise PermissionDenied("只有本单位管理员可以新建下级单位。")
         parent = self.get(caller, parent_id)

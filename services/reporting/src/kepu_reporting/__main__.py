@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import grpc
-from kepu.reporting.v1 import reporting_pb2_grpc
+from kepu.reporting.v1 import reporting_pb2_grpc, stations_pb2_grpc
 from kepu_common import directory, process
 from kepu_common.auth import TokenVerifier
 from kepu_common.consumer import IdempotentConsumer
@@ -19,6 +19,7 @@ from . import clock as clocks
 from . import consumers, reminders
 from .grpc_api import ReportingServicer
 from .settings import ReportingSettings
+from .stations.grpc_api import StationServicer
 
 log = logging.getLogger("kepu_reporting")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -62,13 +63,23 @@ def main(argv: list[str]) -> int:
         reporting_pb2_grpc.add_ReportingServiceServicer_to_server(
             ReportingServicer(verifier, db, _clock(cfg)), server
         )
+        stations_pb2_grpc.add_StationServiceServicer_to_server(
+            StationServicer(verifier, db), server
+        )
         return server, port
 
     def tenants_consumer(db: Database) -> list[IdempotentConsumer]:
         return [
             directory.tenants_consumer(
                 db, cfg.kafka_bootstrap_servers, name=consumers.TENANTS_CONSUMER
-            )
+            ),
+            IdempotentConsumer(
+                db,
+                cfg.kafka_bootstrap_servers,
+                name=consumers.TALENTS_CONSUMER,
+                topics=consumers.TALENT_TOPICS,
+                handler=consumers.handle_talent_event,
+            ),
         ]
 
     return process.run(

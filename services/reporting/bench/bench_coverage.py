@@ -1,0 +1,153 @@
+"""Benchmark (not a test): e站 coverage for a province of 50,000 stations (18 cities × 8 counties
+× 17 townships, stations of the three kinds, 85 % certified) with denominators per county.
+Target: < 1 s for the province's coverage (its total and each city's ratios).
+
+    uv run python services/reporting/bench/bench_coverage.py [--url APP_URL --owner-url OWNER_URL]
+
+Without URLs it starts an embedded PostgreSQL in a temporary directory. Prints the time of the
+province's coverage (stations.service.coverage, what GET /api/v1/estations/coverage runs) and
+of one city's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kepu_common.db import Database, Scope
+from kepu_common.migrations import upgrade
+from kepu_common.tenancy import Principal
+from kepu_reporting.stations import service
+from sqlalchemy import text
+
+MIGRATIONS = Path(__file__).parents[1] / "src" / "kepu_reporting" / "migrations"
+SHAPE = (18, 8, 17)
+KINDS = ("city", "county", "township")
+STATIONS = 50_000
+YEAR = 2026
+
+
+def build_tree() -> list[dict[str, Any]]:
+    root = {"id": str(uuid.uuid4()), "code": "410000", "kind": "province", "path": "410000",
+            "parent": None}  # fmt: skip
+    rows, level = [root], [root]
+    for depth, n in enumerate(SHAPE):
+        nxt = []
+        for parent in level:
+            for i in range(1, n + 1):
+                code = f"{parent['code']}{i:02d}" if depth else f"41{i:02d}00"
+                nxt.append({"id": str(uuid.uuid4()), "code": code, "kind": KINDS[depth],
+                            "path": f"{parent['path']}.{code}", "parent": parent["id"]})  # fmt: skip
+        rows += nxt
+        level = nxt
+    return rows
+
+
+def seed(db: Database, rows: list[dict[str, Any]]) -> None:
+    rnd = random.Random(14)
+    townships = [r for r in rows if r["kind"] == "township"]
+    counties = [r for r in rows if r["kind"] == "county"]
+    five = json.dumps({c: {"met": True, "evidence": ""} for c in ("network", "staff", "place",
+                                                                  "activities", "terminal")})  # fmt: skip
+    stations = []
+    for i in range(STATIONS):
+        t = townships[i % len(townships)]
+        stations.append({
+            "id": str(uuid.uuid4()), "t": t["id"], "p": t["path"],
+            "k": rnd.choice(("community", "school", "village")), "n": f"e站{i}",
+            "st": "certified" if rnd.random() < 0.85 else "applied", "c": five,
+        })  # fmt: skip
+    dens = [
+        {"t": c["id"], "p": c["path"], "y": YEAR, "c": 150, "s": 120, "v": 200} for c in counties
+    ]
+    with db.unit_of_work(Scope.system_scope()) as s:
+        s.execute(
+            text(
+                "INSERT INTO tenants (id, code, name, kind, parent_id, tenant_path) VALUES"
+                " (CAST(:id AS uuid), :code, :code, :kind, CAST(:parent AS uuid),"
+                " CAST(:path AS ltree))"
+            ),
+            rows,
+        )
+        s.execute(
+            text(
+                "INSERT INTO stations (id, tenant_id, tenant_path, kind, name, address, host,"
+                " conditions, status, created_by) VALUES (CAST(:id AS uuid), CAST(:t AS uuid),"
+                " CAST(:p AS ltree), :k, :n, '', '', CAST(:c AS jsonb), :st, 'bench')"
+            ),
+            stations,
+        )
+        s.execute(
+            text(
+                "INSERT INTO coverage_denominators (tenant_id, tenant_path, year, communities,"
+                " schools, villages) VALUES (CAST(:t AS uuid), CAST(:p AS ltree), :y, :c, :s, :v)"
+            ),
+            dens,
+        )
+
+
+def principal(node: dict[str, Any]) -> Principal:
+    return Principal(
+        subject="bench", username="bench", tenant_id=node["id"], tenant_path=node["path"],
+        tenant_kind=node["kind"], roles=frozenset({"admin"}),
+    )  # fmt: skip
+
+
+def timed(db: Database, node: dict[str, Any], runs: int) -> tuple[list[float], Any]:
+    times, out = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        with db.unit_of_work(Scope.tenant(node["path"])) as s:
+            out = service.coverage(s, principal(node), "", YEAR)
+        times.append(time.perf_counter() - t)
+    return times, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url")
+    ap.add_argument("--owner-url")
+    ap.add_argument("--runs", type=int, default=7)
+    args = ap.parse_args()
+    pg = None
+    if not args.url:
+        from kepu_devstack.postgres import EmbeddedPostgres, provision_database
+
+        pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="kepu-bench-")) / "pg")
+        pg.start()
+        args.owner_url, args.url = provision_database(pg.superuser_url(), "reporting_bench")
+    try:
+        upgrade(MIGRATIONS, args.owner_url)
+        db = Database(args.url)
+        rows = build_tree()
+        seed(db, rows)
+        import psycopg
+
+        with psycopg.connect(args.owner_url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        print(f"seeded {len(rows)} tenants, {STATIONS} stations")
+        for node, what in ((rows[0], "province"), (rows[1], "one city")):
+            times, (total, kids) = timed(db, node, args.runs)
+            print(
+                f"{what} coverage: {total.counts.get('community', 0)} community /"
+                f" {total.counts.get('school', 0)} school / {total.counts.get('village', 0)} village"
+                f" stations certified, ratios {total.ratio('community')} / {total.ratio('school')} /"
+                f" {total.ratio('village')} %, {len(kids)} children; {args.runs} runs: median"
+                f" {statistics.median(times):.3f} s, min {min(times):.3f} s, max {max(times):.3f} s"
+                " (target < 1 s)"
+            )
+        db.dispose()
+    finally:
+        if pg is not None:
+            pg.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ carries one caller's tenant to the next). Services only add and flush.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,8 +24,11 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """Create a SQLAlchemy engine for psycopg 3 (``postgresql+psycopg://``)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    # No pre-ping (a round trip per checkout); stale connections are recycled instead.
-    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=600)
+    # pre-ping: after a database restart every pooled connection is dead; the ping (a loopback
+    # round trip per checkout) replaces it instead of failing the next request with a 500.
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=10, pool_recycle=600, pool_pre_ping=True
+    )
     telemetry.instrument_engine(engine)
     return engine
 
@@ -56,6 +60,16 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
         self.engine = make_engine(url, pool_size=pool_size)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        _open.add(self)
+
+    def reachable(self) -> bool:
+        """True when a query gets through now (the readiness check of ``kepu_common.health``)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
 
     @contextmanager
     def unit_of_work(self, scope: Scope) -> Iterator[Session]:
@@ -65,7 +79,16 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        _open.discard(self)
         self.engine.dispose()
+
+
+_open: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def open_databases() -> list[Database]:
+    """Every :class:`Database` this process has open (what its health depends on)."""
+    return list(_open)
 
 
 def set_scope(session: Session, scope: Scope) -> None:

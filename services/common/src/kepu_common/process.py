@@ -30,6 +30,7 @@ import grpc
 from . import telemetry
 from .consumer import IdempotentConsumer
 from .db import Database
+from .health import HealthWatch
 from .migrations import upgrade
 from .outbox import OutboxRelay
 
@@ -99,6 +100,7 @@ def run(
 
 def _serve(name: str, serve: Callable[[], tuple[grpc.Server, int]], stop: threading.Event) -> None:
     server, port = serve()
+    HealthWatch().start(stop)  # NOT_SERVING while the service's database is unreachable
     server.start()
     log.info("%s gRPC serving on port %d", name, port)
     try:

@@ -16,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 
 # psycopg's OperationalError covers a refused or broken connection, an admin shutdown, a
 # serialization failure and a deadlock (all: try the transaction again).
-_TRANSIENT: tuple[type[BaseException], ...] = (
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
     sa_exc.OperationalError,
@@ -34,7 +34,7 @@ def is_transient(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, _TRANSIENT):
+        if isinstance(current, UNAVAILABLE_ERRORS):
             return True
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
             return True

@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.errors import DomainError, Unauthenticated
+from kepu_common.transient import UNAVAILABLE_ERRORS
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -109,6 +110,15 @@ def create_oidc_app(
             exc.status_code, "请求无效。"
         )
         return problem(exc.status_code, detail, "Not Found" if exc.status_code == 404 else "Error")
+
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database (or broker) is down: a sign-in can be tried again, it is not a bug.
+        response = problem(503, "认证服务暂时不可用，请稍后再试。", "Service Unavailable")
+        response.headers["Retry-After"] = "2"
+        return response
+
+    for error in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error, unavailable)
 
     def ip(request: Request) -> str:
         fwd = request.headers.get("x-forwarded-for")

@@ -1,0 +1,54 @@
+"""A serve process's gRPC health goes NOT_SERVING while its PostgreSQL is stopped and SERVING
+again once it is back (issue 13: readiness stayed healthy while the database was down)."""
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from kepu_common import grpcio
+from kepu_common.db import Database
+from kepu_common.health import HealthWatch
+from kepu_devstack.postgres import EmbeddedPostgres
+
+
+def status_of(target: str) -> int:
+    with grpc.insecure_channel(target) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        return stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+
+
+def eventually(target: str, wanted: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if status_of(target) == wanted:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_health_follows_the_database():
+    pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="kepu-health-")) / "pgdata", durable=False)
+    pg.start()
+    db = Database(pg.superuser_url())
+    server, port = grpcio.make_server(0)
+    stop = threading.Event()
+    HealthWatch(check=db.reachable, fresh=2.0).start(stop)
+    server.start()
+    target = f"127.0.0.1:{port}"
+    try:
+        assert eventually(target, health_pb2.HealthCheckResponse.SERVING)
+        pg.kill()
+        assert eventually(target, health_pb2.HealthCheckResponse.NOT_SERVING)
+        pg.start()
+        assert eventually(target, health_pb2.HealthCheckResponse.SERVING)
+        with db.engine.connect() as c:  # the pool replaced its dead connections (pre-ping)
+            assert c.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        stop.set()
+        server.stop(0)
+        grpcio.HEALTH.clear()
+        db.dispose()
+        pg.stop()

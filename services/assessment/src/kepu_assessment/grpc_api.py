@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import grpc
 from google.protobuf import json_format
@@ -15,15 +14,13 @@ from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.grpcio import Servicer
 from kepu_common.tenancy import Principal
+from kepu_common.times import SHANGHAI
 from sqlalchemy.orm import Session
 
 from . import domain, repository, service
 from .models import Scheme
 
 T = TypeVar("T")
-
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _iso(v: datetime | None) -> str:

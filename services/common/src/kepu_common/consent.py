@@ -8,12 +8,11 @@ ahead.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from .errors import InvalidArgument, PermissionDenied
 from .tenancy import Principal
+from .times import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_CONSENT_DAYS = 3 * 365 + 1
 
 

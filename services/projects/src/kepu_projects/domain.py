@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kepu_common.errors import Conflict, DomainError, InvalidArgument, PermissionDenied
+from kepu_common.times import SHANGHAI
 
-SH = ZoneInfo("Asia/Shanghai")
+SH = SHANGHAI  # the users' zone
 
 # 项目类别 (附表3)
 CATEGORY_CN = {

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from kepu_common.errors import (
@@ -25,8 +24,7 @@ from kepu_common.errors import (
     InvalidArgument,
     PermissionDenied,
 )
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from kepu_common.times import SHANGHAI
 
 PeriodKind = Literal["month", "quarter", "year"]
 PERIOD_KIND_CN = {"month": "月度", "quarter": "季度", "year": "年度"}

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kepu.talent.v1 import talent_pb2
 from kepu_common import outbox
@@ -29,6 +28,7 @@ from kepu_common.consent import consent_expiry, require_partner, require_staff
 from kepu_common.db import Database, Scope
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal, is_descendant_or_self
+from kepu_common.times import SHANGHAI
 from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,6 @@ from .service import TOPIC, TalentService, iso, parse_id
 
 log = logging.getLogger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 FINANCING_STATUSES = ("申请中", "已放款", "已拒绝")
 NOTIFY_STATUSES = ("certified", "revoked")
 READ_SCOPE = "partner:talents:read"

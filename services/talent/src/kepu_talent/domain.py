@@ -199,6 +199,7 @@ def allowed_actions(status: Status, chain: Chain, principal: Principal) -> list[
     """What ``principal`` may do next with a talent (``ACTIONS`` order): each action is put to
     the very rule that would judge it, so the list cannot disagree with the chain. ``review``
     means the pending step (省辖市科协意见 or 省科协资格审核), approve or reject."""
+
     def probe(action: str) -> None:
         if action == "edit":
             check_can_edit(status, chain, principal)

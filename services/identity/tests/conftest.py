@@ -12,6 +12,7 @@ from kepu_identity import repository as repo
 from kepu_identity import seed
 from kepu_identity.app import Identity, build
 from kepu_identity.oidc import create_oidc_app
+from kepu_identity.realm import portal_redirect_uris
 from kepu_identity.settings import IdentitySettings
 
 MIGRATIONS = Path(__file__).parents[1] / "src" / "kepu_identity" / "migrations"
@@ -43,7 +44,7 @@ def ident(identity_db) -> Identity:
     # on-premise bank (by default webhooks reach public addresses only).
     ident = make_identity(identity_db, WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8,::1")
     seed.seed_tree(ident.db)
-    seed.seed_clients(ident.db, ["http://kepu.test/*"])
+    seed.seed_clients(ident.db, portal_redirect_uris("http://kepu.test"))
     seed.seed_admin(ident.db, *ADMIN)
     return ident
 

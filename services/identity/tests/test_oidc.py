@@ -152,6 +152,7 @@ def test_refresh_tokens_rotate_and_die_after_thirty_idle_minutes(ident, oidc):
         },
     )
     assert old.status_code == 400  # the rotated-out token no longer works
+    second = password_grant(oidc, *ADMIN).json()  # (its reuse ended that session: a new one)
     with ident.db.unit_of_work(Scope.system_scope()) as s:
         s.execute(
             text(

@@ -111,3 +111,61 @@ def test_one_username_tried_from_many_addresses_is_throttled_on_every_path(oidc)
         headers={"X-Forwarded-For": "203.0.113.100"},
     )
     assert change.status_code == 429
+
+
+def test_the_portal_is_sent_back_only_to_its_exact_addresses(oidc):
+    def authorize(redirect: str):
+        return oidc.get(
+            "/auth/realms/kepu/protocol/openid-connect/auth",
+            params={
+                "client_id": "kepu-portal",
+                "redirect_uri": redirect,
+                "response_type": "code",
+                "scope": "openid",
+                "state": "s",
+                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                "code_challenge_method": "S256",
+            },
+        )
+
+    assert authorize("http://kepu.test/app/callback").status_code == 200
+    for wrong in (
+        "http://kepu.test/app/anything",  # another page of the origin
+        "http://kepu.test/app/callback/../../evil",
+        "http://kepu.test/app/callback?next=http://evil.example",
+        "http://kepu.test.evil.example/app/callback",
+    ):
+        r = authorize(wrong)
+        assert r.status_code == 400 and "未登记" in r.text, wrong
+
+
+def refresh(oidc, token: str):
+    return oidc.post(
+        TOKEN,
+        data={"grant_type": "refresh_token", "client_id": "kepu-cli", "refresh_token": token},
+    )
+
+
+def test_a_reused_refresh_token_ends_the_whole_session(ident, oidc):
+    seed.seed_admin(ident.db, "refresh_one", "Refresh@One2026", tenant_code="410800")
+    first = oidc.post(
+        TOKEN,
+        data={
+            "grant_type": "password",
+            "client_id": "kepu-cli",
+            "username": "refresh_one",
+            "password": "Refresh@One2026",
+        },
+    ).json()
+    second = refresh(oidc, first["refresh_token"]).json()  # the user's client rotates ...
+    stolen = refresh(oidc, first["refresh_token"])  # ... and a copy of the old one comes back
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+    # the whole family is gone: the current refresh token and the session's access tokens
+    assert refresh(oidc, second["refresh_token"]).status_code == 400
+    me = oidc.get(
+        "/auth/realms/kepu/protocol/openid-connect/userinfo",
+        headers={"Authorization": f"Bearer {second['access_token']}"},
+    )
+    assert me.status_code == 401
+    # a forged token naming the session cannot end anyone's session
+    assert refresh(oidc, "kr." + "A" * 60).status_code == 400

@@ -178,7 +178,9 @@ class Stack:
         env["KEYCLOAK_ADMIN_PASSWORD"] = self.keycloak.admin_password
         env["OIDC_JWKS_URL"] = self.keycloak.jwks_url()
         env["AUTH_UPSTREAM_URL"] = self.keycloak.url.rstrip("/").removesuffix("/auth")
-        env.setdefault("PORTAL_REDIRECT_URIS", f"{self.gateway_url}/*")
+        from kepu_identity.realm import portal_redirect_uris  # exact URIs, no wildcard
+
+        env.setdefault("PORTAL_REDIRECT_URIS", ",".join(portal_redirect_uris(self.gateway_url)))
         self.keycloak.launch()
         return self.keycloak
 

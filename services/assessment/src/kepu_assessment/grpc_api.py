@@ -139,7 +139,12 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
         return scheme_pb(sc, children, owner.name if owner else "")
 
     def _run(self, context: grpc.ServicerContext, fn: Callable[[Session, Principal], T]) -> T:
-        return self.in_tenant(context, self.db, fn)
+        def work() -> T:
+            p = self.principal(context)
+            with self.db.unit_of_work(Scope.tenant(p.tenant_path)) as s:
+                return fn(s, p)
+
+        return self.call(context, work)
 
     def CreateScheme(
         self, request: pb.CreateSchemeRequest, context: grpc.ServicerContext

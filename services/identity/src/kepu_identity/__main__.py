@@ -118,10 +118,13 @@ def _seed(settings: IdentitySettings, *, demo: bool) -> int:
 
     from . import seed
     from .app import keycloak_provisioner, mirror_account
+    from .realm import portal_redirect_uris
 
     db = Database(settings.database_url)
     base = settings.oidc_issuer.split("/auth/")[0]
-    redirects = [u for u in settings.portal_redirect_uris.split(",") if u] or [f"{base}/*"]
+    redirects = [u for u in settings.portal_redirect_uris.split(",") if u] or portal_redirect_uris(
+        base
+    )
     added = seed.seed_tree(db)
     seed.seed_clients(db, redirects)
     if not demo:

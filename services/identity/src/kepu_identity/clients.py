@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -22,9 +21,8 @@ class Client:
     scopes: list[str] = field(default_factory=list)  # partner scopes granted at registration
 
     def allows_redirect(self, uri: str) -> bool:
-        return any(
-            uri == p or (p.endswith("*") and fnmatchcase(uri, p)) for p in self.redirect_uris
-        )
+        """Exact matches only: a registered ``*`` pattern matches nothing (no wildcards)."""
+        return bool(uri) and uri in self.redirect_uris
 
     def check_secret(self, secret: str | None) -> bool:
         if self.public:

@@ -152,6 +152,17 @@ def claim_mappers(audience: str = API_AUDIENCE) -> list[dict[str, Any]]:
     return mappers
 
 
+# Where the portal may be sent back after sign-in and sign-out: exact addresses, no wildcard
+# (a wildcard lets any page of the origin, or a look-alike path, receive an authorization
+# code). The SPA lives under /app; the server-rendered portal used / (being replaced).
+PORTAL_PATHS = ("/app/", "/app/callback", "/app/logged-out", "/", "/callback", "/logged-out")
+
+
+def portal_redirect_uris(base: str) -> list[str]:
+    """The exact redirect URIs of ``kepu-portal`` for a gateway at ``base``."""
+    return [base.rstrip("/") + path for path in PORTAL_PATHS]
+
+
 def staff_clients(
     portal_redirect_uris: list[str], portal_web_origins: list[str], audience: str = API_AUDIENCE
 ) -> list[dict[str, Any]]:

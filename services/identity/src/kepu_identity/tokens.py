@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import time
@@ -18,6 +19,7 @@ from .keys import KeyRing
 SESSION_EXPIRED = SignInFailed(
     "invalid_grant", "Session not active", "登录会话已过期（30 分钟无操作），请重新登录。"
 )
+REFRESH_CONTEXT = b"refresh-token"
 TOKEN_INVALID = SignInFailed("invalid_grant", "Invalid refresh token", "刷新令牌无效，请重新登录。")
 
 
@@ -87,7 +89,7 @@ class TokenIssuer:
         sid = session_id or str(uuid.uuid4())
         refresh = None
         if with_refresh:
-            refresh = "kr." + secrets.token_urlsafe(32)
+            refresh = self.new_refresh_token(sid)
             with self.db.unit_of_work(Scope.system_scope()) as s:
                 s.execute(
                     text(
@@ -135,8 +137,33 @@ class TokenIssuer:
             out["id_token"] = self.sign(id_claims)
         return out
 
+    def new_refresh_token(self, session_id: str) -> str:
+        """An opaque refresh token that only we can make, naming its session (family): when a
+        token already rotated away is presented again, we know whose session to end."""
+        sealed = self.keys.sealer.seal(
+            uuid.UUID(session_id).bytes + secrets.token_bytes(16), REFRESH_CONTEXT
+        )
+        return "kr." + base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+    def session_of(self, refresh_token: str) -> str | None:
+        """The session a genuine refresh token of ours was issued for (None if not ours)."""
+        if not refresh_token.startswith("kr."):
+            return None
+        raw = refresh_token[3:]
+        try:
+            opened = self.keys.sealer.open(
+                base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), REFRESH_CONTEXT
+            )
+        except Exception:  # noqa: BLE001 - forged, truncated or of an older format
+            return None
+        return str(uuid.UUID(bytes=opened[:16]))
+
     def session_for_refresh(self, refresh_token: str, client_id: str) -> tuple[str, str, str]:
-        """(session id, user id, scope) for a live refresh token of ``client_id``."""
+        """(session id, user id, scope) for a live refresh token of ``client_id``.
+
+        A refresh token is used once. A genuine one that has already been exchanged means it
+        was copied (OAuth 2.0 Security BCP, refresh token rotation): the whole session ends,
+        so neither the thief nor the user keeps a token of it."""
         with self.db.unit_of_work(Scope.system_scope()) as s:
             row = s.execute(
                 text(
@@ -145,7 +172,12 @@ class TokenIssuer:
                 ),
                 {"h": digest(refresh_token)},
             ).first()
-        if row is None or row.revoked or row.client_id != client_id:
+        if row is None:
+            reused = self.session_of(refresh_token)
+            if reused is not None:
+                self.end_session(session_id=reused)
+            raise TOKEN_INVALID
+        if row.revoked or row.client_id != client_id:
             raise TOKEN_INVALID
         if row.idle > self.idle_seconds:
             raise SESSION_EXPIRED

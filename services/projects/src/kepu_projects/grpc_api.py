@@ -11,7 +11,7 @@ import grpc
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu.projects.v1 import projects_pb2_grpc
 from kepu_common.auth import TokenVerifier
-from kepu_common.db import Database
+from kepu_common.db import Database, Scope
 from kepu_common.grpcio import Servicer
 from kepu_common.tenancy import Principal
 from sqlalchemy.orm import Session
@@ -169,7 +169,12 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
     def _run(
         self, context: grpc.ServicerContext, fn: Callable[[Session, Principal, datetime], T]
     ) -> T:
-        return self.in_tenant(context, self.db, lambda s, p: fn(s, p, self.now()))
+        def body() -> T:
+            p = self.principal(context)
+            with self.db.unit_of_work(Scope.tenant(p.tenant_path)) as s:
+                return fn(s, p, self.now())
+
+        return self.call(context, body)
 
     # ------------------------------------------------------------ calls
 

@@ -138,6 +138,7 @@ def review(
         raise InvalidArgument(
             "审核结论应为“通过”（approve）或“不通过”（reject）。", field="decision"
         )
+    _require_role(principal)  # first: a viewer learns nothing of the talent's state
     step = pending_review_step(status, chain)
     caller = principal.tenant_path
     if step == "city_opinion":

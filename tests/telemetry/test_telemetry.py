@@ -117,10 +117,13 @@ def test_one_action_is_one_trace_from_the_gateway_to_the_consumers(
     def spans() -> list[Span]:
         return receiver.received.trace(trace_id)
 
-    def consumed() -> bool:
-        return any(s.kind == "CONSUMER" for s in spans())
+    def consumed_and_whole() -> bool:
+        got = spans()
+        ids = {s.span_id for s in got}
+        orphans = [s for s in got if s.parent_id and s.parent_id not in ids]
+        return any(s.kind == "CONSUMER" for s in got) and not orphans
 
-    _wait(consumed, "the consumer span of the talent event")
+    _wait(consumed_and_whole, "the consumer spans of the talent event, every parent exported")
     got = spans()
     print("\n" + _tree(got))  # noqa: T201 - the span tree an operator sees (pytest -s)
     server = next(s for s in got if s.service == "kepu-gateway" and s.kind == "SERVER")

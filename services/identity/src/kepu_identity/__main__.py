@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kepu_common import telemetry
+from kepu_common import metrics, telemetry
 
 if TYPE_CHECKING:
     from .app import Identity
@@ -223,7 +223,7 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
         CredentialServicer(ident.verifier, ident.distributor), server
     )
     pbg.add_UserServiceServicer_to_server(
-        UserServicer(ident.verifier, ident.db, ident.tenants), server
+        UserServicer(ident.verifier, ident.db, ident.tenants, realm=ident.realm), server
     )
     pbg.add_PartnerServiceServicer_to_server(
         PartnerServicer(ident.verifier, ident.partners), server
@@ -239,7 +239,12 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
         issuer=s.oidc_issuer,
     )
     config = uvicorn.Config(
-        app, host=bind_host(), port=s.http_port, log_level="warning", access_log=False
+        app,
+        host=bind_host(),
+        port=s.http_port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,  # uvicorn's lines go through kepu_common.logs (JSON) too
     )
     http = uvicorn.Server(config)
     t = threading.Thread(target=http.run, daemon=True)
@@ -341,7 +346,8 @@ def _distribute(ident: Identity, args: argparse.Namespace) -> int:
             files = {"credentials.xlsx": res.sheet, "slips.docx": res.slips}
             stored.append(sheet_store.store_sheet(store, args.secret_name, files, res.batch_id))
 
-    res = ident.distributor.distribute(caller, t.id, args.scope, deliver=deliver)
+    with metrics.timed(metrics.distribution_duration, scope=args.scope):
+        res = ident.distributor.distribute(caller, t.id, args.scope, deliver=deliver)
     where = f"；凭据表 Secret {args.secret_name}：{stored[0]}" if stored else ""
     log.info(f"已分配 {len(res.issued)} 个账号，已有管理员 {res.skipped} 个{where}")
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 from kepu.identity.v1 import identity_pb2 as pb
 from kepu.identity.v1 import identity_pb2_grpc as pbg
+from kepu_common import metrics
 from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
@@ -105,13 +106,14 @@ class CredentialServicer(Servicer, pbg.CredentialServiceServicer):
                 _uuid(rid)
             if request.branch_tenant_id:
                 _uuid(request.branch_tenant_id)
-            res = self.distributor.distribute(
-                caller,
-                request.tenant_id,
-                request.scope or "subtree",
-                list(request.reset_tenant_ids),
-                branch_tenant_id=request.branch_tenant_id,
-            )
+            with metrics.timed(metrics.distribution_duration, scope=request.scope or "subtree"):
+                res = self.distributor.distribute(
+                    caller,
+                    request.tenant_id,
+                    request.scope or "subtree",
+                    list(request.reset_tenant_ids),
+                    branch_tenant_id=request.branch_tenant_id,
+                )
             return pb.DistributeCredentialsResponse(
                 batch_id=res.batch_id,
                 skipped=res.skipped,

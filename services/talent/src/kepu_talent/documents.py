@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kepu.talent.v1 import talent_pb2
-from kepu_common import outbox
+from kepu_common import metrics, outbox
 from kepu_common.db import Scope
 from kepu_common.errors import InvalidArgument, NotFound
 from kepu_common.tenancy import Principal
@@ -99,7 +99,8 @@ class Documents:
                 },
             )
         if wait:
-            self.run_import(principal, owner, job_id, sheet, mode)
+            with metrics.timed(metrics.import_duration, kind="talents"):
+                self.run_import(principal, owner, job_id, sheet, mode)
         else:
             self._executor.submit(self._run_safely, principal, owner, job_id, sheet, mode)
         return self.get_import(principal, job_id)
@@ -118,7 +119,8 @@ class Documents:
     def _run_safely(self, *args: Any) -> None:
         principal, _owner, job_id = args[0], args[1], args[2]
         try:
-            self.run_import(*args)
+            with metrics.timed(metrics.import_duration, kind="talents"):
+                self.run_import(*args)
         except Exception:
             log.exception("import %s failed", job_id)
             self._progress(

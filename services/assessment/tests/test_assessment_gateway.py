@@ -7,11 +7,9 @@ import copy
 
 import pytest
 from assessment_testkit import PROVINCE_SCHEME, certified, feed
-from fastapi.testclient import TestClient
 from kepu.assessment.v1 import assessment_pb2_grpc
 from kepu_assessment.grpc_api import AssessmentServicer
-from kepu_common.grpcio import make_server
-from kepu_devstack.tokens import TestIssuer
+from kepu_devstack.gateway_testing import gateway_client
 
 PROBLEM = "application/problem+json"
 BASE = "/api/v1/assessment/schemes"
@@ -19,36 +17,13 @@ BASE = "/api/v1/assessment/schemes"
 
 @pytest.fixture(scope="module")
 def client(db, tree):
-    gateway_app = pytest.importorskip("kepu_gateway.app")
-    from kepu_gateway import grpc_clients
-
-    issuer = TestIssuer()
-    server, port = make_server(0)
-    assessment_pb2_grpc.add_AssessmentServiceServicer_to_server(
-        AssessmentServicer(issuer.verifier(), db), server
-    )
-    server.start()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ASSESSMENT_GRPC_TARGET", f"127.0.0.1:{port}")
-    grpc_clients.close_all()
-    app = gateway_app.create_app()
-    app.state.verifier = issuer.verifier()
-    c = TestClient(app)
-
-    def headers(node, roles=("admin",)):
-        token = issuer.token(
-            tenant_id=node.id,
-            tenant_path=node.path,
-            tenant_kind=node.kind,
-            roles=roles,
-            username=f"admin{node.code}",
-        )
-        return {"Authorization": f"Bearer {token}"}
-
-    yield c, headers
-    grpc_clients.close_all()
-    mp.undo()
-    server.stop(0)
+    pytest.importorskip("kepu_gateway.app")
+    with gateway_client(
+        "assessment",
+        assessment_pb2_grpc.add_AssessmentServiceServicer_to_server,
+        lambda verifier: AssessmentServicer(verifier, db),
+    ) as (c, headers):
+        yield c, headers
 
 
 def is_problem(r, status, needle=""):

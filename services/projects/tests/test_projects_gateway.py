@@ -2,10 +2,8 @@
 Chinese details, sibling denial on every endpoint, and the whole lifecycle over HTTP."""
 
 import pytest
-from fastapi.testclient import TestClient
 from kepu.projects.v1 import projects_pb2_grpc
-from kepu_common.grpcio import make_server
-from kepu_devstack.tokens import TestIssuer
+from kepu_devstack.gateway_testing import gateway_client
 from kepu_projects.grpc_api import ProjectsServicer
 from projects_testkit import form, sh, system_rows
 
@@ -14,37 +12,14 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture(scope="module")
 def client(db, tree, ring):
-    gateway_app = pytest.importorskip("kepu_gateway.app")
-    from kepu_gateway import grpc_clients
-
-    issuer = TestIssuer()
+    pytest.importorskip("kepu_gateway.app")
     now = {"t": sh(2026, 3, 1, 9)}
-    server, port = make_server(0)
-    projects_pb2_grpc.add_ProjectsServiceServicer_to_server(
-        ProjectsServicer(issuer.verifier(), db, ring, now=lambda: now["t"]), server
-    )
-    server.start()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PROJECTS_GRPC_TARGET", f"127.0.0.1:{port}")
-    grpc_clients.close_all()
-    app = gateway_app.create_app()
-    app.state.verifier = issuer.verifier()
-    c = TestClient(app)
-
-    def headers(node, roles=("admin",)):
-        token = issuer.token(
-            tenant_id=node.id,
-            tenant_path=node.path,
-            tenant_kind=node.kind,
-            roles=roles,
-            username=f"admin{node.code}",
-        )
-        return {"Authorization": f"Bearer {token}"}
-
-    yield c, headers, now
-    grpc_clients.close_all()
-    mp.undo()
-    server.stop(0)
+    with gateway_client(
+        "projects",
+        projects_pb2_grpc.add_ProjectsServiceServicer_to_server,
+        lambda verifier: ProjectsServicer(verifier, db, ring, now=lambda: now["t"]),
+    ) as (c, headers):
+        yield c, headers, now
 
 
 def is_problem(r, status, needle=""):

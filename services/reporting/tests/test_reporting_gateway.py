@@ -5,10 +5,8 @@ import io
 
 import pytest
 from docx import Document
-from fastapi.testclient import TestClient
 from kepu.reporting.v1 import reporting_pb2_grpc
-from kepu_common.grpcio import make_server
-from kepu_devstack.tokens import TestIssuer
+from kepu_devstack.gateway_testing import gateway_client
 from kepu_reporting.clock import FixedClock
 from kepu_reporting.grpc_api import ReportingServicer
 from reporting_testkit import sh
@@ -18,37 +16,14 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture(scope="module")
 def client(db, tree):
-    gateway_app = pytest.importorskip("kepu_gateway.app")
-    from kepu_gateway import grpc_clients
-
-    issuer = TestIssuer()
+    pytest.importorskip("kepu_gateway.app")
     clock = FixedClock(sh(2026, 11, 2, 10))
-    server, port = make_server(0)
-    reporting_pb2_grpc.add_ReportingServiceServicer_to_server(
-        ReportingServicer(issuer.verifier(), db, clock), server
-    )
-    server.start()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("REPORTING_GRPC_TARGET", f"127.0.0.1:{port}")
-    grpc_clients.close_all()
-    app = gateway_app.create_app()
-    app.state.verifier = issuer.verifier()
-    c = TestClient(app)
-
-    def headers(node, roles=("admin",)):
-        token = issuer.token(
-            tenant_id=node.id,
-            tenant_path=node.path,
-            tenant_kind=node.kind,
-            roles=roles,
-            username=f"admin{node.code}",
-        )
-        return {"Authorization": f"Bearer {token}"}
-
-    yield c, headers
-    grpc_clients.close_all()
-    mp.undo()
-    server.stop(0)
+    with gateway_client(
+        "reporting",
+        reporting_pb2_grpc.add_ReportingServiceServicer_to_server,
+        lambda verifier: ReportingServicer(verifier, db, clock),
+    ) as (c, headers):
+        yield c, headers
 
 
 def is_problem(r, status, needle=""):

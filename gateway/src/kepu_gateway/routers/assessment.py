@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from google.protobuf import json_format
-from google.protobuf.message import Message
 from kepu.assessment.v1 import assessment_pb2 as pb
 from kepu.assessment.v1 import assessment_pb2_grpc as pbg
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
+from ..messages import as_dict as _out
 
 router = APIRouter(tags=["assessment"])
 CallerDep = Annotated[Caller, Depends(current_caller)]
@@ -86,12 +85,6 @@ class TieIn(BaseModel):
 
 def _svc() -> pbg.AssessmentServiceStub:
     return stub("assessment", pbg.AssessmentServiceStub)
-
-
-def _out(msg: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(
-        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
 
 
 def _indicator(i: IndicatorIn) -> pb.Indicator:

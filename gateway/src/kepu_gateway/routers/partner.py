@@ -15,8 +15,6 @@ from typing import Annotated, Any, Literal
 
 import grpc
 from fastapi import APIRouter, Depends, Header, Query
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
 from kepu.identity.v1 import identity_pb2 as ipb
 from kepu.identity.v1 import identity_pb2_grpc as ipbg
 from kepu.talent.v1 import talent_pb2 as pb
@@ -26,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
+from ..messages import as_dict as out
 from ..problems import Problem, from_grpc
 
 router = APIRouter(tags=["partner"])
@@ -57,12 +56,6 @@ PartnerDep = Annotated[Caller, Depends(partner_caller)]
 def require_scope(caller: Caller, scope: str) -> None:
     if scope not in caller.principal.scopes:
         raise Problem(403, f"令牌缺少权限 {scope}，请联系登记贵机构的科协开通。")
-
-
-def out(message: Message) -> dict[str, Any]:
-    return MessageToDict(
-        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
 
 
 class FinancingIn(BaseModel):

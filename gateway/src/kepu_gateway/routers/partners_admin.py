@@ -12,8 +12,6 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
 from kepu.identity.v1 import identity_pb2 as ipb
 from kepu.identity.v1 import identity_pb2_grpc as ipbg
 from kepu.talent.v1 import talent_pb2 as tpb
@@ -22,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
+from ..messages import as_dict as out
 from ..problems import Problem
 
 router = APIRouter(tags=["partners"])
@@ -38,12 +37,6 @@ def staff_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
 
 
 StaffDep = Annotated[Caller, Depends(staff_caller)]
-
-
-def out(message: Message) -> dict[str, Any]:
-    return MessageToDict(
-        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
 
 
 def partners() -> ipbg.PartnerServiceStub:

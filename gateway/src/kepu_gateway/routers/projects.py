@@ -6,8 +6,6 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from google.protobuf import json_format
-from google.protobuf.message import Message
 from kepu.identity.v1 import identity_pb2 as ipb
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu.projects.v1 import projects_pb2_grpc as pbg
@@ -15,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
+from ..messages import as_dict as _out
 from .partners_admin import ConsentIn, StaffDep, partners
 
 router = APIRouter(tags=["projects"])
@@ -125,12 +124,6 @@ class AwardIn(BaseModel):
 
 def _svc() -> pbg.ProjectsServiceStub:
     return stub("projects", pbg.ProjectsServiceStub)
-
-
-def _out(msg: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(
-        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
 
 
 def _input(body: ProjectIn) -> pb.ProjectInput:

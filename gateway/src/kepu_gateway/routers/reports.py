@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from kepu.reporting.v1 import reporting_pb2 as pb
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
+from ..messages import as_dict
 from ..problems import Problem
 
 router = APIRouter(tags=["reports"])
@@ -127,10 +128,7 @@ def _int64_as_numbers(msg: Message, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _out(msg: Message) -> dict[str, Any]:
-    data = json_format.MessageToDict(
-        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
-    return _ints(_int64_as_numbers(msg, data))
+    return _ints(_int64_as_numbers(msg, as_dict(msg)))
 
 
 def _struct(values: dict[str, Any]) -> struct_pb2.Struct:

@@ -7,8 +7,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
 from kepu.talent.v1 import talent_pb2 as pb
 from kepu.talent.v1 import talent_pb2_grpc as pbg
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
+from ..messages import as_dict as out
 from ..problems import Problem
 
 router = APIRouter(tags=["talents"])
@@ -99,12 +98,6 @@ class ArchiveEntryIn(BaseModel):
     occurred_on: str = Field("", max_length=10, title="日期", description="YYYY-MM-DD")
     hours: float = Field(0, ge=0, le=10000, title="学时")
     description: str = Field("", max_length=4000, title="说明")
-
-
-def out(message: Message) -> dict[str, Any]:
-    return MessageToDict(
-        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
 
 
 def talents() -> pbg.TalentServiceStub:

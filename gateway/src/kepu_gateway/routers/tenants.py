@@ -236,6 +236,28 @@ def users(tenant_id: str, caller: CallerDep) -> list[UserOut]:
     ]
 
 
+@router.post(
+    "/api/v1/users/{user_id}/unlock",
+    response_model=UserOut,
+    summary="解除账号锁定（上级或本级管理员；记入审计日志）",
+)
+def unlock_user(user_id: str, caller: CallerDep) -> UserOut:
+    u = call(
+        stub("identity", pbg.UserServiceStub).UnlockUser,
+        pb.UnlockUserRequest(user_id=user_id),
+        caller,
+    )
+    return UserOut(
+        id=u.id,
+        tenant_id=u.tenant_id,
+        username=u.username,
+        display_name=u.display_name,
+        roles=list(u.roles),
+        must_change_password=u.must_change_password,
+        locked=u.locked,
+    )
+
+
 @router.put("/api/v1/users/{user_id}/roles", response_model=UserOut, summary="调整用户角色")
 def set_roles(user_id: str, body: RolesIn, caller: CallerDep) -> UserOut:
     u = call(

@@ -128,6 +128,8 @@ def describe(action: str, username: str, details: dict[str, Any]) -> str:
             return f"为 {username} 分配了登录账号"
         case "credential_reset":
             return f"重置了 {username} 的初始密码"
+        case "account_unlocked":
+            return f"解除了 {username} 的登录锁定"
         case "role_changed":
             return (
                 f"{username} 的角色由 {_roles(d.get('from', ''))} 调整为 {_roles(d.get('to', ''))}"

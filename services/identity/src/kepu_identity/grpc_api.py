@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from kepu.identity.v1 import identity_pb2 as pb
@@ -134,11 +135,68 @@ class CredentialServicer(Servicer, pbg.CredentialServiceServicer):
         return self.call(context, run)
 
 
+class RealmUsers(Protocol):
+    """What user management needs of Keycloak (``KeycloakProvisioner``) in Keycloak mode."""
+
+    def set_roles(self, username: str, roles: Sequence[str]) -> None: ...
+
+    def unlock(self, username: str) -> None: ...
+
+
+def user_msg(row: Any) -> pb.User:
+    return pb.User(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        username=row.username,
+        roles=list(row.roles),
+        must_change_password=row.must_change_password,
+        locked=bool(row.locked),
+        display_name=row.display_name,
+    )
+
+
 class UserServicer(Servicer, pbg.UserServiceServicer):
-    def __init__(self, verifier: TokenVerifier, db: Database, tenants: Tenants) -> None:
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        db: Database,
+        tenants: Tenants,
+        realm: RealmUsers | None = None,
+    ) -> None:
         super().__init__(verifier)
         self.db = db
         self.tenants = tenants
+        self.realm = realm  # Keycloak: roles and lockouts live there too
+
+    def UnlockUser(self, request: pb.UnlockUserRequest, context: grpc.ServicerContext) -> pb.User:
+        def run() -> pb.User:
+            caller = self.principal(context)
+            if not caller.has_role("admin"):
+                raise PermissionDenied("只有管理员可以解除账号锁定。")
+            _uuid(request.user_id)
+            with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
+                row = repo.user_by_id(s, request.user_id)  # RLS: the caller's subtree only
+                if row is None:
+                    raise NotFound("用户不存在，或不在您的管辖范围内。")
+                if row.id == caller.subject:
+                    raise PermissionDenied("不能为自己解除锁定，请联系上级单位管理员。")
+                repo.reset_failures(s, row.id)
+                if self.realm is not None:  # in the transaction: a refusal there undoes ours
+                    self.realm.unlock(row.username)
+                repo.audit(
+                    s,
+                    tenant_id=row.tenant_id,
+                    tenant_path=row.tenant_path,
+                    action="account_unlocked",
+                    username=row.username,
+                    actor=caller.username,
+                    client_ip=caller.client_ip,
+                )
+                row = repo.user_by_id(s, request.user_id)
+            assert row is not None
+            return user_msg(row)
+
+        return self.call(context, run)
 
     def ListUsers(
         self, request: pb.ListUsersRequest, context: grpc.ServicerContext
@@ -188,6 +246,8 @@ class UserServicer(Servicer, pbg.UserServiceServicer):
                     text("UPDATE users SET roles = :r WHERE id = CAST(:i AS uuid)"),
                     {"r": roles, "i": row.id},
                 )
+                if self.realm is not None:  # Keycloak's tokens carry its roles, not ours
+                    self.realm.set_roles(row.username, roles)
                 repo.audit(
                     s,
                     tenant_id=row.tenant_id,

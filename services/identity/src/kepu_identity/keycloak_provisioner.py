@@ -421,6 +421,12 @@ class KeycloakProvisioner:
             if "UPDATE_PASSWORD" not in actions:  # Keycloak adds it itself; older ones did not
                 self._admin.update_user(user_id, {"requiredActions": [*actions, "UPDATE_PASSWORD"]})
 
+    def unlock(self, username: str) -> None:
+        """Clear Keycloak's brute-force lockout of the user (an admin's unlock)."""
+        with _keycloak_errors():
+            self._ensure_ready()
+            self._admin.clear_bruteforce_attempts_for_user(self._user_id(username))
+
     def set_roles(self, username: str, roles: Sequence[str]) -> None:
         """Make the user's realm roles among ours exactly ``roles``; other roles stay."""
         wanted = set(self._checked_roles(roles))

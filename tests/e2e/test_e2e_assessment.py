@@ -4,11 +4,10 @@ computes and publishes, and the city reads its published rank (but nothing befor
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from kepu_devstack.e2e import api, issue_accounts
+from kepu_devstack.e2e import api, eventually, issue_accounts
 
 PASSWORD = "Kepu#Assess2026"
 CITY = "410700"  # 新乡市
@@ -18,16 +17,6 @@ BASE = "/api/v1/assessment/schemes"
 
 def accounts(stack, parent_token: str, parent_id: str, codes: list[str]) -> dict[str, str]:
     return issue_accounts(stack, parent_token, parent_id, codes, PASSWORD)
-
-
-def eventually(fn, what: str, timeout: float = 45.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = fn()
-        if got:
-            return got
-        time.sleep(0.5)
-    raise AssertionError(f"never happened: {what}")
 
 
 def test_province_publishes_and_a_city_reads_its_rank(stack):

@@ -14,7 +14,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kepu.events.v1 import envelope_pb2
 from kepu.projects.v1 import projects_pb2
-from kepu_devstack.e2e import api, issue_accounts
+from kepu_devstack.e2e import api, eventually, issue_accounts
 
 PASSWORD = "Kepu#Anyang2026"
 SH = ZoneInfo("Asia/Shanghai")
@@ -58,16 +58,6 @@ def project_events(bootstrap: str, project_id: str, want: set[str], timeout: flo
         return seen
     finally:
         consumer.close()
-
-
-def eventually(fn, what: str, timeout: float = 45.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = fn()
-        if got:
-            return got
-        time.sleep(0.5)
-    raise AssertionError(f"never happened: {what}")
 
 
 def test_a_call_from_anyang_runs_from_filing_to_evaluation(stack):

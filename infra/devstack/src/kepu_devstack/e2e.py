@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
 import httpx
 
 from .stack import Stack
+
+T = TypeVar("T")
+
+
+def eventually(fn: Callable[[], T], what: str, timeout: float = 45.0, every: float = 0.5) -> T:
+    """Poll ``fn`` until it returns something truthy and return that; fail naming ``what``
+    after ``timeout`` seconds (a bound, not a guess at how fast the machine is)."""
+    end = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got:
+            return got
+        if time.monotonic() >= end:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(every)
 
 
 def api(stack: Stack, token: str) -> httpx.Client:

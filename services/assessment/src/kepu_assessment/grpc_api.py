@@ -14,18 +14,13 @@ from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.grpcio import Servicer
 from kepu_common.tenancy import Principal
-from kepu_common.times import SHANGHAI
+from kepu_common.times import shanghai_iso as _iso  # Beijing time, with its offset
 from sqlalchemy.orm import Session
 
 from . import domain, repository, service
 from .models import Scheme
 
 T = TypeVar("T")
-
-
-def _iso(v: datetime | None) -> str:
-    """Times leave the service in Beijing time, as the other services send them."""
-    return v.astimezone(SHANGHAI).isoformat() if v else ""
 
 
 def indicator_pb(i: domain.Indicator) -> pb.Indicator:
@@ -139,12 +134,7 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
         return scheme_pb(sc, children, owner.name if owner else "")
 
     def _run(self, context: grpc.ServicerContext, fn: Callable[[Session, Principal], T]) -> T:
-        def work() -> T:
-            p = self.principal(context)
-            with self.db.unit_of_work(Scope.tenant(p.tenant_path)) as s:
-                return fn(s, p)
-
-        return self.call(context, work)
+        return self.in_tenant(context, self.db, fn)
 
     def CreateScheme(
         self, request: pb.CreateSchemeRequest, context: grpc.ServicerContext

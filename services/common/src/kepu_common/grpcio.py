@@ -15,9 +15,12 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
+from sqlalchemy.orm import Session
 
 from . import telemetry
 from .auth import TokenVerifier
+from .consent import require_staff
+from .db import Database, Scope
 from .errors import DomainError, FieldViolation, Unauthenticated
 from .tenancy import Principal
 from .transient import is_transient
@@ -120,6 +123,28 @@ class Servicer:
             log.warning("unavailable: %s", exc)
             context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_DETAIL)
         raise AssertionError("unreachable")
+
+    def in_tenant(
+        self,
+        context: grpc.ServicerContext,
+        db: Database,
+        fn: Callable[[Session, Principal], T],
+        *,
+        staff: bool = False,
+    ) -> T:
+        """One call, one unit of work: verify the caller (association staff only when
+        ``staff``: a partner's token opens only the partner API), open a transaction in the
+        caller's tenant scope, run ``fn``, commit; errors map as in ``call``. The edge owns
+        the transaction, so use cases only add and flush."""
+
+        def work() -> T:
+            p = self.principal(context)
+            if staff:
+                require_staff(p)
+            with db.unit_of_work(Scope.tenant(p.tenant_path)) as s:
+                return fn(s, p)
+
+        return self.call(context, work)
 
 
 def abort(context: grpc.ServicerContext, exc: DomainError) -> None:

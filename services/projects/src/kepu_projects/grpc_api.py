@@ -11,9 +11,10 @@ import grpc
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu.projects.v1 import projects_pb2_grpc
 from kepu_common.auth import TokenVerifier
-from kepu_common.db import Database, Scope
+from kepu_common.db import Database
 from kepu_common.grpcio import Servicer
 from kepu_common.tenancy import Principal
+from kepu_common.times import shanghai_iso as _iso  # Beijing time, with its offset
 from sqlalchemy.orm import Session
 
 from . import domain, partner, service
@@ -21,10 +22,6 @@ from .crypto import KeyRing
 from .models import Call, ExpertScore, Project
 
 T = TypeVar("T")
-
-
-def _iso(v: datetime | None) -> str:
-    return v.astimezone(domain.SH).isoformat() if v else ""
 
 
 def _money(v: Decimal | None) -> str:
@@ -169,12 +166,7 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
     def _run(
         self, context: grpc.ServicerContext, fn: Callable[[Session, Principal, datetime], T]
     ) -> T:
-        def body() -> T:
-            p = self.principal(context)
-            with self.db.unit_of_work(Scope.tenant(p.tenant_path)) as s:
-                return fn(s, p, self.now())
-
-        return self.call(context, body)
+        return self.in_tenant(context, self.db, lambda s, p: fn(s, p, self.now()))
 
     # ------------------------------------------------------------ calls
 

@@ -24,6 +24,7 @@ from kepu_common import outbox
 from kepu_common.consent import consent_expiry, require_partner, require_staff
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal, is_descendant_or_self
+from kepu_common.times import shanghai_iso as _iso  # Beijing time, with its offset
 from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
@@ -58,10 +59,6 @@ def implementation_months(start_month: str, end_month: str) -> int:
     except ValueError:
         return 0
     return max((ey - sy) * 12 + em - sm + 1, 0)
-
-
-def _iso(v: datetime | None) -> str:
-    return v.astimezone(domain.SH).isoformat() if v else ""
 
 
 # --- SQL ------------------------------------------------------------------------------

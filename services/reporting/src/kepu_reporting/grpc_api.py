@@ -11,7 +11,7 @@ from google.protobuf import json_format, struct_pb2
 from kepu.reporting.v1 import reporting_pb2 as pb
 from kepu.reporting.v1 import reporting_pb2_grpc
 from kepu_common.auth import TokenVerifier
-from kepu_common.db import Database, Scope
+from kepu_common.db import Database
 from kepu_common.errors import NotFound
 from kepu_common.grpcio import Servicer
 from kepu_common.tenancy import Principal
@@ -203,12 +203,7 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
     def _run(
         self, context: grpc.ServicerContext, fn: Callable[[Session, Principal, datetime], T]
     ) -> T:
-        def work() -> T:
-            p = self.principal(context)
-            with self.db.unit_of_work(Scope.tenant(p.tenant_path)) as s:
-                return fn(s, p, self.clock.now())
-
-        return self.call(context, work)
+        return self.in_tenant(context, self.db, lambda s, p: fn(s, p, self.clock.now()))
 
     def ListReportTypes(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(

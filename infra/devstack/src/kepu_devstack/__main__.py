@@ -15,8 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = argv if argv is not None else sys.argv[1:]
     if argv and argv[0] == "engines":
         return _engines()
+    if argv and argv[0] == "dlq":
+        return _dlq(argv[1:])
     if not argv or argv[0] != "run":
-        print("usage: python -m kepu_devstack run | engines", file=sys.stderr)
+        print(
+            "usage: python -m kepu_devstack run | engines | dlq [replay <topic>]", file=sys.stderr
+        )
         return 2
     var_dir = Path(os.environ.get("KEPU_VAR_DIR", ".var")).resolve()
     stack = Stack(
@@ -45,14 +49,28 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    while not stop.wait(2):
-        dead = stack.crashed()
-        if dead:
-            print(f"进程异常退出：{', '.join(dead)}（见 {var_dir / 'logs'}）", file=sys.stderr)
+    (var_dir / "kafka.bootstrap").write_text(stack.env["KAFKA_BOOTSTRAP_SERVERS"])  # for dlq
+    stack.supervise()  # a crashed process, the broker or PostgreSQL is restarted with backoff
+    stop.wait()
     print("正在停止……", flush=True)
     stack.stop()
     print("已停止。", flush=True)
     return 0
+
+
+def _dlq(args: list[str]) -> int:
+    """Dead letters of the running ``make run``: their number per topic, or ``replay <topic>``."""
+    from kepu_common import dlq
+
+    var_dir = Path(os.environ.get("KEPU_VAR_DIR", ".var")).resolve()
+    known = var_dir / "kafka.bootstrap"
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or (
+        known.read_text().strip() if known.exists() else None
+    )
+    if bootstrap is None:
+        print(f"找不到正在运行的平台（{known} 不存在）；请先 make run。", file=sys.stderr)
+        return 1
+    return dlq.main(args or ["size"], bootstrap=bootstrap)
 
 
 def _engines() -> int:

@@ -52,6 +52,7 @@ def fresh_stack(engines: str = "embedded", *, durable_pg: bool = False) -> Itera
     s = Stack(var_dir=var_dir, extra_env=env, durable_pg=durable_pg)
     try:
         s.start()
+        s.supervise()
         yield s
     finally:
         s.stop()

@@ -28,6 +28,7 @@ from .kafka import KafkaServer
 from .keycloak import ADMIN_USER, KeycloakServer
 from .ports import die_with_parent, free_port, port_in_use, wait_port
 from .postgres import EmbeddedPostgres, provision_database
+from .supervise import Supervisor
 
 SERVICES = ["identity", "talent", "reporting", "projects", "assessment"]
 
@@ -62,6 +63,8 @@ class Stack:
     broker: EmbeddedBroker | KafkaServer | None = None
     keycloak: KeycloakServer | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    supervisor: Supervisor | None = None
     env: dict[str, str] = field(default_factory=dict)
     # Each service process's Prometheus /metrics port (kepu_common.metrics), by process name.
     metrics_ports: dict[str, int] = field(default_factory=dict)
@@ -161,6 +164,19 @@ class Stack:
         self._wait_port("identity-serve", identity_http)
         self._wait_port("gateway", self.gateway_port)
         self._wait_ready()
+        for svc in services:  # the banner only once every service answers SERVING
+            self._wait_serving(svc, env[f"{svc.upper()}_GRPC_TARGET"])
+
+    def supervise(self) -> Supervisor:
+        """Restart whatever crashes from now on (``make run`` and the test stacks do)."""
+        if self.supervisor is None:
+            self.supervisor = Supervisor(self)
+            self.supervisor.start()
+        return self.supervisor
+
+    def respawn(self, name: str) -> None:
+        """Start process ``name`` again with the command and settings it had."""
+        self._spawn(name, self.commands[name])
 
     def _start_keycloak(self, env: dict[str, str]) -> KeycloakServer:
         """Launch Keycloak (ready in 20-50 s, while migrations run) and point all at it."""
@@ -208,6 +224,7 @@ class Stack:
             )
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
+        self.commands[name] = cmd
         log = open(self._log(name), "ab")  # noqa: SIM115 - kept open for the child's lifetime
         env = self.env
         if name != "gateway":  # the gateway serves /metrics on its own port
@@ -248,6 +265,24 @@ class Stack:
             time.sleep(0.3)
         raise RuntimeError("gateway not ready:\n" + self._log("gateway").read_text()[-4000:])
 
+    def _wait_serving(self, svc: str, target: str, timeout: float = 60) -> None:
+        """Wait until the service's gRPC health says SERVING (its database answers)."""
+        import grpc
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(target) as ch:
+            stub = health_pb2_grpc.HealthStub(ch)
+            while time.monotonic() < deadline:
+                try:
+                    status = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+                    if status.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+                time.sleep(0.3)
+        raise RuntimeError(f"{svc} not SERVING:\n" + self._log(f"{svc}-serve").read_text()[-4000:])
+
     def crashed(self) -> list[str]:
         return [n for n, p in self.procs.items() if p.poll() not in (None, 0)]
 
@@ -271,6 +306,8 @@ class Stack:
         return self.login(self.admin_user, self.admin_password)
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
         for proc in self.procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)

@@ -33,6 +33,7 @@ from .db import Database
 from .health import HealthWatch
 from .migrations import upgrade
 from .outbox import OutboxRelay
+from .transient import backoff, is_transient
 
 log = logging.getLogger("kepu_common.process")
 
@@ -109,6 +110,25 @@ def _serve(name: str, serve: Callable[[], tuple[grpc.Server, int]], stop: thread
         server.stop(grace=SERVER_GRACE_SECONDS).wait()
 
 
+def _keep_running(
+    loop: Callable[[Database, threading.Event], None], db: Database, stop: threading.Event
+) -> None:
+    """Run the worker's scheduler loop until ``stop``; when it fails (the database restarting,
+    say) wait with backoff and run it again, instead of letting the whole worker die."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            loop(db, stop)
+            return
+        except Exception as exc:  # noqa: BLE001 - retried; the loop is a scheduler
+            failures += 1
+            if is_transient(exc):
+                log.warning("worker loop: %s unavailable (%s); retrying", "database/broker", exc)
+            else:
+                log.exception("worker loop failed; running it again")
+            stop.wait(backoff(failures, cap=30.0))
+
+
 def _work(
     runners: list[IdempotentConsumer],
     loop: Callable[[Database, threading.Event], None] | None,
@@ -135,7 +155,7 @@ def _work(
     for t in threads:
         t.start()
     if loop is not None:
-        loop(db, stop)
+        _keep_running(loop, db, stop)
     else:
         stop.wait()
     for t in threads:

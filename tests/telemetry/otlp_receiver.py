@@ -2,7 +2,7 @@
 
 A small HTTP server on a free loopback port accepting ``POST /v1/traces``, ``/v1/metrics``
 and ``/v1/logs`` (protobuf, optionally gzip), as an OpenTelemetry Collector's OTLP receiver
-does; it keeps the spans and the metric names it received.
+does; it keeps the spans, the metric names and the log records it received.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Span:
 class Received:
     spans: list[Span] = field(default_factory=list)
     metrics: dict[str, set[str]] = field(default_factory=dict)  # metric name -> services
+    logs: list[tuple[str, str, str]] = field(default_factory=list)  # service, trace id, body
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_traces(self, req: ExportTraceServiceRequest) -> None:
@@ -82,6 +83,15 @@ class Received:
                     for m in sm.metrics:
                         self.metrics.setdefault(m.name, set()).add(service)
 
+    def add_logs(self, req: ExportLogsServiceRequest) -> None:
+        with self.lock:
+            for rl in req.resource_logs:
+                attrs = {a.key: _value(a.value) for a in rl.resource.attributes}
+                service = str(attrs.get("service.name", ""))
+                for sl in rl.scope_logs:
+                    for r in sl.log_records:
+                        self.logs.append((service, r.trace_id.hex(), str(_value(r.body))))
+
     def trace(self, trace_id: str) -> list[Span]:
         with self.lock:
             return [s for s in self.spans if s.trace_id == trace_id]
@@ -111,7 +121,9 @@ class Receiver:
                     received.add_metrics(req_m)
                     reply = ExportMetricsServiceResponse()
                 elif self.path == "/v1/logs":
-                    ExportLogsServiceRequest().ParseFromString(body)
+                    req_l = ExportLogsServiceRequest()
+                    req_l.ParseFromString(body)
+                    received.add_logs(req_l)
                     reply = ExportLogsServiceResponse()
                 else:
                     self.send_error(404)

@@ -189,7 +189,7 @@ def test_the_metrics_arrive_over_otlp_and_on_metrics_endpoints(
 
 
 def test_every_log_line_of_every_process_is_json_with_the_trace_id(
-    stack: Stack, action: httpx.Response
+    stack: Stack, receiver: Receiver, action: httpx.Response
 ) -> None:
     trace_id = action.headers["traceparent"].split("-")[1]
     logs = [p for p in (stack.var_dir / "logs").glob("*.log") if p.stem not in FOREIGN_LOGS]
@@ -215,3 +215,13 @@ def test_every_log_line_of_every_process_is_json_with_the_trace_id(
     assert created["route"] == "/api/v1/talents" and created["method"] == "POST"
     assert created["trace_id"] == trace_id and created["request_id"] == "telemetry-1"
     assert created["tenant_id"] and created["duration_ms"] > 0
+
+    # The same line over OTLP, tied to the trace.
+    def exported() -> bool:
+        with receiver.received.lock:
+            return any(
+                service == "kepu-gateway" and tid == trace_id and "kepu.gateway.access" in body
+                for service, tid, body in receiver.received.logs
+            )
+
+    _wait(exported, "the access log record over OTLP")

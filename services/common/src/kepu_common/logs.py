@@ -25,6 +25,7 @@ from opentelemetry import trace
 
 # Request-scoped fields bound by the edge (gateway middleware, gRPC interceptor, consumer).
 CONTEXT_KEYS = ("request_id", "tenant_id", "user_id")
+_formatter: logging.Formatter | None = None
 
 
 def _add_trace_ids(
@@ -85,10 +86,10 @@ def configure(service: str, *, level: str | None = None, fmt: str | None = None)
     if not console:
         final.append(structlog.processors.format_exc_info)
     final.append(renderer)
+    global _formatter
+    _formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
-    )
+    handler.setFormatter(_formatter)
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level_no)
@@ -101,6 +102,14 @@ def configure(service: str, *, level: str | None = None, fmt: str | None = None)
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
     logging.captureWarnings(True)
     _log_uncaught()
+
+
+def also_to(handler: logging.Handler) -> None:
+    """Send every log line to ``handler`` too, rendered as on stderr (the OTLP log export:
+    its records carry the line as body and the active span's ids)."""
+    if _formatter is not None:
+        handler.setFormatter(_formatter)
+    logging.getLogger().addHandler(handler)
 
 
 def _log_uncaught() -> None:

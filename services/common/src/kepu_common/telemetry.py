@@ -2,9 +2,9 @@
 
 :func:`setup` runs once at process start. Spans are always made (so logs carry trace ids
 and responses a ``traceparent``) but exported only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is
-set (OTLP/HTTP, port 4318): a missing collector must never crash or slow a service. The W3C
-propagator is the default, so ``traceparent`` flows through HTTP, gRPC metadata and Kafka
-headers.
+set (OTLP/HTTP, port 4318; logs and metrics go there too): a missing collector must never
+crash or slow a service. The W3C propagator is the default, so ``traceparent`` flows through
+HTTP, gRPC metadata and Kafka headers.
 
 A trace starts where work enters: an HTTP request or RPC served (SERVER), an event
 published or consumed (PRODUCER, CONSUMER). A database query or call with no such parent
@@ -98,10 +98,27 @@ def setup(service: str, *, role: str = "", serve_metrics: bool = True) -> None:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        _export_logs(resource)
     trace.set_tracer_provider(provider)
     metrics.setup(resource, otlp=endpoint)
     if serve_metrics:
         metrics.serve_prometheus()
+
+
+def _export_logs(resource: Resource) -> None:
+    """Log records over OTLP/HTTP too, beside the JSON lines on stderr."""
+    from opentelemetry._logs import set_logger_provider
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    provider = LoggerProvider(resource=resource)
+    provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
+    set_logger_provider(provider)
+    handler = LoggingHandler(logger_provider=provider)
+    # The exporter's own complaints (collector down) stay on stderr, never loop back into it.
+    handler.addFilter(lambda record: not record.name.startswith("opentelemetry"))
+    logs.also_to(handler)
 
 
 def instrument_engine(engine: Engine) -> None:

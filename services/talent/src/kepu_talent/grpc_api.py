@@ -68,7 +68,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
         self.partners.notify_quietly(p)
         return result
 
-    def CreateTalent(self, request: Any, context: Ctx) -> Any:
+    def CreateTalent(
+        self, request: talent_pb2.CreateTalentRequest, context: Ctx
+    ) -> talent_pb2.Talent:
         return self.run(
             context,
             lambda p: talent_message(
@@ -76,7 +78,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def UpdateTalent(self, request: Any, context: Ctx) -> Any:
+    def UpdateTalent(
+        self, request: talent_pb2.UpdateTalentRequest, context: Ctx
+    ) -> talent_pb2.Talent:
         return self.run(
             context,
             lambda p: talent_message(
@@ -84,13 +88,15 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def GetTalent(self, request: Any, context: Ctx) -> Any:
+    def GetTalent(self, request: talent_pb2.GetTalentRequest, context: Ctx) -> talent_pb2.Talent:
         return self.run(
             context,
             lambda p: talent_message(self.talents.get(p, request.id, reveal=request.reveal)),
         )
 
-    def ListTalents(self, request: Any, context: Ctx) -> Any:
+    def ListTalents(
+        self, request: talent_pb2.ListTalentsRequest, context: Ctx
+    ) -> talent_pb2.ListTalentsResponse:
         def list_(p: Any) -> Any:
             r = self.talents.search(
                 p,
@@ -111,13 +117,13 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
 
         return self.run(context, list_)
 
-    def Recommend(self, request: Any, context: Ctx) -> Any:
+    def Recommend(self, request: talent_pb2.RecommendRequest, context: Ctx) -> talent_pb2.Talent:
         return self.run(
             context,
             lambda p: talent_message(self.talents.recommend(p, request.id, request.opinion)),
         )
 
-    def Review(self, request: Any, context: Ctx) -> Any:
+    def Review(self, request: talent_pb2.ReviewRequest, context: Ctx) -> talent_pb2.Talent:
         return self.run(
             context,
             lambda p: self.notified(
@@ -128,7 +134,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def BulkReview(self, request: Any, context: Ctx) -> Any:
+    def BulkReview(
+        self, request: talent_pb2.BulkReviewRequest, context: Ctx
+    ) -> talent_pb2.BulkReviewResponse:
         def bulk(p: Any) -> Any:
             results = self.talents.bulk_review(
                 p, list(request.ids), request.decision, request.opinion
@@ -143,7 +151,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
 
         return self.run(context, bulk)
 
-    def ChangeLifecycle(self, request: Any, context: Ctx) -> Any:
+    def ChangeLifecycle(
+        self, request: talent_pb2.LifecycleRequest, context: Ctx
+    ) -> talent_pb2.Talent:
         return self.run(
             context,
             lambda p: self.notified(
@@ -154,7 +164,7 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def StartImport(self, request: Any, context: Ctx) -> Any:
+    def StartImport(self, request: talent_pb2.ImportRequest, context: Ctx) -> talent_pb2.ImportJob:
         return self.run(
             context,
             lambda p: job_message(
@@ -169,10 +179,10 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def GetImport(self, request: Any, context: Ctx) -> Any:
+    def GetImport(self, request: talent_pb2.GetImportRequest, context: Ctx) -> talent_pb2.ImportJob:
         return self.run(context, lambda p: job_message(self.documents.get_import(p, request.id)))
 
-    def Export(self, request: Any, context: Ctx) -> Any:
+    def Export(self, request: talent_pb2.ExportRequest, context: Ctx) -> talent_pb2.FileResponse:
         def export(p: Any) -> Any:
             name, content = self.documents.export(
                 p, request.tenant_id, request.layout, request.status, request.reveal
@@ -181,14 +191,16 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
 
         return self.run(context, export)
 
-    def RenderForm(self, request: Any, context: Ctx) -> Any:
+    def RenderForm(
+        self, request: talent_pb2.RenderFormRequest, context: Ctx
+    ) -> talent_pb2.FileResponse:
         def form(p: Any) -> Any:
             name, content = self.documents.form(p, request.id)
             return talent_pb2.FileResponse(filename=name, content_type=DOCX_TYPE, content=content)
 
         return self.run(context, form)
 
-    def GetStats(self, request: Any, context: Ctx) -> Any:
+    def GetStats(self, request: talent_pb2.StatsRequest, context: Ctx) -> talent_pb2.StatsResponse:
         def stats(p: Any) -> Any:
             r = self.talents.stats(p)
             return talent_pb2.StatsResponse(
@@ -198,7 +210,7 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
 
         return self.run(context, stats)
 
-    def SetQuota(self, request: Any, context: Ctx) -> Any:
+    def SetQuota(self, request: talent_pb2.SetQuotaRequest, context: Ctx) -> talent_pb2.TenantQuota:
         return self.run(
             context,
             lambda p: talent_pb2.TenantQuota(
@@ -206,7 +218,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def AddArchiveEntry(self, request: Any, context: Ctx) -> Any:
+    def AddArchiveEntry(
+        self, request: talent_pb2.AddArchiveEntryRequest, context: Ctx
+    ) -> talent_pb2.ArchiveEntry:
         return self.run(
             context,
             lambda p: talent_pb2.ArchiveEntry(
@@ -222,7 +236,7 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def GetArchive(self, request: Any, context: Ctx) -> Any:
+    def GetArchive(self, request: talent_pb2.GetArchiveRequest, context: Ctx) -> talent_pb2.Archive:
         def get(p: Any) -> Any:
             r = self.archive.get(p, request.talent_id)
             return talent_pb2.Archive(
@@ -232,7 +246,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
 
         return self.run(context, get)
 
-    def UploadAttachment(self, request: Any, context: Ctx) -> Any:
+    def UploadAttachment(
+        self, request: talent_pb2.UploadAttachmentRequest, context: Ctx
+    ) -> talent_pb2.Attachment:
         return self.run(
             context,
             lambda p: talent_pb2.Attachment(
@@ -240,7 +256,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def GetAttachment(self, request: Any, context: Ctx) -> Any:
+    def GetAttachment(
+        self, request: talent_pb2.GetAttachmentRequest, context: Ctx
+    ) -> talent_pb2.FileResponse:
         def download(p: Any) -> Any:
             meta, content = self.archive.download(p, request.talent_id, request.attachment_id)
             return talent_pb2.FileResponse(
@@ -251,7 +269,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
 
     # --- partners (consent, the partner view, financing outcomes) ---
 
-    def CreateConsent(self, request: Any, context: Ctx) -> Any:
+    def CreateConsent(
+        self, request: talent_pb2.CreateConsentRequest, context: Ctx
+    ) -> talent_pb2.Consent:
         return self.run(
             context,
             lambda p: self.partners.create_consent(
@@ -264,7 +284,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def ListConsents(self, request: Any, context: Ctx) -> Any:
+    def ListConsents(
+        self, request: talent_pb2.ListConsentsRequest, context: Ctx
+    ) -> talent_pb2.ListConsentsResponse:
         return self.run(
             context,
             lambda p: talent_pb2.ListConsentsResponse(
@@ -272,13 +294,17 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def RevokeConsent(self, request: Any, context: Ctx) -> Any:
+    def RevokeConsent(
+        self, request: talent_pb2.RevokeConsentRequest, context: Ctx
+    ) -> talent_pb2.Consent:
         return self.run(
             context,
             lambda p: self.partners.revoke_consent(p, request.talent_id, request.consent_id),
         )
 
-    def ListFinancing(self, request: Any, context: Ctx) -> Any:
+    def ListFinancing(
+        self, request: talent_pb2.ListFinancingRequest, context: Ctx
+    ) -> talent_pb2.ListFinancingResponse:
         return self.run(
             context,
             lambda p: talent_pb2.ListFinancingResponse(
@@ -286,7 +312,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def ListPartnerTalents(self, request: Any, context: Ctx) -> Any:
+    def ListPartnerTalents(
+        self, request: talent_pb2.ListPartnerTalentsRequest, context: Ctx
+    ) -> talent_pb2.ListPartnerTalentsResponse:
         return self.call(
             context,
             lambda: self.partners.list_for_partner(
@@ -294,7 +322,9 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
-    def RecordFinancing(self, request: Any, context: Ctx) -> Any:
+    def RecordFinancing(
+        self, request: talent_pb2.RecordFinancingRequest, context: Ctx
+    ) -> talent_pb2.FinancingOutcome:
         return self.call(
             context,
             lambda: self.partners.record_financing(

@@ -87,6 +87,8 @@ def test_timeliness_is_judged_on_the_shanghai_calendar():
         ({"trainees": True}, "必须填写数字"),
         ({"nonsense": 1}, "没有名为"),
         ({"narrative": 5}, "必须填写文字"),
+        ({"narrative": "好\x00"}, "空字符"),
+        ({"narrative": {"a": {"b": {"c": "深"}}}}, "必须填写文字"),  # nesting: never stored
     ],
 )
 def test_bad_values_are_refused_in_chinese(values, message):

@@ -452,6 +452,14 @@ def _number(f: FieldDef, value: Any) -> int | float:
     return value
 
 
+def _no_nul(f: FieldDef, text: str) -> None:
+    """PostgreSQL text cannot hold NUL: refused here, not a database error later."""
+    if "\x00" in text:
+        raise InvalidArgument(
+            f"“{f.label}”含有空字符（NUL），请删除后重新填写。", field=f"values.{f.key}"
+        )
+
+
 def clean_values(rtype: ReportType, values: dict[str, Any]) -> dict[str, Any]:
     """Check values against the type's fields; returns normalised values or raises."""
     if not isinstance(values, dict):
@@ -470,10 +478,13 @@ def clean_values(rtype: ReportType, values: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidArgument(f"“{f.label}”必须填写文字。", field=f"values.{f.key}")
             if len(value) > 20000:
                 raise InvalidArgument(f"“{f.label}”不能超过 20000 字。", field=f"values.{f.key}")
+            _no_nul(f, value)
             out[key] = value
         else:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise InvalidArgument(f"“{f.label}”必须是文字列表。", field=f"values.{f.key}")
+            for v in value:
+                _no_nul(f, v)
             out[key] = [v for v in value if v.strip()]
     return out
 

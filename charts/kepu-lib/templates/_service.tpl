@@ -137,6 +137,7 @@ readinessProbe:
 livenessProbe:
   grpc:
     port: {{ $.Values.grpcPort }}
+    service: liveness  # always SERVING while the process answers; "" follows the database
   periodSeconds: 20
   timeoutSeconds: 5
   failureThreshold: 3

@@ -14,10 +14,10 @@ from kepu_common.health import HealthWatch
 from kepu_devstack.postgres import EmbeddedPostgres
 
 
-def status_of(target: str) -> int:
+def status_of(target: str, service: str = "") -> int:
     with grpc.insecure_channel(target) as ch:
         stub = health_pb2_grpc.HealthStub(ch)
-        return stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+        return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
 
 
 def eventually(target: str, wanted: int, timeout: float = 30) -> bool:
@@ -42,6 +42,8 @@ def test_health_follows_the_database():
         assert eventually(target, health_pb2.HealthCheckResponse.SERVING)
         pg.kill()
         assert eventually(target, health_pb2.HealthCheckResponse.NOT_SERVING)
+        # liveness stays cheap and true: the pod leaves rotation, it is not restarted
+        assert status_of(target, grpcio.LIVENESS_SERVICE) == health_pb2.HealthCheckResponse.SERVING
         pg.start()
         assert eventually(target, health_pb2.HealthCheckResponse.SERVING)
         with db.engine.connect() as c:  # the pool replaced its dead connections (pre-ping)

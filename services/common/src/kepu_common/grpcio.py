@@ -52,6 +52,9 @@ def make_server(
     )
     health_servicer = health.HealthServicer()
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    # Liveness asks for this service name: SERVING as long as the process answers at all, so a
+    # database outage takes pods out of rotation (readiness, "") without restarting them.
+    health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     HEALTH.append(health_servicer)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     bound = server.add_insecure_port(f"{host}:{port}")
@@ -61,6 +64,7 @@ def make_server(
 # The health servicers of this process's servers: ``kepu_common.health`` turns them NOT_SERVING
 # while the database is unreachable.
 HEALTH: list[health.HealthServicer] = []
+LIVENESS_SERVICE = "liveness"
 
 
 def set_serving(serving: bool) -> None:

@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session
 
 from . import domain, fields, repository
 from .crypto import KeyRing
+from .notices import TOPIC as TOPIC
+from .notices import write_partner_notices
 from .settings import TalentSettings
 
-TOPIC = "talent.events"
 PERSONAL_FIELDS = ("phone", "email", "im_account", "id_number")
 _SEALED = {"phone": "phone", "email": "email", "im_account": "im", "id_number": "id_number"}
 WRITE_ROLES = domain.WRITE_ROLES
@@ -534,8 +535,6 @@ class TalentService:
         )
         if t.to_status in (domain.Status.CERTIFIED, domain.Status.REVOKED):
             # Partners with consent learn of it through events written in this same transaction.
-            from .partner import write_partner_notices  # partner builds on this module
-
             write_partner_notices(s, principal)
         return self.view(s, principal, row, history=True)
 

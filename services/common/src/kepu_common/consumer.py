@@ -83,6 +83,7 @@ class IdempotentConsumer:
         self.watchdog = StallWatch(f"{name} 事件消费（worker）", stall_seconds, self._unstick)
         self._stop = threading.Event()
         self._clients: list[KafkaConsumer | BrokerEpoch] = []
+        self._rewind: _Rewind | None = None
 
     def _connect(self, *, rewind: bool) -> KafkaConsumer:
         ensure_topics(self.bootstrap, self.topics + [t + ".dlq" for t in self.topics])
@@ -100,7 +101,8 @@ class IdempotentConsumer:
             request_timeout_ms=30000,
             **CLIENT_SETTINGS,
         )
-        consumer.subscribe(self.topics, listener=_Rewind(consumer) if rewind else None)
+        self._rewind = _Rewind(consumer) if rewind else None
+        consumer.subscribe(self.topics, listener=self._rewind)
         return consumer
 
     def _process(self, record: ConsumerRecord, dlq_producer: KafkaProducer) -> None:
@@ -193,6 +195,7 @@ class IdempotentConsumer:
         consumer: KafkaConsumer | None = None
         dlq_producer: KafkaProducer | None = None
         last_check = last_lag = 0.0
+        rewind_pending = False
         self._clients = [epoch_reader]
         self.watchdog.start(stop)
         while not stop.is_set():
@@ -203,7 +206,11 @@ class IdempotentConsumer:
                         previous, epoch = epoch, epoch_reader.current()
                     # After a fresh broker, offsets committed there may already be past
                     # republished events: read everything again from the start.
-                    consumer = self._connect(rewind=previous is not None and previous != epoch)
+                    # Still pending until a rewound consumer has committed: a client that
+                    # fails between the rewind and its first commit must rewind again, or
+                    # it resumes from offsets committed before the fresh broker was noticed.
+                    rewind_pending = rewind_pending or (previous is not None and previous != epoch)
+                    consumer = self._connect(rewind=rewind_pending)
                     self._clients = [epoch_reader, consumer]
                     if dlq_producer is None:
                         dlq_producer = make_producer(self.bootstrap)
@@ -227,6 +234,9 @@ class IdempotentConsumer:
                     # Every effect above committed with its processed-event row already.
                     with self.watchdog.call("commit"):
                         consumer.commit()
+                    if self._rewind is not None and self._rewind.rewound:
+                        rewind_pending = False
+                        self._rewind.done = True  # later rebalances keep the offsets
                 if batches or now - last_lag > LAG_SECONDS:
                     last_lag = now
                     try:
@@ -300,13 +310,16 @@ def _process_attributes(
 class _Rewind(ConsumerRebalanceListener):
     def __init__(self, consumer: KafkaConsumer) -> None:
         self.consumer = consumer
+        self.rewound = False
+        self.done = False
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         pass
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        if assigned:
+        if assigned and not self.done:
             self.consumer.seek_to_beginning(*assigned)
+            self.rewound = True
 
 
 def replay_dlq(

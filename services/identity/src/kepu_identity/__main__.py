@@ -211,6 +211,7 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
     import uvicorn
     from kepu.identity.v1 import identity_pb2_grpc as pbg
     from kepu_common.grpcio import bind_host, make_server
+    from kepu_common.health import HealthWatch
 
     from .grpc_api import CredentialServicer, TenantServicer, UserServicer
     from .oidc import create_oidc_app
@@ -228,6 +229,7 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
     pbg.add_PartnerServiceServicer_to_server(
         PartnerServicer(ident.verifier, ident.partners), server
     )
+    HealthWatch().start(stop)  # NOT_SERVING while identity's database is unreachable
     server.start()
     ident.keys.current()  # create the first signing key before serving
     app = create_oidc_app(

@@ -82,3 +82,33 @@ def test_image_install_step_gives_a_runnable_package(component: str, tmp_path: P
     source_dir = ROOT / ("gateway" if component == "gateway" else f"services/{component}")
     if (source_dir / f"src/kepu_{component}/migrations").is_dir():
         assert (package_dir / "migrations" / "env.py").is_file()
+
+
+def test_protoc_runs_with_the_grpcio_tools_of_the_lock() -> None:
+    """Image and `make proto` take grpcio-tools from uv.lock, never an unpinned --with."""
+    makefile = (ROOT / "Makefile").read_text()
+    for text in (DOCKERFILE.read_text(), makefile):
+        assert "--with 'grpcio-tools" not in text
+    assert "run --frozen --only-group dev python -m grpc_tools.protoc" in makefile
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not on PATH")
+    # The Dockerfile's requirement step, as it runs in the build stage.
+    exported = subprocess.run(
+        [uv, "export", "--frozen", "--only-group", "dev", "--no-emit-project", "--no-header"]
+        + ["--no-annotate", "--no-hashes"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pins = dict(
+        line.split(";")[0].strip().split("==")
+        for line in exported.splitlines()
+        if re.match(r"^(grpcio|grpcio-tools|protobuf|setuptools)==", line)
+    )
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    locked = {p["name"]: p["version"] for p in lock["package"]}
+    assert pins["grpcio-tools"] == locked["grpcio-tools"]
+    assert set(pins) == {"grpcio", "grpcio-tools", "protobuf", "setuptools"}
+    assert all(pins[name] == locked[name] for name in pins)

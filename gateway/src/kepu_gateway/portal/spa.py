@@ -7,6 +7,8 @@ issuer and client it signs in with, so one build serves the embedded provider an
 
 from __future__ import annotations
 
+import gzip
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -19,6 +21,12 @@ NOT_BUILT = (
     "<p>门户页面尚未构建。请在项目根目录运行 <code>make run</code>（需要 Node.js 20 或更高版本），"
     "或在 gateway/web 中运行 <code>npm ci &amp;&amp; npm run build</code>。</p>"
 )
+
+
+@lru_cache(maxsize=256)
+def _gzipped(path: Path, mtime: float) -> bytes:
+    """A built asset compressed once (hashed names never change; the mtime guards a rebuild)."""
+    return gzip.compress(path.read_bytes(), compresslevel=6)
 
 
 def default_dist() -> Path:
@@ -51,6 +59,21 @@ def install(app: FastAPI, dist: Path | None = None) -> None:
         if path and candidate.is_file() and candidate.is_relative_to(root):
             immutable = path.startswith("assets/")
             cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
+            if (
+                immutable
+                and candidate.suffix in (".js", ".css")
+                and "gzip" in request.headers.get("accept-encoding", "")
+            ):
+                media = "text/javascript" if candidate.suffix == ".js" else "text/css"
+                return Response(
+                    _gzipped(candidate, candidate.stat().st_mtime),
+                    media_type=media,
+                    headers={
+                        "Cache-Control": cache,
+                        "Content-Encoding": "gzip",
+                        "Vary": "Accept-Encoding",
+                    },
+                )
             return FileResponse(candidate, headers={"Cache-Control": cache})
         if path.startswith("assets/"):
             return Response(status_code=404)

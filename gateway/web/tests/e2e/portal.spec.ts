@@ -43,6 +43,21 @@ async function firstSignIn(page: Page, username: string, initial: string, passwo
   await page.locator('#password-confirm').press('Enter')
 }
 
+test('@both first load of the portal (figures only)', async ({ browser }) => {
+  const [ctx, page] = await newPage(browser)
+  for (const round of ['cold', 'warm']) {
+    await page.goto('/app/logged-out') // a public screen: the app itself, no sign-in in between
+    await expect(page.getByText('已安全退出', { exact: true })).toBeVisible()
+    const t = await page.evaluate(() => {
+      const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming
+      const js = performance.getEntriesByType('resource').filter((r) => r.name.endsWith('.js'))
+      return { load: Math.round(n.loadEventEnd), shown: Math.round(performance.now()), scripts: js.length }
+    })
+    console.log(`first load (${round}): load event ${t.load} ms, screen shown by ${t.shown} ms, ${t.scripts} scripts`)
+  }
+  await ctx.close()
+})
+
 test('@both the province distributes accounts to one city subtree; a county signs in and changes its password', async ({ browser }) => {
   test.skip(!!process.env.KEPU_E2E_COUNTY_USER, 'rerun from a county signed in before')
   const [ctx, page] = await newPage(browser)
@@ -244,5 +259,24 @@ test('at 390 px the talent list is cards and the menu a drawer', async ({ browse
   await page.getByRole('button', { name: '打开菜单' }).click()
   await expect(page.locator('.el-drawer')).toContainText('人才库')
   await shot(page, '10-mobile')
+  await ctx.close()
+})
+
+test('the province sees its cities on the map and clicks through to one city', async ({ browser }) => {
+  test.skip(ENGINE !== 'embedded', 'the map runs once, on the embedded engines')
+  const [ctx, page] = await newPage(browser)
+  await page.goto('/app/')
+  await signInAt(page, ADMIN, ADMIN_PASSWORD)
+  const map = page.locator('#map-card canvas').first()
+  await expect(map).toBeVisible({ timeout: 60_000 })
+  await page.waitForTimeout(1000) // the map's first frame (ECharts animates it in)
+  await shot(page, '11-province-map')
+  await page.locator('#map-card').getByText('本月报送').click()
+  await shot(page, '12-province-map-reports')
+  const box = (await map.boundingBox())!
+  await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5) // a city in the middle of 河南
+  await page.waitForURL(/\/app\/talents\?tenant_id=/)
+  await expect(page.locator('#talent-total')).toHaveText(/共 \d+ 人/)
+  await shot(page, '13-city-from-map')
   await ctx.close()
 })

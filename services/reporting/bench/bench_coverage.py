@@ -84,6 +84,13 @@ def seed(db: Database, rows: list[dict[str, Any]]) -> None:
             ),
             stations,
         )
+        s.execute(  # what each 认定 keeps in step (stations.repository.count_certified)
+            text(
+                "INSERT INTO station_counts (tenant_id, tenant_path, kind, certified)"
+                " SELECT tenant_id, tenant_path, kind, count(*) FROM stations"
+                " WHERE status = 'certified' GROUP BY 1, 2, 3"
+            )
+        )
         s.execute(
             text(
                 "INSERT INTO coverage_denominators (tenant_id, tenant_path, year, communities,"

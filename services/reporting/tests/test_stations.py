@@ -101,7 +101,9 @@ def test_the_review_chain_ends_in_a_plaque_and_needs_a_informant(run, db, t):
     run(county, service.add_informant, st.id, talent(db, town))
     done = run(city, service.act, st.id, "city_certify", "予以认定")
     assert done.status == "certified" and done.plaque_no.startswith("210700-E")
+    assert run(city, service.coverage, "", 2026)[0].counts.get("community") == 1
     run(city, service.act, st.id, "suspend", "整改")
+    assert run(city, service.coverage, "", 2026)[0].counts.get("community", 0) == 0  # not counted
     with pytest.raises(Conflict):
         run(city, service.act, st.id, "suspend", "")
     run(city, service.act, st.id, "withdraw", "撤销")

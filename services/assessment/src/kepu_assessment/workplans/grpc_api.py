@@ -150,7 +150,7 @@ class WorkPlanServicer(Servicer, workplans_pb2_grpc.WorkPlanServiceServicer):
             t = service.set_milestone(
                 s, p, request.plan_id, request.task_id, request.milestone_id, request.status
             )
-            return task_pb(t, {})
+            return task_pb(t, self._names(p.tenant_path))  # the owner is the caller
 
         return self._run(context, run)
 

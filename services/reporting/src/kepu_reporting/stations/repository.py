@@ -196,46 +196,71 @@ def save_denominators(s: Session, tenant_id: str, path: str, year: int, v: dict[
     )  # fmt: skip
 
 
+def count_certified(s: Session, st: Station, delta: int) -> None:
+    """Move the tenant's count of certified stations of the kind (what coverage reads)."""
+    if delta < 0:  # it was counted when certified
+        s.execute(
+            text(
+                "UPDATE station_counts SET certified = certified + :d"
+                " WHERE tenant_id = CAST(:t AS uuid) AND kind = :k"
+            ),
+            {"t": st.tenant_id, "k": st.kind, "d": delta},
+        )
+        return
+    s.execute(
+        text(
+            "INSERT INTO station_counts (tenant_id, tenant_path, kind, certified) VALUES"
+            " (CAST(:t AS uuid), CAST(:p AS ltree), :k, :d) ON CONFLICT (tenant_id, kind)"
+            " DO UPDATE SET certified = station_counts.certified + EXCLUDED.certified"
+        ),
+        {"t": st.tenant_id, "p": st.tenant_path, "k": st.kind, "d": delta},
+    )
+
+
 def certified_by_kind(s: Session, path: str) -> dict[str, int]:
     rows = s.execute(
         text(
-            "SELECT kind, count(*) FROM stations WHERE status = :c AND tenant_path <@ CAST(:p AS ltree)"
-            " GROUP BY kind"
+            "SELECT kind, sum(certified) FROM station_counts"
+            " WHERE tenant_path <@ CAST(:p AS ltree) GROUP BY kind"
         ),
-        {"c": CERTIFIED, "p": path},
+        {"p": path},
     )
     return {r[0]: int(r[1]) for r in rows}
 
 
 def coverage_by_child(s: Session, root: str, year: int) -> dict[str, dict[str, int]]:
     """Certified stations and denominators summed per subtree one level below ``root`` (the
-    root's own rows under its own path): two grouped scans of the subtree."""
+    root's own rows under its own path). Reads the per-tenant counts, not the stations, so a
+    province's 50,000 stations are a few thousand rows."""
     level = root.count(".") + 2
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = s.execute(
         text(
-            "SELECT CASE WHEN nlevel(tenant_path) >= :l THEN subpath(tenant_path, 0, :l)::text"
-            " ELSE tenant_path::text END, kind, count(*) FROM stations WHERE status = :c"
-            " AND tenant_path <@ CAST(:p AS ltree) GROUP BY 1, 2"
+            "SELECT tenant_path::text, kind, certified FROM station_counts"
+            " WHERE tenant_path <@ CAST(:p AS ltree) AND certified <> 0"
         ),
-        {"l": level, "c": CERTIFIED, "p": root},
+        {"p": root},
     )
     for path, kind, n in rows:
-        out[path][kind] += int(n)
+        out[_below(path, level)][kind] += int(n)
     rows = s.execute(
         text(
-            "SELECT CASE WHEN nlevel(tenant_path) >= :l THEN subpath(tenant_path, 0, :l)::text"
-            " ELSE tenant_path::text END, sum(communities), sum(schools), sum(villages)"
-            " FROM coverage_denominators WHERE year = :y AND tenant_path <@ CAST(:p AS ltree)"
-            " GROUP BY 1"
+            "SELECT tenant_path::text, communities, schools, villages FROM coverage_denominators"
+            " WHERE year = :y AND tenant_path <@ CAST(:p AS ltree)"
         ),
-        {"l": level, "y": year, "p": root},
+        {"y": year, "p": root},
     )
     for path, c, sc, v in rows:
-        out[path]["communities"] += int(c)
-        out[path]["schools"] += int(sc)
-        out[path]["villages"] += int(v)
+        key = out[_below(path, level)]
+        key["communities"] += int(c)
+        key["schools"] += int(sc)
+        key["villages"] += int(v)
     return out
+
+
+def _below(path: str, level: int) -> str:
+    """The path cut to ``level`` labels (the child of the root whose subtree holds it)."""
+    return ".".join(path.split(".")[:level])
 
 
 def children(s: Session, path: str) -> list[Tenant]:

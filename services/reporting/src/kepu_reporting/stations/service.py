@@ -111,6 +111,8 @@ def act(s: Session, p: Principal, station_id: str, action: str, opinion: str) ->
             caller_tenant(s, p).code, year, repo.plaques_with_prefix(s, prefix) + 1
         )
     repo.save(s, st, certified_now=first)
+    if (before == domain.CERTIFIED) != (target == domain.CERTIFIED):
+        repo.count_certified(s, st, 1 if target == domain.CERTIFIED else -1)
     _changed(s, p, st, before)
     return st
 

@@ -65,3 +65,10 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", pending); else pending();
   window.kepu = { api: api, showOk: showOk, showError: showError, clearError: clearError, esc: esc, csrf: csrf, done: done };
 })();
+
+// Forms that ask before they submit (data-confirm: text, never script; no inline handlers
+// under the Content-Security-Policy, and a unit's name cannot break out of a JS string).
+document.addEventListener("submit", function (ev) {
+  var f = ev.target;
+  if (f && f.dataset && f.dataset.confirm && !window.confirm(f.dataset.confirm)) ev.preventDefault();
+}, true);

@@ -7,6 +7,8 @@ export const menu: { path: string; title: string; icon: string }[] = [
   { path: '/', title: '首页', icon: 'HomeFilled' },
   { path: '/talents', title: '人才库', icon: 'UserFilled' },
   { path: '/reports', title: '报表', icon: 'Document' },
+  { path: '/plans', title: '工作要点', icon: 'List' },
+  { path: '/stations', title: 'e站', icon: 'Location' },
   { path: '/admin', title: '管理', icon: 'Setting' },
 ]
 
@@ -25,6 +27,8 @@ const routes: RouteRecordRaw[] = [
         meta: { title: '人才详情', parent: { path: '/talents', title: '人才库' } },
       },
       { path: 'reports', component: () => import('./views/ReportsView.vue'), meta: { title: '报表' } },
+      { path: 'plans', component: () => import('./views/PlansView.vue'), meta: { title: '工作要点' } },
+      { path: 'stations', component: () => import('./views/StationsView.vue'), meta: { title: 'e站' } },
       { path: 'admin', component: () => import('./views/AdminView.vue'), meta: { title: '管理' } },
       { path: ':rest(.*)*', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

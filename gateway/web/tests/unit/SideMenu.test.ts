@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest'
+import { mount } from '@vue/test-utils'
+import { createPinia, setActivePinia } from 'pinia'
+import { createMemoryHistory, createRouter } from 'vue-router'
+import ElementPlus from 'element-plus'
+import SideMenu from '../../src/components/SideMenu.vue'
+import { useSession } from '../../src/stores/session'
+
+function menuFor(kind: string): string[] {
+  const pinia = createPinia()
+  setActivePinia(pinia)
+  useSession().setClaims({ preferred_username: 'u', tenant_kind: kind, realm_access: { roles: ['admin'] } })
+  const router = createRouter({ history: createMemoryHistory(), routes: [{ path: '/:p(.*)*', component: { template: '<div />' } }] })
+  const w = mount(SideMenu, { global: { plugins: [pinia, router, ElementPlus] } })
+  return w.findAll('li').map((li) => li.text())
+}
+
+describe('SideMenu', () => {
+  it('offers the plans and e站 screens to a city', () => {
+    expect(menuFor('city')).toEqual(expect.arrayContaining(['工作要点', 'e站', '人才库']))
+  })
+
+  it('offers a member department its plan tasks only', () => {
+    expect(menuFor('department')).toEqual(['工作要点'])
+  })
+})

@@ -422,6 +422,10 @@ def test_images_are_pinned_by_digest_when_given(render: Callable[..., Rendered])
         ({"monitoring": {"errorRatio": 5}}, "/monitoring/errorRatio"),
         ({"global": {"idp": "ldap"}}, "/global/idp"),
         ({"networkPolicy": {"enabled": "no"}}, "/networkPolicy/enabled"),
+        (
+            {"keycloak": {"realmImport": {"portalRedirectUris": ["https://kepu.example.cn/*"]}}},
+            "/keycloak/realmImport/portalRedirectUris/0",
+        ),
     ],
 )
 def test_the_values_schema_rejects_a_bad_value(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from conftest import RELEASE, Rendered
 from kepu_identity import passwords
-from kepu_identity.realm import realm_representation
+from kepu_identity.realm import portal_redirect_uris, realm_representation
 
 REALM_FILE = Path(__file__).resolve().parents[2] / "charts" / "kepu" / "files" / "realm-kepu.json"
 
@@ -33,7 +33,7 @@ def test_the_rendered_import_is_the_realm_with_the_installations_values(umbrella
     imp = umbrella.named("KeycloakRealmImport", f"{RELEASE}-keycloak-realm-kepu")
     assert imp["spec"]["keycloakCRName"] == umbrella.of_kind("Keycloak")[0]["metadata"]["name"]
     expected = realm_representation(
-        portal_redirect_uris=["https://kepu.example.cn/*"],
+        portal_redirect_uris=portal_redirect_uris("https://kepu.example.cn"),
         portal_web_origins=["https://kepu.example.cn"],
     )
     assert json.loads(json.dumps(imp["spec"]["realm"])) == json.loads(json.dumps(expected))

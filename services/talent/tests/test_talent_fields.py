@@ -81,3 +81,43 @@ def test_a_record_reports_every_bad_field_at_once():
     assert record is None
     assert {e.field for e in errors} == {"name", "gender", "phone", "employer", "categories"}
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in e.message) for e in errors)
+
+
+def test_limits_and_labels_come_from_the_field_table():
+    record, errors = fields.clean_record(
+        {
+            "name": "张" * 51,
+            "gender": "男",
+            "phone": "13812345678",
+            "employer": "单" * 101,
+            "categories": ["农村科普"],
+            "plan": "计" * 4001,
+        }
+    )
+    assert record is None
+    messages = {e.field: e.message for e in errors}
+    assert messages == {
+        "name": "姓名过长（不超过50个字）",
+        "employer": "工作单位过长（不超过100个字）",
+        "plan": "拟开展科普工作过长（不超过4000个字）",
+    }
+
+
+def test_the_summary_sheet_and_the_form_show_the_fields_the_table_marks():
+    from kepu_talent import docx, xlsx
+
+    assert xlsx.HEADERS == (
+        "序号",
+        "服务类别",
+        "姓名",
+        "性别",
+        "工作单位",
+        "职务",
+        "联系电话",
+        "从事行业",
+        "科普专长",
+        "拟开展科普工作",
+    )
+    on_grid = {key for row in docx.GRID for key, _ in row} - {"age"} | set(docx.LONG_TEXTS)
+    assert on_grid == {f.key for f in fields.FIELDS if f.on_form}
+    assert "id_number" not in on_grid and fields.BY_KEY["id_number"].personal

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from kepu.talent.v1 import talent_pb2 as pb
 from kepu.talent.v1 import talent_pb2_grpc as pbg
-from pydantic import BaseModel, ConfigDict, Field
+from kepu_talent import fields
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import Caller, current_caller
@@ -38,28 +39,20 @@ Status = Literal[
 ]
 
 
-class TalentIn(BaseModel):
-    """推荐表的字段（服务端校验民族、政治面貌、学历、电话、邮箱等并给出中文说明）。"""
+def _form_field(f: fields.Field) -> tuple[Any, Any]:
+    """One 推荐表 field of the request schema, from the field table."""
+    kind: Any = list[str] if f.multiple else str
+    default: Any = ... if f.required else ""
+    return kind, Field(default, max_length=f.max_length, description=f.label + f.hint)
 
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=50, description="姓名")
-    gender: str = Field(max_length=4, description="性别：男 / 女")
-    birth_month: str = Field("", max_length=20, description="出生年月，如 1980-05")
-    ethnicity: str = Field("", max_length=20, description="民族")
-    political_status: str = Field("", max_length=20, description="政治面貌")
-    education: str = Field("", max_length=20, description="学历")
-    industry: str = Field("", max_length=50, description="主要从事行业")
-    specialty: str = Field("", max_length=200, description="科普专长")
-    employer: str = Field("", max_length=100, description="工作单位")
-    position: str = Field("", max_length=50, description="职务（职称）")
-    phone: str = Field(max_length=40, description="联系电话（手机或固话）")
-    email: str = Field("", max_length=100, description="电子邮箱")
-    im_account: str = Field("", max_length=40, description="QQ号或微信号")
-    categories: list[str] = Field(max_length=9, description="科普人才服务类别（可多选）")
-    biography: str = Field("", max_length=4000, description="个人基本情况")
-    experience: str = Field("", max_length=4000, description="科普工作经历")
-    plan: str = Field("", max_length=4000, description="拟开展科普工作")
-    id_number: str = Field("", max_length=20, description="身份证号（可选，用于查重）")
+
+_FORM_FIELDS: dict[str, Any] = {f.key: _form_field(f) for f in fields.FIELDS}
+TalentIn = create_model(
+    "TalentIn",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="推荐表的字段（服务端校验民族、政治面貌、学历、电话、邮箱等并给出中文说明）。",
+    **_FORM_FIELDS,
+)
 
 
 class TalentCreate(TalentIn):

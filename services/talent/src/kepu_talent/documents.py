@@ -322,25 +322,9 @@ class Documents:
             if reveal:
                 self.talents.audit_reveal(s, principal, [row])
             v = self.talents.view(s, principal, row, reveal=reveal)
-        f = v["fields"]
         data = FormData(
-            name=f["name"],
-            gender=f["gender"],
+            fields=v["fields"],
             age=str(v["age"] or ""),
-            ethnicity=f["ethnicity"],
-            political_status=f["political_status"],
-            education=f["education"],
-            industry=f["industry"],
-            specialty=f["specialty"],
-            employer=f["employer"],
-            position=f["position"],
-            phone=f["phone"],
-            email=f["email"],
-            im_account=f["im_account"],
-            categories=f["categories"],
-            biography=f["biography"],
-            experience=f["experience"],
-            plan=f["plan"],
             recommend_opinion=v["recommend_opinion"],
             city_opinion=v["city_opinion"],
             certificate_no=v["certificate_no"],

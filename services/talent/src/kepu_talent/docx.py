@@ -4,38 +4,36 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
-from .fields import SERVICE_CATEGORIES
+from .fields import LABELS, SERVICE_CATEGORIES
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @dataclass
 class FormData:
-    name: str
-    gender: str
+    fields: dict[str, Any]  # the record's values by key of the 推荐表 field table
     age: str
-    ethnicity: str
-    political_status: str
-    education: str
-    industry: str
-    specialty: str
-    employer: str
-    position: str
-    phone: str
-    email: str
-    im_account: str
-    categories: list[str]
-    biography: str
-    experience: str
-    plan: str
     recommend_opinion: str
     city_opinion: str
     certificate_no: str = ""
+
+
+# The form's grid, ten columns: (key, columns its value spans) per row; 年龄 comes from
+# 出生年月. Then the long texts, one row each. Labels come from the field table.
+GRID: tuple[tuple[tuple[str, int], ...], ...] = (
+    (("name", 1), ("gender", 1), ("age", 1), ("ethnicity", 1), ("political_status", 1)),
+    (("education", 1), ("industry", 2), ("specialty", 4)),
+    (("employer", 5), ("position", 3)),
+    (("phone", 2), ("email", 2), ("im_account", 3)),
+    (("categories", 9),),
+)
+LONG_TEXTS = ("biography", "experience", "plan")
 
 
 def category_boxes(selected: list[str]) -> str:
@@ -73,33 +71,26 @@ def render_form(data: FormData) -> bytes:
             target.text = value
             col += span + 1
 
-    row(
-        ("姓名", data.name, 1),
-        ("性别", data.gender, 1),
-        ("年龄", data.age, 1),
-        ("民族", data.ethnicity, 1),
-        ("政治面貌", data.political_status, 1),
-    )
-    row(
-        ("学历", data.education, 1),
-        ("主要从事行业", data.industry, 2),
-        ("科普专长", data.specialty, 4),
-    )
-    row(("工作单位", data.employer, 5), ("职务（职称）", data.position, 3))
-    row(
-        ("联系电话", data.phone, 2),
-        ("电子邮箱", data.email, 2),
-        ("QQ号或微信号", data.im_account, 3),
-    )
-    row(("科普人才服务类别\n（把□涂■，可多选）", category_boxes(data.categories), 9))
-    for label, value in (
-        ("个人基本情况（可附页）：", data.biography),
-        ("科普工作经历（可附页）：", data.experience),
-        ("拟开展科普工作（可附页）：", data.plan),
-    ):
+    def label(key: str) -> str:
+        if key == "age":
+            return "年龄"
+        if key == "categories":
+            return f"{LABELS[key]}\n（把□涂■，可多选）"
+        return LABELS[key]
+
+    def value(key: str) -> str:
+        if key == "age":
+            return data.age
+        if key == "categories":
+            return category_boxes(data.fields[key])
+        return str(data.fields[key])
+
+    for grid_row in GRID:
+        row(*((label(key), value(key), span) for key, span in grid_row))
+    for key in LONG_TEXTS:
         cells = table.add_row().cells
         merged = cells[0].merge(cells[9])
-        merged.text = f"{label}\n{value}"
+        merged.text = f"{LABELS[key]}（可附页）：\n{data.fields[key]}"
     row(
         ("县（市、区）科协推荐意见", data.recommend_opinion, 3),
         ("省辖市科协意见", data.city_opinion, 5),

@@ -1,14 +1,22 @@
-"""Field rules of the 推荐表 (seed 000 附件2): enumerations, phones, e-mail, ID numbers.
+"""The 推荐表 (seed 000 附件2): its field table and the rules of each field.
+
+``FIELDS`` is the one table of the form: per field its key, Chinese label,
+maximum length, validator, whether it is printed on the 推荐表 (.docx), its
+column on the 汇总表 (xlsx) and whether it is personal data (encrypted at rest,
+masked in lists). Validation (``clean_record``), the record view, the xlsx
+columns, the .docx and the gateway's request schema all read it, so adding a
+field touches this table, a migration and the proto.
 
 Pure functions without I/O. Every check returns the cleaned value or raises
-``FieldError`` with a Chinese message naming the field, so a form, an imported
-row and a gRPC request are all validated the same way.
+``FieldError`` with a Chinese message naming the field by its label, so a form,
+an imported row and a gRPC request are all validated the same way.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -142,9 +150,6 @@ ID_RE = re.compile(r"^\d{17}[\dX]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
-MAX_TEXT = {"name": 50, "employer": 100, "position": 50, "industry": 50, "specialty": 200}
-MAX_LONG_TEXT = 4000
-
 
 class FieldError(ValueError):
     """A bad value: ``field`` is the English key, ``message`` the Chinese explanation."""
@@ -165,16 +170,14 @@ def normalize_text(value: object) -> str:
 def clean_name(value: object) -> str:
     name = re.sub(r"\s+", "", normalize_text(value))
     if not name:
-        raise FieldError("name", "姓名不能为空")
-    if len(name) > MAX_TEXT["name"]:
-        raise FieldError("name", "姓名过长（不超过50个字）")
-    return name
+        raise FieldError("name", f"{LABELS['name']}不能为空")
+    return _within_limit(name, "name")
 
 
 def clean_gender(value: object) -> str:
     gender = normalize_text(value)
     if gender not in GENDERS:
-        raise FieldError("gender", f"性别应为“男”或“女”，实为“{gender}”")
+        raise FieldError("gender", f"{LABELS['gender']}应为“男”或“女”，实为“{gender}”")
     return gender
 
 
@@ -202,17 +205,21 @@ def clean_ethnicity(value: object) -> str:
     text = normalize_text(value)
     if text and not text.endswith("族"):
         text += "族"
-    return clean_choice(text, "ethnicity", "民族", ETHNIC_GROUPS)
+    return clean_choice(text, "ethnicity", LABELS["ethnicity"], ETHNIC_GROUPS)
 
 
 def clean_political_status(value: object) -> str:
     return clean_choice(
-        value, "political_status", "政治面貌", POLITICAL_STATUSES, _POLITICAL_ALIASES
+        value,
+        "political_status",
+        LABELS["political_status"],
+        POLITICAL_STATUSES,
+        _POLITICAL_ALIASES,
     )
 
 
 def clean_education(value: object) -> str:
-    return clean_choice(value, "education", "学历", EDUCATIONS, _EDUCATION_ALIASES)
+    return clean_choice(value, "education", LABELS["education"], EDUCATIONS, _EDUCATION_ALIASES)
 
 
 def clean_categories(value: object) -> list[str]:
@@ -228,12 +235,13 @@ def clean_categories(value: object) -> list[str]:
         item = _CATEGORY_ALIASES.get(item, item)
         if item not in SERVICE_CATEGORIES:
             raise FieldError(
-                "categories", f"服务类别“{item}”不在九类之中（{'、'.join(SERVICE_CATEGORIES)}）"
+                "categories",
+                f"{BY_KEY['categories'].sheet_label}“{item}”不在九类之中（{'、'.join(SERVICE_CATEGORIES)}）",
             )
         if item not in result:
             result.append(item)
     if not result:
-        raise FieldError("categories", "请至少选择一个服务类别")
+        raise FieldError("categories", f"请至少选择一个{BY_KEY['categories'].sheet_label}")
     return result
 
 
@@ -246,7 +254,7 @@ def clean_phone(value: object) -> str:
     elif text.startswith("86") and len(text) == 13:
         text = text[2:]
     if not text:
-        raise FieldError("phone", "联系电话不能为空")
+        raise FieldError("phone", f"{LABELS['phone']}不能为空")
     if MOBILE_RE.match(text.replace("-", "")):
         return text.replace("-", "")
     if LANDLINE_RE.match(text):
@@ -254,13 +262,15 @@ def clean_phone(value: object) -> str:
             cut = 3 if text[1] in "12" else 4
             text = text[:cut] + "-" + text[cut:]
         return text
-    raise FieldError("phone", f"联系电话“{text}”格式不正确（手机号11位，固话如0377-63073372）")
+    raise FieldError(
+        "phone", f"{LABELS['phone']}“{text}”格式不正确（手机号11位，固话如0377-63073372）"
+    )
 
 
 def clean_email(value: object) -> str:
     text = normalize_text(value).lower()
     if text and not EMAIL_RE.match(text):
-        raise FieldError("email", f"电子邮箱“{text}”格式不正确")
+        raise FieldError("email", f"{LABELS['email']}“{text}”格式不正确")
     return text
 
 
@@ -268,7 +278,7 @@ def clean_im(value: object) -> str:
     """QQ号或微信号."""
     text = normalize_text(value)
     if text and not (QQ_RE.match(text) or WECHAT_RE.match(text)):
-        raise FieldError("im_account", f"QQ号或微信号“{text}”格式不正确")
+        raise FieldError("im_account", f"{LABELS['im_account']}“{text}”格式不正确")
     return text
 
 
@@ -278,14 +288,14 @@ def clean_id_number(value: object) -> str:
     if not text:
         return ""
     if not ID_RE.match(text):
-        raise FieldError("id_number", "身份证号应为18位（最后一位可为X）")
+        raise FieldError("id_number", f"{LABELS['id_number']}应为18位（最后一位可为X）")
     total = sum(int(d) * w for d, w in zip(text[:17], _ID_WEIGHTS, strict=True))
     if _ID_CHECK[total % 11] != text[17]:
-        raise FieldError("id_number", "身份证号校验位不正确")
+        raise FieldError("id_number", f"{LABELS['id_number']}校验位不正确")
     try:
         date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
-        raise FieldError("id_number", "身份证号中的出生日期不正确") from None
+        raise FieldError("id_number", f"{LABELS['id_number']}中的出生日期不正确") from None
     return text
 
 
@@ -298,11 +308,11 @@ def clean_birth_month(value: object, today: date | None = None) -> str:
         return ""
     m = re.match(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*月?(?:[-./]?\d{1,2}日?)?$", text)
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise FieldError("birth_month", f"出生年月“{text}”格式不正确（如1980-05）")
+        raise FieldError("birth_month", f"{LABELS['birth_month']}“{text}”格式不正确（如1980-05）")
     year, month = int(m.group(1)), int(m.group(2))
     today = today or date.today()
     if not today.year - 100 <= year <= today.year - 14:
-        raise FieldError("birth_month", "出生年月不在合理范围内")
+        raise FieldError("birth_month", f"{LABELS['birth_month']}不在合理范围内")
     return f"{year:04d}-{month:02d}"
 
 
@@ -314,21 +324,22 @@ def age_from_birth_month(birth_month: str, today: date | None = None) -> int | N
     return today.year - year - (1 if today.month < month else 0)
 
 
-def clean_short(value: object, field_key: str, label: str, *, required: bool = False) -> str:
+def _within_limit(text: str, key: str) -> str:
+    limit = BY_KEY[key].max_length
+    if len(text) > limit:
+        raise FieldError(key, f"{LABELS[key]}过长（不超过{limit}个字）")
+    return text
+
+
+def clean_short(value: object, key: str, *, required: bool = False) -> str:
     text = normalize_text(value)
     if required and not text:
-        raise FieldError(field_key, f"{label}不能为空")
-    limit = MAX_TEXT.get(field_key, 200)
-    if len(text) > limit:
-        raise FieldError(field_key, f"{label}过长（不超过{limit}个字）")
-    return text
+        raise FieldError(key, f"{LABELS[key]}不能为空")
+    return _within_limit(text, key)
 
 
-def clean_long(value: object, field_key: str, label: str) -> str:
-    text = str(value or "").strip()
-    if len(text) > MAX_LONG_TEXT:
-        raise FieldError(field_key, f"{label}过长（不超过{MAX_LONG_TEXT}个字）")
-    return text
+def clean_long(value: object, key: str) -> str:
+    return _within_limit(str(value or "").strip(), key)
 
 
 @dataclass
@@ -354,55 +365,99 @@ class TalentFields:  # 推荐表的内容
     extra: dict[str, str] = field(default_factory=dict)
 
 
-LABELS = {
-    "name": "姓名",
-    "gender": "性别",
-    "birth_month": "出生年月",
-    "ethnicity": "民族",
-    "political_status": "政治面貌",
-    "education": "学历",
-    "industry": "主要从事行业",
-    "specialty": "科普专长",
-    "employer": "工作单位",
-    "position": "职务（职称）",
-    "phone": "联系电话",
-    "email": "电子邮箱",
-    "im_account": "QQ号或微信号",
-    "categories": "科普人才服务类别",
-    "biography": "个人基本情况",
-    "experience": "科普工作经历",
-    "plan": "拟开展科普工作",
-    "id_number": "身份证号",
-}
+@dataclass(frozen=True)
+class Field:
+    """One field of the 推荐表."""
+
+    key: str  # the identifier in the proto, the table and the API
+    label: str  # its Chinese label on the form, in messages and in the API schema
+    max_length: int  # longest accepted input (items for a list)
+    clean: Callable[[object], object]  # the cleaned value, or FieldError
+    required: bool = False  # must be in an API request
+    on_form: bool = True  # printed on the 推荐表 (.docx)
+    sheet_column: int = 0  # its column on the 汇总表 (1 is 序号); 0: not on it
+    sheet_header: str = ""  # the 汇总表's shorter header, when it differs from the label
+    personal: bool = False  # encrypted at rest, masked in lists and exports
+    multiple: bool = False  # a list of values (the service categories)
+    hint: str = ""  # appended to the label in the API schema
+
+    @property
+    def sheet_label(self) -> str:
+        return self.sheet_header or self.label
+
+
+def _short(key: str, *, required: bool = False) -> Callable[[object], str]:
+    return lambda value: clean_short(value, key, required=required)
+
+
+def _long(key: str) -> Callable[[object], str]:
+    return lambda value: clean_long(value, key)
+
+
+# The 推荐表 in the order of the form.
+FIELDS: tuple[Field, ...] = (
+    Field("name", "姓名", 50, clean_name, required=True, sheet_column=3),
+    Field("gender", "性别", 4, clean_gender, required=True, sheet_column=4, hint="：男 / 女"),
+    # the form prints 年龄, computed from it
+    Field("birth_month", "出生年月", 20, clean_birth_month, on_form=False, hint="，如 1980-05"),
+    Field("ethnicity", "民族", 20, clean_ethnicity),
+    Field("political_status", "政治面貌", 20, clean_political_status),
+    Field("education", "学历", 20, clean_education),
+    Field(
+        "industry", "主要从事行业", 50, _short("industry"), sheet_column=8, sheet_header="从事行业"
+    ),
+    Field("specialty", "科普专长", 200, _short("specialty"), sheet_column=9),
+    Field("employer", "工作单位", 100, _short("employer", required=True), sheet_column=5),
+    Field("position", "职务（职称）", 50, _short("position"), sheet_column=6, sheet_header="职务"),
+    Field(
+        "phone",
+        "联系电话",
+        40,
+        clean_phone,
+        required=True,
+        sheet_column=7,
+        personal=True,
+        hint="（手机或固话）",
+    ),
+    Field("email", "电子邮箱", 100, clean_email, personal=True),
+    Field("im_account", "QQ号或微信号", 40, clean_im, personal=True),
+    Field(
+        "categories",
+        "科普人才服务类别",
+        len(SERVICE_CATEGORIES),
+        clean_categories,
+        required=True,
+        sheet_column=2,
+        sheet_header="服务类别",
+        multiple=True,
+        hint="（可多选）",
+    ),
+    Field("biography", "个人基本情况", 4000, _long("biography")),
+    Field("experience", "科普工作经历", 4000, _long("experience")),
+    Field("plan", "拟开展科普工作", 4000, _long("plan"), sheet_column=10),
+    Field(
+        "id_number",
+        "身份证号",
+        20,
+        clean_id_number,
+        on_form=False,
+        personal=True,
+        hint="（可选，用于查重）",
+    ),
+)
+BY_KEY = {f.key: f for f in FIELDS}
+LABELS = {f.key: f.label for f in FIELDS}
+PERSONAL = tuple(f.key for f in FIELDS if f.personal)
+SHEET_FIELDS = tuple(sorted((f for f in FIELDS if f.sheet_column), key=lambda f: f.sheet_column))
 
 
 def clean_record(raw: dict[str, object]) -> tuple[TalentFields | None, list[FieldError]]:
     """Validate every field; returns the record or all the errors found."""
     errors: list[FieldError] = []
     out: dict[str, object] = {}
-    checks = {
-        "name": clean_name,
-        "gender": clean_gender,
-        "phone": clean_phone,
-        "employer": lambda v: clean_short(v, "employer", "工作单位", required=True),
-        "categories": clean_categories,
-        "birth_month": clean_birth_month,
-        "ethnicity": clean_ethnicity,
-        "political_status": clean_political_status,
-        "education": clean_education,
-        "industry": lambda v: clean_short(v, "industry", "主要从事行业"),
-        "specialty": lambda v: clean_short(v, "specialty", "科普专长"),
-        "position": lambda v: clean_short(v, "position", "职务（职称）"),
-        "email": clean_email,
-        "im_account": clean_im,
-        "id_number": clean_id_number,
-        "biography": lambda v: clean_long(v, "biography", "个人基本情况"),
-        "experience": lambda v: clean_long(v, "experience", "科普工作经历"),
-        "plan": lambda v: clean_long(v, "plan", "拟开展科普工作"),
-    }
-    for key, check in checks.items():
+    for f in FIELDS:
         try:
-            out[key] = check(raw.get(key))
+            out[f.key] = f.clean(raw.get(f.key))
         except FieldError as exc:
             errors.append(exc)
     if errors:

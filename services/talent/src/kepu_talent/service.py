@@ -32,7 +32,7 @@ from .notices import TOPIC as TOPIC
 from .notices import write_partner_notices
 from .settings import TalentSettings
 
-PERSONAL_FIELDS = ("phone", "email", "im_account", "id_number")
+PERSONAL_FIELDS = fields.PERSONAL
 _SEALED = {"phone": "phone", "email": "email", "im_account": "im", "id_number": "id_number"}
 WRITE_ROLES = domain.WRITE_ROLES
 
@@ -199,22 +199,7 @@ class TalentService:
         kinds: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         values = {
-            k: getattr(row, k)
-            for k in (
-                "name",
-                "gender",
-                "birth_month",
-                "ethnicity",
-                "political_status",
-                "education",
-                "industry",
-                "specialty",
-                "employer",
-                "position",
-                "biography",
-                "experience",
-                "plan",
-            )
+            f.key: getattr(row, f.key) for f in fields.FIELDS if not (f.personal or f.multiple)
         }
         values["categories"] = list(row.categories)
         if reveal:

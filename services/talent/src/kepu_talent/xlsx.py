@@ -20,19 +20,12 @@ from kepu_common.spreadsheet import append_text_row
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from .fields import SHEET_FIELDS
+
 TITLE = "河南省科协“百千万科普工程”科普人才信息汇总表"
-# (header, field of the record); 序号 is not stored.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("序号", "seq"),
-    ("服务类别", "categories"),
-    ("姓名", "name"),
-    ("性别", "gender"),
-    ("工作单位", "employer"),
-    ("职务", "position"),
-    ("联系电话", "phone"),
-    ("从事行业", "industry"),
-    ("科普专长", "specialty"),
-    ("拟开展科普工作", "plan"),
+# (header, field of the record) from the 推荐表 field table; 序号 is not stored.
+COLUMNS: tuple[tuple[str, str], ...] = (("序号", "seq"),) + tuple(
+    (f.sheet_label, f.key) for f in SHEET_FIELDS
 )
 HEADERS = tuple(h for h, _ in COLUMNS)
 FIELD_COLUMN = {f: get_column_letter(i + 1) for i, (_, f) in enumerate(COLUMNS)}

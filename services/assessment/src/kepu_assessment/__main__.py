@@ -64,6 +64,7 @@ def main(argv: list[str]) -> int:
         kafka_bootstrap=cfg.kafka_bootstrap_servers,
         serve=serve,
         relay_topics=[TOPIC],
+        read_model=(consumers.TENANTS_CONSUMER, directory.IDENTITY_TOPIC),
         consumers=tenants_and_metrics,
     )
 

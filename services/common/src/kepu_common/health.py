@@ -5,7 +5,8 @@ One thread asks every open :class:`~kepu_common.db.Database` for ``SELECT 1``; a
 SERVING only while the last successful answer is recent. Two threads, because a frozen server
 (SIGSTOP, a full disk) does not fail the query, it never answers: the check hangs, its answer
 grows old, and the publisher turns the status NOT_SERVING all the same. Liveness stays cheap:
-the process's own gRPC port answering (the health call itself), never the database.
+the process's own gRPC port answering (the health call itself), never the database. A service
+answering from a read model is not ready until the model has caught up (``caught_up``).
 """
 
 from __future__ import annotations
@@ -30,10 +31,16 @@ def databases_reachable() -> bool:
 
 class HealthWatch:
     def __init__(
-        self, check: Callable[[], bool] = databases_reachable, fresh: float = FRESH_SECONDS
+        self,
+        check: Callable[[], bool] = databases_reachable,
+        fresh: float = FRESH_SECONDS,
+        *,
+        caught_up: Callable[[], bool] | None = None,
     ) -> None:
         self.check = check
         self.fresh = fresh
+        # a read model the service answers from, still filling: not ready yet (kepu_common.catchup)
+        self.caught_up = caught_up or (lambda: True)
         self._last_ok = time.monotonic()
         self._serving: bool | None = None
 
@@ -49,12 +56,15 @@ class HealthWatch:
 
     def _publish(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            serving = time.monotonic() - self._last_ok < self.fresh
+            reachable = time.monotonic() - self._last_ok < self.fresh
+            serving = reachable and self.caught_up()
             if serving != self._serving:
                 if self._serving is not None:
                     log.warning(
                         "health: %s",
-                        "数据库已恢复，SERVING" if serving else "数据库不可达，NOT_SERVING",
+                        "SERVING"
+                        if serving
+                        else ("数据库不可达，NOT_SERVING" if not reachable else "NOT_SERVING"),
                     )
                 self._serving = serving
                 set_serving(serving)

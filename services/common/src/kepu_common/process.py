@@ -28,6 +28,7 @@ from pathlib import Path
 import grpc
 
 from . import telemetry
+from .catchup import CatchUp
 from .consumer import IdempotentConsumer
 from .db import Database
 from .health import HealthWatch
@@ -68,6 +69,7 @@ def run(
     consumers: Callable[[Database], list[IdempotentConsumer]] = _no_consumers,
     worker_loop: Callable[[Database, threading.Event], None] | None = None,
     default_command: str | None = None,
+    read_model: tuple[str, str] | None = None,
 ) -> int:
     """Run the command in ``argv[1]`` for the service ``name``; returns the exit code.
 
@@ -75,7 +77,9 @@ def run(
     it with its bound port (as :func:`kepu_common.grpcio.make_server` does). ``consumers``
     and ``worker_loop`` receive the app-role :class:`Database` the worker opens on
     ``database_url``; the outbox relay is named ``name``. ``default_command`` is used when
-    ``argv`` has no command (otherwise that is a usage error).
+    ``argv`` has no command (otherwise that is a usage error). ``read_model`` is
+    ``(consumer group, topic)`` of a read model ``serve`` answers from: the serve process is
+    NOT_SERVING until that group has caught up (:class:`~kepu_common.catchup.CatchUp`).
     """
     command = argv[1] if len(argv) > 1 else (default_command or "")
     if command not in COMMANDS:
@@ -87,7 +91,11 @@ def run(
         return 0
     stop = stop_on_signals()
     if command == "serve":
-        _serve(name, serve, stop)
+        caught_up = None
+        if read_model is not None:
+            caught_up = CatchUp(kafka_bootstrap, group=read_model[0], topic=read_model[1])
+            caught_up.start(stop)
+        _serve(name, serve, stop, caught_up)
         return 0
     db = Database(database_url)
     try:
@@ -99,9 +107,15 @@ def run(
         db.dispose()
 
 
-def _serve(name: str, serve: Callable[[], tuple[grpc.Server, int]], stop: threading.Event) -> None:
+def _serve(
+    name: str,
+    serve: Callable[[], tuple[grpc.Server, int]],
+    stop: threading.Event,
+    caught_up: Callable[[], bool] | None = None,
+) -> None:
     server, port = serve()
-    HealthWatch().start(stop)  # NOT_SERVING while the service's database is unreachable
+    # NOT_SERVING while the service's database is unreachable or its read model is filling
+    HealthWatch(caught_up=caught_up).start(stop)
     server.start()
     log.info("%s gRPC serving on port %d", name, port)
     try:

@@ -92,6 +92,7 @@ def main(argv: list[str]) -> int:
         kafka_bootstrap=cfg.kafka_bootstrap_servers,
         serve=serve,
         relay_topics=["reporting.events"],
+        read_model=(consumers.TENANTS_CONSUMER, directory.IDENTITY_TOPIC),
         consumers=tenants_consumer,
         worker_loop=lambda db, stop: _remind(cfg, db, stop),
     )

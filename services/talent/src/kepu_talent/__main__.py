@@ -65,6 +65,7 @@ def main(argv: list[str]) -> int:
         kafka_bootstrap=settings.kafka_bootstrap_servers,
         serve=serve,
         relay_topics=[TOPIC],
+        read_model=(consumers.CONSUMER, directory.IDENTITY_TOPIC),
         consumers=tenants_consumer,
         worker_loop=sweep_stale_imports,
         default_command="serve",

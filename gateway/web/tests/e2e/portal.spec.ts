@@ -231,6 +231,7 @@ test('the city returns the county brief with a reason, the county sees it on its
   await expect(cpage.locator('#return-reason')).toContainText('活动场次与附件不符')
   await cpage.click('#report-submit')
   await cpage.locator('.el-message-box').getByRole('button', { name: '提交' }).click()
+  await expect(cpage.locator('#my-report-status')).toHaveText('已提交') // the resubmission is in
 
   // The city drills into the county's brief and accepts it.
   await tpage.locator('.el-menu-item', { hasText: '首页' }).click()

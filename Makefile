@@ -57,8 +57,9 @@ lint: sync
 typecheck: sync
 	$(UV) run mypy --no-incremental services/common/src services/identity/src services/talent/src services/reporting/src services/projects/src services/assessment/src gateway/src infra/devstack/src
 
+# Pure rules only (marker `unit`, set by kepu_devstack.pytest_plugin): no PostgreSQL, broker or Keycloak.
 unit: sync
-	$(UV) run pytest services gateway infra/devstack -q
+	$(UV) run pytest services gateway infra/devstack -q -m unit
 
 e2e: sync
 	$(UV) run pytest tests -q

@@ -6,6 +6,7 @@ import pytest
 from kepu_devstack.kafka import KafkaServer, KafkaUnavailable
 
 
+@pytest.mark.integration  # starts its own engine, not through a fixture
 def test_a_kafka_that_cannot_start_names_kafka_and_its_log(tmp_path):
     with socket.socket() as taken:  # another process holds the broker's port
         taken.bind(("127.0.0.1", 0))

@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 
 import psycopg
+import pytest
 from kepu_devstack.postgres import EmbeddedPostgres
 
 
@@ -14,6 +15,7 @@ def settings(url: str) -> dict[str, str]:
         return {n: c.execute(f"SHOW {n}").fetchone()[0] for n in names}
 
 
+@pytest.mark.integration  # starts its own engine, not through a fixture
 def test_an_acknowledged_write_survives_a_killed_server():
     pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="kepu-durable-")) / "pgdata")
     pg.start()

@@ -9,6 +9,11 @@
 ``service_database(name, script_location)`` -- a migrated database; returns (owner_url, app_url)
 ``keycloak_server`` -- one real Keycloak per test session; ``keycloak_realm`` -- a fresh realm
 ``ENGINES`` -- pytest params for a stack fixture that runs on the embedded and the real engines
+
+Markers: a test that uses none of these engines (through any fixture) is marked ``unit``
+(pure domain and format rules; ``make unit`` runs only those, with no PostgreSQL or
+broker); every other one ``integration``, unless it is ``e2e``. A test that starts
+engines without these fixtures says so with ``@pytest.mark.integration``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,31 @@ from .keycloak import KeycloakServer
 from .ports import free_port
 from .postgres import EmbeddedPostgres, provision_database
 from .stack import Stack
+
+ENGINE_FIXTURES = frozenset(
+    {
+        "embedded_pg",
+        "kafka_broker",
+        "real_kafka",
+        "any_broker",
+        "service_database",
+        "keycloak_server",
+        "keycloak_realm",
+    }
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unit: needs no PostgreSQL, broker or Keycloak")
+    config.addinivalue_line("markers", "integration: runs against the real engines")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") or item.get_closest_marker("integration"):
+            continue
+        engines = ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.integration if engines else pytest.mark.unit)
 
 
 @contextmanager

@@ -274,6 +274,8 @@ test('the province sees its cities on the map and clicks through to one city', a
   await shot(page, '11-province-map')
   await page.locator('#map-card').getByText('本月报送').click()
   await shot(page, '12-province-map-reports')
+  await map.scrollIntoViewIfNeeded() // the to-do list may push the map below the fold
+  await page.waitForTimeout(500)
   const box = (await map.boundingBox())!
   await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5) // a city in the middle of 河南
   await page.waitForURL(/\/app\/talents\?tenant_id=/)

@@ -248,6 +248,24 @@ def test_import_export_and_form_over_rest(client, issuer):
     assert r.status_code == 200 and r.content.startswith(b"PK")
 
 
+def test_the_import_template_is_the_summary_sheet_without_anyones_data(client, issuer):
+    create(client, issuer, name="模板不含此人")
+    r = client.get("/api/v1/talents/import-template", headers=auth(issuer, WOLONG))
+    assert r.status_code == 200 and r.headers["content-type"] == XLSX
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    cells = {str(c) for row in rows for c in row if c is not None}
+    assert {"序号", "姓名"} <= cells  # the headers an import reads
+    assert "模板不含此人" not in cells
+    # sent back empty, the template is read as a summary sheet with nobody on it
+    r = client.post(
+        "/api/v1/talents/import",
+        params={"wait": "true"},
+        files={"file": ("模板.xlsx", r.content, XLSX)},
+        headers=auth(issuer, WOLONG),
+    )
+    assert is_problem(r, 422) and r.json()["detail"] == "汇总表中没有人才数据。"
+
+
 def test_bulk_review_and_stats(client, issuer):
     ids = []
     for _ in range(3):

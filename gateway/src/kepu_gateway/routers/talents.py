@@ -232,6 +232,22 @@ def export(
     return file_response(call(talents().Export, request, caller, timeout=60.0))
 
 
+@router.get(
+    "/api/v1/talents/import-template",
+    summary="下载导入模板（空白汇总表 xlsx，附表4/附表5）",
+    responses={
+        200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
+    },
+)
+def import_template(
+    caller: CallerDep,
+    tenant_id: Annotated[str, Query(max_length=40)] = "",
+    layout: Literal["county", "society"] | None = None,
+) -> Response:
+    request = pb.ExportRequest(tenant_id=tenant_id, layout=layout or "", template=True)
+    return file_response(call(talents().Export, request, caller, timeout=30.0))
+
+
 @router.post("/api/v1/talents/bulk-review", summary="批量审核（逐条返回结果）")
 def bulk_review(body: BulkReviewIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.BulkReviewRequest(ids=body.ids, decision=body.decision, opinion=body.opinion)

@@ -278,15 +278,18 @@ class Documents:
         layout: str = "",
         status: str = "",
         reveal: bool = False,
+        template: bool = False,
     ) -> tuple[str, bytes]:
+        """The 汇总表 of a subtree, or with ``template`` the same sheet without rows (the form
+        an import is filled in on)."""
         if layout and layout not in xlsx.LAYOUTS:
             raise InvalidArgument("版式应为 county（附表4）或 society（附表5）。")
         if status and status not in {s.value for s in domain.Status}:
             raise InvalidArgument(f"状态“{status}”不正确。")
         with self.talents.uow(principal) as s:
             root = self.talents.resolve_tenant(s, principal, tenant_id)
-            rows = repository.talents_for_export(s, root.path, status)
-            if reveal:
+            rows = [] if template else repository.talents_for_export(s, root.path, status)
+            if reveal and rows:
                 self.talents.audit_reveal(
                     s, principal, list(rows), ("phone",), export_root=root.path
                 )

@@ -185,7 +185,12 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
     def Export(self, request: talent_pb2.ExportRequest, context: Ctx) -> talent_pb2.FileResponse:
         def export(p: Any) -> Any:
             name, content = self.documents.export(
-                p, request.tenant_id, request.layout, request.status, request.reveal
+                p,
+                request.tenant_id,
+                request.layout,
+                request.status,
+                request.reveal,
+                template=request.template,
             )
             return talent_pb2.FileResponse(filename=name, content_type=XLSX_TYPE, content=content)
 

@@ -30,4 +30,8 @@ def keep_as_text(cells: Iterable[Any]) -> None:
 def append_text_row(sheet: Any, values: list[object]) -> None:
     """``sheet.append(values)`` with :func:`keep_as_text` on the new row."""
     sheet.append(values)
-    keep_as_text(sheet[sheet.max_row])
+    if any(looks_like_formula(v) for v in values):
+        # the appended row by number: sheet.max_row and sheet[row] scan every cell (10,000
+        # rows took 95 s, past the export deadline)
+        row = sheet._current_row
+        keep_as_text(sheet.cell(row=row, column=i + 1) for i in range(len(values)))

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kepu_common import grpcio
 from kepu_common.db import Database
@@ -29,6 +30,7 @@ def eventually(target: str, wanted: int, timeout: float = 30) -> bool:
     return False
 
 
+@pytest.mark.integration  # starts its own PostgreSQL
 def test_health_follows_the_database():
     pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="kepu-health-")) / "pgdata", durable=False)
     pg.start()

@@ -321,6 +321,15 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(stack, province):
     assert wanted <= actions, wanted - actions
     failures = [a for a in audit if a["action"] == "login_failure" and a["username"] == "kx410300"]
     assert len(failures) >= 5 and all(a["client_ip"] for a in failures)
+    # the operator's alert on password guessing counts them too (kepu_login_failures_total,
+    # where identity writes the entry: its serve process embedded, its worker with Keycloak)
+    counted = 0.0
+    for process in ("identity-serve", "identity-worker"):
+        page = httpx.get(f"http://127.0.0.1:{stack.metrics_ports[process]}/metrics").text
+        for line in page.splitlines():
+            if line.startswith("kepu_login_failures_total{") and 'action="login_failure"' in line:
+                counted += float(line.rsplit(" ", 1)[1])
+    assert counted >= 5
 
 
 def test_browser_login_with_authorization_code_and_pkce(stack):

@@ -23,7 +23,9 @@ The instruments of the shared mechanisms live here, so their names are defined o
 - ``kepu.relay.published`` [``kepu_relay_published_total``] per topic;
 - ``kepu.dlq.size`` [``kepu_dlq_size``]: dead letters not yet replayed, per DLQ topic;
 - ``kepu.import.duration``, ``kepu.distribution.duration`` [``kepu_import_duration_seconds``,
-  ``kepu_distribution_duration_seconds``].
+  ``kepu_distribution_duration_seconds``];
+- ``kepu.login.failures`` [``kepu_login_failures_total``] per ``action`` (login_failure,
+  login_blocked), counted where identity writes the audit entry (either provider).
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ import_duration = meter.create_histogram(
 )
 distribution_duration = meter.create_histogram(
     "kepu.distribution.duration", unit="s", description="Credential distributions"
+)
+login_failures = meter.create_counter(
+    "kepu.login.failures",
+    unit="{attempt}",
+    description="Refused sign-ins (wrong password or code, locked account), by kind",
 )
 
 

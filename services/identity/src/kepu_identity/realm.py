@@ -318,9 +318,7 @@ def realm_representation(
         "roles": {
             "realm": [{"name": name, "description": text} for name, text in ROLES.items()],
         },
-        "clients": staff_clients(
-            portal_redirect_uris or [], portal_web_origins or ["+"], audience
-        ),
+        "clients": staff_clients(portal_redirect_uris or [], portal_web_origins or ["+"], audience),
         "components": {
             "org.keycloak.userprofile.UserProfileProvider": [
                 {

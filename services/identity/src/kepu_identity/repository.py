@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from kepu.events.v1 import envelope_pb2
+from kepu_common import metrics
 from kepu_common.outbox import record_event
 from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
@@ -294,6 +295,9 @@ def audit(
     )
 
 
+LOGIN_FAILURES = frozenset({"login_failure", "login_blocked"})
+
+
 def add_audit_row(
     s: Session,
     *,
@@ -307,6 +311,8 @@ def add_audit_row(
     occurred_at: datetime | None = None,
 ) -> None:
     """One audit row (no event): identity's own entries and those merged from other services."""
+    if action in LOGIN_FAILURES:  # the alert on password guessing counts these
+        metrics.login_failures.add(1, {"action": action})
     s.execute(
         text(
             "INSERT INTO audit_log"

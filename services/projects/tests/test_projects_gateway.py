@@ -188,8 +188,9 @@ def test_sibling_lists_and_stats_stay_empty(client, tree, flow):
             403,
             "乡镇",
         ),
-        ("post", "/api/v1/projects", form(name="殷墟\u0000"), 422, "控制字符"),
-        ("get", "/api/v1/projects?q=%00", None, 422, "控制字符"),
+        # the gateway refuses NUL in any body or query before a service sees it
+        ("post", "/api/v1/projects", form(name="殷墟\u0000"), 422, "空字符"),
+        ("get", "/api/v1/projects?q=%00", None, 422, "空字符"),
         ("get", "/api/v1/projects/not-a-uuid", None, 422, "编号"),
         ("get", "/api/v1/projects?status=nope", None, 422, "状态"),
         ("get", "/api/v1/projects/stats?year=1900", None, 422, ""),

@@ -99,6 +99,9 @@ class IdempotentConsumer:
             # gone (a consumer of a killed process); short, so a restart rejoins in seconds.
             max_poll_interval_ms=30000,
             request_timeout_ms=30000,
+            # A subscribed topic whose partitions were not known yet at the first metadata
+            # answer is looked up again within seconds, not after kafka-python's 5 minutes.
+            metadata_max_age_ms=5000,
             **CLIENT_SETTINGS,
         )
         self._rewind = _Rewind(consumer) if rewind else None

@@ -303,7 +303,9 @@ def test_county_city_province_review_and_monthly_brief(stack, browser, accounts)
         assert int(city.inner_text("#month-submitted")) >= 1
         assert int(city.inner_text("#month-expected")) >= 6  # 许昌's counties
     weidu = city.locator('#talent-chart svg g.bar-row[data-name="魏都区"]')
-    assert int(weidu.get_attribute("data-value")) == 2
+    assert (
+        int(weidu.get_attribute("data-value")) >= 2
+    )  # other modules on the session stack certify in 魏都区 too
     step(city, "city-dashboard")
 
     # a talent of another city (南阳's 卧龙区) is not 许昌's to open: a plain Chinese page

@@ -111,6 +111,13 @@ def test_keycloak_mode_distribution_provisions_each_county_into_the_realm(
         kc_ident.accounts.change_password(row.username, "not-the-password", "Chosen-2026#zk")
     kc_ident.accounts.change_password(row.username, row.password, "Chosen-2026#zk")
     assert cli.token(row.username, "Chosen-2026#zk")["access_token"]
+    # the wrong current password was a failed sign-in at Keycloak: it reaches the audit log
+    # from Keycloak's events, as the identity worker's feed reads them
+    from kepu_identity.keycloak_events import KeycloakEventFeed
+    from kepu_identity.keycloak_provisioner import KeycloakProvisioner, KeycloakSettings
+
+    realm = KeycloakProvisioner(KeycloakSettings.from_identity_settings(kc_ident.settings))
+    KeycloakEventFeed(kc_ident.db, realm).poll_once()
     with kc_ident.db.unit_of_work(Scope.system_scope()) as s:
         actions = [
             e.action

@@ -40,19 +40,26 @@ LAG_SECONDS = 5.0  # how often an idle consumer measures its lag
 Handler = Callable[[Session, envelope_pb2.EventEnvelope], None]
 
 
+def first_time(s: Session, consumer: str, event_id: str) -> bool:
+    """Record in ``s`` that ``consumer`` processes ``event_id``; False if it already did.
+
+    The row commits with the effect, so an event redelivered (or read back again) is skipped."""
+    inserted = s.execute(
+        text(
+            "INSERT INTO processed_events (consumer, event_id) VALUES (:c, CAST(:e AS uuid))"
+            " ON CONFLICT DO NOTHING RETURNING event_id"
+        ),
+        {"c": consumer, "e": event_id},
+    ).first()
+    return inserted is not None
+
+
 def handle_once(
     db: Database, consumer: str, envelope: envelope_pb2.EventEnvelope, handler: Handler
 ) -> bool:
     """Apply ``handler`` unless this consumer already processed the event. True if applied."""
     with db.unit_of_work(Scope.system_scope()) as s:
-        inserted = s.execute(
-            text(
-                "INSERT INTO processed_events (consumer, event_id) VALUES (:c, :e)"
-                " ON CONFLICT DO NOTHING RETURNING event_id"
-            ),
-            {"c": consumer, "e": envelope.event_id},
-        ).first()
-        if inserted is None:
+        if not first_time(s, consumer, envelope.event_id):
             return False
         handler(s, envelope)
         return True

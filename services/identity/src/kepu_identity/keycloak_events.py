@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from kepu_common.consumer import first_time
 from kepu_common.db import Database, Scope
 from kepu_common.errors import DomainError
-from sqlalchemy import text
 
 from . import repository as repo
 
@@ -135,14 +135,7 @@ class KeycloakEventFeed:
             return False
         username = event.username or user.get("username", "")
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            fresh = s.execute(
-                text(
-                    "INSERT INTO processed_events (consumer, event_id)"
-                    " VALUES (:c, CAST(:e AS uuid)) ON CONFLICT DO NOTHING RETURNING event_id"
-                ),
-                {"c": CONSUMER, "e": event.event_id},
-            ).first()
-            if fresh is None:
+            if not first_time(s, CONSUMER, event.event_id):
                 return False
             repo.add_audit_row(
                 s,

@@ -90,10 +90,16 @@ class CatchUp:
         """One comparison of the group's committed offsets with the target end offsets."""
         partitions = consumer.partitions_for_topic(self.topic)
         if not partitions:  # nothing was ever published: nothing to catch up with
+            log.info("read model %s: %s has no partitions yet", self.group, self.topic)
             return True
         tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
         if self._target is None:
             self._target = {tp: int(o) for tp, o in consumer.end_offsets(tps).items()}
+            log.info(
+                "read model %s: catching up with %s",
+                self.group,
+                ", ".join(f"{tp.topic}[{tp.partition}]@{o}" for tp, o in self._target.items()),
+            )
         return all(
             (consumer.committed(tp) or 0) >= self._target.get(tp, 0)
             for tp in tps  # a partition added later has no target: it does not hold us back

@@ -15,6 +15,8 @@ error in a header. Each consumer thread has its own heartbeat, and a watchdog
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -65,6 +67,12 @@ def handle_once(
         return True
 
 
+def instance_id(group: str) -> str:
+    """This process's static member id in ``group``: one worker per group per host (pod)."""
+    host = os.environ.get("POD_NAME") or socket.gethostname()
+    return f"{group}@{host}"[:249]
+
+
 class IdempotentConsumer:
     def __init__(
         self,
@@ -109,9 +117,14 @@ class IdempotentConsumer:
             # A subscribed topic whose partitions were not known yet at the first metadata
             # answer is looked up again within seconds, not after kafka-python's 5 minutes.
             metadata_max_age_ms=5000,
+            # Static membership (KIP-345): a rebuilt client or a restarted worker takes over its
+            # own member slot at once instead of waiting for the old member to expire. Without
+            # it, a client closed in the middle of a join to a restarted broker stayed the group
+            # leader on Tansu for good and the new member never got a partition.
+            group_instance_id=instance_id(self.name),
             **CLIENT_SETTINGS,
         )
-        self._rewind = _Rewind(consumer) if rewind else None
+        self._rewind = _Rewind(consumer, self.name, rewind=rewind)
         consumer.subscribe(self.topics, listener=self._rewind)
         return consumer
 
@@ -244,7 +257,7 @@ class IdempotentConsumer:
                     # Every effect above committed with its processed-event row already.
                     with self.watchdog.call("commit"):
                         consumer.commit()
-                    if self._rewind is not None and self._rewind.rewound:
+                    if self._rewind is not None and self._rewind.rewound and not self._rewind.done:
                         rewind_pending = False
                         self._rewind.done = True  # later rebalances keep the offsets
                 if batches or now - last_lag > LAG_SECONDS:
@@ -318,18 +331,28 @@ def _process_attributes(
 
 
 class _Rewind(ConsumerRebalanceListener):
-    def __init__(self, consumer: KafkaConsumer) -> None:
+    """Logs every assignment (which partitions this member reads is the first question when a
+    read model stays behind) and, when asked to, rewinds the first one to the beginning."""
+
+    def __init__(self, consumer: KafkaConsumer, name: str, *, rewind: bool) -> None:
         self.consumer = consumer
+        self.name = name
         self.rewound = False
-        self.done = False
+        self.done = not rewind
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        pass
+        if revoked:
+            log.info("%s: partitions revoked: %s", self.name, _names(revoked))
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("%s: partitions assigned: %s", self.name, _names(assigned) or "none")
         if assigned and not self.done:
             self.consumer.seek_to_beginning(*assigned)
             self.rewound = True
+
+
+def _names(tps: list[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(tps))
 
 
 def replay_dlq(

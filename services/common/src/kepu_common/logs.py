@@ -99,7 +99,8 @@ def configure(service: str, *, level: str | None = None, fmt: str | None = None)
         lib.propagate = True
     # kafka-python 3 logs every failed connection attempt as an ERROR, several a second while
     # Kafka is down; relays and consumers say it once themselves (kepu_common.bus.BrokerWatch).
-    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    # KAFKA_LOG_LEVEL=DEBUG shows the client's own account (group joins, metadata) when needed.
+    logging.getLogger("kafka").setLevel(os.environ.get("KAFKA_LOG_LEVEL", "CRITICAL").upper())
     logging.captureWarnings(True)
     _log_uncaught()
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
+from ..problems import Problem
 from .talents import read_upload
 
 router = APIRouter(tags=["workplans"])
@@ -24,6 +25,7 @@ CallerDep = Annotated[Caller, Depends(current_caller)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 Day = Annotated[str, Field(max_length=10, description="YYYY-MM-DD")]
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_EVIDENCE_BYTES = 20 * 1024 * 1024  # the service checks its own limit and the type too
 
 
 class Strict(BaseModel):
@@ -178,6 +180,40 @@ def report_progress(
     return _out(call(_svc().ReportProgress, req, caller))
 
 
+@router.post(
+    "/api/v1/workplans/{plan_id}/progress/{progress_id}/files",
+    status_code=201,
+    summary="上传进展的佐证材料（pdf、jpg/png、docx、xlsx，不超过20MB）",
+)
+async def upload_evidence(
+    plan_id: str,
+    progress_id: str,
+    caller: CallerDep,
+    file: Annotated[UploadFile, File(title="佐证材料")],
+) -> dict[str, Any]:
+    content = await file.read(MAX_EVIDENCE_BYTES + 1)
+    if len(content) > MAX_EVIDENCE_BYTES:
+        detail = f"佐证材料过大（不超过{MAX_EVIDENCE_BYTES // (1024 * 1024)}MB）。"
+        raise Problem(422, detail, errors=[{"field": "file", "message": detail}])
+    req = pb.UploadEvidenceRequest(
+        plan_id=plan_id, progress_id=progress_id, filename=file.filename or "", content=content
+    )
+    return _out(await run_in_threadpool(call, _svc().UploadEvidence, req, caller, 60.0))
+
+
+@router.get("/api/v1/workplans/{plan_id}/files/{file_id}", summary="下载佐证材料")
+def download_evidence(plan_id: str, file_id: str, caller: CallerDep) -> Response:
+    req = pb.EvidenceRequest(plan_id=plan_id, evidence_id=file_id)
+    return _file(call(_svc().GetEvidence, req, caller, 60.0))
+
+
+def _file(f: pb.FileResponse) -> Response:
+    disposition = f"attachment; filename*=UTF-8''{quote(f.filename)}"
+    return Response(
+        f.content, media_type=f.content_type, headers={"Content-Disposition": disposition}
+    )
+
+
 @router.put(
     "/api/v1/workplans/{plan_id}/tasks/{task_id}/milestones/{milestone_id}",
     summary="标记节点完成 / 逾期完成",
@@ -229,8 +265,6 @@ def export(
     caller: CallerDep,
     format: Annotated[Literal["xlsx", "docx"], Query(description="xlsx 或 docx")] = "xlsx",
 ) -> Response:
-    f = call(_svc().Export, pb.ExportRequest(plan_id=plan_id, format=format), caller, 60.0)
-    disposition = f"attachment; filename*=UTF-8''{quote(f.filename)}"
-    return Response(
-        f.content, media_type=f.content_type, headers={"Content-Disposition": disposition}
+    return _file(
+        call(_svc().Export, pb.ExportRequest(plan_id=plan_id, format=format), caller, 60.0)
     )

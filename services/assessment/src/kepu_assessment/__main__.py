@@ -35,7 +35,8 @@ def main(argv: list[str]) -> int:
             AssessmentServicer(verifier, db), server
         )
         workplans_pb2_grpc.add_WorkPlanServiceServicer_to_server(
-            WorkPlanServicer(verifier, db), server
+            WorkPlanServicer(verifier, db, cfg.object_store(), cfg.assessment_evidence_max_bytes),
+            server,
         )
         return server, port
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from kepu_common.objects import FileSystemStore, ObjectStore, S3Store
 from kepu_common.settings import CommonSettings
+from pydantic import AliasChoices, Field
 
 
 class AssessmentSettings(CommonSettings):
@@ -12,3 +14,26 @@ class AssessmentSettings(CommonSettings):
     )
     assessment_grpc_port: int = 50056
     assessment_grpc_host: str = "127.0.0.1"
+    # Object store for work-plan evidence files: "fs" (a directory) or "s3" (S3-compatible).
+    assessment_object_store: str = "fs"
+    assessment_object_store_path: str = Field(
+        default=".var/objects",
+        validation_alias=AliasChoices("ASSESSMENT_OBJECT_STORE_PATH", "OBJECT_STORE_DIR"),
+    )
+    assessment_s3_endpoint: str = ""
+    assessment_s3_bucket: str = "kepu-assessment"
+    assessment_s3_access_key: str = ""
+    assessment_s3_secret_key: str = ""
+    assessment_s3_region: str = "us-east-1"
+    assessment_evidence_max_bytes: int = 20 * 1024 * 1024
+
+    def object_store(self) -> ObjectStore:
+        if self.assessment_object_store == "s3":
+            return S3Store(
+                self.assessment_s3_endpoint,
+                self.assessment_s3_bucket,
+                self.assessment_s3_access_key,
+                self.assessment_s3_secret_key,
+                self.assessment_s3_region,
+            )
+        return FileSystemStore(self.assessment_object_store_path)

@@ -14,12 +14,13 @@ from kepu.assessment.v1 import workplans_pb2_grpc
 from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.grpcio import Servicer
+from kepu_common.objects import ObjectStore
 from kepu_common.tenancy import Principal
 from kepu_common.times import shanghai_iso
 from sqlalchemy.orm import Session
 
 from .. import repository as base_repo
-from . import domain, service
+from . import domain, evidence, service
 from .domain import Plan, Task
 
 T = TypeVar("T")
@@ -33,7 +34,12 @@ def _day(v: date | None) -> str:
     return v.isoformat() if v else ""
 
 
-def task_pb(t: Task, names: dict[str, str], progress: list[Any] | None = None) -> pb.Task:
+Files = dict[str, list[Any]]
+
+
+def task_pb(
+    t: Task, names: dict[str, str], progress: list[Any] | None = None, files: Files | None = None
+) -> pb.Task:
     now = service.today()
     return pb.Task(
         id=t.id, seq=t.seq, section=t.section, text=t.text, lead_unit_id=t.lead_unit_id,
@@ -46,15 +52,23 @@ def task_pb(t: Task, names: dict[str, str], progress: list[Any] | None = None) -
             for m in t.milestones
         ],
         targets=[pb.Target(year=x.year, label=x.label, value=x.value) for x in t.targets],
-        progress=[progress_pb(r, names) for r in progress or () if r[1] == t.id],
+        progress=[progress_pb(r, names, files or {}) for r in progress or () if r[1] == t.id],
     )  # fmt: skip
 
 
-def progress_pb(r: Any, names: dict[str, str]) -> pb.Progress:
+def evidence_pb(r: Any) -> pb.EvidenceFile:
+    return pb.EvidenceFile(
+        id=r[0], progress_id=r[1], filename=r[2], content_type=r[3], size=r[4], sha256=r[5],
+        created_at=shanghai_iso(r[6]),
+    )  # fmt: skip
+
+
+def progress_pb(r: Any, names: dict[str, str], files: Files) -> pb.Progress:
     return pb.Progress(
         id=r[0], task_id=r[1], unit_id=r[2], unit_name=names.get(r[2], ""), quarter=r[3],
         text=r[4], figures=[pb.Figure(**f) for f in r[5]], attachments=list(r[6]),
         submitted_at=shanghai_iso(r[7]), on_time=r[8],
+        files=[evidence_pb(f) for f in files.get(r[0], ())],
     )  # fmt: skip
 
 
@@ -67,9 +81,14 @@ def supervision_pb(r: Any, names: dict[str, str]) -> pb.Supervision:
 
 
 class WorkPlanServicer(Servicer, workplans_pb2_grpc.WorkPlanServiceServicer):
-    def __init__(self, verifier: TokenVerifier, db: Database) -> None:
+    def __init__(
+        self, verifier: TokenVerifier, db: Database, store: ObjectStore,
+        evidence_max_bytes: int = evidence.MAX_BYTES,
+    ) -> None:  # fmt: skip
         super().__init__(verifier)
         self.db = db
+        self.store = store
+        self.evidence_max_bytes = evidence_max_bytes
 
     def _names(self, owner_path: str) -> dict[str, str]:
         """Unit and owner names from the directory: a department cannot read its siblings'
@@ -89,7 +108,9 @@ class WorkPlanServicer(Servicer, workplans_pb2_grpc.WorkPlanServiceServicer):
 
         return self.call(context, work)
 
-    def _plan_pb(self, plan: Plan, progress: list[Any] | None = None) -> pb.Plan:
+    def _plan_pb(
+        self, plan: Plan, progress: list[Any] | None = None, files: Files | None = None
+    ) -> pb.Plan:
         names = self._names(plan.owner_path)
         return pb.Plan(
             id=plan.id, title=plan.title, owner_tenant_id=plan.owner_tenant_id,
@@ -97,7 +118,7 @@ class WorkPlanServicer(Servicer, workplans_pb2_grpc.WorkPlanServiceServicer):
             end_year=plan.end_year,
             phases=[pb.Phase(name=n, start=_day(a), end=_day(b)) for n, a, b in plan.phases],
             sections=[pb.Section(no=n, title=t) for n, t in plan.sections],
-            tasks=[task_pb(t, names, progress) for t in plan.tasks],
+            tasks=[task_pb(t, names, progress, files) for t in plan.tasks],
             created_at=shanghai_iso(plan.created_at),
         )  # fmt: skip
 
@@ -124,7 +145,8 @@ class WorkPlanServicer(Servicer, workplans_pb2_grpc.WorkPlanServiceServicer):
     def GetPlan(self, request: pb.PlanRequest, context: grpc.ServicerContext) -> pb.Plan:
         def run(s: Session, p: Principal) -> pb.Plan:
             acc = service.load(s, p, request.plan_id)
-            return self._plan_pb(acc.plan, service.progress(s, p, acc))
+            files = evidence.files_of(s, p, acc)
+            return self._plan_pb(acc.plan, service.progress(s, p, acc), files)
 
         return self._run(context, run)
 
@@ -224,5 +246,26 @@ class WorkPlanServicer(Servicer, workplans_pb2_grpc.WorkPlanServiceServicer):
                     for i in items
                 ]
             )  # fmt: skip
+
+        return self._run(context, run)
+
+    def UploadEvidence(
+        self, request: pb.UploadEvidenceRequest, context: grpc.ServicerContext
+    ) -> pb.EvidenceFile:
+        def run(s: Session, p: Principal) -> pb.EvidenceFile:
+            row = evidence.attach(
+                s, p, self.store, request.plan_id, request.progress_id, request.filename,
+                request.content, self.evidence_max_bytes,
+            )  # fmt: skip
+            return evidence_pb(row)
+
+        return self._run(context, run)
+
+    def GetEvidence(
+        self, request: pb.EvidenceRequest, context: grpc.ServicerContext
+    ) -> pb.FileResponse:
+        def run(s: Session, p: Principal) -> pb.FileResponse:
+            row, content = evidence.download(s, p, self.store, request.plan_id, request.evidence_id)
+            return pb.FileResponse(filename=row[2], content_type=row[3], content=content)
 
         return self._run(context, run)

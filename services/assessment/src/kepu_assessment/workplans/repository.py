@@ -268,3 +268,57 @@ def scores(s: Session, plan_id: str, scope_path: str) -> list[Any]:
             {"id": plan_id, "p": scope_path},
         )
     )
+
+
+# ---------------------------------------------------------------- evidence 佐证材料
+
+_EVIDENCE_COLS = (
+    "id::text, progress_id::text, filename, content_type, size, sha256, created_at, storage_key,"
+    " unit_id::text"
+)
+
+
+def get_progress(s: Session, plan_id: str, progress_id: str, scope_path: str) -> Any:
+    """A progress entry of the plan under ``scope_path``: (id, task, unit, unit path)."""
+    return s.execute(
+        text(
+            "SELECT id::text, task_id::text, unit_id::text, tenant_path::text FROM plan_progress"
+            " WHERE id = CAST(:id AS uuid) AND plan_id = CAST(:plan AS uuid)"
+            " AND tenant_path <@ CAST(:p AS ltree)"
+        ),
+        {"id": progress_id, "plan": plan_id, "p": scope_path},
+    ).first()
+
+
+def insert_evidence(s: Session, row: dict[str, Any]) -> None:
+    s.execute(
+        text(
+            "INSERT INTO plan_evidence (id, plan_id, progress_id, unit_id, tenant_path, filename,"
+            " content_type, size, sha256, storage_key, created_by) VALUES (CAST(:id AS uuid),"
+            " CAST(:plan AS uuid), CAST(:progress AS uuid), CAST(:unit AS uuid),"
+            " CAST(:path AS ltree), :name, :ctype, :size, :sha, :key, :by)"
+        ),
+        row,
+    )
+
+
+def evidence_of(s: Session, plan_id: str, scope_path: str) -> list[Any]:
+    return list(
+        s.execute(
+            text(
+                f"SELECT {_EVIDENCE_COLS} FROM plan_evidence WHERE plan_id = CAST(:id AS uuid)"
+                " AND tenant_path <@ CAST(:p AS ltree) ORDER BY created_at, id"
+            ),
+            {"id": plan_id, "p": scope_path},
+        )
+    )
+
+
+def get_evidence(s: Session, plan_id: str, evidence_id: str, scope_path: str) -> Any:
+    return s.execute(
+        text(
+            f"SELECT {_EVIDENCE_COLS} FROM plan_evidence WHERE id = CAST(:id AS uuid)"
+            " AND plan_id = CAST(:plan AS uuid) AND tenant_path <@ CAST(:p AS ltree)"
+        ),
+        {"id": evidence_id, "plan": plan_id, "p": scope_path},
+    ).first()

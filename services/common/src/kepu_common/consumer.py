@@ -68,9 +68,12 @@ def handle_once(
 
 
 def instance_id(group: str) -> str:
-    """This process's static member id in ``group``: one worker per group per host (pod)."""
+    """This process's static member id in ``group``: stable while the process lives (a client it
+    rebuilds takes over the old one's slot), distinct for every process and pod (two workers of
+    one group share its partitions). A restarted process is a new member; the old one's slot
+    expires after the session timeout."""
     host = os.environ.get("POD_NAME") or socket.gethostname()
-    return f"{group}@{host}"[:249]
+    return f"{group}@{host}-{os.getpid()}"[:249]
 
 
 class IdempotentConsumer:

@@ -113,6 +113,33 @@ def test_pingdingshan_plans_a_year_with_its_departments(stack):
                   "figures": [{"year": year, "label": "活动场次", "value": 12}]},
         )  # fmt: skip
         assert r.status_code == 201, r.text
+    # the Q3 entry's evidence: a real .docx, uploaded as a file, listed on the entry and
+    # downloaded by the city; 卫健委 (another department) and the sibling city meet 404
+    buf = io.BytesIO()
+    doc = Document()
+    doc.add_paragraph("科普进校园活动签到表：第三季度12场，参加学生1860人次。")
+    doc.save(buf)
+    evidence = buf.getvalue()
+    docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    r = depts["410400D01"].post(
+        f"/api/v1/workplans/{plan['id']}/progress/{r.json()['id']}/files",
+        files={"file": ("第三季度活动签到表.docx", evidence, docx_type)},
+    )
+    assert r.status_code == 201, r.text
+    file_url = f"/api/v1/workplans/{plan['id']}/files/{r.json()['id']}"
+    owner_view = city.get(f"/api/v1/workplans/{plan['id']}").json()["tasks"]
+    seen = next(t for t in owner_view if t["id"] == mine[0]["id"])["progress"]
+    assert [f["filename"] for e in seen for f in e["files"]] == ["第三季度活动签到表.docx"]
+    got = city.get(file_url)
+    assert got.status_code == 200 and got.content == evidence
+    assert Document(io.BytesIO(got.content)).paragraphs[0].text.startswith("科普进校园")
+    assert depts["410400D02"].get(file_url).status_code == 404
+    assert sibling.get(file_url).status_code == 404
+    bad_file = depts["410400D01"].post(
+        f"/api/v1/workplans/{plan['id']}/progress/{seen[0]['id']}/files",
+        files={"file": ("签到表.exe", b"MZ\x90\x00", "application/octet-stream")},
+    )
+    assert problem(bad_file, 422)["errors"][0]["field"] == "file"
     other = next(t for t in plan["tasks"] if t["seq"] == 2)  # 卫健委's
     r = depts["410400D01"].post(f"/api/v1/workplans/{plan['id']}/tasks/{other['id']}/progress",
                                 json={"quarter": f"{year}Q1", "text": "x"})  # fmt: skip

@@ -3,12 +3,17 @@ import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { claimsOf, currentUser, signIn } from './auth'
 import { useSession } from './stores/session'
 
-export const menu: { path: string; title: string; icon: string }[] = [
+// ``admin``: shown to a tenant's administrators only (the API refuses the others anyway).
+export const menu: { path: string; title: string; icon: string; admin?: boolean }[] = [
   { path: '/', title: '首页', icon: 'HomeFilled' },
   { path: '/talents', title: '人才库', icon: 'UserFilled' },
   { path: '/reports', title: '报表', icon: 'Document' },
   { path: '/plans', title: '工作要点', icon: 'List' },
   { path: '/stations', title: 'e站', icon: 'Location' },
+  { path: '/projects', title: '重点项目', icon: 'Folder' },
+  { path: '/activities', title: '科普活动', icon: 'Calendar' },
+  { path: '/assessment', title: '年度考核', icon: 'TrendCharts' },
+  { path: '/partners', title: '合作机构', icon: 'OfficeBuilding', admin: true },
   { path: '/admin', title: '管理', icon: 'Setting' },
 ]
 
@@ -29,6 +34,15 @@ const routes: RouteRecordRaw[] = [
       { path: 'reports', component: () => import('./views/ReportsView.vue'), meta: { title: '报表' } },
       { path: 'plans', component: () => import('./views/PlansView.vue'), meta: { title: '工作要点' } },
       { path: 'stations', component: () => import('./views/StationsView.vue'), meta: { title: 'e站' } },
+      { path: 'projects', component: () => import('./views/ProjectsView.vue'), meta: { title: '重点项目' } },
+      {
+        path: 'projects/:id',
+        component: () => import('./views/ProjectDetailView.vue'),
+        meta: { title: '项目详情', parent: { path: '/projects', title: '重点项目' } },
+      },
+      { path: 'activities', component: () => import('./views/ActivitiesView.vue'), meta: { title: '科普活动' } },
+      { path: 'assessment', component: () => import('./views/AssessmentView.vue'), meta: { title: '年度考核' } },
+      { path: 'partners', component: () => import('./views/PartnersView.vue'), meta: { title: '合作机构' } },
       { path: 'admin', component: () => import('./views/AdminView.vue'), meta: { title: '管理' } },
       { path: ':rest(.*)*', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

@@ -4,6 +4,7 @@ in-app and by e-mail through a real local SMTP server (aiosmtpd); each is sent o
 import email
 import email.policy
 import socket
+import threading
 import time
 
 import pytest
@@ -12,6 +13,8 @@ from kepu.events.v1 import envelope_pb2
 from kepu.reporting.v1 import reporting_pb2
 from kepu_common.db import Scope
 from kepu_reporting import reminders, repository, service
+from kepu_reporting.__main__ import _wait_for_next_run
+from kepu_reporting.clock import FileClock
 from reporting_testkit import sh, system
 from sqlalchemy import text
 
@@ -187,3 +190,17 @@ def test_an_unreachable_smtp_server_keeps_the_email_for_the_next_run(db, tree, c
     assert reminders.send_emails(db, dead, clock.now()) == 0
     assert reminders.send_emails(db, mailer, clock.now()) >= 1
     assert _wait_for(lambda: inbox.to("kx411303002@example.cn", "【测试】重发"))
+
+
+def test_moving_the_file_clock_runs_the_scheduler_at_once(tmp_path):
+    """An end-to-end test that sets "now" sees the notices due then within a second, not at the
+    next five-minute run."""
+    file_clock, stop = FileClock(tmp_path / "now"), threading.Event()
+    threading.Timer(0.3, lambda: (tmp_path / "now").write_text("2026-10-29T09:00:00+08:00")).start()
+    started = time.monotonic()
+    _wait_for_next_run(file_clock, 300.0, stop)
+    assert time.monotonic() - started < 5.0
+    assert file_clock.now().isoformat() == "2026-10-29T09:00:00+08:00"
+    started = time.monotonic()
+    _wait_for_next_run(file_clock, 1.5, stop)  # unmoved: the interval
+    assert 1.4 < time.monotonic() - started < 5.0

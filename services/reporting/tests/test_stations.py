@@ -170,6 +170,9 @@ def test_coverage_rolls_up_and_a_small_denominator_is_refused(run, db, t):
             {"tenant_id": t["210703001"].id, "year": 2026, "communities": 1, "schools": 0, "villages": 0})  # fmt: skip
     run(t["210702"], service.set_denominators,
         {"year": 2026, "communities": 6, "schools": 5, "villages": 0})  # fmt: skip
+    with pytest.raises(NotFound):  # a sibling city's county: not found, nothing written
+        run(t["210200"], service.set_denominators,
+            {"tenant_id": county.id, "year": 2026, "communities": 1, "schools": 0, "villages": 0})  # fmt: skip
     total, kids = run(city, service.coverage, "", 2026)
     by_name = {k.tenant.name: k for k in kids}
     assert by_name["凌河区科协"].ratio("village") == 25.0  # 2 of 8

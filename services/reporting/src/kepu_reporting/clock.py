@@ -40,11 +40,15 @@ class FileClock:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    def now(self) -> datetime:
+    def reading(self) -> str:
+        """The file's instant as written ("" for the system clock)."""
         try:
-            raw = self.path.read_text().strip()
+            return self.path.read_text().strip()
         except OSError:
-            raw = ""
+            return ""
+
+    def now(self) -> datetime:
+        raw = self.reading()
         if not raw:
             return datetime.now(UTC)
         at = datetime.fromisoformat(raw)

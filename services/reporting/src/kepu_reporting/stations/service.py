@@ -208,8 +208,8 @@ def set_denominators(s: Session, p: Principal, data: dict[str, Any]) -> Coverage
     _admin(p)
     tid = str(data.get("tenant_id") or "") or p.tenant_id
     tenant = base_repo.get_tenant(s, p.tenant_path, _uuid(tid, "单位", "tenant_id"))
-    if tenant is None:
-        raise InvalidArgument("该单位不在您的管辖范围内。", field="tenant_id")
+    if tenant is None:  # another branch's unit is not named to the caller: 404, not 422
+        raise NotFound("单位不存在，或不在您的管辖范围内。")
     year = int(data.get("year") or 0)
     if not 2000 <= year <= 2100:
         raise InvalidArgument("年度应在2000至2100之间。", field="year")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from kepu.reporting.v1 import stations_pb2 as pb
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
+from .workplans import file_response, read_evidence
 
 router = APIRouter(tags=["estations"])
 CallerDep = Annotated[Caller, Depends(current_caller)]
@@ -130,6 +132,30 @@ def set_denominators(tenant_id: str, body: DenominatorsIn, caller: CallerDep) ->
 @router.get("/api/v1/estations/{station_id}", summary="e站详情")
 def get_station(station_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().GetStation, pb.StationRequest(station_id=station_id), caller))
+
+
+@router.post(
+    "/api/v1/estations/{station_id}/conditions/{condition}/files",
+    status_code=201,
+    summary="上传“五有”条件的佐证材料（pdf、jpg/png、docx、xlsx，不超过20MB）",
+)
+async def upload_file(
+    station_id: str,
+    condition: Literal["network", "staff", "place", "activities", "terminal"],
+    caller: CallerDep,
+    file: Annotated[UploadFile, File(title="佐证材料")],
+) -> dict[str, Any]:
+    content = await read_evidence(file)
+    req = pb.UploadStationFileRequest(
+        station_id=station_id, condition=condition, filename=file.filename or "", content=content
+    )
+    return _out(await run_in_threadpool(call, _svc().UploadFile, req, caller, 60.0))
+
+
+@router.get("/api/v1/estations/{station_id}/files/{file_id}", summary="下载“五有”佐证材料")
+def download_file(station_id: str, file_id: str, caller: CallerDep) -> Response:
+    req = pb.StationFileRequest(station_id=station_id, file_id=file_id)
+    return file_response(call(_svc().GetFile, req, caller, 60.0))
 
 
 @router.post("/api/v1/estations/{station_id}/submit", summary="申报认定")

@@ -13,6 +13,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from kepu.assessment.v1 import workplans_pb2 as pb
 from kepu.assessment.v1 import workplans_pb2_grpc as pbg
+from kepu.reporting.v1.stations_pb2 import StationFileContent
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
@@ -25,7 +26,7 @@ CallerDep = Annotated[Caller, Depends(current_caller)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 Day = Annotated[str, Field(max_length=10, description="YYYY-MM-DD")]
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
-MAX_EVIDENCE_BYTES = 20 * 1024 * 1024  # the service checks its own limit and the type too
+MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
 
 class Strict(BaseModel):
@@ -191,10 +192,7 @@ async def upload_evidence(
     caller: CallerDep,
     file: Annotated[UploadFile, File(title="佐证材料")],
 ) -> dict[str, Any]:
-    content = await file.read(MAX_EVIDENCE_BYTES + 1)
-    if len(content) > MAX_EVIDENCE_BYTES:
-        detail = f"佐证材料过大（不超过{MAX_EVIDENCE_BYTES // (1024 * 1024)}MB）。"
-        raise Problem(422, detail, errors=[{"field": "file", "message": detail}])
+    content = await read_evidence(file)
     req = pb.UploadEvidenceRequest(
         plan_id=plan_id, progress_id=progress_id, filename=file.filename or "", content=content
     )
@@ -204,10 +202,20 @@ async def upload_evidence(
 @router.get("/api/v1/workplans/{plan_id}/files/{file_id}", summary="下载佐证材料")
 def download_evidence(plan_id: str, file_id: str, caller: CallerDep) -> Response:
     req = pb.EvidenceRequest(plan_id=plan_id, evidence_id=file_id)
-    return _file(call(_svc().GetEvidence, req, caller, 60.0))
+    return file_response(call(_svc().GetEvidence, req, caller, 60.0))
 
 
-def _file(f: pb.FileResponse) -> Response:
+async def read_evidence(upload: UploadFile) -> bytes:
+    """The uploaded evidence file, or a 422 naming the field when it is over the limit (read
+    no further than one byte past it); the service checks the type and its own limit."""
+    content = await upload.read(MAX_EVIDENCE_BYTES + 1)
+    if len(content) > MAX_EVIDENCE_BYTES:
+        detail = f"佐证材料过大（不超过{MAX_EVIDENCE_BYTES // (1024 * 1024)}MB）。"
+        raise Problem(422, detail, errors=[{"field": "file", "message": detail}])
+    return content
+
+
+def file_response(f: pb.FileResponse | StationFileContent) -> Response:
     disposition = f"attachment; filename*=UTF-8''{quote(f.filename)}"
     return Response(
         f.content, media_type=f.content_type, headers={"Content-Disposition": disposition}
@@ -265,6 +273,6 @@ def export(
     caller: CallerDep,
     format: Annotated[Literal["xlsx", "docx"], Query(description="xlsx 或 docx")] = "xlsx",
 ) -> Response:
-    return _file(
+    return file_response(
         call(_svc().Export, pb.ExportRequest(plan_id=plan_id, format=format), caller, 60.0)
     )

@@ -18,6 +18,12 @@ PNG = "image/png"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+# Evidence 佐证材料 (work-plan progress, e站 五有): documents, sheets and photos.
+EVIDENCE_TYPES = {
+    ".pdf": PDF, ".jpg": JPEG, ".jpeg": JPEG, ".png": PNG, ".docx": DOCX, ".xlsx": XLSX,
+}  # fmt: skip
+EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+
 # What the first bytes of each type must be: an upload named .pdf must be a PDF.
 _SIGNATURES = {
     PDF: (b"%PDF",),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from kepu_common.objects import EVIDENCE_MAX_BYTES, FileSystemStore, ObjectStore, S3Store
 from kepu_common.settings import CommonSettings
+from pydantic import AliasChoices, Field
 
 
 class ReportingSettings(CommonSettings):
@@ -15,3 +17,26 @@ class ReportingSettings(CommonSettings):
     reporting_clock_file: str | None = None  # end-to-end tests only: file holding "now"
     smtp_host: str | None = None  # no e-mail (in-app notices only) when unset
     smtp_port: int = 25
+    # Object store for e站 evidence files: "fs" (a directory) or "s3" (S3-compatible).
+    reporting_object_store: str = "fs"
+    reporting_object_store_path: str = Field(
+        default=".var/objects",
+        validation_alias=AliasChoices("REPORTING_OBJECT_STORE_PATH", "OBJECT_STORE_DIR"),
+    )
+    reporting_s3_endpoint: str = ""
+    reporting_s3_bucket: str = "kepu-reporting"
+    reporting_s3_access_key: str = ""
+    reporting_s3_secret_key: str = ""
+    reporting_s3_region: str = "us-east-1"
+    reporting_evidence_max_bytes: int = EVIDENCE_MAX_BYTES
+
+    def object_store(self) -> ObjectStore:
+        if self.reporting_object_store == "s3":
+            return S3Store(
+                self.reporting_s3_endpoint,
+                self.reporting_s3_bucket,
+                self.reporting_s3_access_key,
+                self.reporting_s3_secret_key,
+                self.reporting_s3_region,
+            )
+        return FileSystemStore(self.reporting_object_store_path)

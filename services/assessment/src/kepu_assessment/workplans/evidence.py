@@ -13,7 +13,7 @@ from typing import Any
 
 from kepu.assessment.v1 import workplans_pb2 as pb
 from kepu_common.errors import NotFound, PermissionDenied
-from kepu_common.objects import DOCX, JPEG, PDF, PNG, XLSX, ObjectStore, check_file
+from kepu_common.objects import EVIDENCE_MAX_BYTES, EVIDENCE_TYPES, ObjectStore, check_file
 from kepu_common.outbox import record_event
 from kepu_common.tenancy import Principal
 from sqlalchemy.orm import Session
@@ -22,8 +22,7 @@ from ..service import TOPIC, check_uuid
 from . import repository as repo
 from .service import Access, load
 
-ALLOWED = {".pdf": PDF, ".jpg": JPEG, ".jpeg": JPEG, ".png": PNG, ".docx": DOCX, ".xlsx": XLSX}
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = EVIDENCE_MAX_BYTES
 NOT_VISIBLE = "未找到该佐证材料，或无权查看。"
 
 
@@ -43,7 +42,7 @@ def attach(
     entry = repo.get_progress(s, acc.plan.id, check_uuid(progress_id, "进展"), _scope(p, acc))
     if entry is None:
         raise NotFound("未找到该进展记录，或无权查看。")
-    content_type = check_file(filename, content, max_bytes, ALLOWED)
+    content_type = check_file(filename, content, max_bytes, EVIDENCE_TYPES)
     eid = str(uuid.uuid4())
     name = os.path.basename(filename.replace("\\", "/"))[:200]
     ext = os.path.splitext(name)[1].lower()

@@ -12,24 +12,37 @@ from kepu.reporting.v1 import stations_pb2_grpc
 from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.grpcio import Servicer
+from kepu_common.objects import ObjectStore
 from kepu_common.tenancy import Principal
+from kepu_common.times import shanghai_iso
 from sqlalchemy.orm import Session
 
 from .. import repository as base_repo
-from . import domain, service
+from ..settings import ReportingSettings
+from . import domain, evidence, service
 from .domain import Station
 
 T = TypeVar("T")
 
 
-def station_pb(st: Station, p: Principal, tenant_name: str = "") -> pb.Station:
+def file_pb(r: Any) -> pb.StationFile:
+    return pb.StationFile(
+        id=r[0], station_id=r[1], condition=r[2], filename=r[3], content_type=r[4], size=r[5],
+        sha256=r[6], created_at=shanghai_iso(r[7]),
+    )  # fmt: skip
+
+
+def station_pb(
+    st: Station, p: Principal, tenant_name: str = "", files: list[Any] | None = None
+) -> pb.Station:
     own = st.tenant_path == p.tenant_path
     return pb.Station(
         id=st.id, tenant_id=st.tenant_id, tenant_name=tenant_name, kind=st.kind,
         kind_label=domain.KINDS[st.kind], name=st.name, address=st.address, host=st.host,
         conditions=[
             pb.Condition(code=c, label=label, met=bool(st.conditions.get(c, {}).get("met")),
-                         evidence=str(st.conditions.get(c, {}).get("evidence") or ""))
+                         evidence=str(st.conditions.get(c, {}).get("evidence") or ""),
+                         files=[file_pb(f) for f in files or () if f[2] == c])
             for c, label in domain.CONDITIONS.items()
         ],
         status=st.status, status_label=domain.STATUS_CN[st.status], plaque_no=st.plaque_no or "",
@@ -61,9 +74,14 @@ def months_pb(station_id: str, rows: list[domain.MonthStatus]) -> pb.MonthsRespo
 
 
 class StationServicer(Servicer, stations_pb2_grpc.StationServiceServicer):
-    def __init__(self, verifier: TokenVerifier, db: Database) -> None:
+    def __init__(
+        self, verifier: TokenVerifier, db: Database, store: ObjectStore | None = None
+    ) -> None:
         super().__init__(verifier)
         self.db = db
+        settings = ReportingSettings()
+        self.store = store or settings.object_store()
+        self.evidence_max_bytes = settings.reporting_evidence_max_bytes
 
     def _run(self, context: grpc.ServicerContext, fn: Callable[[Session, Principal], T]) -> T:
         def work() -> T:
@@ -73,9 +91,13 @@ class StationServicer(Servicer, stations_pb2_grpc.StationServiceServicer):
 
         return self.call(context, work)
 
-    def _one(self, s: Session, p: Principal, st: Station) -> pb.Station:
+    def _one(
+        self, s: Session, p: Principal, st: Station, files: dict[str, list[Any]] | None = None
+    ) -> pb.Station:
         t = base_repo.get_tenant(s, p.tenant_path, st.tenant_id)
-        return station_pb(st, p, t.name if t else "")
+        if files is None:
+            files = evidence.files_of(s, p, [st.id])
+        return station_pb(st, p, t.name if t else "", files.get(st.id))
 
     def _data(self, msg: Any) -> dict[str, Any]:
         return json_format.MessageToDict(msg, preserving_proto_field_name=True)
@@ -94,7 +116,8 @@ class StationServicer(Servicer, stations_pb2_grpc.StationServiceServicer):
     ) -> pb.ListStationsResponse:
         def run(s: Session, p: Principal) -> pb.ListStationsResponse:
             rows = service.list_stations(s, p, request.tenant_id, request.kind, request.status)
-            return pb.ListStationsResponse(stations=[self._one(s, p, x) for x in rows])
+            files = evidence.files_of(s, p, [x.id for x in rows])
+            return pb.ListStationsResponse(stations=[self._one(s, p, x, files) for x in rows])
 
         return self._run(context, run)
 
@@ -169,9 +192,31 @@ class StationServicer(Servicer, stations_pb2_grpc.StationServiceServicer):
     ) -> pb.ComplianceResponse:
         def run(s: Session, p: Principal) -> pb.ComplianceResponse:
             total, unmet = service.compliance(s, p, request.month)
+            files = evidence.files_of(s, p, [x.id for x in unmet])
             return pb.ComplianceResponse(
                 month=request.month, certified=total, met=total - len(unmet),
-                unmet=[self._one(s, p, x) for x in unmet],
+                unmet=[self._one(s, p, x, files) for x in unmet],
             )  # fmt: skip
+
+        return self._run(context, run)
+
+    def UploadFile(
+        self, request: pb.UploadStationFileRequest, context: grpc.ServicerContext
+    ) -> pb.StationFile:
+        def run(s: Session, p: Principal) -> pb.StationFile:
+            row = evidence.attach(
+                s, p, self.store, request.station_id, request.condition, request.filename,
+                request.content, self.evidence_max_bytes,
+            )  # fmt: skip
+            return file_pb(row)
+
+        return self._run(context, run)
+
+    def GetFile(
+        self, request: pb.StationFileRequest, context: grpc.ServicerContext
+    ) -> pb.StationFileContent:
+        def run(s: Session, p: Principal) -> pb.StationFileContent:
+            row, content = evidence.download(s, p, self.store, request.station_id, request.file_id)
+            return pb.StationFileContent(filename=row[3], content_type=row[4], content=content)
 
         return self._run(context, run)

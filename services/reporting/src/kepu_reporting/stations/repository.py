@@ -272,3 +272,48 @@ def children(s: Session, path: str) -> list[Tenant]:
         {"q": f"{path}.*{{1}}"},
     )
     return [Tenant(*r) for r in rows]
+
+
+# ---------------------------------------------------------------- 五有 evidence files
+
+_EVIDENCE_COLS = (
+    "id::text, station_id::text, condition, filename, content_type, size, sha256, created_at,"
+    " storage_key"
+)
+
+
+def insert_evidence(s: Session, row: dict[str, Any]) -> None:
+    s.execute(
+        text(
+            "INSERT INTO station_evidence (id, station_id, condition, tenant_path, filename,"
+            " content_type, size, sha256, storage_key, created_by) VALUES (CAST(:id AS uuid),"
+            " CAST(:station AS uuid), :cond, CAST(:path AS ltree), :name, :ctype, :size, :sha,"
+            " :key, :by)"
+        ),
+        row,
+    )
+
+
+def evidence_of(s: Session, scope_path: str, station_ids: list[str]) -> list[Any]:
+    if not station_ids:
+        return []
+    return list(
+        s.execute(
+            text(
+                f"SELECT {_EVIDENCE_COLS} FROM station_evidence"
+                " WHERE station_id = ANY(CAST(:ids AS uuid[]))"
+                " AND tenant_path <@ CAST(:p AS ltree) ORDER BY created_at, id"
+            ),
+            {"ids": station_ids, "p": scope_path},
+        )
+    )
+
+
+def get_evidence(s: Session, scope_path: str, station_id: str, evidence_id: str) -> Any:
+    return s.execute(
+        text(
+            f"SELECT {_EVIDENCE_COLS} FROM station_evidence WHERE id = CAST(:id AS uuid)"
+            " AND station_id = CAST(:station AS uuid) AND tenant_path <@ CAST(:p AS ltree)"
+        ),
+        {"id": evidence_id, "station": station_id, "p": scope_path},
+    ).first()

@@ -68,7 +68,8 @@ def fresh_stack(engines: str = "embedded", *, durable_pg: bool = False) -> Itera
     Its PostgreSQL runs without fsync unless ``durable_pg`` (the fault tests kill it).
 
     ``engines="real"`` runs the production engines: Keycloak and Apache Kafka
-    (``KEPU_IDP=keycloak KEPU_BROKER=kafka``) instead of the embedded provider and Tansu.
+    (``KEPU_IDP=keycloak KEPU_BROKER=kafka``) instead of the embedded provider and Tansu;
+    ``engines="kafka"`` only the broker (``KEPU_BROKER=kafka``: the broker fault tests).
     """
     # Not under pytest's basetemp: a concurrent pytest run may prune those directories.
     var_dir = Path(tempfile.mkdtemp(prefix="kepu-stack-"))
@@ -79,6 +80,8 @@ def fresh_stack(engines: str = "embedded", *, durable_pg: bool = False) -> Itera
     env["WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8,::1"
     if engines == "real":
         env.update(KEPU_IDP="keycloak", KEPU_BROKER="kafka")
+    elif engines == "kafka":
+        env.update(KEPU_BROKER="kafka")
     s = Stack(var_dir=var_dir, extra_env=env, durable_pg=durable_pg)
     try:
         s.start()

@@ -15,6 +15,7 @@ import importlib.util
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ import httpx
 from .broker import EmbeddedBroker
 from .kafka import KafkaServer
 from .keycloak import ADMIN_USER, KeycloakServer
-from .ports import die_with_parent, free_port, port_in_use, wait_port
+from .ports import PortHold, die_with_parent, port_in_use, wait_port
 from .postgres import EmbeddedPostgres, provision_database
 from .supervise import Supervisor
 
@@ -68,6 +69,9 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     # Each service process's Prometheus /metrics port (kepu_common.metrics), by process name.
     metrics_ports: dict[str, int] = field(default_factory=dict)
+    # The ports each process listens on, and those held for it until it does (ports.PortHold).
+    ports: dict[str, list[int]] = field(default_factory=dict)
+    _holds: dict[int, PortHold] = field(default_factory=dict, repr=False)
 
     @property
     def gateway_url(self) -> str:
@@ -84,12 +88,12 @@ class Stack:
 
     def start(self) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        self.gateway_port = self.gateway_port or free_port()
-        if port_in_use(self.gateway_port):
+        if self.gateway_port and port_in_use(self.gateway_port):
             raise RuntimeError(
                 f"端口 {self.gateway_port} 已被占用（另一个平台实例还在运行？）；"
                 f"请先停止它，或设置 GATEWAY_PORT 换一个端口。"
             )
+        self.gateway_port = self._hold("gateway", self.gateway_port)
         env = dict(os.environ)
         env.update(self.extra_env)
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -124,10 +128,10 @@ class Stack:
                 owner_url, app_url = provision_database(self.pg.superuser_url(), f"kepu_{svc}")
                 env[f"{key}_DATABASE_URL"] = app_url
                 env[f"{key}_MIGRATION_DATABASE_URL"] = owner_url
-            port = free_port()
+            port = self._hold(f"{svc}-serve")
             env[f"{key}_GRPC_PORT"] = str(port)
             env[f"{key}_GRPC_TARGET"] = f"127.0.0.1:{port}"
-        identity_http = free_port()
+        identity_http = self._hold("identity-serve")
         env["IDENTITY_HTTP_PORT"] = str(identity_http)
         env["IDENTITY_HTTP_URL"] = f"http://127.0.0.1:{identity_http}"
         env.setdefault("OIDC_ISSUER", f"{self.gateway_url}/auth/realms/kepu")
@@ -164,6 +168,7 @@ class Stack:
         self._wait_port("identity-serve", identity_http)
         self._wait_port("gateway", self.gateway_port)
         self._wait_ready()
+        self.release_bound_ports()
         for svc in services:  # the banner only once every service answers SERVING
             self._wait_serving(svc, env[f"{svc.upper()}_GRPC_TARGET"])
 
@@ -175,8 +180,35 @@ class Stack:
         return self.supervisor
 
     def respawn(self, name: str) -> None:
-        """Start process ``name`` again with the command and settings it had."""
+        """Start process ``name`` again with the command and settings it had, its ports held
+        for it again until it listens (the supervisor releases them, ``release_bound_ports``)."""
+        for port in self.ports.get(name, []):
+            if port != self.metrics_ports.get(name):
+                self._hold(name, port)
         self._spawn(name, self.commands[name])
+
+    def _hold(self, name: str, port: int = 0) -> int:
+        """Keep ``port`` (0: a free one) bound for process ``name`` until it listens there, so
+        nothing else on the machine takes it between the pick and the child's bind; raises a
+        Chinese ``RuntimeError`` when another process listens there already."""
+        held = self._holds.get(port)
+        if held is None or not held.held:
+            try:
+                held = PortHold(port)
+            except OSError as exc:
+                raise RuntimeError(
+                    f"端口 {port} 已被另一个进程占用，{name} 无法使用它：{exc}"
+                ) from exc
+            self._holds[held.port] = held
+        if held.port not in self.ports.setdefault(name, []):
+            self.ports[name].append(held.port)
+        return held.port
+
+    def release_bound_ports(self) -> None:
+        """Let go of the held ports whose process listens on them now."""
+        for port, held in list(self._holds.items()):
+            if held.release_if_listening():
+                del self._holds[port]
 
     def _start_keycloak(self, env: dict[str, str]) -> KeycloakServer:
         """Launch Keycloak (ready in 20-50 s, while migrations run) and point all at it."""
@@ -227,8 +259,16 @@ class Stack:
         self.commands[name] = cmd
         log = open(self._log(name), "ab")  # noqa: SIM115 - kept open for the child's lifetime
         env = self.env
+        # The process's stable name, as a pod has one: its consumers' static group membership
+        # (kepu_common.consumer.instance_id) carries over to its restart.
+        env = {**env, "POD_NAME": f"{socket.gethostname()}-{self.gateway_port}-{name}"}
         if name != "gateway":  # the gateway serves /metrics on its own port
-            self.metrics_ports[name] = free_port()
+            old = self.metrics_ports.get(name)  # a restart gets a fresh /metrics port
+            if old is not None:
+                self.ports[name].remove(old)
+                if old in self._holds:
+                    self._holds.pop(old).release()
+            self.metrics_ports[name] = self._hold(name)
             env = {**env, "KEPU_METRICS_PORT": str(self.metrics_ports[name])}
         self.procs[name] = subprocess.Popen(
             cmd,
@@ -247,6 +287,7 @@ class Stack:
                 raise RuntimeError(f"{name} exited:\n" + self._log(name).read_text()[-4000:])
             try:
                 wait_port(port, timeout=0.5)
+                self.release_bound_ports()
                 return
             except TimeoutError:
                 continue
@@ -319,6 +360,9 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.procs.clear()
+        for held in self._holds.values():
+            held.release()
+        self._holds.clear()
         if self.keycloak:
             self.keycloak.stop()
         if self.broker:

@@ -79,6 +79,7 @@ class Supervisor:
                 if code == 0:
                     continue
                 self._watch(name, code, lambda n=name: s.respawn(n))  # type: ignore[misc]
+            s.release_bound_ports()  # a restarted process listens again: its ports are its own
 
     def _watch(self, name: str, exit_code: int | None, restart: Callable[[], None]) -> None:
         now = time.monotonic()

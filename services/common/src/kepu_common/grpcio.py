@@ -57,8 +57,19 @@ def make_server(
     health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     HEALTH.append(health_servicer)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as exc:  # grpc says only "Failed to bind"; say why, and stop
+        HEALTH.remove(health_servicer)
+        raise PortInUse(
+            f"无法监听 {host}:{port}：端口已被别的进程占用（服务不与其他进程共用端口）。"
+            f" Cannot bind {host}:{port}: the port is taken and SO_REUSEPORT is off."
+        ) from exc
     return server, bound
+
+
+class PortInUse(RuntimeError):
+    """Another process listens on the port a server was told to use (no SO_REUSEPORT sharing)."""
 
 
 # The health servicers of this process's servers: ``kepu_common.health`` turns them NOT_SERVING

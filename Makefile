@@ -64,6 +64,10 @@ unit: sync
 e2e: sync
 	$(UV) run pytest tests -q
 
+# The benchmark scripts (not tests): each prints its figures against its target.
+bench: sync
+	@for f in services/*/bench/bench_*.py; do echo "== $$f"; $(UV) run python $$f || exit 1; done
+
 test: lint typecheck engines web web-test
 	$(UV) run pytest services gateway infra/devstack tests -q
 

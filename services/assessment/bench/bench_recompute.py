@@ -11,19 +11,14 @@ the whole province) and of recomputing every scheme in the province (1 + 18 + 14
 
 from __future__ import annotations
 
-import argparse
 import random
-import statistics
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from kepu_assessment import service
 from kepu_common.db import Database, Scope
-from kepu_common.migrations import upgrade
-from kepu_common.tenancy import Principal
+from kepu_devstack import bench
 from sqlalchemy import text
 
 MIGRATIONS = Path(__file__).parents[1] / "src" / "kepu_assessment" / "migrations"
@@ -48,22 +43,6 @@ INDICATORS = [
     {"code": "7", "name": "公民科学素质比例", "weight": 10, "kind": "value",
      "rule": "threshold", "target": 9.38},
 ]  # fmt: skip
-
-
-def build_tree() -> list[dict[str, Any]]:
-    root = {"id": str(uuid.uuid4()), "code": "410000", "kind": "province", "path": "410000",
-            "parent": None}  # fmt: skip
-    rows, level = [root], [root]
-    for depth, n in enumerate(SHAPE):
-        nxt = []
-        for parent in level:
-            for i in range(1, n + 1):
-                code = f"{parent['code']}{i:02d}" if depth else f"41{i:02d}00"
-                nxt.append({"id": str(uuid.uuid4()), "code": code, "kind": KINDS[depth],
-                            "path": f"{parent['path']}.{code}", "parent": parent["id"]})  # fmt: skip
-        rows += nxt
-        level = nxt
-    return rows
 
 
 def seed(db: Database, rows: list[dict[str, Any]]) -> int:
@@ -100,15 +79,8 @@ def seed(db: Database, rows: list[dict[str, Any]]) -> int:
     return len(counters)
 
 
-def principal(node: dict[str, Any]) -> Principal:
-    return Principal(
-        subject="bench", username="bench", tenant_id=node["id"], tenant_path=node["path"],
-        tenant_kind=node["kind"], roles=frozenset({"admin"}),
-    )  # fmt: skip
-
-
 def make_scheme(db: Database, node: dict[str, Any], kids: list[dict[str, Any]]) -> str:
-    p = principal(node)
+    p = bench.admin(node)
     rnd = random.Random(node["code"])
     with db.unit_of_work(Scope.tenant(node["path"])) as s:
         sc = service.create_scheme(
@@ -126,63 +98,38 @@ def make_scheme(db: Database, node: dict[str, Any], kids: list[dict[str, Any]]) 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--url")
-    ap.add_argument("--owner-url")
-    ap.add_argument("--runs", type=int, default=7)
-    args = ap.parse_args()
-    pg = None
-    if not args.url:
-        from kepu_devstack.postgres import EmbeddedPostgres, provision_database
-
-        pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="kepu-bench-")) / "pg")
-        pg.start()
-        args.owner_url, args.url = provision_database(pg.superuser_url(), "assessment_bench")
-    try:
-        upgrade(MIGRATIONS, args.owner_url)
-        db = Database(args.url)
-        rows = build_tree()
+    args = bench.arguments(__doc__ or "")
+    with bench.database(args, "assessment_bench", MIGRATIONS) as db:
+        rows = bench.tenant_tree(SHAPE, KINDS)
         n = seed(db, rows)
         by_parent: dict[str, list[dict[str, Any]]] = {}
         for r in rows[1:]:
             by_parent.setdefault(r["parent"], []).append(r)
         assessors = [r for r in rows if r["id"] in by_parent]
         schemes = {r["id"]: make_scheme(db, r, by_parent[r["id"]]) for r in assessors}
-        import psycopg
-
-        with psycopg.connect(args.owner_url, autocommit=True) as conn:
-            conn.execute("ANALYZE")
+        bench.analyze(args.owner_url)
         print(f"seeded {len(rows)} tenants, {n} counters, {len(schemes)} schemes")
 
         root = rows[0]
-        times = []
-        for _ in range(args.runs):
-            t = time.perf_counter()
-            with db.unit_of_work(Scope.tenant(root["path"])) as s:
-                view = service.compute(s, principal(root), schemes[root["id"]])
-            times.append(time.perf_counter() - t)
+
+        def compute(node: dict[str, Any]) -> service.ResultsView:
+            with db.unit_of_work(Scope.tenant(node["path"])) as s:
+                return service.compute(s, bench.admin(node), schemes[node["id"]])
+
+        times, view = bench.timed(lambda: compute(root), args.runs)
         top = view.rows[0][0]
         print(
             f"province scheme: {len(view.rows)} cities ranked over {len(rows)} tenants' counters;"
-            f" first {top.name} {top.total} points; {args.runs} runs: median"
-            f" {statistics.median(times):.3f} s, min {min(times):.3f} s, max {max(times):.3f} s"
-            " (target ≤ 1 s)"
+            f" first {top.name} {top.total} points; {bench.summary(times, '≤ 1 s')}"
         )
         t = time.perf_counter()
-        scored = 0
-        for r in assessors:
-            with db.unit_of_work(Scope.tenant(r["path"])) as s:
-                scored += len(service.compute(s, principal(r), schemes[r["id"]]).rows)
+        scored = sum(len(compute(r).rows) for r in assessors)
         whole = time.perf_counter() - t
         print(
             f"every scheme in the province: {len(assessors)} schemes, {scored} units scored and"
             f" ranked in {whole:.3f} s ({1000 * whole / len(assessors):.0f} ms a scheme;"
             " each scheme is recomputed on its own, so this is informational)"
         )
-        db.dispose()
-    finally:
-        if pg is not None:
-            pg.stop()
 
 
 if __name__ == "__main__":

@@ -11,19 +11,14 @@ of one city's.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import statistics
-import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from kepu_common.db import Database, Scope
-from kepu_common.migrations import upgrade
-from kepu_common.tenancy import Principal
+from kepu_devstack import bench
 from kepu_reporting.stations import service
 from sqlalchemy import text
 
@@ -32,22 +27,6 @@ SHAPE = (18, 8, 17)
 KINDS = ("city", "county", "township")
 STATIONS = 50_000
 YEAR = 2026
-
-
-def build_tree() -> list[dict[str, Any]]:
-    root = {"id": str(uuid.uuid4()), "code": "410000", "kind": "province", "path": "410000",
-            "parent": None}  # fmt: skip
-    rows, level = [root], [root]
-    for depth, n in enumerate(SHAPE):
-        nxt = []
-        for parent in level:
-            for i in range(1, n + 1):
-                code = f"{parent['code']}{i:02d}" if depth else f"41{i:02d}00"
-                nxt.append({"id": str(uuid.uuid4()), "code": code, "kind": KINDS[depth],
-                            "path": f"{parent['path']}.{code}", "parent": parent["id"]})  # fmt: skip
-        rows += nxt
-        level = nxt
-    return rows
 
 
 def seed(db: Database, rows: list[dict[str, Any]]) -> None:
@@ -100,60 +79,26 @@ def seed(db: Database, rows: list[dict[str, Any]]) -> None:
         )
 
 
-def principal(node: dict[str, Any]) -> Principal:
-    return Principal(
-        subject="bench", username="bench", tenant_id=node["id"], tenant_path=node["path"],
-        tenant_kind=node["kind"], roles=frozenset({"admin"}),
-    )  # fmt: skip
-
-
-def timed(db: Database, node: dict[str, Any], runs: int) -> tuple[list[float], Any]:
-    times, out = [], None
-    for _ in range(runs):
-        t = time.perf_counter()
-        with db.unit_of_work(Scope.tenant(node["path"])) as s:
-            out = service.coverage(s, principal(node), "", YEAR)
-        times.append(time.perf_counter() - t)
-    return times, out
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--url")
-    ap.add_argument("--owner-url")
-    ap.add_argument("--runs", type=int, default=7)
-    args = ap.parse_args()
-    pg = None
-    if not args.url:
-        from kepu_devstack.postgres import EmbeddedPostgres, provision_database
-
-        pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="kepu-bench-")) / "pg")
-        pg.start()
-        args.owner_url, args.url = provision_database(pg.superuser_url(), "reporting_bench")
-    try:
-        upgrade(MIGRATIONS, args.owner_url)
-        db = Database(args.url)
-        rows = build_tree()
+    args = bench.arguments(__doc__ or "")
+    with bench.database(args, "reporting_bench", MIGRATIONS) as db:
+        rows = bench.tenant_tree(SHAPE, KINDS)
         seed(db, rows)
-        import psycopg
-
-        with psycopg.connect(args.owner_url, autocommit=True) as conn:
-            conn.execute("ANALYZE")
+        bench.analyze(args.owner_url)
         print(f"seeded {len(rows)} tenants, {STATIONS} stations")
         for node, what in ((rows[0], "province"), (rows[1], "one city")):
-            times, (total, kids) = timed(db, node, args.runs)
+
+            def coverage(node: dict[str, Any] = node) -> Any:
+                with db.unit_of_work(Scope.tenant(node["path"])) as s:
+                    return service.coverage(s, bench.admin(node), "", YEAR)
+
+            times, (total, kids) = bench.timed(coverage, args.runs)
             print(
                 f"{what} coverage: {total.counts.get('community', 0)} community /"
                 f" {total.counts.get('school', 0)} school / {total.counts.get('village', 0)} village"
                 f" stations certified, ratios {total.ratio('community')} / {total.ratio('school')} /"
-                f" {total.ratio('village')} %, {len(kids)} children; {args.runs} runs: median"
-                f" {statistics.median(times):.3f} s, min {min(times):.3f} s, max {max(times):.3f} s"
-                " (target < 1 s)"
+                f" {total.ratio('village')} %, {len(kids)} children; {bench.summary(times, '< 1 s')}"
             )
-        db.dispose()
-    finally:
-        if pg is not None:
-            pg.stop()
 
 
 if __name__ == "__main__":

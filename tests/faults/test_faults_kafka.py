@@ -5,8 +5,9 @@ A Kafka restart keeps every message and every committed offset, where a Tansu re
 them, so the consumers' path back is a different one: the restarted broker recovers its log,
 the controller fences the dead broker's registration, the group coordinator reloads the groups
 and the static members rejoin. Killed here: the broker itself (SIGKILL, restarted by the
-launcher's supervisor) and assessment's worker (a consumer group member that comes back with
-the same ``group_instance_id``). Sign-in stays on the embedded provider: Keycloak is another
+launcher's supervisor), and reporting's relay (a producer that resends the outbox's unsent
+rows) with assessment's worker (a consumer group member that comes back with the same
+``group_instance_id``). Sign-in stays on the embedded provider: Keycloak is another
 part with its own tests, and would add a minute and a JVM to a suite that measures the broker.
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fault_load import Kill, city_client, kill_broker, kill_process, survive
+from fault_load import Kill, city_client, kill_broker, kill_relay_and_worker, survive
 from kepu_devstack.pytest_plugin import fresh_stack
 from kepu_devstack.stack import Stack
 
@@ -34,7 +35,7 @@ def city(stack: Stack) -> httpx.Client:
 
 SCENARIOS: dict[str, Kill] = {
     "broker": kill_broker,
-    "worker": lambda s: kill_process(s, "assessment-worker"),
+    "relay+worker": kill_relay_and_worker,
 }
 
 

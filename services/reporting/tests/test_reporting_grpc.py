@@ -15,9 +15,10 @@ from kepu.reporting.v1 import reporting_pb2_grpc
 from kepu_common.grpcio import channel, make_server, metadata
 from kepu_common.outbox import OutboxRelay
 from kepu_devstack.tokens import TestIssuer
+from kepu_reporting import repository
 from kepu_reporting.clock import FixedClock
 from kepu_reporting.grpc_api import ReportingServicer
-from reporting_testkit import sh
+from reporting_testkit import sh, system
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +218,26 @@ def test_events_reach_the_broker_through_the_outbox(db, kafka_broker, stub, issu
         "reporting.report.accepted",
         "reporting.activity.recorded",
     } <= types
+
+
+def test_a_viewer_reads_the_units_reminders_but_does_not_mark_them_read(db, stub, issuer, tree):
+    node = tree["411303001"]
+    with system(db) as s:
+        repository.add_notification(
+            s, recipient=repository.tenant_by_id_system(s, node.id), kind="overdue",
+            type_code="monthly_brief", period="2026-10", subject_tenant_id=node.id,
+            title="【逾期通知】", body="请尽快报送。", dedupe_key="test:viewer-read",
+        )  # fmt: skip
+    listed = stub.ListNotifications(
+        pb.ListNotificationsRequest(limit=100), metadata=md(issuer, node, roles=("viewer",))
+    ).notifications
+    note = next(n for n in listed if n.title == "【逾期通知】")
+    with pytest.raises(grpc.RpcError) as err:
+        stub.MarkNotificationRead(
+            pb.MarkNotificationReadRequest(id=note.id), metadata=md(issuer, node, roles=("viewer",))
+        )
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED and "查看者" in err.value.details()
+    read = stub.MarkNotificationRead(
+        pb.MarkNotificationReadRequest(id=note.id), metadata=md(issuer, node)
+    )
+    assert read.read is True

@@ -135,6 +135,13 @@ def test_stations_outside_the_subtree_are_refused(run, t):
 def test_a_month_without_an_activity_of_50_people_is_unmet(run, db, t):
     st = certify(run, db, t, "凌河社区e站")
     town = t["210703001"]
+    for roles in (("viewer",), ("reviewer",)):  # read-only and review accounts file nothing
+        with pytest.raises(PermissionDenied):
+            run(town, service.file_schedule, st.id, "2026-03", ["科普讲座"], roles=roles)
+        with pytest.raises(PermissionDenied):
+            run(town, service.record_activity, {"station_id": st.id, "title": "讲座",
+                "date": "2026-03-08", "participants": 60}, roles=roles)  # fmt: skip
+    assert run(town, service.months, st.id, 2026)[2].activities == 0
     run(town, service.file_schedule, st.id, "2026-03", ["科普讲座", "应急演练"])
     run(
         town,

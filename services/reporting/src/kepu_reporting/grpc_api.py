@@ -12,7 +12,7 @@ from kepu.reporting.v1 import reporting_pb2 as pb
 from kepu.reporting.v1 import reporting_pb2_grpc
 from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database
-from kepu_common.errors import NotFound
+from kepu_common.errors import NotFound, PermissionDenied
 from kepu_common.grpcio import Servicer
 from kepu_common.tenancy import Principal
 from kepu_common.times import shanghai_iso
@@ -358,6 +358,8 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
 
     def MarkNotificationRead(self, request: Any, context: grpc.ServicerContext) -> Any:
         def mark(s: Session, p: Principal, now: datetime) -> pb.Notification:
+            if not p.roles - {"viewer"}:  # the unit's reminders: a read-only account reads them
+                raise PermissionDenied("查看者只能查看提醒，不能将提醒标记为已读。")
             domain.check_uuid(request.id, "提醒")
             if not repository.mark_read(s, p.tenant_id, request.id, now):
                 raise NotFound("未找到该提醒。")

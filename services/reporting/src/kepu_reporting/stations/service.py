@@ -40,6 +40,13 @@ def _admin(p: Principal) -> None:
         raise PermissionDenied("只有本单位管理员可以管理e站。")
 
 
+def _writer(p: Principal) -> None:
+    """Schedules and activities are filed like reports: by an admin or a 填报员, never by a
+    read-only account or a 审核员."""
+    if not p.roles & {"admin", "reporter"}:
+        raise PermissionDenied("只有本单位管理员或填报员可以报送e站活动计划和登记活动。")
+
+
 def _changed(s: Session, p: Principal, st: Station, before: str) -> None:
     record_event(
         s, topic=TOPIC, event_type=f"reporting.station.{st.status}", tenant_id=st.tenant_id,
@@ -134,6 +141,7 @@ def add_informant(s: Session, p: Principal, station_id: str, talent_id: str) -> 
 def file_schedule(
     s: Session, p: Principal, station_id: str, month: str, items: list[str]
 ) -> Station:
+    _writer(p)
     st = load(s, p, station_id, lock=True)
     domain.check_month(month)
     items = [i.strip()[:200] for i in items if i.strip()][:50]
@@ -144,6 +152,7 @@ def file_schedule(
 
 
 def record_activity(s: Session, p: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    _writer(p)
     st = load(s, p, str(data.get("station_id") or ""), lock=True)
     if st.status != domain.CERTIFIED:
         raise InvalidArgument("只有已认定的e站可以登记活动。", field="station_id")

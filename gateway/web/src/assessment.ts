@@ -13,6 +13,7 @@ export function fullScore(scheme: Pick<Scheme, 'indicators'> | null | undefined)
 export function rankingOption(results: AssessmentResult[], full: number) {
   const rows = [...results].sort((a, b) => a.rank - b.rank || b.total - a.total)
   return {
+    animation: false, // the bars are the figures: drawn at once, not grown in
     grid: { left: 8, right: 48, top: 24, bottom: 8, containLabel: true },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
     xAxis: { type: 'value', min: 0, max: full, name: '得分', nameGap: 8 },

@@ -6,21 +6,27 @@ child (child → parent), the victim's own account as a viewer (writes only), no
 partner's token. Each must be refused: 401 without a token, 403 or 404 otherwise (with a
 Chinese problem+json detail), and nothing may change.
 
-A new endpoint is covered automatically: its path parameters are filled from ``VICTIM``
-(the resources below); a parameter nobody knows how to fill fails
-``test_every_id_taking_operation_has_a_case`` until a case is added here.
+A new endpoint is covered automatically: its path parameters are filled from the victim's
+resources made in ``world`` (a talent with an archive file and consents, an import job, a
+project, an e站 with a 五有 file, a call, a partner, a notification, an assessment scheme, a work
+plan with its task, milestone, supervision, progress and evidence file); a parameter nobody
+knows how to fill fails ``test_every_id_taking_operation_has_a_case`` until a case is added
+here. What the owners read of those resources is compared before and after the attacks.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import openpyxl
 import pytest
 from kepu_devstack.e2e import api, issue_accounts
 
@@ -31,11 +37,16 @@ CITY, SIBLING = "411600", "411700"  # 周口市 (the victim), 驻马店市
 SH = ZoneInfo("Asia/Shanghai")
 WRITE = {"post", "put", "patch", "delete"}
 REFUSED = {403, 404}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+IMPORT_HEADERS = ["序号", "服务类别", "姓名", "性别", "工作单位", "职务", "联系电话", "从事行业",
+                  "科普专长", "拟开展科普工作"]  # fmt: skip
+CONDITIONS = ("network", "staff", "place", "activities", "terminal")
 
 # Path parameters that name no other tenant's resource: the caller's own report of a type and
 # period, a month of the caller's schedule. Filled with plausible values, never an isolation
-# question by themselves (the operation's other parameters are).
-SCOPED_TO_CALLER = {"type_code": "monthly", "period": "", "month": ""}
+# question by themselves (the operation's other parameters are); an e站's 五有 condition.
+SCOPED_TO_CALLER = {"type_code": "monthly", "period": "", "month": "", "condition": "network"}
 
 # What each attacker may legitimately do with the victim's resource (with the reason).
 ALLOWED = {
@@ -43,6 +54,13 @@ ALLOWED = {
     ("child", "get", "/api/v1/calls/{call_id}"): "下级单位查看上级发布的申报批次",
     # a county sees its parent unit's name and code (its own tenant card shows them)
     ("child", "get", "/api/v1/tenants/{tenant_id}"): "下级单位查看上级单位信息",
+    # a county reads the scheme that assesses it, and its own row of the allocation table
+    ("child", "get", "/api/v1/assessment/schemes/{scheme_id}"): "下级单位查看考核本单位的方案",
+    (
+        "child",
+        "get",
+        "/api/v1/assessment/schemes/{scheme_id}/allocations",
+    ): "下级单位查看分配给本单位的任务指标",
 }
 
 # Bodies the schema alone cannot make valid (the service validates them before it looks the
@@ -58,27 +76,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 # Known wrong answers, each a refusal with the wrong status (to be fixed by the owner).
-KNOWN_STATUS: dict[tuple[str, str], tuple[int, str]] = {
-    ("put", "/api/v1/estations/denominators/{tenant_id}"): (
-        422,
-        "H7 (issue 14): an out-of-scope unit is answered 422, should be 404",
-    ),
-}
+KNOWN_STATUS: dict[tuple[str, str], tuple[int, str]] = {}
 
 # Parameters without a victim fixture yet: each entry is a hole in the matrix, named here so
 # that it is visible; remove an entry by adding its resource to ``victim`` below.
-PENDING = {
-    "consent_id": "个人信息授权（需合作机构与人才同意书）",
-    "attachment_id": "档案附件",
-    "import_id": "导入任务",
-    "notification_id": "站内提醒",
-    "scheme_id": "考核方案",
-    "station_id": "e站",
-    "plan_id": "工作计划",
-    "task_id": "工作计划任务",
-    "milestone_id": "工作计划节点",
-    "supervision_id": "督办",
-}
+PENDING: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Operation:
     params: tuple[str, ...]
     body: dict[str, Any] | None
     multipart: bool
+    query: dict[str, Any]
 
     @property
     def id(self) -> str:
@@ -105,7 +108,12 @@ def operations(doc: dict[str, Any]) -> list[Operation]:
             multipart = "multipart/form-data" in content
             schema = (content.get("application/json") or {}).get("schema")
             body = BODIES.get((method, path)) or (example(doc, schema) if schema else None)
-            ops.append(Operation(method, path, params, body, multipart))
+            query = {  # required query parameters (a year), so that 422 cannot hide a refusal
+                q["name"]: example(doc, q.get("schema"))
+                for q in op.get("parameters", [])
+                if q.get("in") == "query" and q.get("required")
+            }
+            ops.append(Operation(method, path, params, body, multipart, query))
     return ops
 
 
@@ -153,12 +161,23 @@ def example(doc: dict[str, Any], schema: dict[str, Any] | None) -> Any:
 # --- the tenants and the victim's resources -------------------------------------------------
 
 
-def created(client: httpx.Client, path: str, body: dict[str, Any], timeout: float = 45.0) -> Any:
-    """POST until 201: the read models learn new tenants from identity's events."""
+def created(
+    client: httpx.Client,
+    path: str,
+    body: dict[str, Any],
+    timeout: float = 45.0,
+    learning: str = "",
+) -> Any:
+    """POST until 201: the read models learn new tenants from identity's events (until then
+    a 403/404, or a 422 on the field ``learning`` that names a tenant)."""
     end = time.monotonic() + timeout
     while True:
         r = client.post(path, json=body)
-        if r.status_code == 201 or r.status_code not in (403, 404) or time.monotonic() > end:
+        fields = (
+            [e.get("field") for e in r.json().get("errors", [])] if r.status_code == 422 else []
+        )
+        waiting = r.status_code in (403, 404) or (learning and learning in fields)
+        if r.status_code == 201 or not waiting or time.monotonic() > end:
             break
         time.sleep(0.5)
     assert r.status_code == 201, r.text
@@ -239,6 +258,8 @@ def world(stack) -> dict[str, Any]:
         auth=(partner.json()["partner"]["client_id"], partner.json()["client_secret"]),
     )
     assert bank.status_code == 200, bank.text
+    county_client = clients[c1]
+    client_id = partner.json()["partner"]["client_id"]
     return {
         "stack": stack,
         "tokens": tokens,
@@ -248,21 +269,164 @@ def world(stack) -> dict[str, Any]:
             "tenant_id": city["id"],
             "unit_id": city["id"],
             "user_id": users[0]["id"],
-            "client_id": partner.json()["partner"]["client_id"],
+            "client_id": client_id,
             "call_id": call.json()["id"],
+            "notification_id": a_notification(stack, clients[CITY]),
+            "scheme_id": a_scheme(clients[CITY], year),
+            **a_work_plan(clients[CITY], year, clients[c2].get("/api/v1/tenants/me").json()),
         },
         "county": {
             "tenant_id": county["id"],
             "unit_id": county["id"],
             "talent_id": talent["id"],
             "project_id": project["id"],
+            "attachment_id": an_attachment(county_client, talent["id"]),
+            "import_id": an_import(county_client),
+            **a_station(county_client),
+            "consent_id": a_consent(county_client, f"/api/v1/talents/{talent['id']}", client_id),
+            "project_consent_id": a_consent(
+                county_client, f"/api/v1/projects/{project['id']}", client_id
+            ),
         },
     }
 
 
+def an_attachment(county: httpx.Client, talent_id: str) -> str:
+    r = county.post(
+        f"/api/v1/talents/{talent_id}/archive/attachments",
+        files={"file": ("获奖证书.pdf", PDF, "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def an_import(county: httpx.Client) -> str:
+    """An import job of the county, not waited for; its one row has a bad phone number, so
+    the job fails and writes nothing."""
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("汇总表")
+    ws.append(["河南省科协“百千万科普工程”科普人才信息汇总表"])
+    ws.append(["周口 市 县（区）科协"])
+    ws.append(IMPORT_HEADERS)
+    ws.append(
+        [1, "青少年科普", "导入测试", "男", "县科协", "干事", "１２３", "教育", "科普", "讲座"]
+    )
+    out = io.BytesIO()
+    wb.save(out)
+    r = county.post(
+        "/api/v1/talents/import",
+        files={"file": ("汇总表.xlsx", out.getvalue(), XLSX)},
+        data={"wait": "false"},
+    )
+    assert r.status_code == 202, r.text
+    job = r.json()
+    end = time.monotonic() + 60
+    while job["status"] not in ("succeeded", "failed", "partial") and time.monotonic() < end:
+        time.sleep(0.25)  # finished before the attacks, so that its state cannot move under them
+        job = county.get(f"/api/v1/talents/imports/{job['id']}").json()
+    assert job["status"] == "failed", job
+    return str(job["id"])
+
+
+def a_station(county: httpx.Client) -> dict[str, str]:
+    """An e站 of the county, with one 五有 evidence file."""
+    five = [{"code": c, "met": True, "evidence": "现场照片"} for c in CONDITIONS]
+    body = {"kind": "community", "name": "隔离测试社区e站", "conditions": five}
+    station = created(county, "/api/v1/estations", body, learning="tenant_id")
+    r = county.post(
+        f"/api/v1/estations/{station['id']}/conditions/network/files",
+        files={"file": ("网络照片.pdf", PDF, "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    return {"station_id": station["id"], "station_file_id": r.json()["id"]}
+
+
+def a_consent(county: httpx.Client, resource: str, client_id: str) -> str:
+    expires = (datetime.now(SH).date() + timedelta(days=365)).isoformat()
+    r = county.post(
+        f"{resource}/consents",
+        json={"partner_client_id": client_id, "purpose": "银会合作融资服务", "expires_at": expires},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def a_scheme(city: httpx.Client, year: int) -> str:
+    scheme = {
+        "year": year,
+        "name": "隔离测试考核方案",
+        "indicators": [{"code": "1", "name": "组织建设", "weight": 100, "kind": "manual"}],
+    }
+    return str(created(city, "/api/v1/assessment/schemes", scheme)["id"])
+
+
+def a_work_plan(city: httpx.Client, year: int, lead: dict[str, Any]) -> dict[str, str]:
+    """A 工作要点 of the city whose one task another county (not the attacking child) leads."""
+    task = {
+        "seq": 1,
+        "text": "开展科普进社区活动",
+        "lead_unit_id": lead["id"],
+        "milestones": [{"title": "完成", "due": f"{year}-12-28"}],
+    }
+    plan_in = {"title": f"周口市{year}年科普工作要点（隔离测试）", "start_year": year,
+               "tasks": [task]}  # fmt: skip
+    plan = created(city, "/api/v1/workplans", plan_in, learning="tasks.0.lead_unit_id")
+    task_id = plan["tasks"][0]["id"]
+    supervision = city.post(
+        f"/api/v1/workplans/{plan['id']}/supervisions",
+        json={"unit_id": lead["id"], "task_id": task_id, "visited_on": f"{year}-06-01",
+              "findings": "活动台账不全", "rectify_by": f"{year}-12-31"},
+    )  # fmt: skip
+    assert supervision.status_code == 201, supervision.text
+    progress = city.post(  # the owner files the lead unit's progress for it, with a file
+        f"/api/v1/workplans/{plan['id']}/tasks/{task_id}/progress",
+        json={"quarter": f"{year}Q2", "text": "开展活动12场", "unit_id": lead["id"]},
+    )
+    assert progress.status_code == 201, progress.text
+    evidence = city.post(
+        f"/api/v1/workplans/{plan['id']}/progress/{progress.json()['id']}/files",
+        files={"file": ("签到表.pdf", PDF, "application/pdf")},
+    )
+    assert evidence.status_code == 201, evidence.text
+    return {
+        "progress_id": progress.json()["id"],
+        "file_id": evidence.json()["id"],
+        "plan_id": plan["id"],
+        "task_id": task_id,
+        "milestone_id": plan["tasks"][0]["milestones"][0]["id"],
+        "supervision_id": supervision.json()["id"],
+    }
+
+
+def a_notification(stack: Any, city: httpx.Client, timeout: float = 60.0) -> str:
+    """One of the city's 站内提醒: last year's 年度工作计划 is overdue at any date, so the reminder
+    scheduler, woken by setting the reporting clock file to now, records one for the city."""
+    clock = Path((getattr(stack, "env", None) or {})["REPORTING_CLOCK_FILE"])
+    end = time.monotonic() + timeout
+    try:
+        while True:
+            clock.write_text(datetime.now(SH).isoformat())
+            notes = city.get("/api/v1/notifications").json()["notifications"]
+            if notes or time.monotonic() > end:
+                break
+            time.sleep(1.0)
+    finally:
+        clock.write_text("")
+    assert notes, "the reminder scheduler recorded no notification for the city"
+    return str(notes[0]["id"])
+
+
 # Whose resource a parameter names: the city's or the county's (a talent or project belongs
 # to the county that recorded it). Attackers are relative to that owner.
-OWNER = {"talent_id": "county", "project_id": "county"}
+OWNER = {
+    p: "county" for p in ("talent_id", "project_id", "attachment_id", "import_id", "station_id")
+}
+
+# The same parameter naming different resources on different paths.
+PER_PATH = {
+    "/api/v1/estations/{station_id}/files/{file_id}": {"file_id": "station_file_id"},
+    "/api/v1/projects/{project_id}/consents/{consent_id}": {"consent_id": "project_consent_id"},
+}
 
 
 def owner_of(op: Operation) -> str:
@@ -281,17 +445,18 @@ def fill(op: Operation, values: dict[str, str]) -> str:
     today = datetime.now(SH)
     defaults = {**SCOPED_TO_CALLER, "period": f"{today:%Y-%m}", "month": f"{today:%Y-%m}"}
     for p in op.params:
-        path = path.replace("{" + p + "}", values.get(p) or defaults[p])
+        key = PER_PATH.get(op.path, {}).get(p, p)
+        path = path.replace("{" + p + "}", values.get(key) or defaults[p])
     return path
 
 
 def send(client: httpx.Client, op: Operation, path: str) -> httpx.Response:
     if op.multipart:
-        pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
-        return client.request(op.method, path, files={"file": ("x.pdf", pdf, "application/pdf")})
+        files = {"file": ("x.pdf", PDF, "application/pdf")}
+        return client.request(op.method, path, params=op.query, files=files)
     if op.body is not None:
-        return client.request(op.method, path, json=op.body)
-    return client.request(op.method, path)
+        return client.request(op.method, path, params=op.query, json=op.body)
+    return client.request(op.method, path, params=op.query)
 
 
 def is_refusal(r: httpx.Response, statuses: set[int], op: Operation | None = None) -> bool:
@@ -324,6 +489,51 @@ def covered(doc: dict[str, Any]) -> list[Operation]:
     return [op for op in operations(doc) if not any(p in PENDING for p in op.params)]
 
 
+# What the victim's owners see of their resources, read before and after the attacks: an
+# attack that got a refusal but still changed something shows here.
+SNAPSHOT = {
+    "county": [
+        "/api/v1/talents/{talent_id}",
+        "/api/v1/talents/{talent_id}/archive",
+        "/api/v1/talents/{talent_id}/consents",
+        "/api/v1/talents/imports/{import_id}",
+        "/api/v1/projects/{project_id}",
+        "/api/v1/projects/{project_id}/consents",
+        "/api/v1/estations/{station_id}",
+    ],
+    "city": [
+        "/api/v1/calls/{call_id}",
+        "/api/v1/partners",
+        "/api/v1/tenants/{tenant_id}/users",
+        "/api/v1/assessment/schemes/{scheme_id}",
+        "/api/v1/workplans/{plan_id}",
+        "/api/v1/workplans/{plan_id}/supervisions",
+        "/api/v1/notifications",
+    ],
+}
+
+
+def snapshot(world: dict[str, Any]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for owner, code in (("county", world["codes"]["c1"]), ("city", CITY)):
+        client = api(world["stack"], world["tokens"][code])
+        for template in SNAPSHOT[owner]:
+            path = template.format(**world[owner])
+            r = client.get(path)
+            assert r.status_code == 200, f"{path}: {r.text}"
+            body = r.json()
+            if template == "/api/v1/notifications":  # the scheduler may add others meanwhile
+                body = [
+                    n for n in body["notifications"] if n["id"] == world["city"]["notification_id"]
+                ]
+            seen[path] = body
+    return seen
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [f"changed: {path}" for path in before if before[path] != after[path]]
+
+
 def test_no_attacker_reaches_a_victims_resource(doc, world):
     stack = world["stack"]
     codes = world["codes"]
@@ -332,6 +542,7 @@ def test_no_attacker_reaches_a_victims_resource(doc, world):
     anonymous = httpx.Client(base_url=stack.gateway_url, timeout=60)
     partner = api(stack, world["partner_token"])
     clients = {name: api(stack, t) for name, t in world["tokens"].items()}
+    before = snapshot(world)
     for op in covered(doc):
         owner = owner_of(op)
         path = fill(op, world[owner])
@@ -350,6 +561,7 @@ def test_no_attacker_reaches_a_victims_resource(doc, world):
         if not is_refusal(r, {403}):
             failures.append(f"{'partner':>12} {op.id}: {r.status_code} {r.text[:120]}")
     print(f"isolation matrix: {cells} cells over {len(covered(doc))} operations")  # noqa: T201
+    failures += changed(before, snapshot(world))
     assert not failures, "\n".join(failures)
 
 

@@ -234,7 +234,8 @@ def test_a_viewer_reads_the_units_reminders_but_does_not_mark_them_read(db, stub
     note = next(n for n in listed if n.title == "【逾期通知】")
     with pytest.raises(grpc.RpcError) as err:
         stub.MarkNotificationRead(
-            pb.MarkNotificationReadRequest(id=note.id), metadata=md(issuer, node, roles=("viewer",))
+            pb.MarkNotificationReadRequest(id=note.id),
+            metadata=md(issuer, node, roles=("viewer", "offline_access")),
         )
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED and "查看者" in err.value.details()
     read = stub.MarkNotificationRead(

@@ -376,3 +376,119 @@ test('the province sees its cities on the map and clicks through to one city', a
   await shot(page, '13-city-from-map')
   await ctx.close()
 })
+
+test('the county files a key project and records an activity; the province sees a ranking and registers a partner', async ({ browser }) => {
+  test.skip(ENGINE !== 'embedded', 'the project, activity, assessment and partner screens run once, on the embedded engines')
+  const year = Number(new Intl.DateTimeFormat('en', { timeZone: 'Asia/Shanghai', year: 'numeric' }).format(new Date()))
+  const province = await apiAs(ADMIN, ADMIN_PASSWORD)
+  const callTitle = `科普示范社区申报${RUN}`
+  const call = await province.post('/api/v1/calls', {
+    data: { title: callTitle, programme: '科普示范社区', year, deadline: `${year + 1}-06-30` },
+  })
+  expect(call.status(), await call.text()).toBe(201)
+  const schemeName = `${year}年度考核${RUN}`
+  const scheme = await province.post('/api/v1/assessment/schemes', {
+    data: {
+      year,
+      name: schemeName,
+      indicators: [
+        { code: '1', name: '科普活动开展', weight: 60, kind: 'automatic', metric: 'activities', rule: 'threshold', target: 1 },
+        { code: '2', name: '组织领导', weight: 40, kind: 'manual' },
+      ],
+    },
+  })
+  expect(scheme.status(), await scheme.text()).toBe(201)
+
+  // 重点项目: the county's draft, a field error on the phone, then filing it into the call.
+  const [cctx, cpage] = await newPage(browser)
+  const started = Date.now()
+  await cpage.goto('/app/projects')
+  await signInAt(cpage, county.username, COUNTY_PASSWORD)
+  await expect(cpage.locator('#project-total')).toBeVisible()
+  await cpage.click('#project-new')
+  const form = cpage.locator('#project-form')
+  const name = `社区科普大讲堂${RUN}`
+  await form.locator('#p-name').fill(name)
+  await form.locator('#p-applicant_unit').fill(county.name)
+  await form.locator('#p-completing_unit').fill(`${county.name}科协`)
+  await form.locator('#p-contact_person').fill('李主任')
+  await form.locator('#p-contact_phone').fill('123')
+  await form.locator('.el-form-item', { hasText: '项目类别' }).locator('.el-select').click()
+  await cpage.locator('.el-select-dropdown__item:visible', { hasText: '科普活动' }).click()
+  await form.locator('.el-form-item', { hasText: '申报批次' }).locator('.el-select').click()
+  await cpage.locator('.el-select-dropdown__item:visible', { hasText: callTitle }).click()
+  for (const [id, month] of [['#p-start_month', `${year}-03`], ['#p-end_month', `${year}-12`]]) {
+    await form.locator(id).fill(month)
+    await form.locator(id).press('Enter')
+  }
+  await form.locator('#p-content').fill('在辖区社区开展系列科普讲座12场。')
+  await form.locator('#p-expected_performance').fill('惠及居民3000人次。')
+  await cpage.click('#project-save')
+  const phone = form.locator('.el-form-item', { has: cpage.locator('#p-contact_phone') })
+  await expect(phone.locator('.el-form-item__error')).toContainText('联系电话')
+  await form.locator('#p-contact_phone').fill(`1390${RUN}`)
+  await cpage.click('#project-save')
+  await expect(cpage).toHaveURL(/\/app\/projects\/[0-9a-f-]{36}$/)
+  await expect(cpage.locator('#project-status')).toHaveText('草稿')
+  await expect(cpage.locator('#project-phone')).not.toContainText(`1390${RUN}`) // masked
+  await cpage.locator('[data-project-action="submit"]').click()
+  await cpage.locator('.el-message-box').getByRole('button', { name: '申报' }).click()
+  await expect(cpage.locator('#project-status')).toHaveText('已申报（逐级审核中）')
+  await expect(cpage.locator('[data-project-action]')).toHaveCount(0) // nothing left for the county to do
+  await shot(cpage, '14-project-submitted')
+  await cpage.locator('.el-menu-item', { hasText: '重点项目' }).click()
+  await expect(cpage.locator('#project-table')).toContainText(name)
+  await expect(cpage.locator('#project-table tr', { hasText: name })).toContainText('已申报')
+
+  // 科普活动: the form without its 形式 is refused on that field; recorded, it is in this month's list.
+  await cpage.locator('.el-menu-item', { hasText: '科普活动' }).click()
+  await cpage.click('#activity-new')
+  const title = `科普进校园讲座${RUN}`
+  await cpage.fill('#a-title', title)
+  await cpage.click('#activity-save')
+  const af = cpage.locator('#activity-form')
+  await expect(af.locator('.el-form-item', { hasText: '活动形式' }).locator('.el-form-item__error')).toContainText('活动形式')
+  await af.locator('.el-form-item', { hasText: '活动形式' }).locator('.el-select').click()
+  await cpage.locator('.el-select-dropdown__item:visible', { hasText: '讲座' }).click()
+  await af.locator('.el-form-item', { hasText: '五进' }).locator('.el-select').click()
+  await cpage.locator('.el-select-dropdown__item:visible', { hasText: '进校园' }).click()
+  await cpage.fill('#a-participants', '120')
+  await cpage.click('#activity-save')
+  await expect(cpage.locator('#activity-table')).toContainText(title)
+  await expect(cpage.locator('#activity-total')).toContainText('场')
+  await shot(cpage, '15-activities')
+  await cctx.close()
+
+  // 年度考核: the province's live ranking of its cities, with the chart.
+  const [pctx, ppage] = await newPage(browser)
+  await ppage.goto('/app/assessment')
+  await signInAt(ppage, ADMIN, ADMIN_PASSWORD)
+  await ppage.locator(`[data-scheme="${schemeName}"]`).click()
+  await expect(ppage.locator('#ranking')).toContainText('满分 100 分')
+  await expect(ppage.locator('#ranking-table')).toContainText(CITY_NAME)
+  await expect(ppage.locator('#ranking canvas').first()).toBeVisible()
+  await shot(ppage, '16-assessment-ranking')
+
+  // 合作机构: a refused empty form, the one-time secret, a rotation that replaces it.
+  await ppage.locator('.el-menu-item', { hasText: '合作机构' }).click()
+  await ppage.click('#partner-new')
+  await ppage.click('#partner-save')
+  const pf = ppage.locator('#partner-form')
+  await expect(pf.locator('.el-form-item', { hasText: '机构名称' }).locator('.el-form-item__error')).toBeVisible()
+  const bank = `邮储银行测试分行${RUN}`
+  await ppage.fill('#pa-name', bank)
+  await pf.getByText('读取已授权的重点项目').click()
+  await ppage.click('#partner-save')
+  const secret = ppage.locator('#partner-client-secret')
+  await expect(secret).not.toBeEmpty()
+  const first = await secret.innerText()
+  await shot(ppage, '17-partner-secret')
+  await ppage.getByRole('button', { name: '已妥善保存' }).click()
+  await expect(ppage.locator('#partner-table')).toContainText(bank)
+  await ppage.locator(`[data-rotate="${bank}"]`).click()
+  await ppage.locator('.el-message-box').getByRole('button', { name: '重置' }).click()
+  await expect(secret).not.toHaveText(first)
+  await expect(secret).not.toBeEmpty()
+  console.log(`projects, activities, assessment and partner screens: ${Date.now() - started} ms`)
+  await pctx.close()
+})

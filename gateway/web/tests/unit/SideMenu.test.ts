@@ -26,7 +26,7 @@ describe('SideMenu', () => {
     expect(menuFor('province')).toContain('合作机构')
   })
 
-  it('offers a member department its plan tasks only', () => {
-    expect(menuFor('department')).toEqual(['工作要点'])
+  it('offers a member department its to-dos and plan tasks only', () => {
+    expect(menuFor('department')).toEqual(['首页', '工作要点'])
   })
 })

@@ -2,8 +2,8 @@
 
 Every operation whose path takes an id is called with the id of a real resource of a victim
 tenant, by each attacker: the victim's sibling, a tenant of another branch, the victim's
-child (child → parent), the victim's own account as a viewer (writes only), no token, and a
-partner's token. Each must be refused: 401 without a token, 403 or 404 otherwise (with a
+child (child → parent), the victim's own account as a viewer and as a 审核员 (writes only), no
+token, and a partner's token. Each must be refused: 401 without a token, 403 or 404 otherwise (with a
 Chinese problem+json detail), and nothing may change.
 
 A new endpoint is covered automatically: its path parameters are filled from the victim's
@@ -567,28 +567,55 @@ def test_no_attacker_reaches_a_victims_resource(doc, world):
 
 VIEWER_MAY: dict[tuple[str, str], str] = {}
 
+# The writes a 审核员 of the unit may do to its own unit's resources (with the reason): the
+# review decisions, marking the unit's reminders read, and in the talent pool the data entry
+# the talent service grants every writing role (kepu_talent.domain.WRITE_ROLES). Everything
+# else (the unit's projects, reports, e站, plans, users, partners) is refused.
+REVIEWER_MAY: dict[tuple[str, str], str] = {
+    ("post", "/api/v1/notifications/{notification_id}/read"): "审核员处理本单位的站内提醒",
+    ("post", "/api/v1/calls/{call_id}/scores"): "审核员为本单位申报批次的项目评分（专家评审）",
+    ("post", "/api/v1/talents/{talent_id}/recommend"): "审核员推荐本单位的人才",
+    ("post", "/api/v1/talents/{talent_id}/review"): "审核员审核下级推荐的人才",
+    ("put", "/api/v1/talents/{talent_id}"): "审核员修改本单位人才的推荐表（人才库的写入角色）",
+    ("post", "/api/v1/talents/{talent_id}/archive/entries"): "审核员补充本单位人才的档案",
+    ("post", "/api/v1/talents/{talent_id}/archive/attachments"): "审核员上传本单位人才的档案附件",
+}
 
-def test_a_viewer_changes_nothing_of_its_own_unit(doc, world):
-    """The victim's own accounts, made viewers by their parents: every write is refused."""
+
+def role_column(doc: dict[str, Any], world: dict[str, Any], role: str, may: dict) -> list[str]:
+    """The victim's own accounts, given only ``role`` by their parents, call every write on
+    their own unit's resources: what ``may`` does not list must be refused."""
     stack = world["stack"]
     parents = {"city": "410000", "county": "city"}
-    viewers: dict[str, httpx.Client] = {}
+    clients: dict[str, httpx.Client] = {}
     for owner in ("city", "county"):
         parent_token = stack.admin_token() if parents[owner] == "410000" else world["tokens"][CITY]
         tenant_id = world[owner]["tenant_id"]
         parent = api(stack, parent_token)
         users = parent.get(f"/api/v1/tenants/{tenant_id}/users").json()
-        r = parent.put(f"/api/v1/users/{users[0]['id']}/roles", json={"roles": ["viewer"]})
+        r = parent.put(f"/api/v1/users/{users[0]['id']}/roles", json={"roles": [role]})
         assert r.status_code == 200, r.text
-        viewers[owner] = api(stack, stack.login(users[0]["username"], PASSWORD))
+        clients[owner] = api(stack, stack.login(users[0]["username"], PASSWORD))
     failures = []
     writes = [op for op in covered(doc) if op.method in WRITE]
     for op in writes:
-        if (op.method, op.path) in VIEWER_MAY:
+        if (op.method, op.path) in may:
             continue
         owner = owner_of(op)
-        r = send(viewers[owner], op, fill(op, world[owner]))
+        r = send(clients[owner], op, fill(op, world[owner]))
         if not is_refusal(r, REFUSED, op):
-            failures.append(f"viewer {op.id}: {r.status_code} {r.text[:120]}")
-    print(f"viewer column: {len(writes)} writes")  # noqa: T201
+            failures.append(f"{role} {op.id}: {r.status_code} {r.text[:120]}")
+    print(f"{role} column: {len(writes)} writes, {len(may)} allowed")  # noqa: T201
+    return failures
+
+
+def test_a_viewer_changes_nothing_of_its_own_unit(doc, world):
+    """The victim's own accounts, made viewers by their parents: every write is refused."""
+    failures = role_column(doc, world, "viewer", VIEWER_MAY)
+    assert not failures, "\n".join(failures)
+
+
+def test_a_reviewer_only_decides_reviews_of_its_own_unit(doc, world):
+    """The victim's own accounts, made 审核员 by their parents: only review decisions pass."""
+    failures = role_column(doc, world, "reviewer", REVIEWER_MAY)
     assert not failures, "\n".join(failures)

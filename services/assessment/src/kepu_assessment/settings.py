@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kepu_common.objects import FileSystemStore, ObjectStore, S3Store
+from kepu_common.objects import ObjectStore, open_store
 from kepu_common.settings import CommonSettings
 from pydantic import AliasChoices, Field
 
@@ -28,12 +28,12 @@ class AssessmentSettings(CommonSettings):
     assessment_evidence_max_bytes: int = 20 * 1024 * 1024
 
     def object_store(self) -> ObjectStore:
-        if self.assessment_object_store == "s3":
-            return S3Store(
-                self.assessment_s3_endpoint,
-                self.assessment_s3_bucket,
-                self.assessment_s3_access_key,
-                self.assessment_s3_secret_key,
-                self.assessment_s3_region,
-            )
-        return FileSystemStore(self.assessment_object_store_path)
+        return open_store(
+            self.assessment_object_store,
+            self.assessment_object_store_path,
+            endpoint=self.assessment_s3_endpoint,
+            bucket=self.assessment_s3_bucket,
+            access_key=self.assessment_s3_access_key,
+            secret_key=self.assessment_s3_secret_key,
+            region=self.assessment_s3_region,
+        )

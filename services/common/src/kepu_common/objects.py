@@ -113,3 +113,19 @@ class S3Store:
             return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
         except self.client.exceptions.NoSuchKey:
             raise NotFound("文件不存在。") from None
+
+
+def open_store(
+    kind: str,
+    path: str | Path,
+    *,
+    endpoint: str = "",
+    bucket: str = "",
+    access_key: str = "",
+    secret_key: str = "",
+    region: str = "us-east-1",
+) -> ObjectStore:
+    """The store a service's settings name: ``"s3"`` (any S3-compatible store) or a directory."""
+    if kind == "s3":
+        return S3Store(endpoint, bucket, access_key, secret_key, region)
+    return FileSystemStore(path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kepu_common.objects import EVIDENCE_MAX_BYTES, FileSystemStore, ObjectStore, S3Store
+from kepu_common.objects import EVIDENCE_MAX_BYTES, ObjectStore, open_store
 from kepu_common.settings import CommonSettings
 from pydantic import AliasChoices, Field
 
@@ -31,12 +31,12 @@ class ReportingSettings(CommonSettings):
     reporting_evidence_max_bytes: int = EVIDENCE_MAX_BYTES
 
     def object_store(self) -> ObjectStore:
-        if self.reporting_object_store == "s3":
-            return S3Store(
-                self.reporting_s3_endpoint,
-                self.reporting_s3_bucket,
-                self.reporting_s3_access_key,
-                self.reporting_s3_secret_key,
-                self.reporting_s3_region,
-            )
-        return FileSystemStore(self.reporting_object_store_path)
+        return open_store(
+            self.reporting_object_store,
+            self.reporting_object_store_path,
+            endpoint=self.reporting_s3_endpoint,
+            bucket=self.reporting_s3_bucket,
+            access_key=self.reporting_s3_access_key,
+            secret_key=self.reporting_s3_secret_key,
+            region=self.reporting_s3_region,
+        )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database
+from kepu_common.objects import ObjectStore, open_store
 
 from .archive import ArchiveService
 from .crypto import KeyRing
@@ -13,7 +14,6 @@ from .documents import Documents
 from .grpc_api import TalentServicer
 from .service import TalentService
 from .settings import TalentSettings
-from .storage import FileSystemStore, ObjectStore, S3Store
 
 
 @dataclass
@@ -29,15 +29,15 @@ class TalentApp:
 
 
 def make_store(settings: TalentSettings) -> ObjectStore:
-    if settings.object_store == "s3":
-        return S3Store(
-            settings.s3_endpoint,
-            settings.s3_bucket,
-            settings.s3_access_key,
-            settings.s3_secret_key,
-            settings.s3_region,
-        )
-    return FileSystemStore(settings.object_store_path)
+    return open_store(
+        settings.object_store,
+        settings.object_store_path,
+        endpoint=settings.s3_endpoint,
+        bucket=settings.s3_bucket,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        region=settings.s3_region,
+    )
 
 
 def build(

@@ -9,11 +9,12 @@ from datetime import date
 from typing import Any
 
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
+from kepu_common.objects import ObjectStore
 from kepu_common.tenancy import Principal
 
 from . import repository
 from .service import WRITE_ROLES, TalentService, iso, parse_id
-from .storage import ObjectStore, check_attachment
+from .storage import check_attachment
 
 ENTRY_KINDS = {"training": "继续教育", "activity": "开展活动", "resource": "开发资源"}
 

@@ -27,29 +27,3 @@ def _engine_params() -> list[Any]:
 def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     with fresh_stack(request.param) as s:
         yield s
-
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium; no test tool downloads a browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium driven by Playwright (skipped where Debian's Chromium is missing)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from kepu_gateway.portal import spa
+from kepu_gateway import spa
 from kepu_gateway.settings import GatewaySettings
 
 
@@ -36,6 +36,9 @@ def test_a_client_route_is_answered_with_the_app(tmp_path: Path) -> None:
         assert "科普云服务平台" in r.text
         assert r.headers["cache-control"] == "no-cache"
     assert c.get("/app", follow_redirects=False).headers["location"] == "/app/"
+    # The site's root is the portal too (the server-rendered pages that lived there are gone).
+    root = c.get("/", follow_redirects=False)
+    assert root.status_code == 308 and root.headers["location"] == "/app/"
 
 
 def test_built_files_are_served_and_hashed_assets_cached(tmp_path: Path) -> None:

@@ -1,14 +1,14 @@
-"""The production engines end to end: Keycloak's own pages in Chromium, a bank's confidential
-client provisioned into Keycloak, tokens Keycloak issues without our claims, and events on
+"""The production engines end to end: a bank's confidential client provisioned into Keycloak, tokens Keycloak issues without our claims, and events on
 Apache Kafka (``KEPU_IDP=keycloak KEPU_BROKER=kafka``, as ``make run`` can run them).
 
 The 8月 step itself (python-keycloak, distribution, forced change, sibling denial, lockout,
-code flow) runs on these engines in ``test_e2e_foundation.py``.
+code flow) runs on these engines in ``test_e2e_foundation.py``; Keycloak's own sign-in and
+password-change pages in Chromium, in the portal's browser story (``test_portal_spa.py``, its
+``@both`` steps).
 """
 
 from __future__ import annotations
 
-import re
 import time
 
 import httpx
@@ -154,49 +154,3 @@ def test_a_society_created_by_the_province_reaches_every_read_model_through_kafk
         time.sleep(1)
     assert r.status_code == 200, r.text
     assert society["path"].startswith("410000.")
-
-
-def test_the_portal_signs_in_through_keycloaks_pages_with_the_forced_password_change(
-    stack, province, browser
-):
-    me = api(stack, province).get("/api/v1/tenants/me").json()
-    kids = {
-        k["code"]: k
-        for k in api(stack, province).get(f"/api/v1/tenants/{me['id']}/children").json()
-    }
-    issued = api(stack, province).post(
-        f"/api/v1/tenants/{me['id']}/credentials",
-        json={"scope": "children", "reset_tenant_ids": [kids["410700"]["id"]]},
-        headers={"Accept": "application/json"},
-    )
-    assert issued.status_code == 200, issued.text
-    initial = next(c for c in issued.json()["issued"] if c["tenant_code"] == "410700")[
-        "initial_password"
-    ]
-    page = browser.new_context(locale="zh-CN").new_page()
-    page.set_default_timeout(60_000)
-    page.goto(stack.gateway_url + "/")
-    page.wait_for_selector("#kc-login")
-    assert "/auth/realms/kepu/protocol/openid-connect/auth" in page.url
-    assert "科普云服务平台" in page.title()  # Keycloak's page, in the realm's Chinese
-    page.fill("#username", "kx410700")
-    page.fill("#password", "Wrong-password-1")
-    page.click("#kc-login")
-    page.wait_for_selector("#kc-login")
-    assert "无效的用户名或密码" in page.inner_text("body") or "密码" in page.inner_text("body")
-    page.fill("#username", "kx410700")
-    page.fill("#password", initial)
-    page.click("#kc-login")
-    page.wait_for_selector("#password-new")  # Keycloak's UPDATE_PASSWORD page
-    page.fill("#password-new", "onlylowercase123")
-    page.fill("#password-confirm", "onlylowercase123")
-    page.locator("#password-confirm").press("Enter")
-    page.wait_for_selector("#password-new")
-    assert "regex" in page.inner_text("body").lower() or "密码" in page.inner_text("body")
-    page.fill("#password-new", "Xinxiang#Portal2026")
-    page.fill("#password-confirm", "Xinxiang#Portal2026")
-    page.locator("#password-confirm").press("Enter")
-    page.wait_for_url(re.compile(re.escape(stack.gateway_url) + r"/($|\?)"))
-    assert "新乡" in page.inner_text("body")
-    # the new password is the account's now, for scripts too
-    assert stack.login("kx410700", "Xinxiang#Portal2026")

@@ -1,4 +1,4 @@
-"""The gateway application: the only public entry (REST, /auth proxy, portal)."""
+"""The gateway application: the only public entry (REST, /auth proxy, the portal's files)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from . import guards, problems, proxy, routers
+from . import guards, problems, proxy, routers, spa
 from .grpc_clients import close_all
 from .problems import Problem, problem_response
 from .settings import GatewaySettings
@@ -36,11 +36,6 @@ def _include_routers(app: FastAPI) -> None:
         module = importlib.import_module(f"{routers.__name__}.{mod.name}")
         if hasattr(module, "router"):
             app.include_router(module.router)
-    try:
-        portal = importlib.import_module("kepu_gateway.portal")
-    except ModuleNotFoundError:
-        return
-    portal.install(app)
 
 
 class RateLimiter:
@@ -236,6 +231,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     app.include_router(proxy.router)
     _include_routers(app)
+    spa.install(app)
     # Added last, so it is the outermost layer: every response gets its request id and trace context.
     app.add_middleware(EdgeMiddleware, settings=settings, limiter=limiter)
     # Outside even that: the SERVER span (http.* attributes, http.server.request.duration).

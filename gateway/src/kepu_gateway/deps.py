@@ -28,11 +28,9 @@ def verifier(request: Request) -> TokenVerifier:
 
 
 def current_caller(request: Request) -> Caller:
-    """The caller from ``Authorization: Bearer`` (or the portal's session cookie)."""
+    """The caller from ``Authorization: Bearer``."""
     auth = request.headers.get("authorization", "")
     token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    if not token:
-        token = getattr(request.state, "session_token", "") or ""
     if not token:
         raise Problem(
             401, "缺少访问令牌，请先登录。", headers={"WWW-Authenticate": 'Bearer realm="kepu"'}

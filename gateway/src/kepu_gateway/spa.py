@@ -1,6 +1,6 @@
 """The portal (门户): the single-page app built from ``gateway/web`` and served under ``/app/``.
 
-Files of the build are answered as they are (hashed assets cached for a year); any other path
+``/`` sends the browser to ``/app/``. Files of the build are answered as they are (hashed assets cached for a year); any other path
 under ``/app/`` is a client route and gets ``index.html``. ``/app/config.json`` tells the app the
 issuer and client it signs in with, so one build serves the embedded provider and Keycloak.
 """
@@ -30,7 +30,7 @@ def _gzipped(path: Path, mtime: float) -> bytes:
 
 
 def default_dist() -> Path:
-    return Path(__file__).resolve().parents[3] / "web" / "dist"
+    return Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
 def install(app: FastAPI, dist: Path | None = None) -> None:
@@ -46,6 +46,7 @@ def install(app: FastAPI, dist: Path | None = None) -> None:
             headers={"Cache-Control": "no-store"},
         )
 
+    @router.get("/")
     @router.get(PREFIX)
     def bare() -> Response:
         return Response(status_code=308, headers={"Location": f"{PREFIX}/"})

@@ -378,3 +378,23 @@ def test_each_project_says_what_the_caller_may_do_next(client, tree):
     assert seen_by(province) == []  # the city's opinion is awaited
     awaiting = c.get("/api/v1/projects?awaiting_me=true", headers=h(city)).json()["projects"]
     assert [x["allowed_actions"] for x in awaiting if x["id"] == p["id"]] == [["review"]]
+
+
+def test_the_list_sorts_by_a_named_column_and_refuses_another_in_chinese(client, tree):
+    c, h, _ = client
+    town = tree["410502001"]
+    for name, budget in (("按预算排序二", 2000), ("按预算排序一", 1000), ("按预算排序三", 3000)):
+        r = c.post("/api/v1/projects", headers=h(town), json=form(name=name, budget=budget))
+        assert r.status_code == 201, r.text
+
+    def listed(query):
+        r = c.get(f"/api/v1/projects?q=按预算排序&{query}", headers=h(town))
+        assert r.status_code == 200, r.text
+        return [p["name"] for p in r.json()["projects"]], r.json()["total"]
+
+    assert listed("sort=budget&order=desc") == (["按预算排序三", "按预算排序二", "按预算排序一"], 3)
+    assert listed("sort=budget&order=asc&limit=2&offset=1") == (["按预算排序二", "按预算排序三"], 3)
+    for query, field in (("sort=contact_phone", "sort"), ("sort=name&order=upward", "order")):
+        r = c.get(f"/api/v1/projects?{query}", headers=h(town))
+        assert is_problem(r, 422, "只能是"), r.text
+        assert [e["field"] for e in r.json()["errors"]] == [f"query.{field}"], r.text

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from kepu.projects.v1 import projects_pb2
 from kepu_common.db import Scope
-from kepu_common.errors import Conflict, PermissionDenied
+from kepu_common.errors import Conflict, InvalidArgument, PermissionDenied
 from kepu_projects import service
 from projects_testkit import form, sh, system_rows
 from sqlalchemy import text
@@ -236,3 +236,25 @@ def test_masks_stored_before_the_area_code_rule_are_redone_at_start(act, db, tre
     assert act(county, service.get_project, ring, p.project.id).project.phone_masked == (
         "0372-****1234"
     )
+
+
+def test_the_list_sorts_on_the_server_by_the_column_asked(act, tree, clock, ring):
+    county = tree["410502"]
+    for name, budget in (("排序测试乙", "300"), ("排序测试甲", "100"), ("排序测试丙", "")):
+        act(county, service.create_project, clock.now, ring, form(name=name, budget=budget))
+
+    def names(**sort):
+        rows, total = act(county, service.list_projects, q="排序测试", **sort)
+        assert total == 3
+        return [r.name for r in rows]
+
+    assert names(sort="budget", order="asc") == ["排序测试甲", "排序测试乙", "排序测试丙"]
+    # no budget stays last either way
+    assert names(sort="budget", order="desc") == ["排序测试乙", "排序测试甲", "排序测试丙"]
+    assert names(sort="name") == sorted(names(sort="name", order="asc"))
+    assert names(sort="name", order="desc") == list(reversed(names(sort="name")))
+    with pytest.raises(InvalidArgument, match="排序字段不正确") as bad:
+        act(county, service.list_projects, sort="contact_phone")
+    assert [v.field for v in bad.value.violations] == ["sort"]
+    with pytest.raises(InvalidArgument, match="排序方向"):
+        act(county, service.list_projects, sort="name", order="up")

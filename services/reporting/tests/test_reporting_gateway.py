@@ -83,7 +83,10 @@ def test_report_flow_over_rest(client, tree):
         ),
         403,
     )
-    assert c.get("/api/v1/activities?subtree=true", headers=h(t2)).json() == {"activities": []}
+    assert c.get("/api/v1/activities?subtree=true", headers=h(t2)).json() == {
+        "activities": [],
+        "total": 0,
+    }
 
     r = c.post(
         f"/api/v1/reports/monthly_brief/2026-10/{t1.id}/return",
@@ -250,3 +253,33 @@ def test_allowed_actions_of_a_brief_follow_its_status():
     assert domain.allowed_actions("submitted", frozenset({"reporter"}), **parent) == []
     assert domain.allowed_actions("accepted", admin, **parent) == []
     assert domain.allowed_actions("none", admin, **(mine | {"must_report": False})) == ["save"]
+
+
+def test_activities_come_in_pages_with_a_total(client, tree):
+    c, h = client
+    society = tree["411303S01"]
+    for day in range(1, 6):
+        body = {"title": f"学会讲座{day}", "date": f"2026-08-0{day}", "form": "讲座",
+                "target": "进社区", "participants": day}  # fmt: skip
+        assert c.post("/api/v1/activities", headers=h(society), json=body).status_code == 201
+
+    def page(n, size):
+        r = c.get(
+            f"/api/v1/activities?period=2026-08&page={n}&page_size={size}", headers=h(society)
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        return [a["title"] for a in body["activities"]], body["total"]
+
+    assert page(1, 2) == (["学会讲座5", "学会讲座4"], 5)
+    assert page(3, 2) == (["学会讲座1"], 5)
+    assert page(4, 2) == ([], 5)
+    # the parent county sees the society's five in its subtree total; a sibling none
+    county = c.get(
+        "/api/v1/activities?period=2026-08&subtree=true&page=1", headers=h(tree["411303"])
+    )
+    assert county.json()["total"] >= 5
+    sibling = c.get("/api/v1/activities?period=2026-08&page=1", headers=h(tree["411302"])).json()
+    assert (sibling["activities"], sibling["total"]) == ([], 0)
+    r = c.get("/api/v1/activities?page=0", headers=h(society))
+    assert is_problem(r, 422) and [e["field"] for e in r.json()["errors"]] == ["query.page"], r.text

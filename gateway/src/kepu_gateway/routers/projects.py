@@ -19,6 +19,18 @@ from .partners_admin import ConsentIn, StaffDep, partners
 router = APIRouter(tags=["projects"])
 CallerDep = Annotated[Caller, Depends(current_caller)]
 Id = Annotated[str, Field(max_length=64, title="项目编号")]
+# The list's sort keys (kepu_projects.domain.SORT_CN): 更新时间 申报时间 填报时间 项目名称 状态
+# 项目类别 项目预算 申报单位.
+ProjectSort = Literal[
+    "updated_at",
+    "submitted_at",
+    "created_at",
+    "name",
+    "status",
+    "category",
+    "budget",
+    "tenant_name",
+]
 
 
 class ProjectIn(BaseModel):  # 重点项目入库表 (附表3)
@@ -201,10 +213,14 @@ def list_projects(
     q: Annotated[str, Query(max_length=100, description="项目名称包含")] = "",
     subtree: Annotated[bool, Query(description="包含下级单位的项目")] = False,
     awaiting_me: Annotated[bool, Query(description="待本级审核的项目")] = False,
+    sort: Annotated[ProjectSort, Query(title="排序字段")] = "updated_at",
+    order: Annotated[Literal["asc", "desc"] | None, Query(title="排序方向")] = None,
     limit: Annotated[int, Query(ge=1, le=500, title="每页条数")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000, title="起始位置")] = 0,
 ) -> dict[str, Any]:
     req = pb.ListProjectsRequest(
+        sort=sort,
+        order=order or "",
         status=status,
         call_id=call_id,
         category=category,

@@ -239,9 +239,14 @@ def list_activities(
     caller: CallerDep,
     period: Annotated[str, Query(max_length=10, description="如 2026-10、2026Q3、2026")] = "",
     subtree: bool = False,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Annotated[int, Query(ge=1, le=1000, title="条数")] = 200,
+    page: Annotated[int | None, Query(ge=1, le=100_000, title="页码")] = None,
+    page_size: Annotated[int, Query(ge=1, le=200, title="每页条数")] = 20,
 ) -> dict[str, Any]:
-    req = pb.ListActivitiesRequest(period=period, subtree=subtree, limit=limit)
+    # Without ``page`` the latest ``limit`` activities; with it that page (``page_size`` each).
+    # ``total``: how many match in all.
+    size, skip = (limit, 0) if page is None else (page_size, (page - 1) * page_size)
+    req = pb.ListActivitiesRequest(period=period, subtree=subtree, limit=size, offset=skip)
     return _out(call(_svc().ListActivities, req, caller))
 
 

@@ -66,6 +66,19 @@ STATUS_CN = {
     EVALUATED: "已考核",
 }
 STATUSES = tuple(STATUS_CN)
+
+# The project list's sort keys (the column shown under that label) and directions.
+SORT_CN = {
+    "updated_at": "更新时间",
+    "submitted_at": "申报时间",
+    "created_at": "填报时间",
+    "name": "项目名称",
+    "status": "状态",
+    "category": "项目类别",
+    "budget": "项目预算",
+    "tenant_name": "申报单位",
+}
+ORDERS = ("asc", "desc")
 LIBRARY_STATES = (APPROVED, IN_PROGRESS, COMPLETED, EVALUATED)
 
 PASS, FAIL, RETURN = "pass", "fail", "return"
@@ -636,3 +649,16 @@ def select_top(
 
 def local_year(moment: datetime) -> int:
     return moment.astimezone(SH).year
+
+
+def parse_sort(sort: str, order: str) -> tuple[str, str]:
+    """The list's (column, direction); ``updated_at desc`` when neither is given."""
+    key = sort or "updated_at"
+    direction = order or ("asc" if sort in ("name", "tenant_name") else "desc")
+    if key not in SORT_CN:
+        raise InvalidArgument(
+            "排序字段不正确，可选：" + "、".join(SORT_CN.values()) + "。", field="sort"
+        )
+    if direction not in ORDERS:
+        raise InvalidArgument("排序方向不正确，应为 asc（升序）或 desc（降序）。", field="order")
+    return key, direction

@@ -246,6 +246,8 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
                 q=request.q,
                 subtree=request.subtree,
                 awaiting_me=request.awaiting_me,
+                sort=request.sort,
+                order=request.order,
                 limit=request.limit or 50,
                 offset=request.offset,
             )

@@ -257,6 +257,20 @@ def get_project(
     return _project(row) if row else None
 
 
+# The list's sort keys as SQL: only these strings reach the ORDER BY, never the caller's text.
+_SORT_SQL = {
+    "updated_at": "p.updated_at",
+    "submitted_at": "p.submitted_at",
+    "created_at": "p.created_at",
+    "name": "p.name",
+    "status": "p.status",
+    "category": "p.category",
+    "budget": "p.budget",
+    "tenant_name": "p.tenant_name",
+}
+_ORDER_SQL = {"asc": "ASC NULLS LAST", "desc": "DESC NULLS LAST"}
+
+
 def list_projects(
     s: Session,
     scope_path: str,
@@ -267,9 +281,13 @@ def list_projects(
     category: str = "",
     q: str = "",
     awaiting_path: str = "",
+    sort: str = "updated_at",
+    order: str = "desc",
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Project], int]:
+    """``sort`` is one of domain.SORT_CN's keys, ``order`` asc or desc (checked by the
+    service: they are written into the SQL)."""
     where = ["p.tenant_path <@ CAST(:scope AS ltree)"]
     params: dict[str, Any] = {"scope": scope_path, "limit": limit, "offset": offset}
     if own_tenant_id:
@@ -297,7 +315,8 @@ def list_projects(
     rows = s.execute(
         text(
             f"SELECT {_PROJECT_COLS} {_FROM_PROJECTS} WHERE {cond}"
-            " ORDER BY p.updated_at DESC, p.id LIMIT :limit OFFSET :offset"
+            f" ORDER BY {_SORT_SQL[sort]} {_ORDER_SQL[order]}, p.updated_at DESC, p.id"
+            " LIMIT :limit OFFSET :offset"
         ),
         params,
     ).all()

@@ -313,9 +313,12 @@ def list_projects(
     q: str = "",
     subtree: bool = False,
     awaiting_me: bool = False,
+    sort: str = "",
+    order: str = "",
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Project], int]:
+    sort_key, direction = domain.parse_sort(sort, order)
     if status and status not in domain.STATUSES:
         raise InvalidArgument("项目状态不正确。")
     if call_id:
@@ -332,6 +335,8 @@ def list_projects(
         category=cat,
         q=domain.plain(q.strip()[:100], "查询条件"),
         awaiting_path=p.tenant_path if awaiting_me else "",
+        sort=sort_key,
+        order=direction,
         limit=limit,
         offset=offset,
     )

@@ -327,17 +327,13 @@ class ReportingServicer(Servicer, reporting_pb2_grpc.ReportingServiceServicer):
         )
 
     def ListActivities(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._run(
-            context,
-            lambda s, p, now: pb.ListActivitiesResponse(
-                activities=[
-                    activity_pb(a)
-                    for a in service.list_activities(
-                        s, p, now, request.period, request.subtree, request.limit
-                    )
-                ]
-            ),
-        )
+        def fn(s: Session, p: Principal, now: datetime) -> Any:
+            rows, total = service.activity_page(
+                s, p, now, request.period, request.subtree, request.limit, request.offset
+            )
+            return pb.ListActivitiesResponse(activities=[activity_pb(a) for a in rows], total=total)
+
+        return self._run(context, fn)
 
     def ListNotifications(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._run(

@@ -318,6 +318,23 @@ _ACTIVITY_COLS = (
 )
 
 
+def _activity_filter(
+    scope_path: str, start: date | None, end: date | None, own_tenant_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    where = "tenant_path <@ CAST(:scope AS ltree)"
+    params: dict[str, Any] = {"scope": scope_path}
+    if own_tenant_id:
+        where += " AND tenant_id = CAST(:tid AS uuid)"
+        params["tid"] = own_tenant_id
+    if start:
+        where += " AND day >= :start"
+        params["start"] = start
+    if end:
+        where += " AND day <= :end"
+        params["end"] = end
+    return where, params
+
+
 def list_activities(
     s: Session,
     scope_path: str,
@@ -326,20 +343,31 @@ def list_activities(
     end: date | None,
     own_tenant_id: str | None,
     limit: int,
+    offset: int = 0,
 ) -> list[Activity]:
-    sql = f"SELECT {_ACTIVITY_COLS} FROM activities WHERE tenant_path <@ CAST(:scope AS ltree)"
-    params: dict[str, Any] = {"scope": scope_path, "n": limit}
-    if own_tenant_id:
-        sql += " AND tenant_id = CAST(:tid AS uuid)"
-        params["tid"] = own_tenant_id
-    if start:
-        sql += " AND day >= :start"
-        params["start"] = start
-    if end:
-        sql += " AND day <= :end"
-        params["end"] = end
-    rows = s.execute(text(sql + " ORDER BY day DESC, created_at DESC LIMIT :n"), params).all()
+    where, params = _activity_filter(scope_path, start, end, own_tenant_id)
+    rows = s.execute(
+        text(
+            f"SELECT {_ACTIVITY_COLS} FROM activities WHERE {where}"
+            " ORDER BY day DESC, created_at DESC, id LIMIT :n OFFSET :skip"
+        ),
+        {**params, "n": limit, "skip": offset},
+    ).all()
     return [Activity(*r) for r in rows]
+
+
+def count_activities(
+    s: Session,
+    scope_path: str,
+    *,
+    start: date | None,
+    end: date | None,
+    own_tenant_id: str | None,
+) -> int:
+    where, params = _activity_filter(scope_path, start, end, own_tenant_id)
+    return int(
+        s.execute(text(f"SELECT count(*) FROM activities WHERE {where}"), params).scalar_one()
+    )
 
 
 def get_activity(s: Session, scope_path: str, activity_id: str) -> Activity | None:

@@ -393,18 +393,35 @@ def list_activities(
     subtree: bool = False,
     limit: int = 200,
 ) -> list[Activity]:
+    return activity_page(s, p, now, period, subtree, limit)[0]
+
+
+def activity_page(
+    s: Session,
+    p: Principal,
+    now: datetime | None,
+    period: str = "",
+    subtree: bool = False,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[list[Activity], int]:
+    """One page of the activities (latest first) and how many match in all."""
     start = end = None
     if period:
         per = domain.parse_period(period)
         start, end = per.start, per.end
-    limit = max(1, min(limit or 200, 1000))
+    if limit < 0 or limit > 1000 or offset < 0:
+        raise InvalidArgument("分页参数不正确（每页1到1000条）。", field="page_size")
     return repo.list_activities(
         s,
         p.tenant_path,
         start=start,
         end=end,
         own_tenant_id=None if subtree else p.tenant_id,
-        limit=limit,
+        limit=limit or 200,
+        offset=offset,
+    ), repo.count_activities(
+        s, p.tenant_path, start=start, end=end, own_tenant_id=None if subtree else p.tenant_id
     )
 
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import grpc
-from kepu.assessment.v1 import assessment_pb2_grpc, workplans_pb2_grpc
+from kepu.assessment.v1 import assessment_pb2_grpc, showcase_pb2_grpc, workplans_pb2_grpc
 from kepu_common import directory, process
 from kepu_common.auth import TokenVerifier
 from kepu_common.consumer import IdempotentConsumer
@@ -17,6 +17,7 @@ from . import consumers
 from .grpc_api import AssessmentServicer
 from .service import TOPIC
 from .settings import AssessmentSettings
+from .showcase.grpc_api import ShowcaseServicer
 from .workplans.grpc_api import WorkPlanServicer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -37,6 +38,9 @@ def main(argv: list[str]) -> int:
         workplans_pb2_grpc.add_WorkPlanServiceServicer_to_server(
             WorkPlanServicer(verifier, db, cfg.object_store(), cfg.assessment_evidence_max_bytes),
             server,
+        )
+        showcase_pb2_grpc.add_ShowcaseServiceServicer_to_server(
+            ShowcaseServicer(verifier, db, cfg.object_store()), server
         )
         return server, port
 

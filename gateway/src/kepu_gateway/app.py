@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import importlib
 import pkgutil
 import secrets
@@ -175,14 +176,21 @@ def _access_log(scope: Any, status: int, seconds: float) -> None:
     )
 
 
+def _upstream(base_url: str) -> httpx.AsyncClient:
+    """A client for the sign-in provider that keeps no cookies: the sign-in session cookies
+    it sets belong to the browser the answer goes back to, never to the next caller."""
+    jar = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.AsyncClient(base_url=base_url, timeout=30, cookies=jar)
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.identity_http = httpx.AsyncClient(base_url=settings.identity_http_url, timeout=30)
+        app.state.identity_http = _upstream(settings.identity_http_url)
         app.state.auth_http = (
-            httpx.AsyncClient(base_url=settings.auth_url, timeout=30)
+            _upstream(settings.auth_url)
             if settings.auth_url != settings.identity_http_url
             else app.state.identity_http
         )

@@ -205,6 +205,15 @@ class Accounts:
         assert row is not None
         return Account.from_row(row)
 
+    def for_single_sign_on(self, user_id: str) -> Account | None:
+        """The account of a browser's sign-in session, if it may still come back without its
+        password: not disabled, not locked, no password change pending."""
+        with self.db.unit_of_work(Scope.system_scope()) as s:
+            row = repo.user_by_id(s, user_id)
+        if row is None or not row.enabled or row.locked or row.must_change_password:
+            return None
+        return Account.from_row(row)
+
     def new_totp_secret(self) -> str:
         return pyotp.random_base32()
 

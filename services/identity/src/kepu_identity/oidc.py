@@ -4,6 +4,12 @@ python-keycloak's ``KeycloakOpenID`` works against it unchanged: discovery, real
 info, certs (JWKS), token (authorization_code + PKCE, refresh_token, password,
 client_credentials), userinfo, introspection, logout, and the browser login
 with Keycloak's required actions (update password, configure TOTP).
+
+Like Keycloak's ``KEYCLOAK_IDENTITY``, a browser that signed in carries a sign-in session
+cookie (``KEPU_SSO``, sealed, HttpOnly, for the realm's path only): the authorization endpoint
+answers it with a code at once, so an app that keeps its tokens in memory gets them back after a
+reload without the password. The cookie names the latest SSO session; it stops working when that
+session is revoked or idles out, when the account is disabled or locked, and at logout.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ PREFIX = f"/auth/realms/{REALM}"
 OIDC = f"{PREFIX}/protocol/openid-connect"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TICKET_SECONDS = 600
+SSO_COOKIE = "KEPU_SSO"
 
 
 def oauth_error(
@@ -427,13 +434,20 @@ def create_oidc_app(
                     issuer_.end_session(session_id=sid)
             except Exception:  # noqa: BLE001 - an unusable hint still logs out the browser
                 pass
+        browser_sid, _account = sso_session(request)
+        if browser_sid:  # the browser's sign-in session ends too (another tab's, if newer)
+            issuer_.end_session(session_id=browser_sid)
         target = params.get("post_logout_redirect_uri")
         client = client_of(str(params.get("client_id") or "kepu-portal"))
+        response: Response
         if target and client and client.allows_redirect(str(target)):
-            return RedirectResponse(str(target), status_code=302)
-        return HTMLResponse(
-            "<!doctype html><meta charset=utf-8><title>已退出</title><p>您已安全退出科普云。</p>"
-        )
+            response = RedirectResponse(str(target), status_code=302)
+        else:
+            response = HTMLResponse(
+                "<!doctype html><meta charset=utf-8><title>已退出</title><p>您已安全退出科普云。</p>"
+            )
+        response.delete_cookie(SSO_COOKIE, path=PREFIX + "/")
+        return response
 
     # ---- browser login (authorization endpoint) -------------------------------------------------
 
@@ -480,12 +494,46 @@ def create_oidc_app(
             return None, "公共客户端必须使用 PKCE（code_challenge_method=S256）。"
         return client, None
 
+    def sso_session(request: Request) -> tuple[str, Account | None]:
+        """(session id, account) of the browser's sign-in session cookie; ("", None) without one."""
+        raw = request.cookies.get(SSO_COOKIE, "")
+        try:
+            data = json.loads(sealer.open(base64.urlsafe_b64decode(raw.encode()), b"sso"))
+            sid, user_id = str(data["sid"]), str(data["u"])
+        except Exception:  # noqa: BLE001 - no cookie, or a tampered or older one: no session
+            return "", None
+        if not issuer_.session_active(sid):
+            return sid, None
+        return sid, accounts.for_single_sign_on(user_id)
+
+    def remember(response: Response, account: Account, sid: str) -> None:
+        sealed = sealer.seal(json.dumps({"u": account.id, "sid": sid}).encode(), b"sso")
+        response.set_cookie(
+            SSO_COOKIE,
+            base64.urlsafe_b64encode(sealed).decode(),
+            path=PREFIX + "/",
+            httponly=True,
+            samesite="lax",
+            secure=issuer.startswith("https://"),
+        )  # no Max-Age: it ends with the browser, like Keycloak's
+
     @app.get(f"{OIDC}/auth")
     def authorize(request: Request) -> Response:
         p = {k: request.query_params.get(k, "") for k in AUTH_PARAMS}
         _client, err = check_auth_params(p)
         if err:
             return auth_error_page(request, err)
+        prompt = request.query_params.get("prompt", "").split()
+        if "login" not in prompt:
+            _sid, account = sso_session(request)
+            if account is not None:
+                return finish(account, p, request)
+        if "none" in prompt:  # a silent request without a session: no page, an error
+            query = {"error": "login_required", **({"state": p["state"]} if p["state"] else {})}
+            sep = "&" if "?" in p["redirect_uri"] else "?"
+            return RedirectResponse(
+                p["redirect_uri"] + sep + urllib.parse.urlencode(query), status_code=302
+            )
         return TEMPLATES.TemplateResponse(request, "login.html", {"params": p, "error": None})
 
     def finish(account: Account, p: dict[str, Any], request: Request) -> Response:
@@ -515,9 +563,11 @@ def create_oidc_app(
         if p.get("state"):
             query["state"] = p["state"]
         sep = "&" if "?" in p["redirect_uri"] else "?"
-        return RedirectResponse(
+        response = RedirectResponse(
             p["redirect_uri"] + sep + urllib.parse.urlencode(query), status_code=302
         )
+        remember(response, account, sid)
+        return response
 
     def next_step(account: Account, p: dict[str, Any], request: Request) -> Response:
         if account.must_change_password:

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import grpc
-from kepu.talent.v1 import talent_pb2_grpc
+from kepu.talent.v1 import talent_pb2_grpc, volunteers_pb2_grpc
 from kepu_common import directory, grpcio, process
 from kepu_common.auth import TokenVerifier
 from kepu_common.consumer import IdempotentConsumer
@@ -16,8 +16,10 @@ from kepu_common.rls import app_role_from_env
 
 from . import consumers, repository
 from .app import build
+from .crypto import KeyRing
 from .service import TOPIC
 from .settings import TalentSettings
+from .volunteers.grpc_api import VolunteerServicer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,6 +32,10 @@ def main(argv: list[str]) -> int:
         verifier = TokenVerifier(settings.oidc_issuer, jwks_url=settings.oidc_jwks_url)
         server, port = grpcio.make_server(settings.grpc_port, host=settings.grpc_host)
         talent_pb2_grpc.add_TalentServiceServicer_to_server(app.servicer(verifier), server)
+        keys = KeyRing.from_config(settings.resolved_data_keys, settings.resolved_hmac_key)
+        volunteers_pb2_grpc.add_VolunteerServiceServicer_to_server(
+            VolunteerServicer(verifier, app.db, keys), server
+        )
         return server, port
 
     def tenants_consumer(db: Database) -> list[IdempotentConsumer]:

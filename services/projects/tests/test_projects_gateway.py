@@ -398,3 +398,18 @@ def test_the_list_sorts_by_a_named_column_and_refuses_another_in_chinese(client,
         r = c.get(f"/api/v1/projects?{query}", headers=h(town))
         assert is_problem(r, 422, "只能是"), r.text
         assert [e["field"] for e in r.json()["errors"]] == [f"query.{field}"], r.text
+
+
+def test_the_call_owner_closes_filing_over_rest(client, tree):
+    c, h, now = client
+    city, county = tree["410500"], tree["410502"]
+    call = c.post(
+        "/api/v1/calls",
+        headers=h(city),
+        json={"title": "截止申报", "programme": "科普示范社区", "deadline": "2026-05-30"},
+    ).json()
+    assert is_problem(c.post(f"/api/v1/calls/{call['id']}/close", headers=h(county)), 403, "截止")
+    r = c.post(f"/api/v1/calls/{call['id']}/close", headers=h(city))
+    assert r.status_code == 200 and r.json()["open"] is False, r.text
+    assert c.get(f"/api/v1/calls/{call['id']}", headers=h(county)).json()["open"] is False
+    assert is_problem(c.post(f"/api/v1/calls/{call['id']}/close", headers=h(city)), 409, "已经截止")

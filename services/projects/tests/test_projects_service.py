@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from kepu.projects.v1 import projects_pb2
 from kepu_common.db import Scope
-from kepu_common.errors import Conflict, InvalidArgument, PermissionDenied
+from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_projects import service
 from projects_testkit import form, sh, system_rows
 from sqlalchemy import text
@@ -258,3 +258,28 @@ def test_the_list_sorts_on_the_server_by_the_column_asked(act, tree, clock, ring
     assert [v.field for v in bad.value.violations] == ["sort"]
     with pytest.raises(InvalidArgument, match="排序方向"):
         act(county, service.list_projects, sort="name", order="up")
+
+
+def test_the_owner_closes_a_call_early_and_filing_stops_there(act, tree, clock, ring):
+    city, county, other_city = tree["410500"], tree["410502"], tree["410300"]
+    call = open_call(act, city, clock, title="提前截止的批次")
+    draft = act(county, service.create_project, clock.now, ring, form(call_id=call.id)).project
+    with pytest.raises(PermissionDenied, match="截止"):
+        act(county, service.close_call, clock.now, call.id)  # the county only files into it
+    with pytest.raises(PermissionDenied):
+        act(city, service.close_call, clock.now, call.id, roles=("reviewer",))
+    with pytest.raises(NotFound):
+        act(other_city, service.close_call, clock.now, call.id)
+    assert act(county, service.get_call, call.id).deadline == call.deadline
+
+    closed = act(city, service.close_call, clock.now, call.id)
+    assert closed.deadline < clock.now
+    assert act(county, service.get_call, call.id).deadline == closed.deadline
+    with pytest.raises(Conflict, match="截止"):
+        act(county, service.submit, clock.now, draft.id)
+    later = clock.now + timedelta(minutes=1)
+    assert call.id not in [
+        c.id for c in act(county, service.list_calls, later, open_only=True, fileable_only=True)
+    ]
+    with pytest.raises(Conflict, match="已经截止"):
+        act(city, service.close_call, later, call.id)

@@ -171,6 +171,11 @@ def get_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().GetCall, pb.GetCallRequest(call_id=call_id), caller))
 
 
+@router.post("/api/v1/calls/{call_id}/close", summary="截止申报（截止时间改为此刻）")
+def close_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(call(_svc().CloseCall, pb.GetCallRequest(call_id=call_id), caller))
+
+
 @router.post(
     "/api/v1/calls/{call_id}/scores",
     status_code=201,

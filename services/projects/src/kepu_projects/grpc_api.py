@@ -170,6 +170,12 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
 
     # ------------------------------------------------------------ calls
 
+    def CloseCall(self, request: pb.GetCallRequest, context: grpc.ServicerContext) -> pb.Call:
+        return self._run(
+            context,
+            lambda s, p, now: call_pb(service.close_call(s, p, now, request.call_id), now),
+        )
+
     def OpenCall(self, request: pb.OpenCallRequest, context: grpc.ServicerContext) -> pb.Call:
         data = {
             "title": request.title,

@@ -173,6 +173,13 @@ def insert_call(s: Session, c: Call, actor: str) -> None:
     )
 
 
+def close_call(s: Session, call_id: str, at: datetime) -> None:
+    s.execute(
+        text("UPDATE calls SET deadline = :at WHERE id = CAST(:id AS uuid)"),
+        {"id": call_id, "at": at},
+    )
+
+
 def get_call(s: Session, scope_path: str, call_id: str) -> Call | None:
     """A call of the caller's ancestors, of itself or of its descendants."""
     row = s.execute(

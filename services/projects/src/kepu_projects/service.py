@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -126,6 +126,18 @@ def open_call(s: Session, p: Principal, now: datetime, data: dict[str, Any]) -> 
     )
     repo.insert_call(s, call, p.subject)
     return call
+
+
+def close_call(s: Session, p: Principal, now: datetime, call_id: str) -> Call:
+    """截止申报: the owner ends the filing now (the deadline, inclusive, becomes the moment
+    just before this one); projects already filed go on through review and scoring."""
+    domain.check_role(p.roles, domain.ADMIN_ROLES, "截止申报批次")
+    call = _owned_call(s, p, call_id, "截止申报")
+    if call.deadline < now:
+        raise Conflict("该申报批次已经截止。")
+    deadline = now - timedelta(microseconds=1)
+    repo.close_call(s, call.id, deadline)
+    return replace(call, deadline=deadline)
 
 
 def list_calls(

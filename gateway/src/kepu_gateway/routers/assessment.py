@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
 from ..messages import as_dict as _out
+from ..messages import model
 
 router = APIRouter(tags=["assessment"])
 CallerDep = Annotated[Caller, Depends(current_caller)]
@@ -96,14 +97,23 @@ def _one(scheme_id: str) -> pb.SchemeRequest:
     return pb.SchemeRequest(scheme_id=scheme_id)
 
 
-@router.get("/api/v1/assessment/schemes", summary="本单位制定的及考核本单位的考核方案")
+@router.get(
+    "/api/v1/assessment/schemes",
+    response_model=model(pb.ListSchemesResponse),
+    summary="本单位制定的及考核本单位的考核方案",
+)
 def list_schemes(
     caller: CallerDep, year: Annotated[int, Query(ge=0, le=2100, description="年度")] = 0
 ) -> dict[str, Any]:
     return _out(call(_svc().ListSchemes, pb.ListSchemesRequest(year=year), caller))
 
 
-@router.post("/api/v1/assessment/schemes", status_code=201, summary="制定年度考核方案")
+@router.post(
+    "/api/v1/assessment/schemes",
+    response_model=model(pb.Scheme),
+    status_code=201,
+    summary="制定年度考核方案",
+)
 def create_scheme(body: SchemeIn, caller: CallerDep) -> dict[str, Any]:
     scheme = pb.Scheme(
         year=body.year,
@@ -115,35 +125,54 @@ def create_scheme(body: SchemeIn, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().CreateScheme, pb.CreateSchemeRequest(scheme=scheme), caller))
 
 
-@router.get("/api/v1/assessment/schemes/{scheme_id}", summary="考核方案")
+@router.get(
+    "/api/v1/assessment/schemes/{scheme_id}", response_model=model(pb.Scheme), summary="考核方案"
+)
 def get_scheme(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().GetScheme, _one(scheme_id), caller))
 
 
-@router.post("/api/v1/assessment/schemes/{scheme_id}/compute", summary="计算得分与排名")
+@router.post(
+    "/api/v1/assessment/schemes/{scheme_id}/compute",
+    response_model=model(pb.ResultsResponse),
+    summary="计算得分与排名",
+)
 def compute(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().Compute, _one(scheme_id), caller, timeout=15.0))
 
 
 @router.get(
     "/api/v1/assessment/schemes/{scheme_id}/results",
+    response_model=model(pb.ResultsResponse),
     summary="考核结果：考核单位实时查看；下级单位在发布后查看排名",
 )
 def results(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().GetResults, _one(scheme_id), caller, timeout=15.0))
 
 
-@router.post("/api/v1/assessment/schemes/{scheme_id}/close", summary="结束考核，冻结结果")
+@router.post(
+    "/api/v1/assessment/schemes/{scheme_id}/close",
+    response_model=model(pb.ResultsResponse),
+    summary="结束考核，冻结结果",
+)
 def close(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().Close, _one(scheme_id), caller, timeout=15.0))
 
 
-@router.post("/api/v1/assessment/schemes/{scheme_id}/publish", summary="发布考核结果和先进典型名单")
+@router.post(
+    "/api/v1/assessment/schemes/{scheme_id}/publish",
+    response_model=model(pb.ResultsResponse),
+    summary="发布考核结果和先进典型名单",
+)
 def publish(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().Publish, _one(scheme_id), caller, timeout=15.0))
 
 
-@router.get("/api/v1/assessment/schemes/{scheme_id}/scores/{tenant_id}", summary="下级单位评分明细")
+@router.get(
+    "/api/v1/assessment/schemes/{scheme_id}/scores/{tenant_id}",
+    response_model=model(pb.ScoresResponse),
+    summary="下级单位评分明细",
+)
 def get_scores(scheme_id: str, tenant_id: str, caller: CallerDep) -> dict[str, Any]:
     req = pb.GetScoresRequest(scheme_id=scheme_id, tenant_id=tenant_id)
     return _out(call(_svc().GetScores, req, caller))
@@ -151,6 +180,7 @@ def get_scores(scheme_id: str, tenant_id: str, caller: CallerDep) -> dict[str, A
 
 @router.put(
     "/api/v1/assessment/schemes/{scheme_id}/scores/{tenant_id}",
+    response_model=model(pb.ScoresResponse),
     summary="人工评分或填报数值（含佐证说明）",
 )
 def set_scores(scheme_id: str, tenant_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, Any]:
@@ -162,13 +192,18 @@ def set_scores(scheme_id: str, tenant_id: str, body: ScoresIn, caller: CallerDep
     return _out(call(_svc().SetScores, req, caller))
 
 
-@router.get("/api/v1/assessment/schemes/{scheme_id}/allocations", summary="任务指标分配表（附表1）")
+@router.get(
+    "/api/v1/assessment/schemes/{scheme_id}/allocations",
+    response_model=model(pb.AllocationsResponse),
+    summary="任务指标分配表（附表1）",
+)
 def list_allocations(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().ListAllocations, _one(scheme_id), caller))
 
 
 @router.put(
     "/api/v1/assessment/schemes/{scheme_id}/allocations",
+    response_model=model(pb.Allocation),
     summary="向下级分配任务指标（合计不得少于本级指标）",
 )
 def set_allocation(scheme_id: str, body: AllocationIn, caller: CallerDep) -> dict[str, Any]:
@@ -183,6 +218,7 @@ def set_allocation(scheme_id: str, body: AllocationIn, caller: CallerDep) -> dic
 
 @router.put(
     "/api/v1/assessment/schemes/{scheme_id}/honours/tie",
+    response_model=model(pb.ResultsResponse),
     summary="确定名额边界并列单位的取舍（先进典型）",
 )
 def resolve_tie(scheme_id: str, body: TieIn, caller: CallerDep) -> dict[str, Any]:

@@ -8,14 +8,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from google.protobuf import json_format
-from google.protobuf.message import Message
 from kepu.reporting.v1 import stations_pb2 as pb
 from kepu.reporting.v1 import stations_pb2_grpc as pbg
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
+from ..files import ANY_FILE, download, file_response, read_evidence
 from ..grpc_clients import call, stub
-from .workplans import file_response, read_evidence
+from ..messages import as_dict as _out
+from ..messages import model
 
 router = APIRouter(tags=["estations"])
 CallerDep = Annotated[Caller, Depends(current_caller)]
@@ -84,13 +85,9 @@ def _svc() -> pbg.StationServiceStub:
     return stub("reporting", pbg.StationServiceStub)
 
 
-def _out(msg: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(
-        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
-
-
-@router.get("/api/v1/estations", summary="本辖区的e站")
+@router.get(
+    "/api/v1/estations", response_model=model(pb.ListStationsResponse), summary="本辖区的e站"
+)
 def list_stations(
     caller: CallerDep,
     tenant_id: Annotated[str, Query(max_length=40, description="下级单位")] = "",
@@ -101,13 +98,22 @@ def list_stations(
     return _out(call(_svc().ListStations, req, caller))
 
 
-@router.post("/api/v1/estations", status_code=201, summary="登记e站（乡镇或县区）")
+@router.post(
+    "/api/v1/estations",
+    response_model=model(pb.Station),
+    status_code=201,
+    summary="登记e站（乡镇或县区）",
+)
 def create_station(body: StationIn, caller: CallerDep) -> dict[str, Any]:
     req = json_format.ParseDict(body.model_dump(), pb.StationInput())
     return _out(call(_svc().CreateStation, req, caller))
 
 
-@router.get("/api/v1/estations/coverage", summary="e站覆盖率（本级及各下级，逐级汇总）")
+@router.get(
+    "/api/v1/estations/coverage",
+    response_model=model(pb.CoverageResponse),
+    summary="e站覆盖率（本级及各下级，逐级汇总）",
+)
 def coverage(
     caller: CallerDep,
     year: Annotated[int, Query(ge=2000, le=2100)],
@@ -116,26 +122,35 @@ def coverage(
     return _out(call(_svc().Coverage, pb.CoverageRequest(tenant_id=tenant_id, year=year), caller))
 
 
-@router.get("/api/v1/estations/compliance", summary="某月未达标的e站（无50人以上活动）")
+@router.get(
+    "/api/v1/estations/compliance",
+    response_model=model(pb.ComplianceResponse),
+    summary="某月未达标的e站（无50人以上活动）",
+)
 def compliance(
     caller: CallerDep, month: Annotated[str, Query(max_length=7, description="YYYY-MM")]
 ) -> dict[str, Any]:
     return _out(call(_svc().Compliance, pb.ComplianceRequest(month=month), caller))
 
 
-@router.put("/api/v1/estations/denominators/{tenant_id}", summary="填报社区、学校、行政村数量")
+@router.put(
+    "/api/v1/estations/denominators/{tenant_id}",
+    response_model=model(pb.CoverageRow),
+    summary="填报社区、学校、行政村数量",
+)
 def set_denominators(tenant_id: str, body: DenominatorsIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.DenominatorInput(tenant_id=tenant_id, **body.model_dump())
     return _out(call(_svc().SetDenominators, req, caller))
 
 
-@router.get("/api/v1/estations/{station_id}", summary="e站详情")
+@router.get("/api/v1/estations/{station_id}", response_model=model(pb.Station), summary="e站详情")
 def get_station(station_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().GetStation, pb.StationRequest(station_id=station_id), caller))
 
 
 @router.post(
     "/api/v1/estations/{station_id}/conditions/{condition}/files",
+    response_model=model(pb.StationFile),
     status_code=201,
     summary="上传“五有”条件的佐证材料（pdf、jpg/png、docx、xlsx，不超过20MB）",
 )
@@ -152,32 +167,48 @@ async def upload_file(
     return _out(await run_in_threadpool(call, _svc().UploadFile, req, caller, 60.0))
 
 
-@router.get("/api/v1/estations/{station_id}/files/{file_id}", summary="下载“五有”佐证材料")
+@router.get(
+    "/api/v1/estations/{station_id}/files/{file_id}",
+    summary="下载“五有”佐证材料",
+    **download(ANY_FILE),
+)
 def download_file(station_id: str, file_id: str, caller: CallerDep) -> Response:
     req = pb.StationFileRequest(station_id=station_id, file_id=file_id)
     return file_response(call(_svc().GetFile, req, caller, 60.0))
 
 
-@router.post("/api/v1/estations/{station_id}/submit", summary="申报认定")
+@router.post(
+    "/api/v1/estations/{station_id}/submit", response_model=model(pb.Station), summary="申报认定"
+)
 def submit(station_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().Submit, pb.StationRequest(station_id=station_id), caller))
 
 
 @router.post(
-    "/api/v1/estations/{station_id}/actions", summary="审核、复核认定、退回、暂停、恢复、撤销"
+    "/api/v1/estations/{station_id}/actions",
+    response_model=model(pb.Station),
+    summary="审核、复核认定、退回、暂停、恢复、撤销",
 )
 def act(station_id: str, body: ActionIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.StationActionRequest(station_id=station_id, action=body.action, opinion=body.opinion)
     return _out(call(_svc().Act, req, caller))
 
 
-@router.post("/api/v1/estations/{station_id}/informants", summary="登记科普信息员")
+@router.post(
+    "/api/v1/estations/{station_id}/informants",
+    response_model=model(pb.Station),
+    summary="登记科普信息员",
+)
 def add_informant(station_id: str, body: InformantIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.InformantRequest(station_id=station_id, talent_id=body.talent_id)
     return _out(call(_svc().AddInformant, req, caller))
 
 
-@router.put("/api/v1/estations/{station_id}/schedules/{month}", summary="报送月度活动计划")
+@router.put(
+    "/api/v1/estations/{station_id}/schedules/{month}",
+    response_model=model(pb.MonthsResponse),
+    summary="报送月度活动计划",
+)
 def file_schedule(
     station_id: str, month: str, body: ScheduleIn, caller: CallerDep
 ) -> dict[str, Any]:
@@ -185,14 +216,21 @@ def file_schedule(
     return _out(call(_svc().FileSchedule, req, caller))
 
 
-@router.post("/api/v1/estations/{station_id}/activities", status_code=201, summary="登记e站活动")
+@router.post(
+    "/api/v1/estations/{station_id}/activities",
+    response_model=model(pb.StationActivity),
+    status_code=201,
+    summary="登记e站活动",
+)
 def record_activity(station_id: str, body: ActivityIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.StationActivityInput(station_id=station_id, **body.model_dump())
     return _out(call(_svc().RecordActivity, req, caller))
 
 
 @router.get(
-    "/api/v1/estations/{station_id}/months", summary="逐月达标情况（未达标：无50人以上活动）"
+    "/api/v1/estations/{station_id}/months",
+    response_model=model(pb.MonthsResponse),
+    summary="逐月达标情况（未达标：无50人以上活动）",
 )
 def months(
     station_id: str, caller: CallerDep, year: Annotated[int, Query(ge=2000, le=2100)]

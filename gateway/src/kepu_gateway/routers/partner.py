@@ -17,6 +17,7 @@ import grpc
 from fastapi import APIRouter, Depends, Header, Query
 from kepu.identity.v1 import identity_pb2 as ipb
 from kepu.identity.v1 import identity_pb2_grpc as ipbg
+from kepu.projects.v1 import projects_pb2 as ppb
 from kepu.talent.v1 import talent_pb2 as pb
 from kepu.talent.v1 import talent_pb2_grpc as pbg
 from kepu_common.grpcio import metadata
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
 from ..messages import as_dict as out
+from ..messages import model
 from ..problems import Problem, from_grpc
 
 router = APIRouter(tags=["partner"])
@@ -73,7 +75,11 @@ class FinancingIn(BaseModel):
     decided_at: dt.date = Field(title="决定日期", description="YYYY-MM-DD")
 
 
-@router.get("/partner/v1/talents", summary="已授权的认定科普人才（最少必要字段，分页）")
+@router.get(
+    "/partner/v1/talents",
+    response_model=model(pb.ListPartnerTalentsResponse),
+    summary="已授权的认定科普人才（最少必要字段，分页）",
+)
 def partner_talents(
     caller: PartnerDep,
     page: Annotated[int, Query(ge=1, le=100000, title="页码")] = 1,
@@ -90,6 +96,7 @@ def partner_talents(
 
 @router.post(
     "/partner/v1/financing",
+    response_model=model(pb.FinancingOutcome),
     status_code=201,
     summary="回传融资结果（同一 Idempotency-Key 或同一结果重复提交时返回首次的记录）",
 )
@@ -121,7 +128,11 @@ def post_financing(
 PROJECTS_UNAVAILABLE = "重点项目库的合作机构接口暂未开通，请稍后再试。"
 
 
-@router.get("/partner/v1/projects", summary="已入库的重点项目（重点项目库开通后提供）")
+@router.get(
+    "/partner/v1/projects",
+    response_model=model(ppb.ListPartnerProjectsResponse),
+    summary="已入库的重点项目（重点项目库开通后提供）",
+)
 def partner_projects(
     caller: PartnerDep,
     page: Annotated[int, Query(ge=1, le=100000, title="页码")] = 1,

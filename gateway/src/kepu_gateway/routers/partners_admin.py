@@ -16,11 +16,12 @@ from kepu.identity.v1 import identity_pb2 as ipb
 from kepu.identity.v1 import identity_pb2_grpc as ipbg
 from kepu.talent.v1 import talent_pb2 as tpb
 from kepu.talent.v1 import talent_pb2_grpc as tpbg
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
 from ..messages import as_dict as out
+from ..messages import list_of, model
 from ..problems import Problem
 
 router = APIRouter(tags=["partners"])
@@ -70,13 +71,32 @@ class ConsentIn(BaseModel):
     expires_at: dt.date = Field(title="授权到期日期", description="YYYY-MM-DD（晚于今天，最长3年）")
 
 
+SECRETS_NOTICE = "client_secret 和 webhook_secret 只显示这一次，请立即妥善保存。"
+Credentials = create_model(
+    "PartnerCredentialsOut",
+    __base__=model(ipb.PartnerCredentials),
+    notice=(str, Field(description="一次性凭据的提示")),
+)
+RotatedCredentials = create_model(
+    "RotatedPartnerCredentialsOut",
+    __base__=model(ipb.PartnerCredentials),
+    webhook_secret=(str | None, Field(default=None, exclude=True)),
+    notice=(str, Field(description="一次性凭据的提示")),
+)
+
+
 def credentials_out(res: ipb.PartnerCredentials) -> dict[str, Any]:
     body = out(res)
-    body["notice"] = "client_secret 和 webhook_secret 只显示这一次，请立即妥善保存。"
+    body["notice"] = SECRETS_NOTICE
     return body
 
 
-@router.post("/api/v1/partners", status_code=201, summary="登记合作机构（返回一次性凭据）")
+@router.post(
+    "/api/v1/partners",
+    response_model=Credentials,
+    status_code=201,
+    summary="登记合作机构（返回一次性凭据）",
+)
 def register_partner(body: PartnerIn, caller: StaffDep) -> dict[str, Any]:
     request = ipb.RegisterPartnerRequest(
         name=body.name,
@@ -87,13 +107,21 @@ def register_partner(body: PartnerIn, caller: StaffDep) -> dict[str, Any]:
     return credentials_out(call(partners().RegisterPartner, request, caller))
 
 
-@router.get("/api/v1/partners", summary="本单位登记的合作机构（不含密钥）")
+@router.get(
+    "/api/v1/partners",
+    response_model=list_of(ipb.Partner),
+    summary="本单位登记的合作机构（不含密钥）",
+)
 def list_partners(caller: StaffDep) -> list[dict[str, Any]]:
     res = call(partners().ListPartners, ipb.ListPartnersRequest(), caller)
     return [out(p) for p in res.partners]
 
 
-@router.post("/api/v1/partners/{client_id}/rotate-secret", summary="重置合作机构的客户端密钥")
+@router.post(
+    "/api/v1/partners/{client_id}/rotate-secret",
+    response_model=RotatedCredentials,
+    summary="重置合作机构的客户端密钥",
+)
 def rotate_secret(client_id: str, caller: StaffDep) -> dict[str, Any]:
     res = call(partners().RotatePartnerSecret, ipb.PartnerRef(client_id=client_id), caller)
     body = credentials_out(res)
@@ -101,13 +129,18 @@ def rotate_secret(client_id: str, caller: StaffDep) -> dict[str, Any]:
     return body
 
 
-@router.delete("/api/v1/partners/{client_id}", summary="停用合作机构")
+@router.delete(
+    "/api/v1/partners/{client_id}", response_model=model(ipb.Partner), summary="停用合作机构"
+)
 def disable_partner(client_id: str, caller: StaffDep) -> dict[str, Any]:
     return out(call(partners().DisablePartner, ipb.PartnerRef(client_id=client_id), caller))
 
 
 @router.post(
-    "/api/v1/talents/{talent_id}/consents", status_code=201, summary="登记个人信息授权（合作机构）"
+    "/api/v1/talents/{talent_id}/consents",
+    response_model=model(tpb.Consent),
+    status_code=201,
+    summary="登记个人信息授权（合作机构）",
 )
 def create_consent(talent_id: str, body: ConsentIn, caller: StaffDep) -> dict[str, Any]:
     partner = call(
@@ -123,19 +156,31 @@ def create_consent(talent_id: str, body: ConsentIn, caller: StaffDep) -> dict[st
     return out(call(talents().CreateConsent, request, caller))
 
 
-@router.get("/api/v1/talents/{talent_id}/consents", summary="个人信息授权记录")
+@router.get(
+    "/api/v1/talents/{talent_id}/consents",
+    response_model=list_of(tpb.Consent),
+    summary="个人信息授权记录",
+)
 def list_consents(talent_id: str, caller: StaffDep) -> list[dict[str, Any]]:
     res = call(talents().ListConsents, tpb.ListConsentsRequest(talent_id=talent_id), caller)
     return [out(c) for c in res.consents]
 
 
-@router.delete("/api/v1/talents/{talent_id}/consents/{consent_id}", summary="撤回个人信息授权")
+@router.delete(
+    "/api/v1/talents/{talent_id}/consents/{consent_id}",
+    response_model=model(tpb.Consent),
+    summary="撤回个人信息授权",
+)
 def revoke_consent(talent_id: str, consent_id: str, caller: StaffDep) -> dict[str, Any]:
     request = tpb.RevokeConsentRequest(talent_id=talent_id, consent_id=consent_id)
     return out(call(talents().RevokeConsent, request, caller))
 
 
-@router.get("/api/v1/talents/{talent_id}/financing", summary="合作机构回传的融资结果")
+@router.get(
+    "/api/v1/talents/{talent_id}/financing",
+    response_model=list_of(tpb.FinancingOutcome),
+    summary="合作机构回传的融资结果",
+)
 def list_financing(talent_id: str, caller: StaffDep) -> list[dict[str, Any]]:
     res = call(talents().ListFinancing, tpb.ListFinancingRequest(talent_id=talent_id), caller)
     return [out(o) for o in res.outcomes]

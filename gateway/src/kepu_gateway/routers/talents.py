@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
@@ -14,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import Caller, current_caller
+from ..files import ANY_FILE, DOCX, XLSX, download, file_response, read_upload
 from ..grpc_clients import call, stub
 from ..messages import as_dict as out
+from ..messages import model
 from ..problems import Problem
 
 router = APIRouter(tags=["talents"])
@@ -97,21 +98,11 @@ def talents() -> pbg.TalentServiceStub:
     return stub("talent", pbg.TalentServiceStub)
 
 
-def file_response(f: pb.FileResponse) -> Response:
-    disposition = f"attachment; filename*=UTF-8''{quote(f.filename)}"
-    return Response(
-        f.content, media_type=f.content_type, headers={"Content-Disposition": disposition}
-    )
-
-
-async def read_upload(upload: UploadFile, limit: int) -> bytes:
-    content = await upload.read(limit + 1)
-    if len(content) > limit:
-        raise Problem(413, f"上传文件过大（不超过{limit // (1024 * 1024)}MB）。")
-    return content
-
-
-@router.get("/api/v1/talents", summary="检索科普人才（姓名、专长、类别、地区、状态，分页）")
+@router.get(
+    "/api/v1/talents",
+    response_model=model(pb.ListTalentsResponse),
+    summary="检索科普人才（姓名、专长、类别、地区、状态，分页）",
+)
 def list_talents(
     caller: CallerDep,
     q: Annotated[str, Query(max_length=50, description="姓名或工作单位")] = "",
@@ -134,19 +125,32 @@ def list_talents(
     return out(call(talents().ListTalents, request, caller))
 
 
-@router.post("/api/v1/talents", status_code=201, summary="录入科普人才（推荐表）")
+@router.post(
+    "/api/v1/talents",
+    response_model=model(pb.Talent),
+    status_code=201,
+    summary="录入科普人才（推荐表）",
+)
 def create_talent(body: TalentCreate, caller: CallerDep) -> dict[str, Any]:
     fields = body.model_dump(exclude={"tenant_id"})
     request = pb.CreateTalentRequest(fields=pb.TalentInput(**fields), tenant_id=body.tenant_id)
     return out(call(talents().CreateTalent, request, caller))
 
 
-@router.get("/api/v1/talents/stats", summary="人才指标完成情况（本单位及各下级）")
+@router.get(
+    "/api/v1/talents/stats",
+    response_model=model(pb.StatsResponse),
+    summary="人才指标完成情况（本单位及各下级）",
+)
 def stats(caller: CallerDep) -> dict[str, Any]:
     return out(call(talents().GetStats, pb.StatsRequest(), caller))
 
 
-@router.put("/api/v1/talents/quotas/{tenant_id}", summary="调整下级单位的人才指标")
+@router.put(
+    "/api/v1/talents/quotas/{tenant_id}",
+    response_model=model(pb.TenantQuota),
+    summary="调整下级单位的人才指标",
+)
 def set_quota(tenant_id: str, body: QuotaIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.SetQuotaRequest(tenant_id=tenant_id, quota=body.quota)
     return out(call(talents().SetQuota, request, caller))
@@ -154,6 +158,7 @@ def set_quota(tenant_id: str, body: QuotaIn, caller: CallerDep) -> dict[str, Any
 
 @router.post(
     "/api/v1/talents/import",
+    response_model=model(pb.ImportJob),
     summary="导入汇总表（附表4/附表5，xlsx）",
     description="等待完成（wait=true）时：成功 200；整表未通过校验 422（problem+json，errors 为逐行错误，"
     "未写入任何记录）。后台导入（wait=false）：202，Location 指向进度查询。",
@@ -207,7 +212,11 @@ def import_failed(job: pb.ImportJob) -> Problem:
     )
 
 
-@router.get("/api/v1/talents/imports/{import_id}", summary="导入进度与逐行错误")
+@router.get(
+    "/api/v1/talents/imports/{import_id}",
+    response_model=model(pb.ImportJob),
+    summary="导入进度与逐行错误",
+)
 def get_import(import_id: str, caller: CallerDep) -> dict[str, Any]:
     return out(call(talents().GetImport, pb.GetImportRequest(id=import_id), caller))
 
@@ -215,9 +224,7 @@ def get_import(import_id: str, caller: CallerDep) -> dict[str, Any]:
 @router.get(
     "/api/v1/talents/export",
     summary="导出汇总表（xlsx）",
-    responses={
-        200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
-    },
+    **download(XLSX),
 )
 def export(
     caller: CallerDep,
@@ -235,9 +242,7 @@ def export(
 @router.get(
     "/api/v1/talents/import-template",
     summary="下载导入模板（空白汇总表 xlsx，附表4/附表5）",
-    responses={
-        200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
-    },
+    **download(XLSX),
 )
 def import_template(
     caller: CallerDep,
@@ -248,30 +253,46 @@ def import_template(
     return file_response(call(talents().Export, request, caller, timeout=30.0))
 
 
-@router.post("/api/v1/talents/bulk-review", summary="批量审核（逐条返回结果）")
+@router.post(
+    "/api/v1/talents/bulk-review",
+    response_model=model(pb.BulkReviewResponse),
+    summary="批量审核（逐条返回结果）",
+)
 def bulk_review(body: BulkReviewIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.BulkReviewRequest(ids=body.ids, decision=body.decision, opinion=body.opinion)
     return out(call(talents().BulkReview, request, caller, timeout=30.0))
 
 
-@router.get("/api/v1/talents/{talent_id}", summary="人才详情（reveal=true 查看完整个人信息，留痕）")
+@router.get(
+    "/api/v1/talents/{talent_id}",
+    response_model=model(pb.Talent),
+    summary="人才详情（reveal=true 查看完整个人信息，留痕）",
+)
 def get_talent(talent_id: str, caller: CallerDep, reveal: bool = False) -> dict[str, Any]:
     return out(call(talents().GetTalent, pb.GetTalentRequest(id=talent_id, reveal=reveal), caller))
 
 
-@router.put("/api/v1/talents/{talent_id}", summary="修改草稿")
+@router.put("/api/v1/talents/{talent_id}", response_model=model(pb.Talent), summary="修改草稿")
 def update_talent(talent_id: str, body: TalentIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.UpdateTalentRequest(id=talent_id, fields=pb.TalentInput(**body.model_dump()))
     return out(call(talents().UpdateTalent, request, caller))
 
 
-@router.post("/api/v1/talents/{talent_id}/recommend", summary="县（市、区）科协或学会推荐")
+@router.post(
+    "/api/v1/talents/{talent_id}/recommend",
+    response_model=model(pb.Talent),
+    summary="县（市、区）科协或学会推荐",
+)
 def recommend(talent_id: str, body: OpinionIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.RecommendRequest(id=talent_id, opinion=body.opinion)
     return out(call(talents().Recommend, request, caller))
 
 
-@router.post("/api/v1/talents/{talent_id}/review", summary="市级意见或省级资格审核")
+@router.post(
+    "/api/v1/talents/{talent_id}/review",
+    response_model=model(pb.Talent),
+    summary="市级意见或省级资格审核",
+)
 def review(talent_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.ReviewRequest(id=talent_id, decision=body.decision, opinion=body.opinion)
     return out(call(talents().Review, request, caller))
@@ -282,17 +303,25 @@ def _lifecycle(action: str, talent_id: str, body: ReasonIn, caller: Caller) -> d
     return out(call(talents().ChangeLifecycle, request, caller))
 
 
-@router.post("/api/v1/talents/{talent_id}/suspend", summary="暂停（省科协）")
+@router.post(
+    "/api/v1/talents/{talent_id}/suspend", response_model=model(pb.Talent), summary="暂停（省科协）"
+)
 def suspend(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
     return _lifecycle("suspend", talent_id, body, caller)
 
 
-@router.post("/api/v1/talents/{talent_id}/reinstate", summary="恢复（省科协）")
+@router.post(
+    "/api/v1/talents/{talent_id}/reinstate",
+    response_model=model(pb.Talent),
+    summary="恢复（省科协）",
+)
 def reinstate(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
     return _lifecycle("reinstate", talent_id, body, caller)
 
 
-@router.post("/api/v1/talents/{talent_id}/revoke", summary="撤销（省科协）")
+@router.post(
+    "/api/v1/talents/{talent_id}/revoke", response_model=model(pb.Talent), summary="撤销（省科协）"
+)
 def revoke(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
     return _lifecycle("revoke", talent_id, body, caller)
 
@@ -300,31 +329,35 @@ def revoke(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
 @router.get(
     "/api/v1/talents/{talent_id}/form.docx",
     summary="推荐表（docx）",
-    responses={
-        200: {
-            "content": {
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}
-            }
-        }
-    },
+    **download(DOCX),
 )
 def form(talent_id: str, caller: CallerDep) -> Response:
     return file_response(call(talents().RenderForm, pb.RenderFormRequest(id=talent_id), caller))
 
 
-@router.get("/api/v1/talents/{talent_id}/archive", summary="电子档案")
+@router.get(
+    "/api/v1/talents/{talent_id}/archive", response_model=model(pb.Archive), summary="电子档案"
+)
 def archive(talent_id: str, caller: CallerDep) -> dict[str, Any]:
     return out(call(talents().GetArchive, pb.GetArchiveRequest(talent_id=talent_id), caller))
 
 
-@router.post("/api/v1/talents/{talent_id}/archive/entries", status_code=201, summary="添加档案记录")
+@router.post(
+    "/api/v1/talents/{talent_id}/archive/entries",
+    response_model=model(pb.ArchiveEntry),
+    status_code=201,
+    summary="添加档案记录",
+)
 def add_archive_entry(talent_id: str, body: ArchiveEntryIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.AddArchiveEntryRequest(talent_id=talent_id, **body.model_dump())
     return out(call(talents().AddArchiveEntry, request, caller))
 
 
 @router.post(
-    "/api/v1/talents/{talent_id}/archive/attachments", status_code=201, summary="上传档案附件"
+    "/api/v1/talents/{talent_id}/archive/attachments",
+    response_model=model(pb.Attachment),
+    status_code=201,
+    summary="上传档案附件",
 )
 async def upload_attachment(
     talent_id: str, caller: CallerDep, file: Annotated[UploadFile, File()]
@@ -339,7 +372,11 @@ async def upload_attachment(
     return out(await run_in_threadpool(call, talents().UploadAttachment, request, caller, 60.0))
 
 
-@router.get("/api/v1/talents/{talent_id}/archive/attachments/{attachment_id}", summary="下载附件")
+@router.get(
+    "/api/v1/talents/{talent_id}/archive/attachments/{attachment_id}",
+    summary="下载附件",
+    **download(ANY_FILE),
+)
 def download_attachment(talent_id: str, attachment_id: str, caller: CallerDep) -> Response:
     request = pb.GetAttachmentRequest(talent_id=talent_id, attachment_id=attachment_id)
     return file_response(call(talents().GetAttachment, request, caller, timeout=60.0))

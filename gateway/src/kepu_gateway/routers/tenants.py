@@ -16,6 +16,7 @@ from kepu.identity.v1 import identity_pb2_grpc as pbg
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
+from ..files import XLSX, download
 from ..grpc_clients import call, stub
 
 router = APIRouter(tags=["tenants"])
@@ -68,6 +69,19 @@ class UserOut(BaseModel):
     roles: list[str]
     must_change_password: bool
     locked: bool
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    occurred_at: str
+    action: str
+    username: str
+    actor: str
+    client_ip: str
+    object: str
+    summary: str
+    tenant_path: str
+    details: dict[str, Any]
 
 
 class RolesIn(BaseModel):
@@ -143,15 +157,7 @@ def create_child(tenant_id: str, body: TenantCreate, caller: CallerDep) -> Tenan
 @router.post(
     "/api/v1/tenants/{tenant_id}/credentials",
     summary="分配下级登录账号（返回一次性账号表）",
-    responses={
-        200: {
-            "content": {
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-                "application/zip": {},
-                "application/json": {},
-            }
-        }
-    },
+    **download(XLSX, "application/zip", "application/json", description="一次性账号表"),
 )
 def distribute(
     tenant_id: str, request: Request, caller: CallerDep, body: DistributeIn | None = None
@@ -278,6 +284,7 @@ def set_roles(user_id: str, body: RolesIn, caller: CallerDep) -> UserOut:
 
 @router.get(
     "/api/v1/audit",
+    response_model=list[AuditEntryOut],
     summary="审计日志",
     description="本单位及下级的审计记录（登录、失败、锁定、分配账号、调整角色、查看个人信息、"
     "导出完整信息、合作机构访问），按时间倒序；总数在 X-Total-Count。",

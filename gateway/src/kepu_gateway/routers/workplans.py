@@ -5,28 +5,25 @@ The only staff API a member department's (成员单位) users may call besides t
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from google.protobuf import json_format
-from google.protobuf.message import Message
 from kepu.assessment.v1 import workplans_pb2 as pb
 from kepu.assessment.v1 import workplans_pb2_grpc as pbg
-from kepu.reporting.v1.stations_pb2 import StationFileContent
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
+from ..files import ANY_FILE, DOCX, XLSX, download, file_response, read_evidence, read_upload
 from ..grpc_clients import call, stub
-from ..problems import Problem
-from .talents import read_upload
+from ..messages import as_dict as _out
+from ..messages import model
 
 router = APIRouter(tags=["workplans"])
 CallerDep = Annotated[Caller, Depends(current_caller)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 Day = Annotated[str, Field(max_length=10, description="YYYY-MM-DD")]
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
-MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
 
 class Strict(BaseModel):
@@ -121,34 +118,46 @@ def _svc() -> pbg.WorkPlanServiceStub:
     return stub("assessment", pbg.WorkPlanServiceStub)
 
 
-def _out(msg: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(
-        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
-
-
 def _plan_input(body: PlanIn) -> pb.PlanInput:
     return json_format.ParseDict(body.model_dump(), pb.PlanInput())
 
 
-@router.get("/api/v1/workplans/todo", summary="工作要点待办：逾期节点、待整改、待填报进展")
+@router.get(
+    "/api/v1/workplans/todo",
+    response_model=model(pb.TodoResponse),
+    summary="工作要点待办：逾期节点、待整改、待填报进展",
+)
 def todo(caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().Todo, pb.TodoRequest(), caller))
 
 
-@router.get("/api/v1/workplans", summary="本单位制定的及分配给本单位的工作要点")
+@router.get(
+    "/api/v1/workplans",
+    response_model=model(pb.ListPlansResponse),
+    summary="本单位制定的及分配给本单位的工作要点",
+)
 def list_plans(
     caller: CallerDep, year: Annotated[int, Query(ge=0, le=2100, description="年度")] = 0
 ) -> dict[str, Any]:
     return _out(call(_svc().ListPlans, pb.ListPlansRequest(year=year), caller))
 
 
-@router.post("/api/v1/workplans", status_code=201, summary="制定工作要点 / 实施方案")
+@router.post(
+    "/api/v1/workplans",
+    response_model=model(pb.Plan),
+    status_code=201,
+    summary="制定工作要点 / 实施方案",
+)
 def create_plan(body: PlanIn, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().CreatePlan, _plan_input(body), caller))
 
 
-@router.post("/api/v1/workplans/import", status_code=201, summary="从xlsx表格导入工作要点")
+@router.post(
+    "/api/v1/workplans/import",
+    response_model=model(pb.Plan),
+    status_code=201,
+    summary="从xlsx表格导入工作要点",
+)
 async def import_plan(
     caller: CallerDep,
     file: Annotated[UploadFile, File(description="序号、任务、牵头单位、参与单位、完成时限")],
@@ -163,13 +172,18 @@ async def import_plan(
     return _out(await run_in_threadpool(call, _svc().ImportPlan, req, caller, 60.0))
 
 
-@router.get("/api/v1/workplans/{plan_id}", summary="工作要点（成员单位只看到本单位的任务）")
+@router.get(
+    "/api/v1/workplans/{plan_id}",
+    response_model=model(pb.Plan),
+    summary="工作要点（成员单位只看到本单位的任务）",
+)
 def get_plan(plan_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().GetPlan, pb.PlanRequest(plan_id=plan_id), caller))
 
 
 @router.post(
     "/api/v1/workplans/{plan_id}/tasks/{task_id}/progress",
+    response_model=model(pb.Progress),
     status_code=201,
     summary="填报任务的季度进展",
 )
@@ -183,6 +197,7 @@ def report_progress(
 
 @router.post(
     "/api/v1/workplans/{plan_id}/progress/{progress_id}/files",
+    response_model=model(pb.EvidenceFile),
     status_code=201,
     summary="上传进展的佐证材料（pdf、jpg/png、docx、xlsx，不超过20MB）",
 )
@@ -199,31 +214,17 @@ async def upload_evidence(
     return _out(await run_in_threadpool(call, _svc().UploadEvidence, req, caller, 60.0))
 
 
-@router.get("/api/v1/workplans/{plan_id}/files/{file_id}", summary="下载佐证材料")
+@router.get(
+    "/api/v1/workplans/{plan_id}/files/{file_id}", summary="下载佐证材料", **download(ANY_FILE)
+)
 def download_evidence(plan_id: str, file_id: str, caller: CallerDep) -> Response:
     req = pb.EvidenceRequest(plan_id=plan_id, evidence_id=file_id)
     return file_response(call(_svc().GetEvidence, req, caller, 60.0))
 
 
-async def read_evidence(upload: UploadFile) -> bytes:
-    """The uploaded evidence file, or a 422 naming the field when it is over the limit (read
-    no further than one byte past it); the service checks the type and its own limit."""
-    content = await upload.read(MAX_EVIDENCE_BYTES + 1)
-    if len(content) > MAX_EVIDENCE_BYTES:
-        detail = f"佐证材料过大（不超过{MAX_EVIDENCE_BYTES // (1024 * 1024)}MB）。"
-        raise Problem(422, detail, errors=[{"field": "file", "message": detail}])
-    return content
-
-
-def file_response(f: pb.FileResponse | StationFileContent) -> Response:
-    disposition = f"attachment; filename*=UTF-8''{quote(f.filename)}"
-    return Response(
-        f.content, media_type=f.content_type, headers={"Content-Disposition": disposition}
-    )
-
-
 @router.put(
     "/api/v1/workplans/{plan_id}/tasks/{task_id}/milestones/{milestone_id}",
+    response_model=model(pb.Task),
     summary="标记节点完成 / 逾期完成",
 )
 def set_milestone(
@@ -235,19 +236,30 @@ def set_milestone(
     return _out(call(_svc().SetMilestone, req, caller))
 
 
-@router.get("/api/v1/workplans/{plan_id}/supervisions", summary="督查记录")
+@router.get(
+    "/api/v1/workplans/{plan_id}/supervisions",
+    response_model=model(pb.SupervisionsResponse),
+    summary="督查记录",
+)
 def list_supervisions(plan_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().ListSupervisions, pb.PlanRequest(plan_id=plan_id), caller))
 
 
-@router.post("/api/v1/workplans/{plan_id}/supervisions", status_code=201, summary="记录督查")
+@router.post(
+    "/api/v1/workplans/{plan_id}/supervisions",
+    response_model=model(pb.Supervision),
+    status_code=201,
+    summary="记录督查",
+)
 def record_supervision(plan_id: str, body: SupervisionIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.Supervision(plan_id=plan_id, **body.model_dump())
     return _out(call(_svc().RecordSupervision, req, caller))
 
 
 @router.post(
-    "/api/v1/workplans/{plan_id}/supervisions/{supervision_id}/rectify", summary="确认整改完成"
+    "/api/v1/workplans/{plan_id}/supervisions/{supervision_id}/rectify",
+    response_model=model(pb.Supervision),
+    summary="确认整改完成",
 )
 def rectify(
     plan_id: str, supervision_id: str, body: RectifyIn, caller: CallerDep
@@ -256,7 +268,11 @@ def rectify(
     return _out(call(_svc().Rectify, req, caller))
 
 
-@router.put("/api/v1/workplans/{plan_id}/scores/{unit_id}", summary="年终目标责任书评分")
+@router.put(
+    "/api/v1/workplans/{plan_id}/scores/{unit_id}",
+    response_model=model(pb.UnitScores),
+    summary="年终目标责任书评分",
+)
 def score_unit(plan_id: str, unit_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.UnitScoresRequest(
         plan_id=plan_id, unit_id=unit_id, year=body.year,
@@ -266,7 +282,9 @@ def score_unit(plan_id: str, unit_id: str, body: ScoresIn, caller: CallerDep) ->
 
 
 @router.get(
-    "/api/v1/workplans/{plan_id}/export", summary="导出工作要点及进展（xlsx / 督查报告 docx）"
+    "/api/v1/workplans/{plan_id}/export",
+    summary="导出工作要点及进展（xlsx / 督查报告 docx）",
+    **download(XLSX, DOCX),
 )
 def export(
     plan_id: str,

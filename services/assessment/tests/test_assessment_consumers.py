@@ -97,3 +97,19 @@ def test_a_project_approval_published_twice_counts_once(db, tree):
 
     assert feed(db, approved(), approved()) == 2  # two event ids, one project
     assert counters(db, node, 2025) == {"projects_approved": 1}
+
+
+def test_a_resource_published_in_the_library_counts_once_in_its_year(db, tree):
+    resources_pb2 = pytest.importorskip("kepu.projects.v1.resources_pb2")
+    node = tree["410202"]
+    rid = str(uuid.uuid4())
+
+    def published():
+        return envelope(
+            node,
+            "projects.resource.published",
+            resources_pb2.ResourcePublished(resource_id=rid, tenant_id=node.id, year=2025),
+        )
+
+    assert feed(db, published(), published()) == 2  # redelivered under a new event id
+    assert counters(db, node, 2025) == {"resources_published": 1}

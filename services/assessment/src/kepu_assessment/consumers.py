@@ -30,6 +30,7 @@ PROJECT_EVENTS = {
     "projects.project.approved": "projects_approved",
     "projects.project.completed": "projects_completed",
 }
+RESOURCE_PUBLISHED = "projects.resource.published"  # 科普资源库: one resource developed
 
 
 # Keeps the tenants table (names, kinds, tree) in step with the identity service.
@@ -61,6 +62,8 @@ def handle_metric_event(session: Session, envelope: envelope_pb2.EventEnvelope) 
         _denominators(session, envelope)
     elif kind in PROJECT_EVENTS:
         _project(session, envelope, PROJECT_EVENTS[kind])
+    elif kind == RESOURCE_PUBLISHED:
+        _resource(session, envelope)
 
 
 def _talent(s: Session, env: envelope_pb2.EventEnvelope) -> None:
@@ -181,12 +184,29 @@ def _project(s: Session, env: envelope_pb2.EventEnvelope, metric: str) -> None:
     )
 
 
-def _project_payload(env: envelope_pb2.EventEnvelope) -> dict[str, object]:
+def _resource(s: Session, env: envelope_pb2.EventEnvelope) -> None:
+    """A resource published in the library counts for its owner in its year (the payload's
+    resource id makes a redelivery count once)."""
+    payload = _project_payload(env, "kepu.projects.v1.resources_pb2", ("resource_id", "year"))
+    given = payload.get("year")
+    repo.record_fact(
+        s, metric="resources_published",
+        subject_id=str(payload.get("resource_id") or env.event_id), tenant_id=env.tenant_id,
+        tenant_path=env.tenant_path,
+        year=given if isinstance(given, int) and given > 0 else event_year(env), value=1.0,
+    )  # fmt: skip
+
+
+def _project_payload(
+    env: envelope_pb2.EventEnvelope,
+    module: str = "kepu.projects.v1.projects_pb2",
+    fields: tuple[str, ...] = ("project_id", "id", "year"),
+) -> dict[str, object]:
     """Fields of the payload when the projects proto is installed (read by name, so this
     service does not depend on it): the project's id makes an approval published twice
     under two event ids count once, and its year is the year it counts for."""
     try:
-        importlib.import_module("kepu.projects.v1.projects_pb2")
+        importlib.import_module(module)
         cls = symbol_database.Default().GetSymbol(env.payload.TypeName())
     except (ImportError, KeyError):
         return {}
@@ -194,4 +214,4 @@ def _project_payload(env: envelope_pb2.EventEnvelope) -> dict[str, object]:
     if not env.payload.Unpack(msg):
         return {}
     names = msg.DESCRIPTOR.fields_by_name
-    return {f: getattr(msg, f) for f in ("project_id", "id", "year") if f in names}
+    return {f: getattr(msg, f) for f in fields if f in names}

@@ -40,6 +40,7 @@ METRICS = {
         Metric("report_timeliness", "报告按时报送率", "reports_on_time", "reports_due"),
         Metric("projects_approved", "重点项目立项数", "projects_approved"),
         Metric("projects_completed", "重点项目结项数", "projects_completed"),
+        Metric("resources_published", "科普资源开发数", "resources_published"),  # 资源库
         Metric("workplan_score", "目标责任书得分", "workplan_score"),  # work plans, year end
         # e站 coverage (reporting's stations and denominators), in percent
         # e站 coverage: stations stay certified across years; the denominators are the year's

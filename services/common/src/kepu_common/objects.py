@@ -17,6 +17,8 @@ JPEG = "image/jpeg"
 PNG = "image/png"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+MP4 = "video/mp4"
 
 # Evidence 佐证材料 (work-plan progress, e站 五有): documents, sheets and photos.
 EVIDENCE_TYPES = {
@@ -31,7 +33,10 @@ _SIGNATURES = {
     PNG: (b"\x89PNG\r\n\x1a\n",),
     DOCX: (b"PK\x03\x04",),
     XLSX: (b"PK\x03\x04",),
+    PPTX: (b"PK\x03\x04",),
 }
+# Types whose signature sits after a length field: an MP4 starts with its ``ftyp`` box.
+_SIGNATURES_AT = {MP4: (4, b"ftyp")}
 
 
 def check_file(
@@ -51,7 +56,10 @@ def check_file(
             f"不支持的文件类型“{ext or '无扩展名'}”，仅支持：{names}。", field=field
         )
     heads = _SIGNATURES.get(content_type)
-    if heads and not content.startswith(heads):
+    at = _SIGNATURES_AT.get(content_type)
+    if (heads and not content.startswith(heads)) or (
+        at and content[at[0] : at[0] + len(at[1])] != at[1]
+    ):
         raise InvalidArgument(f"文件内容与扩展名“{ext}”不符。", field=field)
     return content_type
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import grpc
-from kepu.projects.v1 import projects_pb2_grpc
+from kepu.projects.v1 import projects_pb2_grpc, resources_pb2_grpc
 from kepu_common import directory, process
 from kepu_common.auth import TokenVerifier
 from kepu_common.consumer import IdempotentConsumer
@@ -16,6 +16,7 @@ from kepu_common.grpcio import make_server
 from . import consumers, service
 from .crypto import KeyRing
 from .grpc_api import ProjectsServicer
+from .resources.grpc_api import ResourceServicer
 from .service import TOPIC
 from .settings import ProjectsSettings
 
@@ -37,13 +38,24 @@ def main(argv: list[str]) -> int:
         projects_pb2_grpc.add_ProjectsServiceServicer_to_server(
             ProjectsServicer(verifier, db, ring), server
         )
+        resources_pb2_grpc.add_ResourceServiceServicer_to_server(
+            ResourceServicer(verifier, db, cfg.object_store(), cfg.projects_resource_max_bytes),
+            server,
+        )
         return server, port
 
     def tenants_consumer(db: Database) -> list[IdempotentConsumer]:
         return [
             directory.tenants_consumer(
                 db, cfg.kafka_bootstrap_servers, name=consumers.TENANTS_CONSUMER
-            )
+            ),
+            IdempotentConsumer(
+                db,
+                cfg.kafka_bootstrap_servers,
+                name=consumers.TALENTS_CONSUMER,
+                topics=consumers.TALENT_TOPICS,
+                handler=consumers.handle_talent_event,
+            ),
         ]
 
     return process.run(

@@ -93,6 +93,13 @@ def main(argv: list[str]) -> int:
                 topics=consumers.TALENT_TOPICS,
                 handler=consumers.handle_talent_event,
             ),
+            IdempotentConsumer(
+                db,
+                cfg.kafka_bootstrap_servers,
+                name=consumers.RESOURCES_CONSUMER,
+                topics=consumers.PROJECT_TOPICS,
+                handler=consumers.handle_project_event,
+            ),
         ]
 
     return process.run(

@@ -235,7 +235,8 @@ class FieldDef:
     unit: str = ""
     required: bool = False
     # where a pre-filled value comes from: activities.count | activities.participants |
-    # activities.training_count | activities.training_participants (and always the children)
+    # activities.training_count | activities.training_participants | resources.count (the
+    # resources published in the library in the period) (and always the children)
     source: str = ""
 
 
@@ -244,6 +245,7 @@ ACTIVITY_SOURCES = (
     "activities.participants",
     "activities.training_count",
     "activities.training_participants",
+    "resources.count",
 )
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -300,7 +302,7 @@ BUILTIN_TYPES: tuple[ReportType, ...] = (
             _n("trainees", "人才培训人次", "人次", "activities.training_participants"),
             _n("activities", "活动开展次数", "次", "activities.count"),
             _n("participants", "活动参与人次", "人次", "activities.participants"),
-            _n("resources", "资源开发数量", "项"),
+            _n("resources", "资源开发数量", "项", "resources.count"),
             FieldDef("narrative", "工作情况", "text"),
         ),
         dict(_MONTHLY_DUE),
@@ -349,7 +351,7 @@ BUILTIN_TYPES: tuple[ReportType, ...] = (
             _n("trainees", "人才培训人次", "人次", "activities.training_participants"),
             _n("activities", "活动开展次数", "次", "activities.count"),
             _n("participants", "活动参与人次", "人次", "activities.participants"),
-            _n("resources", "资源开发数量", "项"),
+            _n("resources", "资源开发数量", "项", "resources.count"),
             FieldDef("summary", "工作总结", "text"),
             FieldDef("achievements", "主要成效", "list"),
         ),
@@ -598,15 +600,20 @@ class ActivityFacts:
 
 
 def prefill(
-    rtype: ReportType, activities: list[ActivityFacts], children: dict[str, int | float]
+    rtype: ReportType,
+    activities: list[ActivityFacts],
+    children: dict[str, int | float],
+    resources: int = 0,
 ) -> dict[str, Any]:
-    """Pre-filled values: the period's own activities plus the children's reported figures."""
+    """Pre-filled values: the period's own activities and published resources plus the
+    children's reported figures."""
     trainings = [a for a in activities if a.form == "培训"]
     from_activities = {
         "activities.count": len(activities),
         "activities.participants": sum(a.participants for a in activities),
         "activities.training_count": len(trainings),
         "activities.training_participants": sum(a.participants for a in trainings),
+        "resources.count": resources,
     }
     out: dict[str, Any] = {}
     for f in rtype.fields:

@@ -511,3 +511,33 @@ def tenant_by_id_system(s: Session, tenant_id: str | None) -> Tenant | None:
         text(f"SELECT {_TENANT_COLS} FROM tenants WHERE id = CAST(:id AS uuid)"), {"id": tenant_id}
     ).first()
     return _tenant(row) if row else None
+
+
+# ---------------------------------------------------------------- resources (projects' library)
+
+
+def record_resource(
+    s: Session, resource_id: str, tenant_id: str, path: str, kind: str, day: date
+) -> None:
+    """One published resource (idempotent: a redelivered event changes nothing)."""
+    s.execute(
+        text(
+            "INSERT INTO resource_facts (id, tenant_id, tenant_path, kind, day) VALUES"
+            " (CAST(:id AS uuid), CAST(:t AS uuid), CAST(:p AS ltree), :k, :d)"
+            " ON CONFLICT (id) DO NOTHING"
+        ),
+        {"id": resource_id, "t": tenant_id, "p": path, "k": kind, "d": day},
+    )
+
+
+def count_resources(s: Session, scope_path: str, tenant_id: str, start: date, end: date) -> int:
+    """Resources of the tenant itself published between ``start`` and ``end`` (inclusive)."""
+    return int(
+        s.execute(
+            text(
+                "SELECT count(*) FROM resource_facts WHERE tenant_id = CAST(:t AS uuid)"
+                " AND tenant_path <@ CAST(:p AS ltree) AND day BETWEEN :a AND :b"
+            ),
+            {"t": tenant_id, "p": scope_path, "a": start, "b": end},
+        ).scalar_one()
+    )

@@ -126,12 +126,16 @@ def rollup(s: Session, scope_path: str, rtype: domain.ReportType, period: str) -
 def _prefill(
     s: Session, tenant: Tenant, rtype: domain.ReportType, per: domain.Period
 ) -> dict[str, Any]:
-    """The tenant's own activities of the period plus its area's submitted figures."""
+    """The tenant's own activities and published resources of the period plus its area's
+    submitted figures."""
     acts = repo.list_activities(
         s, tenant.path, start=per.start, end=per.end, own_tenant_id=tenant.id, limit=100000
     )
     facts = [domain.ActivityFacts(a.form, a.participants) for a in acts]
-    return domain.prefill(rtype, facts, rollup(s, tenant.path, rtype, per.code).sums)
+    published = repo.count_resources(s, tenant.path, tenant.id, per.start, per.end)
+    return domain.prefill(
+        rtype, facts, rollup(s, tenant.path, rtype, per.code).sums, resources=published
+    )
 
 
 def get_report(

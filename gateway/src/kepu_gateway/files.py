@@ -17,6 +17,7 @@ from .problems import Problem
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ANY_FILE = "application/octet-stream"
+BINARY = {"schema": {"type": "string", "format": "binary"}}
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
 
@@ -33,11 +34,10 @@ class FileMessage(Protocol):
 
 def download(*media_types: str, description: str = "文件") -> dict[str, Any]:
     """Route options of a file download answering one of ``media_types``."""
-    binary = {"schema": {"type": "string", "format": "binary"}}
     return {
         "response_class": Response,
         "responses": {
-            200: {"description": description, "content": {m: binary for m in media_types}}
+            200: {"description": description, "content": {m: BINARY for m in media_types}}
         },
     }
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
 from ..messages import as_dict as _out
+from ..messages import list_of, model
 from .partners_admin import ConsentIn, StaffDep, partners
 
 router = APIRouter(tags=["projects"])
@@ -147,7 +148,11 @@ def _input(body: ProjectIn) -> pb.ProjectInput:
 # ---------------------------------------------------------------- calls
 
 
-@router.get("/api/v1/calls", summary="申报批次（上级发布的与本级及下级发布的）")
+@router.get(
+    "/api/v1/calls",
+    response_model=model(pb.ListCallsResponse),
+    summary="申报批次（上级发布的与本级及下级发布的）",
+)
 def list_calls(
     caller: CallerDep,
     open: Annotated[bool, Query(description="只看未截止的")] = False,
@@ -157,7 +162,9 @@ def list_calls(
     return _out(call(_svc().ListCalls, req, caller))
 
 
-@router.post("/api/v1/calls", status_code=201, summary="发布申报批次")
+@router.post(
+    "/api/v1/calls", response_model=model(pb.Call), status_code=201, summary="发布申报批次"
+)
 def open_call(body: CallIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.OpenCallRequest(
         **body.model_dump(exclude={"criteria"}),
@@ -166,18 +173,23 @@ def open_call(body: CallIn, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().OpenCall, req, caller))
 
 
-@router.get("/api/v1/calls/{call_id}", summary="申报批次详情")
+@router.get("/api/v1/calls/{call_id}", response_model=model(pb.Call), summary="申报批次详情")
 def get_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().GetCall, pb.GetCallRequest(call_id=call_id), caller))
 
 
-@router.post("/api/v1/calls/{call_id}/close", summary="截止申报（截止时间改为此刻）")
+@router.post(
+    "/api/v1/calls/{call_id}/close",
+    response_model=model(pb.Call),
+    summary="截止申报（截止时间改为此刻）",
+)
 def close_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().CloseCall, pb.GetCallRequest(call_id=call_id), caller))
 
 
 @router.post(
     "/api/v1/calls/{call_id}/scores",
+    response_model=model(pb.ExpertScore),
     status_code=201,
     summary="录入专家评分（同一专家再次评分须注明更正并写明理由，留存历史）",
 )
@@ -193,12 +205,20 @@ def record_scores(call_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, 
     return _out(call(_svc().RecordScores, req, caller))
 
 
-@router.get("/api/v1/calls/{call_id}/ranking", summary="专家评审排名（平均分、离散度）")
+@router.get(
+    "/api/v1/calls/{call_id}/ranking",
+    response_model=model(pb.Ranking),
+    summary="专家评审排名（平均分、离散度）",
+)
 def ranking(call_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().GetRanking, pb.GetCallRequest(call_id=call_id), caller))
 
 
-@router.post("/api/v1/calls/{call_id}/select", summary="择优立项（按排名入库）")
+@router.post(
+    "/api/v1/calls/{call_id}/select",
+    response_model=model(pb.SelectProjectsResponse),
+    summary="择优立项（按排名入库）",
+)
 def select(call_id: str, body: SelectIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.SelectProjectsRequest(
         call_id=call_id, top_n=body.top_n, reject_others=body.reject_others
@@ -209,7 +229,11 @@ def select(call_id: str, body: SelectIn, caller: CallerDep) -> dict[str, Any]:
 # ---------------------------------------------------------------- projects
 
 
-@router.get("/api/v1/projects", summary="项目列表（联系电话已脱敏）")
+@router.get(
+    "/api/v1/projects",
+    response_model=model(pb.ListProjectsResponse),
+    summary="项目列表（联系电话已脱敏）",
+)
 def list_projects(
     caller: CallerDep,
     status: Annotated[str, Query(max_length=20, title="项目状态")] = "",
@@ -238,13 +262,22 @@ def list_projects(
     return _out(call(_svc().ListProjects, req, caller))
 
 
-@router.post("/api/v1/projects", status_code=201, summary="填报项目入库表（草稿）")
+@router.post(
+    "/api/v1/projects",
+    response_model=model(pb.Project),
+    status_code=201,
+    summary="填报项目入库表（草稿）",
+)
 def create_project(body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.CreateProjectRequest(project=_input(body))
     return _out(call(_svc().CreateProject, req, caller))
 
 
-@router.get("/api/v1/projects/stats", summary="年度项目统计（立项、结项、按类别，含下级）")
+@router.get(
+    "/api/v1/projects/stats",
+    response_model=model(pb.YearlyCountsResponse),
+    summary="年度项目统计（立项、结项、按类别，含下级）",
+)
 def stats(
     caller: CallerDep,
     year: Annotated[int, Query(ge=2000, le=2100, title="年度")],
@@ -255,7 +288,9 @@ def stats(
 
 
 @router.get(
-    "/api/v1/projects/{project_id}", summary="项目详情（reveal=true 查看完整联系电话并留痕）"
+    "/api/v1/projects/{project_id}",
+    response_model=model(pb.Project),
+    summary="项目详情（reveal=true 查看完整联系电话并留痕）",
 )
 def get_project(
     project_id: str, caller: CallerDep, reveal: Annotated[bool, Query()] = False
@@ -264,18 +299,30 @@ def get_project(
     return _out(call(_svc().GetProject, req, caller))
 
 
-@router.put("/api/v1/projects/{project_id}", summary="修改项目（草稿或已退回修改）")
+@router.put(
+    "/api/v1/projects/{project_id}",
+    response_model=model(pb.Project),
+    summary="修改项目（草稿或已退回修改）",
+)
 def update_project(project_id: str, body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.UpdateProjectRequest(project_id=project_id, project=_input(body))
     return _out(call(_svc().UpdateProject, req, caller))
 
 
-@router.post("/api/v1/projects/{project_id}/submit", summary="向上级申报（退回修改后重新申报）")
+@router.post(
+    "/api/v1/projects/{project_id}/submit",
+    response_model=model(pb.Project),
+    summary="向上级申报（退回修改后重新申报）",
+)
 def submit(project_id: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().SubmitProject, pb.ProjectRef(project_id=project_id), caller))
 
 
-@router.post("/api/v1/projects/{project_id}/review", summary="逐级审核意见（通过/不通过/退回修改）")
+@router.post(
+    "/api/v1/projects/{project_id}/review",
+    response_model=model(pb.Project),
+    summary="逐级审核意见（通过/不通过/退回修改）",
+)
 def review(project_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.ReviewProjectRequest(
         project_id=project_id, decision=body.decision, opinion=body.opinion
@@ -283,7 +330,11 @@ def review(project_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]
     return _out(call(_svc().ReviewProject, req, caller))
 
 
-@router.post("/api/v1/projects/{project_id}/progress", summary="报送实施进展")
+@router.post(
+    "/api/v1/projects/{project_id}/progress",
+    response_model=model(pb.Project),
+    summary="报送实施进展",
+)
 def progress(project_id: str, body: ProgressIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.ReportProgressRequest(
         project_id=project_id, content=body.content, percent=body.percent
@@ -291,19 +342,29 @@ def progress(project_id: str, body: ProgressIn, caller: CallerDep) -> dict[str, 
     return _out(call(_svc().ReportProgress, req, caller))
 
 
-@router.post("/api/v1/projects/{project_id}/complete", summary="申请结项")
+@router.post(
+    "/api/v1/projects/{project_id}/complete", response_model=model(pb.Project), summary="申请结项"
+)
 def complete(project_id: str, body: CompleteIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.CompleteProjectRequest(project_id=project_id, summary=body.summary)
     return _out(call(_svc().CompleteProject, req, caller))
 
 
-@router.post("/api/v1/projects/{project_id}/evaluate", summary="项目考核（得分与等次）")
+@router.post(
+    "/api/v1/projects/{project_id}/evaluate",
+    response_model=model(pb.Project),
+    summary="项目考核（得分与等次）",
+)
 def evaluate(project_id: str, body: EvaluateIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.EvaluateProjectRequest(project_id=project_id, score=body.score, comment=body.comment)
     return _out(call(_svc().EvaluateProject, req, caller))
 
 
-@router.post("/api/v1/projects/{project_id}/award", summary="推荐参评科普成果奖")
+@router.post(
+    "/api/v1/projects/{project_id}/award",
+    response_model=model(pb.Project),
+    summary="推荐参评科普成果奖",
+)
 def award(project_id: str, body: AwardIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.FlagAwardRequest(project_id=project_id, recommended=body.recommended)
     return _out(call(_svc().FlagAward, req, caller))
@@ -314,6 +375,7 @@ def award(project_id: str, body: AwardIn, caller: CallerDep) -> dict[str, Any]:
 
 @router.post(
     "/api/v1/projects/{project_id}/consents",
+    response_model=model(pb.Consent),
     status_code=201,
     summary="登记项目信息授权（合作机构，银会合作）",
 )
@@ -331,13 +393,21 @@ def create_consent(project_id: str, body: ConsentIn, caller: StaffDep) -> dict[s
     return _out(call(_svc().CreateConsent, req, caller))
 
 
-@router.get("/api/v1/projects/{project_id}/consents", summary="项目信息授权记录")
+@router.get(
+    "/api/v1/projects/{project_id}/consents",
+    response_model=list_of(pb.Consent),
+    summary="项目信息授权记录",
+)
 def list_consents(project_id: str, caller: StaffDep) -> list[dict[str, Any]]:
     res = call(_svc().ListConsents, pb.ListConsentsRequest(project_id=project_id), caller)
     return [_out(c) for c in res.consents]
 
 
-@router.delete("/api/v1/projects/{project_id}/consents/{consent_id}", summary="撤回项目信息授权")
+@router.delete(
+    "/api/v1/projects/{project_id}/consents/{consent_id}",
+    response_model=model(pb.Consent),
+    summary="撤回项目信息授权",
+)
 def revoke_consent(project_id: str, consent_id: str, caller: StaffDep) -> dict[str, Any]:
     req = pb.RevokeConsentRequest(project_id=project_id, consent_id=consent_id)
     return _out(call(_svc().RevokeConsent, req, caller))

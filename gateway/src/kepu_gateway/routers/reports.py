@@ -8,7 +8,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from google.protobuf import struct_pb2
-from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from kepu.reporting.v1 import reporting_pb2 as pb
 from kepu.reporting.v1 import reporting_pb2_grpc as pbg
@@ -16,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
-from ..messages import as_dict
+from ..messages import ProtoModel, as_dict, model
 from ..problems import Problem
 
 router = APIRouter(tags=["reports"])
@@ -89,46 +88,13 @@ def _svc() -> pbg.ReportingServiceStub:
     return stub("reporting", pbg.ReportingServiceStub)
 
 
-def _ints(value: Any) -> Any:
-    """Struct numbers are doubles; show whole numbers as integers."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_ints(v) for v in value]
-    return value
-
-
-_INT64 = {
-    FieldDescriptor.TYPE_INT64,
-    FieldDescriptor.TYPE_UINT64,
-    FieldDescriptor.TYPE_SINT64,
-    FieldDescriptor.TYPE_FIXED64,
-    FieldDescriptor.TYPE_SFIXED64,
-}
-
-
-def _int64_as_numbers(msg: Message, data: dict[str, Any]) -> dict[str, Any]:
-    """proto3 JSON writes 64-bit integers as strings ("120"); the API answers numbers."""
-    for f in msg.DESCRIPTOR.fields:
-        if f.name not in data:
-            continue
-        repeated = f.is_repeated
-        if f.type in _INT64:
-            value = data[f.name]
-            data[f.name] = [int(v) for v in value] if repeated else int(value)
-        elif f.message_type is not None and f.message_type.full_name != "google.protobuf.Struct":
-            if f.message_type.GetOptions().map_entry:
-                continue
-            sub = getattr(msg, f.name)
-            for m, d in zip(sub, data[f.name], strict=True) if repeated else [(sub, data[f.name])]:
-                _int64_as_numbers(m, d)
-    return data
-
-
 def _out(msg: Message) -> dict[str, Any]:
-    return _ints(_int64_as_numbers(msg, as_dict(msg)))
+    """Reports answer numbers: 64-bit integers and whole Struct values as JSON integers."""
+    return as_dict(msg, numbers=True)
+
+
+def _model(message: type[Message]) -> type[ProtoModel]:
+    return model(message, numbers=True)
 
 
 def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
@@ -140,12 +106,21 @@ def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
     return st
 
 
-@router.get("/api/v1/report-types", summary="可用的报告类型")
+@router.get(
+    "/api/v1/report-types",
+    response_model=_model(pb.ListReportTypesResponse),
+    summary="可用的报告类型",
+)
 def list_types(caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().ListReportTypes, pb.ListReportTypesRequest(), caller))
 
 
-@router.post("/api/v1/report-types", status_code=201, summary="为下级定义报告类型")
+@router.post(
+    "/api/v1/report-types",
+    response_model=_model(pb.ReportType),
+    status_code=201,
+    summary="为下级定义报告类型",
+)
 def define_type(body: ReportTypeIn, caller: CallerDep) -> dict[str, Any]:
     t = pb.ReportType(
         code=body.code,
@@ -160,7 +135,11 @@ def define_type(body: ReportTypeIn, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().DefineReportType, pb.DefineReportTypeRequest(type=t), caller))
 
 
-@router.get("/api/v1/reports/{type_code}/{period}", summary="本单位（或下级）的报告，未填时预填")
+@router.get(
+    "/api/v1/reports/{type_code}/{period}",
+    response_model=_model(pb.Report),
+    summary="本单位（或下级）的报告，未填时预填",
+)
 def get_report(
     type_code: str,
     period: str,
@@ -171,13 +150,19 @@ def get_report(
     return _out(call(_svc().GetReport, req, caller))
 
 
-@router.put("/api/v1/reports/{type_code}/{period}", summary="保存报告草稿")
+@router.put(
+    "/api/v1/reports/{type_code}/{period}", response_model=_model(pb.Report), summary="保存报告草稿"
+)
 def save_draft(type_code: str, period: str, body: ValuesIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.SaveDraftRequest(type_code=type_code, period=period, values=_struct(body.values))
     return _out(call(_svc().SaveDraft, req, caller))
 
 
-@router.post("/api/v1/reports/{type_code}/{period}/submit", summary="提交报告")
+@router.post(
+    "/api/v1/reports/{type_code}/{period}/submit",
+    response_model=_model(pb.Report),
+    summary="提交报告",
+)
 def submit(
     type_code: str, period: str, caller: CallerDep, body: SubmitIn | None = None
 ) -> dict[str, Any]:
@@ -189,6 +174,7 @@ def submit(
 
 @router.get(
     "/api/v1/reports/{type_code}/{period}/children",
+    response_model=_model(pb.ChildrenOverviewResponse),
     summary="下级报送情况：状态、报送率、及时率、全辖区合计、逾期单位",
 )
 def children(type_code: str, period: str, caller: CallerDep) -> dict[str, Any]:
@@ -196,7 +182,11 @@ def children(type_code: str, period: str, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().ChildrenOverview, req, caller, timeout=15.0))
 
 
-@router.post("/api/v1/reports/{type_code}/{period}/{tenant_id}/return", summary="退回下级报告")
+@router.post(
+    "/api/v1/reports/{type_code}/{period}/{tenant_id}/return",
+    response_model=_model(pb.Report),
+    summary="退回下级报告",
+)
 def return_report(
     type_code: str, period: str, tenant_id: str, body: ReturnIn, caller: CallerDep
 ) -> dict[str, Any]:
@@ -206,7 +196,11 @@ def return_report(
     return _out(call(_svc().ReturnReport, req, caller))
 
 
-@router.post("/api/v1/reports/{type_code}/{period}/{tenant_id}/accept", summary="接收下级报告")
+@router.post(
+    "/api/v1/reports/{type_code}/{period}/{tenant_id}/accept",
+    response_model=_model(pb.Report),
+    summary="接收下级报告",
+)
 def accept_report(type_code: str, period: str, tenant_id: str, caller: CallerDep) -> dict[str, Any]:
     req = pb.ReviewRequest(type_code=type_code, period=period, tenant_id=tenant_id)
     return _out(call(_svc().AcceptReport, req, caller))
@@ -234,7 +228,9 @@ def brief_docx(type_code: str, period: str, caller: CallerDep) -> Response:
     )
 
 
-@router.get("/api/v1/activities", summary="科普活动列表")
+@router.get(
+    "/api/v1/activities", response_model=_model(pb.ListActivitiesResponse), summary="科普活动列表"
+)
 def list_activities(
     caller: CallerDep,
     period: Annotated[str, Query(max_length=10, description="如 2026-10、2026Q3、2026")] = "",
@@ -250,7 +246,12 @@ def list_activities(
     return _out(call(_svc().ListActivities, req, caller))
 
 
-@router.post("/api/v1/activities", status_code=201, summary="登记科普活动")
+@router.post(
+    "/api/v1/activities",
+    response_model=_model(pb.Activity),
+    status_code=201,
+    summary="登记科普活动",
+)
 def create_activity(body: ActivityIn, caller: CallerDep) -> dict[str, Any]:
     if not -(2**62) < body.participants < 2**62:
         raise Problem(422, "参与人数超出范围。")
@@ -258,7 +259,11 @@ def create_activity(body: ActivityIn, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().CreateActivity, req, caller))
 
 
-@router.get("/api/v1/notifications", summary="站内提醒（报送提醒、逾期通知、督办）")
+@router.get(
+    "/api/v1/notifications",
+    response_model=_model(pb.ListNotificationsResponse),
+    summary="站内提醒（报送提醒、逾期通知、督办）",
+)
 def notifications(
     caller: CallerDep,
     unread_only: bool = False,
@@ -268,12 +273,20 @@ def notifications(
     return _out(call(_svc().ListNotifications, req, caller))
 
 
-@router.post("/api/v1/notifications/{notification_id}/read", summary="标记提醒为已读")
+@router.post(
+    "/api/v1/notifications/{notification_id}/read",
+    response_model=_model(pb.Notification),
+    summary="标记提醒为已读",
+)
 def mark_read(notification_id: str, caller: CallerDep) -> dict[str, Any]:
     req = pb.MarkNotificationReadRequest(id=notification_id)
     return _out(call(_svc().MarkNotificationRead, req, caller))
 
 
-@router.put("/api/v1/report-settings/contact-email", summary="设置接收报送提醒的单位邮箱")
+@router.put(
+    "/api/v1/report-settings/contact-email",
+    response_model=_model(pb.SetContactEmailResponse),
+    summary="设置接收报送提醒的单位邮箱",
+)
 def set_contact(body: ContactIn, caller: CallerDep) -> dict[str, Any]:
     return _out(call(_svc().SetContactEmail, pb.SetContactEmailRequest(email=body.email), caller))

@@ -16,7 +16,7 @@ from kepu.identity.v1 import identity_pb2_grpc as pbg
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
-from ..files import XLSX, download
+from ..files import BINARY, XLSX
 from ..grpc_clients import call, stub
 
 router = APIRouter(tags=["tenants"])
@@ -59,6 +59,24 @@ class DistributeIn(BaseModel):
         "", max_length=40, title="下级单位", description="scope=branch 时选择的下级单位 id"
     )
     reset_tenant_ids: list[str] = Field(default_factory=list, max_length=5000)
+
+
+class IssuedOut(BaseModel):
+    tenant_id: str
+    tenant_code: str
+    tenant_name: str
+    username: str
+    initial_password: str
+
+
+class DistributedOut(BaseModel):
+    """The JSON form of one credential distribution (``Accept: application/json``)."""
+
+    batch_id: str
+    skipped: int
+    issued: list[IssuedOut]
+    sheet_xlsx_base64: str
+    slips_docx_base64: str
 
 
 class UserOut(BaseModel):
@@ -157,7 +175,15 @@ def create_child(tenant_id: str, body: TenantCreate, caller: CallerDep) -> Tenan
 @router.post(
     "/api/v1/tenants/{tenant_id}/credentials",
     summary="分配下级登录账号（返回一次性账号表）",
-    **download(XLSX, "application/zip", "application/json", description="一次性账号表"),
+    response_class=Response,
+    responses={
+        200: {
+            "description": "一次性账号表：xlsx（默认）、zip（Accept: application/zip，含凭据条 docx）"
+            "或 JSON（Accept: application/json）",
+            "model": DistributedOut,
+            "content": {m: BINARY for m in (XLSX, "application/zip")},
+        }
+    },
 )
 def distribute(
     tenant_id: str, request: Request, caller: CallerDep, body: DistributeIn | None = None

@@ -82,6 +82,20 @@ class CallIn(BaseModel):  # 申报批次
     min_reviewers: int = Field(
         default=1, ge=0, le=1000, title="最少评审专家数", description="每个项目最少评审专家数"
     )
+    outcome: Literal["funding", "certification"] = Field(
+        default="funding",
+        title="批次结果",
+        description="funding 立项资助 / certification 认定命名（入选项目成为认定的基地，须设置认定标准）",
+    )
+    base_kind: str = Field(
+        default="",
+        max_length=20,
+        title="认定类型",
+        description="认定命名时：科普教育基地、科普示范社区、农村中学科技馆、现代农业科普园",
+    )
+    validity_years: int = Field(
+        default=0, ge=0, le=100, title="认定有效期（年）", description="默认3年"
+    )
 
 
 class ReviewIn(BaseModel):

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import grpc
-from kepu.projects.v1 import projects_pb2_grpc, resources_pb2_grpc
+from kepu.projects.v1 import bases_pb2_grpc, projects_pb2_grpc, resources_pb2_grpc
 from kepu_common import directory, process
 from kepu_common.auth import TokenVerifier
 from kepu_common.consumer import IdempotentConsumer
@@ -14,6 +14,7 @@ from kepu_common.db import Database, Scope
 from kepu_common.grpcio import make_server
 
 from . import consumers, service
+from .bases.grpc_api import BaseServicer
 from .crypto import KeyRing
 from .grpc_api import ProjectsServicer
 from .resources.grpc_api import ResourceServicer
@@ -42,6 +43,7 @@ def main(argv: list[str]) -> int:
             ResourceServicer(verifier, db, cfg.object_store(), cfg.projects_resource_max_bytes),
             server,
         )
+        bases_pb2_grpc.add_BaseServiceServicer_to_server(BaseServicer(verifier, db), server)
         return server, port
 
     def tenants_consumer(db: Database) -> list[IdempotentConsumer]:

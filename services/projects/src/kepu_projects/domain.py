@@ -20,6 +20,8 @@ from typing import Any
 from kepu_common.errors import Conflict, DomainError, InvalidArgument, PermissionDenied
 from kepu_common.times import SHANGHAI
 
+from .bases.domain import FUNDING, CallOutcome, clean_outcome
+
 SH = SHANGHAI  # the users' zone
 
 # 项目类别 (附表3)
@@ -249,6 +251,7 @@ class CallSpec:  # 申报批次
     quota: int | None
     criteria: tuple[tuple[str, float], ...]
     min_reviewers: int
+    outcome: CallOutcome = CallOutcome(FUNDING, "", 3)
 
 
 def parse_deadline(value: str) -> datetime:
@@ -295,6 +298,7 @@ def clean_call(data: Mapping[str, Any], now: datetime) -> CallSpec:
     min_reviewers = int(data.get("min_reviewers") or 1)
     if not 1 <= min_reviewers <= 50:
         raise InvalidArgument("每个项目的最少评审专家数应在1到50之间。")
+    outcome = clean_outcome(data, bool(criteria))
     return CallSpec(
         title,
         programme,
@@ -304,6 +308,7 @@ def clean_call(data: Mapping[str, Any], now: datetime) -> CallSpec:
         quota or None,
         tuple(criteria) or DEFAULT_CRITERIA,
         min_reviewers,
+        outcome,
     )
 
 

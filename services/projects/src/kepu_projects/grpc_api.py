@@ -44,6 +44,9 @@ def call_pb(c: Call, now: datetime) -> pb.Call:
         open=now <= c.deadline,
         approved=c.approved,
         created_at=_iso(c.created_at),
+        outcome=c.outcome,
+        base_kind=c.base_kind,
+        validity_years=c.validity_years,
     )
 
 
@@ -186,6 +189,9 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
             "quota": request.quota,
             "criteria": [{"name": c.name, "weight": c.weight} for c in request.criteria],
             "min_reviewers": request.min_reviewers,
+            "outcome": request.outcome,
+            "base_kind": request.base_kind,
+            "validity_years": request.validity_years,
         }
         return self._run(
             context, lambda s, p, now: call_pb(service.open_call(s, p, now, data), now)

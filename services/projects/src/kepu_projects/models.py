@@ -38,6 +38,11 @@ class Call:  # 申报批次
     min_reviewers: int
     created_at: datetime
     approved: int = 0
+    outcome: str = "funding"  # funding | certification (认定: selection makes a base)
+    base_kind: str = (
+        ""  # certification: 科普教育基地 | 科普示范社区 | 农村中学科技馆 | 现代农业科普园
+    )
+    validity_years: int = 3
 
 
 @dataclass

@@ -26,7 +26,8 @@ _TENANT_COLS = "id::text, code, name, kind, parent_id::text, tenant_path::text, 
 _CALL_COLS = (
     "c.id::text, c.tenant_id::text, c.tenant_path::text, c.owner_name, c.title, c.programme,"
     " c.year, c.description, c.deadline, c.quota, c.criteria, c.min_reviewers, c.created_at,"
-    " (SELECT count(*) FROM projects p WHERE p.call_id = c.id AND p.approved_at IS NOT NULL)"
+    " (SELECT count(*) FROM projects p WHERE p.call_id = c.id AND p.approved_at IS NOT NULL),"
+    " c.outcome, c.base_kind, c.validity_years"
 )
 _PROJECT_FIELDS = (
     "id",
@@ -98,6 +99,9 @@ def _call(row: Any) -> Call:
         int(row[11]),
         row[12],
         int(row[13]),
+        row[14],
+        row[15],
+        int(row[16]),
     )
 
 
@@ -148,10 +152,12 @@ def insert_call(s: Session, c: Call, actor: str) -> None:
     s.execute(
         text(
             "INSERT INTO calls (id, tenant_id, tenant_path, owner_name, title, programme, year,"
-            " description, deadline, quota, criteria, min_reviewers, created_by)"
+            " description, deadline, quota, criteria, min_reviewers, created_by, outcome,"
+            " base_kind, validity_years)"
             " VALUES (CAST(:id AS uuid), CAST(:tid AS uuid), CAST(:path AS ltree), :owner,"
             " :title, :programme, :year, :description, :deadline, :quota,"
-            " CAST(:criteria AS jsonb), :min_reviewers, :actor)"
+            " CAST(:criteria AS jsonb), :min_reviewers, :actor, :outcome, :base_kind,"
+            " :validity_years)"
         ),
         {
             "id": c.id,
@@ -169,6 +175,9 @@ def insert_call(s: Session, c: Call, actor: str) -> None:
             ),
             "min_reviewers": c.min_reviewers,
             "actor": actor,
+            "outcome": c.outcome,
+            "base_kind": c.base_kind,
+            "validity_years": c.validity_years,
         },
     )
 

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from . import domain, partner
 from . import repository as repo
+from .bases import service as bases
+from .bases.domain import CERTIFICATION
 from .crypto import KeyRing, phone_context
 from .models import Call, Counts, ExpertScore, Opinion, ProgressReport, Project, Tenant
 
@@ -123,6 +125,9 @@ def open_call(s: Session, p: Principal, now: datetime, data: dict[str, Any]) -> 
         criteria=spec.criteria,
         min_reviewers=spec.min_reviewers,
         created_at=now,
+        outcome=spec.outcome.outcome,
+        base_kind=spec.outcome.base_kind,
+        validity_years=spec.outcome.validity_years,
     )
     repo.insert_call(s, call, p.subject)
     return call
@@ -475,7 +480,8 @@ def ranking(s: Session, p: Principal, call_id: str) -> tuple[Call, list[RankingR
 def select(
     s: Session, p: Principal, now: datetime, call_id: str, top_n: int, reject_others: bool
 ) -> tuple[list[Project], list[Project]]:
-    """择优立项: approve the best ``top_n`` (default: the remaining quota) into the library."""
+    """择优立项: approve the best ``top_n`` (default: the remaining quota) into the library; in a
+    certification call each one chosen becomes a certified base (认定命名)."""
     domain.check_role(p.roles, domain.ADMIN_ROLES, "择优立项")
     call = _owned_call(s, p, call_id, "择优立项")
     rows = _ranking(s, call, lock=True)
@@ -497,6 +503,8 @@ def select(
         repo.save_project(s, project)
         _event(s, p, project, "approved", now)
         partner.write_partner_notices(s, p, project, now)  # 银会合作: consented banks hear of it
+        if call.outcome == CERTIFICATION:  # 认定命名: the selected unit's base gets its title
+            bases.certify(s, p, call, project, now)
         approved.append(project)
     for ranked in chosen.rejected:
         project = by_id[ranked.candidate.project_id]

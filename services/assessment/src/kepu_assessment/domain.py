@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kepu_common.errors import Conflict, InvalidArgument, PermissionDenied
+from kepu_common.tenancy import is_descendant_or_self
 
 OPEN, CLOSED, PUBLISHED = "open", "closed", "published"
 STATUS_CN = {OPEN: "考核中", CLOSED: "已结束（结果冻结）", PUBLISHED: "已发布"}
@@ -244,6 +245,36 @@ def check_admin(roles: Iterable[str]) -> None:
 def check_open(status: str) -> None:
     if status != OPEN:
         raise Conflict("考核已结束，结果已冻结，不能再修改评分或重新计算。")
+
+
+# 可执行的操作 on a scheme, in the order its owner meets them
+SCHEME_ACTIONS = (
+    "view_results", "view_scores", "score", "allocate", "compute", "resolve_tie", "close",
+    "publish",
+)  # fmt: skip
+
+
+def scheme_actions(
+    status: str, owner_path: str, caller_path: str, roles: Iterable[str]
+) -> list[str]:
+    """What the caller may do with a scheme (``SCHEME_ACTIONS`` order), by the checks the
+    use cases make: the owner and its ancestors read the results and scores at any time, the
+    assessed units the results once published; only the owner's admin changes the scheme,
+    scores, allocates and computes while it is open, and settles a tie or publishes until
+    it is published."""
+    assessor = is_descendant_or_self(owner_path, caller_path)
+    owner = caller_path == owner_path and bool(WRITE_ROLES & set(roles))
+    allowed = {
+        "view_results": assessor or status == PUBLISHED,
+        "view_scores": assessor,
+        "score": owner and status == OPEN,
+        "allocate": owner and status == OPEN,
+        "compute": owner and status == OPEN,
+        "resolve_tie": owner and status != PUBLISHED,
+        "close": owner and status == OPEN,
+        "publish": owner and status != PUBLISHED,
+    }
+    return [a for a in SCHEME_ACTIONS if allowed[a]]
 
 
 # ---------------------------------------------------------------- entries

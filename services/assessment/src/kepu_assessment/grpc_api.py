@@ -32,13 +32,16 @@ def indicator_pb(i: domain.Indicator) -> pb.Indicator:
     )  # fmt: skip
 
 
-def scheme_pb(sc: Scheme, children: int = 0, owner_name: str = "") -> pb.Scheme:
+def scheme_pb(
+    sc: Scheme, children: int = 0, owner_name: str = "", actions: list[str] | None = None
+) -> pb.Scheme:
     return pb.Scheme(
         id=sc.id, year=sc.year, name=sc.name, owner_tenant_id=sc.owner_tenant_id,
         owner_name=owner_name, status=sc.status, status_label=domain.STATUS_CN[sc.status],
         honours_top_n=sc.honours_top_n, honours_min_score=sc.honours_min_score,
         indicators=[indicator_pb(i) for i in sc.indicators], created_at=_iso(sc.created_at),
         closed_at=_iso(sc.closed_at), published_at=_iso(sc.published_at), children=children,
+        allowed_actions=actions or [],
     )  # fmt: skip
 
 
@@ -66,10 +69,10 @@ def tie_pb(t: domain.BoundaryTie | None) -> pb.HonoursTie | None:
     )  # fmt: skip
 
 
-def results_pb(v: service.ResultsView) -> pb.ResultsResponse:
+def results_pb(v: service.ResultsView, p: Principal) -> pb.ResultsResponse:
     by_id = {r.tenant_id: result_pb(r, d) for r, d in v.rows}
     return pb.ResultsResponse(
-        scheme=scheme_pb(v.scheme, len(v.rows)),
+        scheme=scheme_pb(v.scheme, len(v.rows), actions=service.allowed_actions(p, v.scheme)),
         live=v.live,
         results=list(by_id.values()),
         honours=[by_id[r.tenant_id] for r in v.honours],
@@ -125,13 +128,14 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
         super().__init__(verifier)
         self.db = db
 
-    def _scheme_msg(self, sc: Scheme) -> pb.Scheme:
+    def _scheme_msg(self, sc: Scheme, p: Principal) -> pb.Scheme:
         """The owner's name and its number of children come from the tenant directory:
-        a child cannot read its ancestor's row under RLS, and neither fact is private."""
+        a child cannot read its ancestor's row under RLS, and neither fact is private; what
+        ``p`` may do with it from the domain."""
         with self.db.unit_of_work(Scope.system_scope()) as s:
             owner = repository.tenant_by_path(s, sc.owner_path)
             children = len(repository.children(s, sc.owner_path))
-        return scheme_pb(sc, children, owner.name if owner else "")
+        return scheme_pb(sc, children, owner.name if owner else "", service.allowed_actions(p, sc))
 
     def _run(self, context: grpc.ServicerContext, fn: Callable[[Session, Principal], T]) -> T:
         return self.in_tenant(context, self.db, fn)
@@ -143,7 +147,7 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
 
         def run(s: Session, p: Principal) -> pb.Scheme:
             sc = service.create_scheme(s, p, data)
-            return self._scheme_msg(sc)
+            return self._scheme_msg(sc, p)
 
         return self._run(context, run)
 
@@ -153,31 +157,35 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
         return self._run(
             context,
             lambda s, p: pb.ListSchemesResponse(
-                schemes=[self._scheme_msg(x) for x in service.list_schemes(s, p, request.year)]
+                schemes=[self._scheme_msg(x, p) for x in service.list_schemes(s, p, request.year)]
             ),
         )
 
     def GetScheme(self, request: pb.SchemeRequest, context: grpc.ServicerContext) -> pb.Scheme:
         def run(s: Session, p: Principal) -> pb.Scheme:
             sc = service.get_scheme(s, p, request.scheme_id)
-            return self._scheme_msg(sc)
+            return self._scheme_msg(sc, p)
 
         return self._run(context, run)
 
     def Compute(
         self, request: pb.SchemeRequest, context: grpc.ServicerContext
     ) -> pb.ResultsResponse:
-        return self._run(context, lambda s, p: results_pb(service.compute(s, p, request.scheme_id)))
+        return self._run(
+            context, lambda s, p: results_pb(service.compute(s, p, request.scheme_id), p)
+        )
 
     def GetResults(
         self, request: pb.SchemeRequest, context: grpc.ServicerContext
     ) -> pb.ResultsResponse:
-        return self._run(context, lambda s, p: results_pb(service.results(s, p, request.scheme_id)))
+        return self._run(
+            context, lambda s, p: results_pb(service.results(s, p, request.scheme_id), p)
+        )
 
     def Close(self, request: pb.SchemeRequest, context: grpc.ServicerContext) -> pb.ResultsResponse:
         return self._run(
             context,
-            lambda s, p: results_pb(service.close(s, p, request.scheme_id, datetime.now(UTC))),
+            lambda s, p: results_pb(service.close(s, p, request.scheme_id, datetime.now(UTC)), p),
         )
 
     def Publish(
@@ -185,7 +193,7 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
     ) -> pb.ResultsResponse:
         return self._run(
             context,
-            lambda s, p: results_pb(service.publish(s, p, request.scheme_id, datetime.now(UTC))),
+            lambda s, p: results_pb(service.publish(s, p, request.scheme_id, datetime.now(UTC)), p),
         )
 
     def SetScores(
@@ -245,5 +253,5 @@ class AssessmentServicer(Servicer, assessment_pb2_grpc.AssessmentServiceServicer
         ids = list(request.tenant_ids)
         return self._run(
             context,
-            lambda s, p: results_pb(service.resolve_tie(s, p, request.scheme_id, ids)),
+            lambda s, p: results_pb(service.resolve_tie(s, p, request.scheme_id, ids), p),
         )

@@ -60,6 +60,11 @@ def is_assessor(p: Principal, sc: Scheme) -> bool:
     return is_descendant_or_self(sc.owner_path, p.tenant_path)
 
 
+def allowed_actions(p: Principal, sc: Scheme) -> list[str]:
+    """What ``p`` may do with the scheme (``domain.scheme_actions``)."""
+    return domain.scheme_actions(sc.status, sc.owner_path, p.tenant_path, p.roles)
+
+
 def require_owner(p: Principal, sc: Scheme) -> None:
     domain.check_admin(p.roles)
     if p.tenant_path != sc.owner_path:

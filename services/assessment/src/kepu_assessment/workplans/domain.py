@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from kepu_common.errors import InvalidArgument, PermissionDenied
+from kepu_common.tenancy import is_descendant_or_self
 
 OPEN, DONE, LATE = "open", "done", "late"
 MILESTONE_CN = {OPEN: "进行中", DONE: "已完成", LATE: "逾期完成"}
@@ -80,6 +81,37 @@ class Plan:  # 工作要点 / 实施方案
     @property
     def last_day(self) -> date:
         return date(self.end_year, 12, 31)
+
+
+# 可执行的操作 on a plan, for one caller
+PLAN_ACTIONS = (
+    "report_progress", "upload_evidence", "set_milestone", "supervise", "rectify", "score",
+    "export",
+)  # fmt: skip
+
+
+def is_plan_owner(owner_path: str, caller_path: str, roles: Iterable[str]) -> bool:
+    """The owner's admin: every change of the plan."""
+    return caller_path == owner_path and "admin" in set(roles)
+
+
+def plan_actions(owner_path: str, caller_path: str, roles: Iterable[str]) -> list[str]:
+    """What a caller who can see the plan may do with it (``PLAN_ACTIONS`` order), by the
+    checks the use cases make: the owner's admin everything; a unit named on a task (outside
+    the owner's line) reports progress on its tasks and attaches evidence; the owner's other
+    users and its ancestors read and export."""
+    owner = is_plan_owner(owner_path, caller_path, roles)
+    unit = not is_descendant_or_self(owner_path, caller_path)
+    allowed = {
+        "report_progress": owner or unit,
+        "upload_evidence": owner or unit,
+        "set_milestone": owner,
+        "supervise": owner,
+        "rectify": owner,
+        "score": owner,
+        "export": not unit,
+    }
+    return [a for a in PLAN_ACTIONS if allowed[a]]
 
 
 def check_owner_roles(roles: frozenset[str]) -> None:

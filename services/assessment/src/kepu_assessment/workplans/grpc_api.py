@@ -109,8 +109,9 @@ class WorkPlanServicer(Servicer, workplans_pb2_grpc.WorkPlanServiceServicer):
         return self.call(context, work)
 
     def _plan_pb(
-        self, plan: Plan, progress: list[Any] | None = None, files: Files | None = None
-    ) -> pb.Plan:
+        self, plan: Plan, p: Principal, progress: list[Any] | None = None,
+        files: Files | None = None,
+    ) -> pb.Plan:  # fmt: skip
         names = self._names(plan.owner_path)
         return pb.Plan(
             id=plan.id, title=plan.title, owner_tenant_id=plan.owner_tenant_id,
@@ -120,16 +121,17 @@ class WorkPlanServicer(Servicer, workplans_pb2_grpc.WorkPlanServiceServicer):
             sections=[pb.Section(no=n, title=t) for n, t in plan.sections],
             tasks=[task_pb(t, names, progress, files) for t in plan.tasks],
             created_at=shanghai_iso(plan.created_at),
+            allowed_actions=service.allowed_actions(p, plan),
         )  # fmt: skip
 
     def CreatePlan(self, request: pb.PlanInput, context: grpc.ServicerContext) -> pb.Plan:
         data = _dict(request)
-        return self._run(context, lambda s, p: self._plan_pb(service.create_plan(s, p, data)))
+        return self._run(context, lambda s, p: self._plan_pb(service.create_plan(s, p, data), p))
 
     def ImportPlan(self, request: pb.ImportPlanRequest, context: grpc.ServicerContext) -> pb.Plan:
         data = _dict(request.plan)
         return self._run(
-            context, lambda s, p: self._plan_pb(service.import_plan(s, p, data, request.xlsx))
+            context, lambda s, p: self._plan_pb(service.import_plan(s, p, data, request.xlsx), p)
         )
 
     def ListPlans(
@@ -138,7 +140,7 @@ class WorkPlanServicer(Servicer, workplans_pb2_grpc.WorkPlanServiceServicer):
         return self._run(
             context,
             lambda s, p: pb.ListPlansResponse(
-                plans=[self._plan_pb(x) for x in service.list_plans(s, p, request.year)]
+                plans=[self._plan_pb(x, p) for x in service.list_plans(s, p, request.year)]
             ),
         )
 
@@ -146,7 +148,7 @@ class WorkPlanServicer(Servicer, workplans_pb2_grpc.WorkPlanServiceServicer):
         def run(s: Session, p: Principal) -> pb.Plan:
             acc = service.load(s, p, request.plan_id)
             files = evidence.files_of(s, p, acc)
-            return self._plan_pb(acc.plan, service.progress(s, p, acc), files)
+            return self._plan_pb(acc.plan, p, service.progress(s, p, acc), files)
 
         return self._run(context, run)
 

@@ -67,12 +67,17 @@ def load(s: Session, p: Principal, plan_id: str) -> Access:
     if plan is None:
         raise NotFound(NOT_VISIBLE)
     if is_descendant_or_self(plan.owner_path, p.tenant_path):
-        return Access(plan, p.tenant_path == plan.owner_path and "admin" in p.roles, None)
+        return Access(plan, domain.is_plan_owner(plan.owner_path, p.tenant_path, p.roles), None)
     mine = [t for t in plan.tasks if p.tenant_id in t.unit_ids]
     if not mine:
         raise NotFound(NOT_VISIBLE)
     plan.tasks = mine
     return Access(plan, False, p.tenant_id)
+
+
+def allowed_actions(p: Principal, plan: Plan) -> list[str]:
+    """What ``p``, who can see ``plan``, may do with it (``domain.plan_actions``)."""
+    return domain.plan_actions(plan.owner_path, p.tenant_path, p.roles)
 
 
 def owned(s: Session, p: Principal, plan_id: str) -> Plan:

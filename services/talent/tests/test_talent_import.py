@@ -79,6 +79,9 @@ def test_mixed_rows_write_nothing_and_report_row_column_and_message(app, databas
     dup = next(e for e in job["errors"] if e["row"] == 8)
     assert "第7行" in dup["message"]
     assert all(e["message"] for e in job["errors"])
+    # each error names the row's person, so the clerk finds the row without counting
+    named = {e["row"]: e["name"] for e in job["errors"]}
+    assert (named[5], named[6], named[8]) == ("赵强", "钱多", "孙丽")
 
 
 def test_valid_only_mode_imports_the_good_rows(app, database):

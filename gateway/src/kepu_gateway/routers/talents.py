@@ -205,6 +205,7 @@ def import_failed(job: pb.ImportJob) -> Problem:
                 "field": e.field,
                 "label": e.field,
                 "message": e.message,
+                "name": e.name,
             }
             for e in job.errors
         ],

@@ -206,8 +206,15 @@ class Documents:
                     )
             good = [(n, v) for n, v in good if v["name_phone_hash"] not in taken]
         errors.sort(key=lambda e: (e.row, e.column))
+        names = {row_number: str(raw.get("name") or "") for row_number, raw in sheet.rows}
         stored = [
-            {"row": e.row, "column": e.column, "field": e.field, "message": e.message}
+            {
+                "row": e.row,
+                "column": e.column,
+                "field": e.field,
+                "message": e.message,
+                "name": names.get(e.row, ""),  # whose row: the clerk finds it by the name
+            }
             for e in errors[:MAX_STORED_ERRORS]
         ]
         finished = datetime.now(UTC)

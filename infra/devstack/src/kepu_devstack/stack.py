@@ -279,7 +279,7 @@ class Stack:
             preexec_fn=die_with_parent,
         )
 
-    def _wait_port(self, name: str, port: int, timeout: float = 60) -> None:
+    def _wait_port(self, name: str, port: int, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             proc = self.procs.get(name)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import RELEASE, SERVICES, Rendered
 from helm_hooks import hook_events, hook_weight, hooks_in_order
-from kepu_identity import passwords
+from kepu_identity import domain
 
 
 def job_names(hooks: list[dict[str, Any]]) -> list[str]:
@@ -88,7 +88,7 @@ def test_the_generated_initial_password_always_meets_the_policy(
 ) -> None:
     for _ in range(5):
         secret = render(chart="identity").named("Secret", f"{RELEASE}-identity-bootstrap-admin")
-        passwords.check_policy(secret["stringData"]["password"], secret["stringData"]["username"])
+        domain.check_policy(secret["stringData"]["password"], secret["stringData"]["username"])
 
 
 def test_an_existing_secret_replaces_the_generated_one(render: Callable[..., Rendered]) -> None:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from conftest import RELEASE, Rendered
-from kepu_identity import passwords
+from kepu_identity import domain
 from kepu_identity.realm import portal_redirect_uris, realm_representation
 
 REALM_FILE = Path(__file__).resolve().parents[2] / "charts" / "kepu" / "files" / "realm-kepu.json"
@@ -64,18 +64,18 @@ def test_the_import_keeps_keycloaks_default_scopes_and_carries_our_claims(
 def test_the_password_policy_is_every_rule_of_identity_none_weaker(umbrella: Rendered) -> None:
     realm = umbrella.named("KeycloakRealmImport", f"{RELEASE}-keycloak-realm-kepu")["spec"]["realm"]
     policy = realm["passwordPolicy"]
-    assert f"length({passwords.MIN_LENGTH})" in policy
-    assert f"passwordHistory({passwords.HISTORY})" in policy
+    assert f"length({domain.MIN_LENGTH})" in policy
+    assert f"passwordHistory({domain.HISTORY})" in policy
     assert "notUsername" in policy
     regex = re.search(r"regexPattern\((.*)\)$", policy)
     assert regex, policy
     # Keycloak's regexPattern and identity's check are the same expression.
-    assert regex.group(1) == passwords.THREE_OF_FOUR_CLASSES
+    assert regex.group(1) == domain.THREE_OF_FOUR_CLASSES
     for weak in ("onlylowercase1", "ONLYUPPER123", "lower-and-#"):
         assert re.fullmatch(regex.group(1), weak) is None  # two classes: refused
     assert re.fullmatch(regex.group(1), "Mixed-case-1") is not None
     assert (realm["failureFactor"], realm["maxFailureWaitSeconds"]) == (
-        passwords.MAX_FAILURES,
-        passwords.LOCK_MINUTES * 60,
+        domain.MAX_FAILURES,
+        domain.LOCK_MINUTES * 60,
     )
     assert realm["otpPolicyType"] == "totp" and realm["otpPolicyDigits"] == 6

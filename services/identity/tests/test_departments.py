@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kepu_identity import divisions
-from kepu_identity.tenants import CHILD_KINDS
+from kepu_identity import domain
+from kepu_identity.domain import CHILD_KINDS
 
 
 def test_a_department_sits_under_a_province_city_or_county_and_has_nothing_below():
@@ -16,6 +16,6 @@ def test_a_department_sits_under_a_province_city_or_county_and_has_nothing_below
 
 
 def test_a_department_code_is_its_parent_code_with_d_and_a_number():
-    assert divisions.validate_child_code("department", "410400D01", "410400") is None
-    assert "410400D01" in (divisions.validate_child_code("department", "410400S01", "410400") or "")
-    assert "开头" in (divisions.validate_child_code("department", "411300D01", "410400") or "")
+    assert domain.validate_child_code("department", "410400D01", "410400") is None
+    assert "410400D01" in (domain.validate_child_code("department", "410400S01", "410400") or "")
+    assert "开头" in (domain.validate_child_code("department", "411300D01", "410400") or "")

@@ -16,8 +16,13 @@ from kepu_common.outbox import build_envelope
 from kepu_devstack.tokens import TestIssuer
 from kepu_identity import audit
 from kepu_identity import repository as repo
-from kepu_identity.grpc_api import CredentialServicer, TenantServicer, UserServicer
-from kepu_identity.partners import PartnerServicer, StaffTokenVerifier
+from kepu_identity.grpc_api import (
+    CredentialServicer,
+    PartnerServicer,
+    TenantServicer,
+    UserServicer,
+)
+from kepu_identity.partners import StaffTokenVerifier
 from sqlalchemy import create_engine, text
 
 from .conftest import ISSUER, MIGRATIONS, principal_of
@@ -37,8 +42,8 @@ def gateway(ident, issuer):
     # the verifier identity runs with: staff tokens everywhere, partner tokens refused
     verifier = StaffTokenVerifier(ISSUER, key_source=issuer.jwks)
     server, port = make_server(0)
-    pbg.add_TenantServiceServicer_to_server(TenantServicer(verifier, ident.tenants), server)
-    pbg.add_UserServiceServicer_to_server(UserServicer(verifier, ident.db, ident.tenants), server)
+    pbg.add_TenantServiceServicer_to_server(TenantServicer(verifier, ident.db), server)
+    pbg.add_UserServiceServicer_to_server(UserServicer(verifier, ident.db), server)
     pbg.add_PartnerServiceServicer_to_server(PartnerServicer(verifier, ident.partners), server)
     pbg.add_CredentialServiceServicer_to_server(
         CredentialServicer(verifier, ident.distributor), server

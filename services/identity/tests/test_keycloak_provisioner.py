@@ -16,7 +16,7 @@ import pytest
 from kepu_common.errors import InvalidArgument, Unavailable
 from kepu_devstack.keycloak import KeycloakServer
 from kepu_devstack.ports import free_port
-from kepu_identity import passwords
+from kepu_identity import domain
 from kepu_identity.keycloak_provisioner import (
     KeycloakProvisioner,
     KeycloakSettings,
@@ -99,7 +99,7 @@ def test_the_imported_realm_keeps_keycloaks_default_scopes_and_states_our_rules(
     rep = admin.get_realm(keycloak_realm)
     assert rep["passwordPolicy"] == (
         "length(10) and maxLength(128) and notUsername and passwordHistory(5) and "
-        f"regexPattern({passwords.THREE_OF_FOUR_CLASSES})"
+        f"regexPattern({domain.THREE_OF_FOUR_CLASSES})"
     )
     assert (rep["bruteForceProtected"], rep["failureFactor"]) == (True, 5)
     assert rep["maxFailureWaitSeconds"] == rep["waitIncrementSeconds"] == 900
@@ -157,7 +157,7 @@ def test_keycloak_itself_refuses_a_password_of_two_character_classes(
     """Identity checks first (Chinese message); the realm's own policy is no weaker."""
     provision_nanyang(provisioner)
     with pytest.raises(InvalidArgument, match="至少三类"):
-        passwords.check_policy("alllowercase123", "kx411300")
+        domain.check_policy("alllowercase123", "kx411300")
     with pytest.raises(InvalidArgument, match="至少三类"):
         provisioner.set_password("kx411300", "alllowercase123")  # Keycloak's answer, translated
     with pytest.raises(InvalidArgument, match="至少 10 位"):

@@ -213,18 +213,17 @@ def _serve(ident: Identity, stop: threading.Event) -> int:
     from kepu_common.grpcio import bind_host, make_server
     from kepu_common.health import HealthWatch
 
-    from .grpc_api import CredentialServicer, TenantServicer, UserServicer
+    from .grpc_api import CredentialServicer, PartnerServicer, TenantServicer, UserServicer
     from .oidc import create_oidc_app
-    from .partners import PartnerServicer
 
     s = ident.settings
     server, port = make_server(s.grpc_port)
-    pbg.add_TenantServiceServicer_to_server(TenantServicer(ident.verifier, ident.tenants), server)
+    pbg.add_TenantServiceServicer_to_server(TenantServicer(ident.verifier, ident.db), server)
     pbg.add_CredentialServiceServicer_to_server(
         CredentialServicer(ident.verifier, ident.distributor), server
     )
     pbg.add_UserServiceServicer_to_server(
-        UserServicer(ident.verifier, ident.db, ident.tenants, realm=ident.realm), server
+        UserServicer(ident.verifier, ident.db, realm=ident.realm), server
     )
     pbg.add_PartnerServiceServicer_to_server(
         PartnerServicer(ident.verifier, ident.partners), server

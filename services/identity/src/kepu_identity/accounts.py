@@ -9,11 +9,11 @@ from typing import Any, Protocol
 import pyotp
 from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument
-from sqlalchemy import Row
 
-from . import passwords
+from . import domain, passwords
 from . import repository as repo
 from .crypto import Sealer
+from .models import User
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Account:
     is_admin: bool
 
     @classmethod
-    def from_row(cls, r: Row[Any]) -> Account:
+    def from_row(cls, r: User) -> Account:
         return cls(
             id=r.id,
             username=r.username,
@@ -78,7 +78,7 @@ class Account:
         )
 
 
-def audit_context(row: Row[Any], client_ip: str) -> dict[str, Any]:
+def audit_context(row: User, client_ip: str) -> dict[str, Any]:
     """Who and where, for the audit entries of a sign-in or password change of ``row``."""
     return {
         "tenant_id": row.tenant_id,
@@ -111,9 +111,7 @@ class Accounts:
                 repo.audit(s, action="login_blocked", **ctx)
                 failure = LOCKED
             elif not passwords.verify_password(row.password_hash, password):
-                locked = repo.record_failure(
-                    s, row.id, passwords.MAX_FAILURES, passwords.LOCK_MINUTES
-                )
+                locked = repo.record_failure(s, row.id, domain.MAX_FAILURES, domain.LOCK_MINUTES)
                 repo.audit(s, action="login_failure", **ctx)
                 if locked:
                     repo.audit(s, action="lockout", **ctx)
@@ -153,7 +151,7 @@ class Accounts:
             if row.locked:
                 repo.audit(s, action="login_blocked", **ctx)
                 return False
-            if repo.record_failure(s, row.id, passwords.MAX_FAILURES, passwords.LOCK_MINUTES):
+            if repo.record_failure(s, row.id, domain.MAX_FAILURES, domain.LOCK_MINUTES):
                 repo.audit(s, action="lockout", **ctx)
             repo.audit(s, action="login_failure", **{**ctx, "details": {"factor": "totp"}})
         return False
@@ -179,13 +177,11 @@ class Accounts:
 
     def set_new_password(self, account: Account, new: str, client_ip: str = "") -> Account:
         """Replace the password of a signed-in account (policy, history of 5, audit)."""
-        passwords.check_policy(new, account.username)
+        domain.check_policy(new, account.username)
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            for old in repo.recent_password_hashes(s, account.id, passwords.HISTORY):
+            for old in repo.recent_password_hashes(s, account.id, domain.HISTORY):
                 if passwords.verify_password(old, new):
-                    raise InvalidArgument(
-                        f"新密码不能与最近 {passwords.HISTORY} 次使用过的密码相同。"
-                    )
+                    raise InvalidArgument(f"新密码不能与最近 {domain.HISTORY} 次使用过的密码相同。")
             repo.set_password(
                 s, account.id, account.tenant_path, passwords.hash_password(new), must_change=False
             )
@@ -220,15 +216,8 @@ class Accounts:
     def enable_totp(self, account: Account, secret: str, code: str) -> bool:
         if not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
             return False
-        from sqlalchemy import text
-
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            s.execute(
-                text(
-                    "UPDATE users SET totp_secret = :s, totp_enabled = true WHERE id = CAST(:id AS uuid)"
-                ),
-                {"s": self.sealer.seal(secret.encode(), account.id.encode()), "id": account.id},
-            )
+            repo.enable_totp(s, account.id, self.sealer.seal(secret.encode(), account.id.encode()))
             repo.audit(
                 s,
                 tenant_id=account.tenant_id,
@@ -281,7 +270,7 @@ class KeycloakAccounts(Accounts):
             # The check is a sign-in at Keycloak: its failure and any lockout reach the audit
             # log from Keycloak's own events (``keycloak_events``), not written twice here.
             raise INVALID if outcome == "invalid" else LOCKED
-        passwords.check_policy(new, username)
+        domain.check_policy(new, username)
         self.realm.set_password(username, new)
         with self.db.unit_of_work(Scope.system_scope()) as s:
             repo.mark_password_changed(s, row.id)

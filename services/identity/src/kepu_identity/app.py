@@ -19,7 +19,6 @@ from .keys import KeyRing
 from .partners import Partners, StaffTokenVerifier
 from .settings import IdentitySettings
 from .sheets import IssuedRow
-from .tenants import Tenants
 from .tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,6 @@ class Identity:
     keys: KeyRing
     accounts: Accounts
     issuer: TokenIssuer
-    tenants: Tenants
     distributor: CredentialDistributor
     verifier: TokenVerifier
     partners: Partners
@@ -97,7 +95,6 @@ def build(settings: IdentitySettings) -> Identity:
         keys,
         accounts,
         issuer,
-        Tenants(db),
         distributor,
         verifier,
         Partners(db, sealer, realm=realm, egress=Egress.parse(settings.webhook_allowed_networks)),

@@ -8,38 +8,33 @@ resumed by the next request for T and never issues two accounts for one tenant
 kept only sealed (AES-GCM) until the sheet is produced, then wiped. A caller that stores
 the sheet somewhere (the Helm Job's Secret) passes ``deliver``: it runs before the wipe
 commits, so a failed store leaves the batch to be delivered again by the next run.
+
+Unlike the other use cases (``service``), a distribution opens its own units of work: the
+batch commits chunk by chunk so that it can be resumed, which one transaction at the edge
+could not do. The rules are in ``domain``, the SQL in ``repository``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from kepu_common.db import Database, Scope
-from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
+from kepu_common.errors import NotFound
 from kepu_common.tenancy import Principal
-from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
-from . import passwords
+from . import domain, passwords
 from . import repository as repo
 from .crypto import Sealer
+from .models import CredentialItem, Tenant
 from .sheets import IssuedRow, sheet_xlsx, slips_docx
 
 log = logging.getLogger(__name__)
-CHUNK = 50
-SCOPES = ("children", "subtree", "branch")
 _HASHERS = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="argon2")
-
-
-def username_for(code: str) -> str:
-    """Login name derived from the division code: ``kx`` + code (e.g. kx411300)."""
-    return "kx" + code.lower()
 
 
 @dataclass
@@ -81,33 +76,24 @@ class CredentialDistributor:
         """Issue the missing admin accounts of ``scope``: direct ``children``, the whole
         ``subtree``, or one ``branch`` (``branch_tenant_id`` and its descendants, e.g. a city
         and its counties, issued by the province in one request)."""
-        if scope not in SCOPES:
-            raise InvalidArgument(
-                "分配范围只能是 children（直属下级）、subtree（全部下级）"
-                "或 branch（指定下级单位及其全部下级）。"
-            )
-        if scope == "branch" and not branch_tenant_id:
-            raise InvalidArgument("分配范围为指定下级单位时，须选择下级单位（branch_tenant_id）。")
-        if not caller.has_role("admin") and not caller.has_role("platform_admin"):
-            raise PermissionDenied("只有本单位管理员可以分配下级账号。")
+        domain.check_distribution(caller, scope, branch_tenant_id)
         with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
             t = repo.get_tenant(s, tenant_id)
             if t is None:
-                raise NotFound("单位不存在，或不在您的管辖范围内。")
-            if t.path != caller.tenant_path and not caller.has_role("platform_admin"):
-                raise PermissionDenied("只能为本单位的下级分配账号。")
+                raise NotFound(domain.NOT_VISIBLE)
+            domain.check_issuer_tenant(caller, t.path)
             targets = self._targets(s, t, scope, branch_tenant_id)
             batch_id = self._plan(s, caller, t, scope, targets, reset_tenant_ids or [])
         self._issue_pending(caller, batch_id)
         return self._deliver(caller, batch_id, t.name, deliver)
 
-    def _targets(self, s: Session, t: Row[Any], scope: str, branch_id: str) -> list[Row[Any]]:
+    def _targets(self, s: Session, t: Tenant, scope: str, branch_id: str) -> list[Tenant]:
         """The tenants of ``scope`` under ``t`` that have no admin yet."""
         if scope != "branch":
             return repo.descendants_without_admin(s, t.path, direct_only=scope == "children")
         b = repo.get_tenant(s, branch_id)
-        if b is None or not b.path.startswith(t.path + "."):
-            raise InvalidArgument("所选下级单位不存在，或不是本单位的下级。")
+        domain.check_branch(t.path, None if b is None else b.path)
+        assert b is not None
         return repo.descendants_without_admin(s, b.path, direct_only=False, include_self=True)
 
     def outstanding(self, caller: Principal, tenant_id: str, scope: str = "subtree") -> int:
@@ -115,44 +101,26 @@ class CredentialDistributor:
         with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
             t = repo.get_tenant(s, tenant_id)
             if t is None:
-                raise NotFound("单位不存在，或不在您的管辖范围内。")
-            running = s.execute(
-                text(
-                    "SELECT count(*) FROM credential_items i JOIN credential_batches b"
-                    " ON b.id = i.batch_id WHERE b.tenant_id = CAST(:t AS uuid)"
-                    " AND b.status = 'running'"
-                ),
-                {"t": t.id},
-            ).scalar()
+                raise NotFound(domain.NOT_VISIBLE)
+            running = repo.items_of_running_batches(s, t.id)
             missing = repo.descendants_without_admin(s, t.path, direct_only=scope == "children")
-        return int(running or 0) + len(missing)
+        return running + len(missing)
 
     def _plan(
         self,
         s: Session,
         caller: Principal,
-        t: Row[Any],
+        t: Tenant,
         scope: str,
-        targets: list[Row[Any]],
+        targets: list[Tenant],
         reset_ids: list[str],
     ) -> str:
-        running = s.execute(
-            text(
-                "SELECT id::text FROM credential_batches WHERE tenant_id = CAST(:t AS uuid)"
-                " AND status = 'running' FOR UPDATE"
-            ),
-            {"t": t.id},
-        ).scalar()
+        running = repo.lock_running_batch(s, t.id)
         if running:
             log.info("resuming credential batch %s", running)
-            return str(running)
-        batch_id = str(uuid.uuid4())
-        s.execute(
-            text(
-                "INSERT INTO credential_batches (id, tenant_id, tenant_path, scope, created_by)"
-                " VALUES (CAST(:id AS uuid), CAST(:t AS uuid), CAST(:p AS ltree), :s, :by)"
-            ),
-            {"id": batch_id, "t": t.id, "p": t.path, "s": scope, "by": caller.username},
+            return running
+        batch_id = repo.insert_batch(
+            s, tenant_id=t.id, tenant_path=t.path, scope=scope, by=caller.username
         )
         for rid in reset_ids:
             r = repo.get_tenant(s, rid)
@@ -160,32 +128,18 @@ class CredentialDistributor:
                 raise NotFound(f"要重置的单位 {rid} 不存在或不是您的下级。")
             targets.append(r)
         for target in targets:
-            s.execute(
-                text(
-                    "INSERT INTO credential_items (batch_id, tenant_id, tenant_path, username)"
-                    " VALUES (CAST(:b AS uuid), CAST(:t AS uuid), CAST(:p AS ltree), :u) ON CONFLICT DO NOTHING"
-                ),
-                {"b": batch_id, "t": target.id, "p": target.path, "u": username_for(target.code)},
-            )
+            repo.insert_item(s, batch_id, target.id, target.path, domain.username_for(target.code))
         return batch_id
 
     def _issue_pending(self, caller: Principal, batch_id: str) -> None:
         count = 0
         while True:
             with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
-                items = s.execute(
-                    text(
-                        "SELECT i.tenant_id::text AS tenant_id, i.tenant_path::text AS path, i.username,"
-                        " t.code, t.name, t.kind FROM credential_items i JOIN tenants t ON t.id = i.tenant_id"
-                        " WHERE i.batch_id = CAST(:b AS uuid) AND i.status = 'pending'"
-                        " ORDER BY i.tenant_path LIMIT :n FOR UPDATE OF i SKIP LOCKED"
-                    ),
-                    {"b": batch_id, "n": CHUNK},
-                ).all()
+                items = repo.claim_pending_items(s, batch_id, domain.CHUNK)
                 if not items:
                     break
                 # argon2id dominates (~20 ms each) and releases the GIL: hash a chunk on all cores.
-                secrets_ = [passwords.generate_initial_password() for _ in items]
+                secrets_ = [domain.generate_initial_password() for _ in items]
                 hashes = list(_HASHERS.map(passwords.hash_password, secrets_))
                 for it, password, password_hash in zip(items, secrets_, hashes, strict=True):
                     if self._fail_after is not None and count >= self._fail_after:
@@ -198,7 +152,7 @@ class CredentialDistributor:
         s: Session,
         caller: Principal,
         batch_id: str,
-        it: Row[Any],
+        it: CredentialItem,
         password: str,
         password_hash: str,
     ) -> None:
@@ -222,17 +176,8 @@ class CredentialDistributor:
         else:
             uid = existing.id
             repo.set_password(s, uid, it.path, password_hash, must_change=True)
-        s.execute(
-            text(
-                "UPDATE credential_items SET status = 'issued', sealed_password = :sp"
-                " WHERE batch_id = CAST(:b AS uuid) AND tenant_id = CAST(:t AS uuid)"
-            ),
-            {
-                "sp": self.sealer.seal(password.encode(), f"{batch_id}:{it.tenant_id}".encode()),
-                "b": batch_id,
-                "t": it.tenant_id,
-            },
-        )
+        sealed = self.sealer.seal(password.encode(), f"{batch_id}:{it.tenant_id}".encode())
+        repo.mark_issued(s, batch_id, it.tenant_id, sealed)
         repo.audit(
             s,
             tenant_id=it.tenant_id,
@@ -252,32 +197,15 @@ class CredentialDistributor:
     ) -> DistributionResult:
         result = DistributionResult(batch_id=batch_id)
         with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
-            items = s.execute(
-                text(
-                    "SELECT i.tenant_id::text AS tenant_id, i.username, i.sealed_password, t.code, t.name, t.kind"
-                    " FROM credential_items i JOIN tenants t ON t.id = i.tenant_id"
-                    " WHERE i.batch_id = CAST(:b AS uuid) AND i.status = 'issued' ORDER BY i.tenant_path"
-                ),
-                {"b": batch_id},
-            ).all()
-            for it in items:
+            for it in repo.issued_items(s, batch_id):
+                assert it.sealed_password is not None
                 pw = self.sealer.open(
                     it.sealed_password, f"{batch_id}:{it.tenant_id}".encode()
                 ).decode()
                 result.issued.append(IssuedRow(it.code, it.name, it.kind, it.username, pw))
                 result.issued_ids.append(it.tenant_id)
-            result.skipped = int(
-                s.execute(
-                    text(
-                        "SELECT count(*) FROM tenants t WHERE t.tenant_path <@ CAST(:p AS ltree)"
-                        " AND t.tenant_path <> CAST(:p AS ltree) AND EXISTS (SELECT 1 FROM users u"
-                        " WHERE u.tenant_id = t.id AND u.is_tenant_admin)"
-                    ),
-                    {"p": caller.tenant_path},
-                ).scalar()
-                or 0
-            ) - len(result.issued)
-            result.skipped = max(result.skipped, 0)
+            with_admin = repo.count_with_admin_below(s, caller.tenant_path)
+            result.skipped = max(with_admin - len(result.issued), 0)
             result.sheet = sheet_xlsx(issuer_name, self.login_url, result.issued)
             result.slips = slips_docx(issuer_name, self.login_url, result.issued)
             if deliver is not None:
@@ -285,18 +213,5 @@ class CredentialDistributor:
                 # running with its sealed passwords and the next run delivers it again.
                 deliver(result)
             # The sheet leaves now; the sealed passwords are wiped in the same transaction.
-            s.execute(
-                text(
-                    "UPDATE credential_items SET sealed_password = NULL, status = 'delivered'"
-                    " WHERE batch_id = CAST(:b AS uuid)"
-                ),
-                {"b": batch_id},
-            )
-            s.execute(
-                text(
-                    "UPDATE credential_batches SET status = 'delivered', finished_at = now()"
-                    " WHERE id = CAST(:b AS uuid)"
-                ),
-                {"b": batch_id},
-            )
+            repo.mark_delivered(s, batch_id)
         return result

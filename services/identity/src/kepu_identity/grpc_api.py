@@ -1,11 +1,16 @@
-"""gRPC servicers of the identity service: proto <-> use cases, nothing else."""
+"""gRPC servicers of the identity service: proto <-> use cases, nothing else.
+
+The edge owns the transaction: ``_run`` verifies the caller and opens one unit of work in
+the caller's tenant scope (``kepu_common.grpcio.Servicer.in_tenant``). Two calls differ on
+purpose: ``DistributeCredentials`` runs a batch that commits chunk by chunk (``credentials``),
+and ``ResolvePartner`` reads under the root of the caller's tree (ancestors' partners).
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, TypeVar
 
 import grpc
 from kepu.identity.v1 import identity_pb2 as pb
@@ -13,86 +18,84 @@ from kepu.identity.v1 import identity_pb2_grpc as pbg
 from kepu_common import metrics
 from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
-from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
-from kepu_common.grpcio import Servicer
-from kepu_common.times import SHANGHAI, shanghai_iso
+from kepu_common.errors import InvalidArgument, PermissionDenied
+from kepu_common.grpcio import Servicer, bearer
+from kepu_common.tenancy import Principal
+from kepu_common.times import SHANGHAI
+from sqlalchemy.orm import Session
 
-from . import audit
+from . import domain, service
 from . import repository as repo
 from .credentials import CredentialDistributor
-from .tenants import Tenants, _uuid
+from .messages import audit_entry_msg, credentials_msg, partner_msg, tenant_msg, user_msg
+from .service import RealmUsers
 
-ROLES = {"admin", "reviewer", "reporter", "viewer"}
+if TYPE_CHECKING:
+    from .partners import Partners
 
-
-def tenant_msg(r: Any) -> pb.Tenant:
-    return pb.Tenant(
-        id=r.id,
-        code=r.code,
-        name=r.name,
-        kind=r.kind,
-        parent_id=r.parent_id,
-        path=r.path,
-        status=r.status,
-        has_admin=bool(r.has_admin),
-        child_count=int(r.child_count),
-    )
+T = TypeVar("T")
 
 
-class TenantServicer(Servicer, pbg.TenantServiceServicer):
-    def __init__(self, verifier: TokenVerifier, tenants: Tenants) -> None:
+class _Edge(Servicer):
+    def __init__(self, verifier: TokenVerifier, db: Database) -> None:
         super().__init__(verifier)
-        self.tenants = tenants
+        self.db = db
 
+    def _run(self, context: grpc.ServicerContext, fn: Callable[[Session, Principal], T]) -> T:
+        return self.in_tenant(context, self.db, fn)
+
+
+class TenantServicer(_Edge, pbg.TenantServiceServicer):
     def GetMyTenant(
         self, request: pb.GetMyTenantRequest, context: grpc.ServicerContext
     ) -> pb.Tenant:
-        return self.call(context, lambda: tenant_msg(self.tenants.me(self.principal(context))))
+        return self._run(context, lambda s, p: tenant_msg(service.get_tenant(s, p, p.tenant_id)))
 
     def GetTenant(self, request: pb.GetTenantRequest, context: grpc.ServicerContext) -> pb.Tenant:
-        return self.call(
-            context,
-            lambda: tenant_msg(self.tenants.get(self.principal(context), request.tenant_id)),
+        return self._run(
+            context, lambda s, p: tenant_msg(service.get_tenant(s, p, request.tenant_id))
         )
 
     def ListChildren(
         self, request: pb.ListChildrenRequest, context: grpc.ServicerContext
     ) -> pb.ListChildrenResponse:
-        def run() -> pb.ListChildrenResponse:
-            rows = self.tenants.children(self.principal(context), request.tenant_id)
-            return pb.ListChildrenResponse(tenants=[tenant_msg(r) for r in rows])
-
-        return self.call(context, run)
+        return self._run(
+            context,
+            lambda s, p: pb.ListChildrenResponse(
+                tenants=[tenant_msg(r) for r in service.children(s, p, request.tenant_id)]
+            ),
+        )
 
     def ListSubtree(
         self, request: pb.ListSubtreeRequest, context: grpc.ServicerContext
     ) -> pb.ListChildrenResponse:
-        def run() -> pb.ListChildrenResponse:
-            rows = self.tenants.subtree(
-                self.principal(context), request.tenant_id, request.max_depth
-            )
-            return pb.ListChildrenResponse(tenants=[tenant_msg(r) for r in rows])
-
-        return self.call(context, run)
+        return self._run(
+            context,
+            lambda s, p: pb.ListChildrenResponse(
+                tenants=[
+                    tenant_msg(r)
+                    for r in service.subtree(s, p, request.tenant_id, request.max_depth)
+                ]
+            ),
+        )
 
     def CreateTenant(
         self, request: pb.CreateTenantRequest, context: grpc.ServicerContext
     ) -> pb.Tenant:
-        return self.call(
+        return self._run(
             context,
-            lambda: tenant_msg(
-                self.tenants.create(
-                    self.principal(context),
-                    request.parent_id,
-                    request.code,
-                    request.name,
-                    request.kind,
+            lambda s, p: tenant_msg(
+                service.create_tenant(
+                    s, p, request.parent_id, request.code, request.name, request.kind
                 )
             ),
         )
 
 
 class CredentialServicer(Servicer, pbg.CredentialServiceServicer):
+    """A distribution is a batch committed chunk by chunk (an interrupted one resumes), so the
+    distributor opens its own units of work; this edge only verifies and translates."""
+
     def __init__(self, verifier: TokenVerifier, distributor: CredentialDistributor) -> None:
         super().__init__(verifier)
         self.distributor = distributor
@@ -102,11 +105,11 @@ class CredentialServicer(Servicer, pbg.CredentialServiceServicer):
     ) -> pb.DistributeCredentialsResponse:
         def run() -> pb.DistributeCredentialsResponse:
             caller = self.principal(context)
-            _uuid(request.tenant_id)
+            domain.check_visible_id(request.tenant_id)
             for rid in request.reset_tenant_ids:
-                _uuid(rid)
+                domain.check_visible_id(rid)
             if request.branch_tenant_id:
-                _uuid(request.branch_tenant_id)
+                domain.check_visible_id(request.branch_tenant_id)
             with metrics.timed(metrics.distribution_duration, scope=request.scope or "subtree"):
                 res = self.distributor.distribute(
                     caller,
@@ -135,148 +138,40 @@ class CredentialServicer(Servicer, pbg.CredentialServiceServicer):
         return self.call(context, run)
 
 
-class RealmUsers(Protocol):
-    """What user management needs of Keycloak (``KeycloakProvisioner``) in Keycloak mode."""
-
-    def set_roles(self, username: str, roles: Sequence[str]) -> None: ...
-
-    def unlock(self, username: str) -> None: ...
-
-
-def user_msg(row: Any) -> pb.User:
-    return pb.User(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        username=row.username,
-        roles=list(row.roles),
-        must_change_password=row.must_change_password,
-        locked=bool(row.locked),
-        display_name=row.display_name,
-    )
-
-
-class UserServicer(Servicer, pbg.UserServiceServicer):
+class UserServicer(_Edge, pbg.UserServiceServicer):
     def __init__(
-        self,
-        verifier: TokenVerifier,
-        db: Database,
-        tenants: Tenants,
-        realm: RealmUsers | None = None,
+        self, verifier: TokenVerifier, db: Database, realm: RealmUsers | None = None
     ) -> None:
-        super().__init__(verifier)
-        self.db = db
-        self.tenants = tenants
+        super().__init__(verifier, db)
         self.realm = realm  # Keycloak: roles and lockouts live there too
 
     def UnlockUser(self, request: pb.UnlockUserRequest, context: grpc.ServicerContext) -> pb.User:
-        def run() -> pb.User:
-            caller = self.principal(context)
-            if not caller.has_role("admin"):
-                raise PermissionDenied("只有管理员可以解除账号锁定。")
-            _uuid(request.user_id)
-            with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
-                row = repo.user_by_id(s, request.user_id)  # RLS: the caller's subtree only
-                if row is None:
-                    raise NotFound("用户不存在，或不在您的管辖范围内。")
-                if row.id == caller.subject:
-                    raise PermissionDenied("不能为自己解除锁定，请联系上级单位管理员。")
-                repo.reset_failures(s, row.id)
-                if self.realm is not None:  # in the transaction: a refusal there undoes ours
-                    self.realm.unlock(row.username)
-                repo.audit(
-                    s,
-                    tenant_id=row.tenant_id,
-                    tenant_path=row.tenant_path,
-                    action="account_unlocked",
-                    username=row.username,
-                    actor=caller.username,
-                    client_ip=caller.client_ip,
-                )
-                row = repo.user_by_id(s, request.user_id)
-            assert row is not None
-            return user_msg(row)
-
-        return self.call(context, run)
+        return self._run(
+            context, lambda s, p: user_msg(service.unlock_user(s, p, request.user_id, self.realm))
+        )
 
     def ListUsers(
         self, request: pb.ListUsersRequest, context: grpc.ServicerContext
     ) -> pb.ListUsersResponse:
-        def run() -> pb.ListUsersResponse:
-            caller = self.principal(context)
-            t = self.tenants.get(caller, request.tenant_id or caller.tenant_id)
-            with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
-                rows = repo.users_of_tenant(s, t.id)
-            return pb.ListUsersResponse(
-                users=[
-                    pb.User(
-                        id=r.id,
-                        tenant_id=r.tenant_id,
-                        username=r.username,
-                        roles=list(r.roles),
-                        must_change_password=r.must_change_password,
-                        locked=bool(r.locked),
-                        display_name=r.display_name,
-                    )
-                    for r in rows
-                ]
-            )
-
-        return self.call(context, run)
+        return self._run(
+            context,
+            lambda s, p: pb.ListUsersResponse(
+                users=[user_msg(r) for r in service.list_users(s, p, request.tenant_id)]
+            ),
+        )
 
     def SetRoles(self, request: pb.SetRolesRequest, context: grpc.ServicerContext) -> pb.User:
-        def run() -> pb.User:
-            caller = self.principal(context)
-            if not caller.has_role("admin"):
-                raise PermissionDenied("只有管理员可以调整角色。")
-            roles = sorted(set(request.roles))
-            if not roles or not set(roles) <= ROLES:
-                raise InvalidArgument(
-                    "角色只能是 admin、reviewer、reporter、viewer 中的一个或多个。"
-                )
-            _uuid(request.user_id)
-            from sqlalchemy import text
-
-            with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
-                row = repo.user_by_id(s, request.user_id)
-                if row is None:
-                    raise NotFound("用户不存在，或不在您的管辖范围内。")
-                if row.id == caller.subject:
-                    raise PermissionDenied("不能修改自己的角色。")
-                s.execute(
-                    text("UPDATE users SET roles = :r WHERE id = CAST(:i AS uuid)"),
-                    {"r": roles, "i": row.id},
-                )
-                if self.realm is not None:  # Keycloak's tokens carry its roles, not ours
-                    self.realm.set_roles(row.username, roles)
-                repo.audit(
-                    s,
-                    tenant_id=row.tenant_id,
-                    tenant_path=row.tenant_path,
-                    action="role_changed",
-                    username=row.username,
-                    actor=caller.username,
-                    details={"from": ",".join(row.roles), "to": ",".join(roles)},
-                )
-                row = repo.user_by_id(s, request.user_id)
-            assert row is not None
-            return pb.User(
-                id=row.id,
-                tenant_id=row.tenant_id,
-                username=row.username,
-                roles=list(row.roles),
-                must_change_password=row.must_change_password,
-                locked=bool(row.locked),
-                display_name=row.display_name,
-            )
-
-        return self.call(context, run)
+        return self._run(
+            context,
+            lambda s, p: user_msg(
+                service.set_roles(s, p, request.user_id, list(request.roles), self.realm)
+            ),
+        )
 
     def ListAudit(
         self, request: pb.ListAuditRequest, context: grpc.ServicerContext
     ) -> pb.ListAuditResponse:
-        def run() -> pb.ListAuditResponse:
-            caller = self.principal(context)
-            t = self.tenants.get(caller, request.tenant_id or caller.tenant_id)
+        def run(s: Session, p: Principal) -> pb.ListAuditResponse:
             f = repo.AuditFilter(
                 action=request.action.strip(),
                 username=request.username.strip(),
@@ -285,28 +180,10 @@ class UserServicer(Servicer, pbg.UserServiceServicer):
                 limit=min(max(request.limit or 100, 1), 1000),
                 offset=max(request.offset, 0),
             )
-            with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
-                rows, total = repo.audit_entries(s, t.path, f)
-            entries = []
-            for r in rows:
-                details = json.loads(r.details or "{}")
-                entries.append(
-                    pb.AuditEntry(
-                        id=r.id,
-                        occurred_at=shanghai_iso(r.occurred_at),
-                        action=r.action,
-                        username=r.username,
-                        tenant_path=r.tenant_path,
-                        details_json=r.details,
-                        actor=r.actor or r.username,
-                        client_ip=r.client_ip,
-                        object=r.object,
-                        summary=audit.describe(r.action, r.username, details),
-                    )
-                )
-            return pb.ListAuditResponse(entries=entries, total=total)
+            rows, total = service.audit_entries(s, p, request.tenant_id, f)
+            return pb.ListAuditResponse(entries=[audit_entry_msg(r) for r in rows], total=total)
 
-        return self.call(context, run)
+        return self._run(context, run)
 
 
 def _audit_time(value: str, label: str) -> datetime | None:
@@ -320,3 +197,72 @@ def _audit_time(value: str, label: str) -> datetime | None:
             f"{label}格式不正确，请使用 ISO 8601（如 2026-12-01T08:00:00+08:00）。"
         ) from None
     return at if at.tzinfo else at.replace(tzinfo=SHANGHAI)
+
+
+class PartnerServicer(_Edge, pbg.PartnerServiceServicer):
+    """gRPC: proto <-> the partner use cases, with the registry's key, realm and egress."""
+
+    def __init__(self, verifier: TokenVerifier, partners: Partners) -> None:
+        super().__init__(verifier, partners.db)
+        self.kit = partners
+
+    def RegisterPartner(
+        self, request: pb.RegisterPartnerRequest, context: grpc.ServicerContext
+    ) -> pb.PartnerCredentials:
+        return self._run(
+            context,
+            lambda s, p: credentials_msg(
+                service.register_partner(
+                    s,
+                    p,
+                    self.kit,
+                    request.name,
+                    list(request.scopes),
+                    request.webhook_url,
+                    list(request.events),
+                )
+            ),
+        )
+
+    def ListPartners(
+        self, request: pb.ListPartnersRequest, context: grpc.ServicerContext
+    ) -> pb.ListPartnersResponse:
+        return self._run(
+            context,
+            lambda s, p: pb.ListPartnersResponse(
+                partners=[partner_msg(r) for r in service.list_partners(s, p)]
+            ),
+        )
+
+    def RotatePartnerSecret(
+        self, request: pb.PartnerRef, context: grpc.ServicerContext
+    ) -> pb.PartnerCredentials:
+        return self._run(
+            context,
+            lambda s, p: credentials_msg(
+                service.rotate_partner_secret(s, p, self.kit, request.client_id)
+            ),
+        )
+
+    def DisablePartner(self, request: pb.PartnerRef, context: grpc.ServicerContext) -> pb.Partner:
+        return self._run(
+            context,
+            lambda s, p: partner_msg(service.disable_partner(s, p, self.kit, request.client_id)),
+        )
+
+    def ResolvePartner(self, request: pb.PartnerRef, context: grpc.ServicerContext) -> pb.Partner:
+        """Staff resolve a partner of their lineage; a partner resolves itself (the gateway
+        asks this with the partner's own token on every /partner/v1 request)."""
+
+        def run() -> pb.Partner:
+            # The base verification, without the staff-only refusal of StaffTokenVerifier.
+            caller = TokenVerifier.principal(self.verifier, bearer(context))
+            if "partner" not in caller.roles:
+                with self.db.unit_of_work(Scope.tenant(service.lineage_scope(caller))) as s:
+                    return partner_msg(service.resolve_partner(s, caller, request.client_id))
+            if request.client_id and request.client_id != caller.client_id:
+                raise PermissionDenied("合作机构不能查询其他合作机构。")
+            with self.db.unit_of_work(Scope.tenant(caller.tenant_path)) as s:
+                return partner_msg(service.current_partner(s, caller))
+
+        return self.call(context, run)

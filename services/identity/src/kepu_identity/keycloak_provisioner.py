@@ -28,7 +28,7 @@ from keycloak.exceptions import (
     KeycloakPostError,
 )
 
-from . import passwords, realm
+from . import domain, realm
 
 OUR_ROLES = realm.STAFF_ROLES
 _PATH_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
@@ -145,9 +145,9 @@ def _status(exc: KeycloakError) -> int:
 
 # Keycloak's password-policy errors (``invalidPassword...Message``) in the portal's words.
 _POLICY_MESSAGES = {
-    "invalidPasswordHistoryMessage": f"新密码不能与最近 {passwords.HISTORY} 次使用过的密码相同。",
-    "invalidPasswordMinLengthMessage": f"密码长度至少 {passwords.MIN_LENGTH} 位。",
-    "invalidPasswordMaxLengthMessage": f"密码长度不能超过 {passwords.MAX_LENGTH} 位。",
+    "invalidPasswordHistoryMessage": f"新密码不能与最近 {domain.HISTORY} 次使用过的密码相同。",
+    "invalidPasswordMinLengthMessage": f"密码长度至少 {domain.MIN_LENGTH} 位。",
+    "invalidPasswordMaxLengthMessage": f"密码长度不能超过 {domain.MAX_LENGTH} 位。",
     "invalidPasswordNotUsernameMessage": "密码不能与用户名相同。",
     "invalidPasswordRegexPatternMessage": "密码须包含大写字母、小写字母、数字、特殊字符中的至少三类。",
 }

@@ -6,7 +6,6 @@ The JWKS publishes every key young enough to have signed a still-valid token
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -14,8 +13,8 @@ from typing import Any
 
 from joserfc.jwk import KeySet, RSAKey
 from kepu_common.db import Database, Scope
-from sqlalchemy import text
 
+from . import repository as repo
 from .crypto import Sealer
 
 
@@ -29,29 +28,16 @@ class KeyRing:
 
     def _load(self) -> tuple[RSAKey, dict[str, Any]]:
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            s.execute(text("SELECT pg_advisory_xact_lock(4242)"))
-            rows = s.execute(
-                text(
-                    "SELECT kid, private_key, public_jwk, extract(epoch FROM now() - created_at) AS age"
-                    " FROM signing_keys ORDER BY created_at DESC"
-                )
-            ).all()
+            repo.lock_signing_keys(s)
+            rows = repo.signing_keys_newest_first(s)
             if not rows or rows[0].age > self.rotation_seconds:
                 kid = uuid.uuid4().hex
                 key = RSAKey.generate_key(
                     2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"}
                 )
                 public = key.as_dict(private=False)
-                s.execute(
-                    text(
-                        "INSERT INTO signing_keys (kid, alg, private_key, public_jwk)"
-                        " VALUES (:k, 'RS256', :p, CAST(:j AS jsonb))"
-                    ),
-                    {
-                        "k": kid,
-                        "p": self.sealer.seal(key.as_pem(private=True), kid.encode()),
-                        "j": json.dumps(public),
-                    },
+                repo.insert_signing_key(
+                    s, kid, self.sealer.seal(key.as_pem(private=True), kid.encode()), public
                 )
                 current = key
                 published = [public]
@@ -65,12 +51,7 @@ class KeyRing:
             # Older keys stay published while tokens they signed may still be in flight.
             limit = 2 * self.rotation_seconds + 3600
             published += [r.public_jwk for r in rows if r.kid != current.kid and r.age <= limit]
-            s.execute(
-                text(
-                    "DELETE FROM signing_keys WHERE created_at < now() - make_interval(secs => :s)"
-                ),
-                {"s": 4 * self.rotation_seconds + 3600},
-            )
+            repo.delete_signing_keys_older_than(s, 4 * self.rotation_seconds + 3600)
         return current, {"keys": published}
 
     def current(self) -> tuple[RSAKey, dict[str, Any]]:
@@ -93,9 +74,6 @@ class KeyRing:
     def rotate_now(self) -> None:
         """Force a new key (operators, tests); old keys stay published."""
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            s.execute(
-                text("UPDATE signing_keys SET created_at = created_at - make_interval(secs => :s)"),
-                {"s": self.rotation_seconds + 1},
-            )
+            repo.age_signing_keys(s, self.rotation_seconds + 1)
         with self._lock:
             self._cached = None

@@ -31,13 +31,13 @@ from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 from kepu_common.errors import DomainError, Unauthenticated
 from kepu_common.transient import UNAVAILABLE_ERRORS
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import repository as repo
 from .accounts import NOT_SET_UP, OTP_INVALID, Account, Accounts, SignInFailed
-from .clients import Client, get_client
 from .crypto import Sealer
 from .keys import KeyRing
+from .models import Client
 from .throttle import SignInThrottle
 from .tokens import TokenIssuer, digest
 
@@ -135,7 +135,7 @@ def create_oidc_app(
         if not client_id:
             return None
         with db.unit_of_work(Scope.system_scope()) as s:
-            return get_client(s, client_id)
+            return repo.get_client(s, client_id)
 
     def client_auth(request: Request, form: dict[str, Any]) -> tuple[str | None, str | None]:
         auth = request.headers.get("authorization", "")
@@ -275,14 +275,7 @@ def create_oidc_app(
         )
         bad = SignInFailed("invalid_grant", "Code not valid", "授权码无效或已使用，请重新登录。")
         with db.unit_of_work(Scope.system_scope()) as s:
-            row = s.execute(
-                text(
-                    "UPDATE auth_codes SET used = true WHERE code_hash = :h AND NOT used AND expires_at > now()"
-                    " RETURNING client_id, user_id::text AS user_id, redirect_uri, code_challenge, scope, nonce,"
-                    " session_id::text AS session_id"
-                ),
-                {"h": digest(code)},
-            ).first()
+            row = repo.use_auth_code(s, digest(code))
         if row is None or row.client_id != client.client_id:
             raise bad
         if row.redirect_uri != redirect_uri:
@@ -319,13 +312,8 @@ def create_oidc_app(
                 "公共客户端不能使用客户端凭据方式。",
             )
         with db.unit_of_work(Scope.system_scope()) as s:
-            t = s.execute(
-                text(
-                    "SELECT id::text AS id, tenant_path::text AS path, kind, name FROM tenants"
-                    " WHERE id = CAST(:i AS uuid)"
-                ),
-                {"i": client.tenant_id},
-            ).one()
+            t = repo.get_tenant(s, client.tenant_id)
+        assert t is not None  # clients.tenant_id references tenants
         account = Account(
             id=f"service-account-{client.client_id}",
             username=f"service-account-{client.client_id}",
@@ -540,23 +528,17 @@ def create_oidc_app(
         code = secrets.token_urlsafe(32)
         sid = str(__import__("uuid").uuid4())
         with db.unit_of_work(Scope.system_scope()) as s:
-            s.execute(
-                text(
-                    "INSERT INTO auth_codes (code_hash, client_id, user_id, redirect_uri, code_challenge,"
-                    " code_challenge_method, scope, nonce, session_id, expires_at) VALUES (:h, :c, CAST(:u AS uuid),"
-                    " :r, :cc, :m, :s, :n, CAST(:sid AS uuid), now() + interval '60 seconds')"
-                ),
-                {
-                    "h": digest(code),
-                    "c": p["client_id"],
-                    "u": account.id,
-                    "r": p["redirect_uri"],
-                    "cc": p.get("code_challenge") or None,
-                    "m": p.get("code_challenge_method") or None,
-                    "s": p.get("scope") or "openid",
-                    "n": p.get("nonce") or None,
-                    "sid": sid,
-                },
+            repo.insert_auth_code(
+                s,
+                code_hash=digest(code),
+                client_id=p["client_id"],
+                user_id=account.id,
+                redirect_uri=p["redirect_uri"],
+                code_challenge=p.get("code_challenge") or None,
+                code_challenge_method=p.get("code_challenge_method") or None,
+                scope=p.get("scope") or "openid",
+                nonce=p.get("nonce") or None,
+                session_id=sid,
             )
         accounts.record_sign_in(account, p["client_id"], ip(request))
         query = {"code": code, "session_state": sid}

@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from kepu_common.db import Database, Scope
 from sqlalchemy.orm import Session
 
-from . import clients, divisions, passwords
+from . import divisions, domain, passwords
 from . import repository as repo
+from .models import Tenant
 
 log = logging.getLogger(__name__)
 ADMIN_ROLES = ["admin", "reviewer"]  # a province admin, the demo one and the bootstrapped one
@@ -52,7 +53,7 @@ def seed_tree(db: Database) -> int:
 
 def seed_clients(db: Database, portal_redirects: list[str]) -> None:
     with db.unit_of_work(Scope.system_scope()) as s:
-        clients.upsert_client(
+        repo.upsert_client(
             s,
             client_id="kepu-portal",
             name="科普云门户",
@@ -60,7 +61,7 @@ def seed_clients(db: Database, portal_redirects: list[str]) -> None:
             grant_types=["authorization_code", "refresh_token"],
             redirect_uris=portal_redirects,
         )
-        clients.upsert_client(
+        repo.upsert_client(
             s,
             client_id="kepu-cli",
             name="脚本客户端",
@@ -70,7 +71,7 @@ def seed_clients(db: Database, portal_redirects: list[str]) -> None:
 
 
 def _insert_admin(
-    s: Session, tenant: Any, username: str, password: str, *, must_change: bool
+    s: Session, tenant: Tenant | BootstrapTenant, username: str, password: str, *, must_change: bool
 ) -> None:
     """The tenant's admin account (demo or bootstrap), named after the tenant."""
     repo.insert_user(
@@ -87,10 +88,10 @@ def _insert_admin(
 
 
 def seed_admin(
-    db: Database, username: str, password: str, *, tenant_code: str = divisions.PROVINCE_CODE
+    db: Database, username: str, password: str, *, tenant_code: str = domain.PROVINCE_CODE
 ) -> bool:
     """The demo province admin (already set up, so `make run` logs in at once). True if created."""
-    passwords.check_policy(password, username)
+    domain.check_policy(password, username)
     with db.unit_of_work(Scope.system_scope()) as s:
         if repo.user_by_username(s, username) is not None:
             return False
@@ -119,7 +120,7 @@ def bootstrap_admin(
     username: str,
     initial_password: str,
     *,
-    tenant_code: str = divisions.PROVINCE_CODE,
+    tenant_code: str = domain.PROVINCE_CODE,
     external: Callable[[BootstrapTenant, str, str], None] | None = None,
 ) -> BootstrapOutcome:
     """The installation's first admin of ``tenant_code``; it must change the password first.
@@ -128,7 +129,7 @@ def bootstrap_admin(
     ``external(tenant, username, password)`` also creates it in Keycloak (IDP=keycloak) and
     must leave an existing Keycloak user's password alone too.
     """
-    passwords.check_policy(initial_password, username)
+    domain.check_policy(initial_password, username)
     with db.unit_of_work(Scope.system_scope()) as s:
         t = repo.get_tenant_by_code(s, tenant_code)
         if t is None:
@@ -156,17 +157,17 @@ def bootstrap_admin(
 
 
 def seed_partner(
-    db: Database, client_id: str, secret: str, tenant_code: str = divisions.PROVINCE_CODE
+    db: Database, client_id: str, secret: str, tenant_code: str = domain.PROVINCE_CODE
 ) -> None:
     with db.unit_of_work(Scope.system_scope()) as s:
         t = repo.get_tenant_by_code(s, tenant_code)
         assert t is not None
-        clients.upsert_client(
+        repo.upsert_client(
             s,
             client_id=client_id,
             name=client_id,
             public=False,
             grant_types=["client_credentials"],
-            secret=secret,
+            secret_hash=passwords.hash_password(secret),
             tenant_id=t.id,
         )

@@ -10,9 +10,9 @@ import uuid
 from typing import Any
 
 from joserfc import jwt
-from kepu_common.db import Database, Scope, affected
-from sqlalchemy import text
+from kepu_common.db import Database, Scope
 
+from . import repository as repo
 from .accounts import Account, SignInFailed
 from .keys import KeyRing
 
@@ -91,15 +91,7 @@ class TokenIssuer:
         if with_refresh:
             refresh = self.new_refresh_token(sid)
             with self.db.unit_of_work(Scope.system_scope()) as s:
-                s.execute(
-                    text(
-                        "INSERT INTO sso_sessions (id, user_id, client_id, scope, refresh_hash)"
-                        " VALUES (CAST(:id AS uuid), CAST(:u AS uuid), :c, :s, :h)"
-                        " ON CONFLICT (id) DO UPDATE SET refresh_hash = EXCLUDED.refresh_hash,"
-                        " last_refresh = now()"
-                    ),
-                    {"id": sid, "u": account.id, "c": client_id, "s": scope, "h": digest(refresh)},
-                )
+                repo.save_session(s, sid, account.id, client_id, scope, digest(refresh))
         claims = self.access_claims(account, client_id, scope, sid)
         out: dict[str, Any] = {
             "access_token": self.sign(claims),
@@ -165,13 +157,7 @@ class TokenIssuer:
         was copied (OAuth 2.0 Security BCP, refresh token rotation): the whole session ends,
         so neither the thief nor the user keeps a token of it."""
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            row = s.execute(
-                text(
-                    "SELECT id::text AS id, user_id::text AS user_id, client_id, scope, revoked,"
-                    " extract(epoch FROM now() - last_refresh) AS idle FROM sso_sessions WHERE refresh_hash = :h"
-                ),
-                {"h": digest(refresh_token)},
-            ).first()
+            row = repo.session_by_refresh(s, digest(refresh_token))
         if row is None:
             reused = self.session_of(refresh_token)
             if reused is not None:
@@ -188,35 +174,16 @@ class TokenIssuer:
     ) -> bool:
         with self.db.unit_of_work(Scope.system_scope()) as s:
             if refresh_token:
-                n = affected(
-                    s.execute(
-                        text(
-                            "UPDATE sso_sessions SET revoked = true WHERE refresh_hash = :h"
-                            " AND NOT revoked"
-                        ),
-                        {"h": digest(refresh_token)},
-                    )
-                )
+                n = repo.revoke_session_of_refresh(s, digest(refresh_token))
             elif session_id:
-                n = affected(
-                    s.execute(
-                        text("UPDATE sso_sessions SET revoked = true WHERE id = CAST(:i AS uuid)"),
-                        {"i": session_id},
-                    )
-                )
+                n = repo.revoke_session(s, session_id)
             else:
                 n = 0
         return bool(n)
 
     def session_active(self, session_id: str) -> bool:
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            row = s.execute(
-                text(
-                    "SELECT revoked, extract(epoch FROM now() - last_refresh) AS idle FROM sso_sessions"
-                    " WHERE id = CAST(:i AS uuid)"
-                ),
-                {"i": session_id},
-            ).first()
+            row = repo.session_by_id(s, session_id)
         return row is not None and not row.revoked and row.idle <= self.idle_seconds
 
 

@@ -26,7 +26,6 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from google.protobuf.json_format import MessageToDict
@@ -35,10 +34,10 @@ from kepu.projects.v1 import projects_pb2
 from kepu.talent.v1 import talent_pb2
 from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from . import partners
+from . import domain
+from . import repository as repo
 from .crypto import Sealer
 from .egress import Egress
 
@@ -88,7 +87,7 @@ def on_talent_event(s: Session, envelope: envelope_pb2.EventEnvelope) -> None:
     if not envelope.payload.Unpack(notice):
         return
     data = notice.talent if isinstance(notice, talent_pb2.PartnerNotice) else notice.project
-    target = partners.webhook_target(s, notice.partner_client_id)
+    target = repo.webhook_target(s, notice.partner_client_id)
     if target is None or not target.webhook_url or notice.event not in target.events:
         return
     body = {
@@ -103,19 +102,12 @@ def on_talent_event(s: Session, envelope: envelope_pb2.EventEnvelope) -> None:
             always_print_fields_with_no_presence=True,
         ),
     }
-    s.execute(
-        text(
-            "INSERT INTO webhook_deliveries (id, client_id, tenant_path, event_type, url, body)"
-            " VALUES (CAST(:id AS uuid), :c, CAST(:p AS ltree), :e, :u, :b) ON CONFLICT DO NOTHING"
-        ),
-        {
-            "id": envelope.event_id,
-            "c": target.client_id,
-            "p": target.tenant_path,
-            "e": notice.event,
-            "u": target.webhook_url,
-            "b": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        },
+    repo.insert_delivery(
+        s,
+        event_id=envelope.event_id,
+        target=target,
+        event_type=notice.event,
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
     )
 
 
@@ -159,26 +151,15 @@ class WebhookDispatcher:
         """Lease due rows (their next attempt moves past the HTTP timeout while in flight)."""
         lease = self.timeout * 2 + 5
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            rows = s.execute(
-                text(
-                    "WITH due AS (SELECT id FROM webhook_deliveries WHERE status = 'pending'"
-                    " AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT :n"
-                    " FOR UPDATE SKIP LOCKED)"
-                    " UPDATE webhook_deliveries w SET next_attempt_at = now() + make_interval(secs => :l)"
-                    " FROM due WHERE w.id = due.id"
-                    " RETURNING w.id::text AS id, w.client_id, w.event_type, w.url, w.body, w.attempts"
-                ),
-                {"n": limit or self.batch, "l": lease},
-            ).all()
+            rows = repo.lease_due_deliveries(s, limit or self.batch, lease)
         return [Due(r.id, r.client_id, r.event_type, r.url, r.body, r.attempts) for r in rows]
 
     def secret_of(self, client_id: str) -> str | None:
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            target = partners.webhook_target(s, client_id)
+            target = repo.webhook_target(s, client_id)
         if target is None:
             return None
-        sealed = bytes(target.webhook_secret)
-        return self.sealer.open(sealed, partners.seal_context(client_id)).decode()
+        return self.sealer.open(target.webhook_secret, domain.seal_context(client_id)).decode()
 
     def deliver(self, due: Due) -> bool:
         """One attempt; records the outcome. True when the partner acknowledged (2xx)."""
@@ -227,33 +208,12 @@ class WebhookDispatcher:
         else:
             delay = self.backoff_seconds * 2 ** (attempts - 1)
             with self.db.unit_of_work(Scope.system_scope()) as s:
-                s.execute(
-                    text(
-                        "UPDATE webhook_deliveries SET attempts = :a, last_status_code = :c,"
-                        " last_error = :e, next_attempt_at = now() + make_interval(secs => :d)"
-                        " WHERE id = CAST(:id AS uuid)"
-                    ),
-                    {"a": attempts, "c": code, "e": error, "d": delay, "id": due.id},
-                )
+                repo.retry_delivery_later(s, due.id, attempts, code, error, delay)
         return False
 
     def finish(self, due: Due, status: str, code: int | None, error: str) -> None:
         with self.db.unit_of_work(Scope.system_scope()) as s:
-            s.execute(
-                text(
-                    "UPDATE webhook_deliveries SET status = :s, attempts = attempts + :inc,"
-                    " last_status_code = :c, last_error = :e,"
-                    " delivered_at = CASE WHEN :s = 'delivered' THEN now() END"
-                    " WHERE id = CAST(:id AS uuid)"
-                ),
-                {
-                    "s": status,
-                    "inc": 0 if status == "skipped" else 1,
-                    "c": code,
-                    "e": error,
-                    "id": due.id,
-                },
-            )
+            repo.finish_delivery(s, due.id, status, code, error)
 
     def _safe_deliver(self, due: Due) -> bool:
         try:
@@ -289,16 +249,3 @@ class WebhookDispatcher:
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.http.close()
-
-
-def deliveries_of(s: Session, client_id: str, limit: int = 50) -> list[Any]:
-    return list(
-        s.execute(
-            text(
-                "SELECT id::text AS id, event_type, status, attempts, last_status_code, last_error,"
-                " created_at, delivered_at FROM webhook_deliveries WHERE client_id = :c"
-                " ORDER BY created_at DESC LIMIT :n"
-            ),
-            {"c": client_id, "n": limit},
-        )
-    )

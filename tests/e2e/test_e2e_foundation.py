@@ -340,7 +340,7 @@ def test_browser_login_with_authorization_code_and_pkce(stack):
     challenge = (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     )
-    redirect = f"{stack.gateway_url}/callback"
+    redirect = f"{stack.gateway_url}/app/callback"
     client = kc(stack, "kepu-portal")
     url = client.auth_url(redirect_uri=redirect, scope="openid", state="xyz")
     url += f"&code_challenge={challenge}&code_challenge_method=S256"

@@ -8,7 +8,9 @@ Chinese problem+json detail), and nothing may change.
 
 A new endpoint is covered automatically: its path parameters are filled from the victim's
 resources made in ``world`` (a talent with an archive file and consents, an import job, a
-project, an e站 with a 五有 file, a call, a partner, a notification, an assessment scheme, a work
+project, an e站 with a 五有 file, a 科技志愿者 with a 志愿服务队 and a service record, a call,
+a 科普资源 with a file, a base certified through a certification call, a partner, a
+notification, an assessment scheme, a work
 plan with its task, milestone, supervision, progress and evidence file); a parameter nobody
 knows how to fill fails ``test_every_id_taking_operation_has_a_case`` until a case is added
 here. What the owners read of those resources is compared before and after the attacks.
@@ -283,6 +285,9 @@ def world(stack) -> dict[str, Any]:
             "attachment_id": an_attachment(county_client, talent["id"]),
             "import_id": an_import(county_client),
             **a_station(county_client),
+            **a_volunteer(county_client, talent["id"]),
+            **a_resource(county_client),
+            **a_base(clients[CITY], county_client, year),
             "consent_id": a_consent(county_client, f"/api/v1/talents/{talent['id']}", client_id),
             "project_consent_id": a_consent(
                 county_client, f"/api/v1/projects/{project['id']}", client_id
@@ -339,6 +344,70 @@ def a_station(county: httpx.Client) -> dict[str, str]:
     )
     assert r.status_code == 201, r.text
     return {"station_id": station["id"], "station_file_id": r.json()["id"]}
+
+
+def a_volunteer(county: httpx.Client, talent_id: str) -> dict[str, str]:
+    """The county's talent registered as 科技志愿者, a 志愿服务队 of the county and one service
+    record it entered (left unconfirmed)."""
+    form = county.get("/api/v1/volunteers").json()
+    volunteer = created(
+        county,
+        "/api/v1/volunteers",
+        {"talent_id": talent_id, "phone": "13900001111", "consent": True,
+         "consent_version": form["consent_version"]},
+    )  # fmt: skip
+    org = created(county, "/api/v1/volunteer-orgs", {"name": "隔离测试科技志愿服务队"})
+    record = created(
+        county,
+        f"/api/v1/volunteer-orgs/{org['id']}/records",
+        {"volunteer_id": volunteer["id"], "served_on": datetime.now(SH).date().isoformat(),
+         "place": "县新时代文明实践中心", "kind": "lecture", "hours": 2, "beneficiaries": 50},
+    )  # fmt: skip
+    return {"volunteer_id": volunteer["id"], "org_id": org["id"], "record_id": record["id"]}
+
+
+def a_resource(county: httpx.Client) -> dict[str, str]:
+    """A 科普资源 of the county with one file, submitted to the city (not shared yet)."""
+    body = {"kind": "挂图", "title": "隔离测试防汛挂图", "theme": "应急科普"}
+    res = created(county, "/api/v1/resources", body)
+    r = county.post(
+        f"/api/v1/resources/{res['id']}/files",
+        files={"file": ("挂图.pdf", PDF, "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    assert county.post(f"/api/v1/resources/{res['id']}/submit").status_code == 200
+    return {"resource_id": res["id"], "resource_file_id": r.json()["id"]}
+
+
+def a_base(city: httpx.Client, county: httpx.Client, year: int) -> dict[str, str]:
+    """A 科普示范社区 of the county, certified through the city's certification call."""
+    call = city.post(
+        "/api/v1/calls",
+        json={"title": f"{year}年科普示范社区认定（隔离测试）", "programme": "科普示范社区",
+              "deadline": (datetime.now(SH) + timedelta(days=30)).date().isoformat(),
+              "quota": 1, "criteria": [{"name": "科普活动", "weight": 100}],
+              "outcome": "certification", "base_kind": "科普示范社区"},
+    )  # fmt: skip
+    assert call.status_code == 201, call.text
+    cid = call.json()["id"]
+    project = created(
+        county,
+        "/api/v1/projects",
+        {"name": "隔离测试示范社区", "applicant_unit": "社区居委会", "completing_unit": "社区居委会",
+         "contact_person": "李华", "contact_phone": "13937212345", "category": "科普活动",
+         "start_month": f"{year}-01", "end_month": f"{year}-12", "content": "社区科普活动。",
+         "expected_performance": "全年活动24场。", "call_id": cid},
+    )  # fmt: skip
+    pid = project["id"]
+    assert county.post(f"/api/v1/projects/{pid}/submit").status_code == 200
+    r = city.post(f"/api/v1/projects/{pid}/review", json={"decision": "pass"})
+    assert r.status_code == 200, r.text
+    score = {"project_id": pid, "reviewer": "隔离测试专家", "scores": {"科普活动": 90}}
+    assert city.post(f"/api/v1/calls/{cid}/scores", json=score).status_code == 201
+    r = city.post(f"/api/v1/calls/{cid}/select", json={"top_n": 1})
+    assert r.status_code == 200, r.text
+    [base] = county.get("/api/v1/bases").json()["bases"]
+    return {"base_id": base["id"]}
 
 
 def a_consent(county: httpx.Client, resource: str, client_id: str) -> str:
@@ -419,13 +488,26 @@ def a_notification(stack: Any, city: httpx.Client, timeout: float = 60.0) -> str
 # Whose resource a parameter names: the city's or the county's (a talent or project belongs
 # to the county that recorded it). Attackers are relative to that owner.
 OWNER = {
-    p: "county" for p in ("talent_id", "project_id", "attachment_id", "import_id", "station_id")
+    p: "county"
+    for p in (
+        "talent_id",
+        "project_id",
+        "attachment_id",
+        "import_id",
+        "station_id",
+        "volunteer_id",
+        "org_id",
+        "record_id",
+        "resource_id",
+        "base_id",
+    )
 }
 
 # The same parameter naming different resources on different paths.
 PER_PATH = {
     "/api/v1/estations/{station_id}/files/{file_id}": {"file_id": "station_file_id"},
     "/api/v1/projects/{project_id}/consents/{consent_id}": {"consent_id": "project_consent_id"},
+    "/api/v1/resources/{resource_id}/files/{file_id}": {"file_id": "resource_file_id"},
 }
 
 
@@ -500,6 +582,11 @@ SNAPSHOT = {
         "/api/v1/projects/{project_id}",
         "/api/v1/projects/{project_id}/consents",
         "/api/v1/estations/{station_id}",
+        "/api/v1/volunteers/{volunteer_id}",
+        "/api/v1/volunteer-orgs/{org_id}",
+        "/api/v1/volunteer-records?volunteer_id={volunteer_id}",
+        "/api/v1/resources/{resource_id}",
+        "/api/v1/bases/{base_id}",
     ],
     "city": [
         "/api/v1/calls/{call_id}",
@@ -579,6 +666,10 @@ REVIEWER_MAY: dict[tuple[str, str], str] = {
     ("put", "/api/v1/talents/{talent_id}"): "审核员修改本单位人才的推荐表（人才库的写入角色）",
     ("post", "/api/v1/talents/{talent_id}/archive/entries"): "审核员补充本单位人才的档案",
     ("post", "/api/v1/talents/{talent_id}/archive/attachments"): "审核员上传本单位人才的档案附件",
+    (
+        "post",
+        "/api/v1/volunteer-records/{record_id}/decision",
+    ): "审核员确认或退回本单位服务队的志愿服务记录",
 }
 
 

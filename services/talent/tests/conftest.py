@@ -6,9 +6,9 @@ import pytest
 from kepu_common.consumer import handle_once
 from kepu_common.db import Database
 from kepu_talent import consumers
-from kepu_talent.app import TalentApp, build
+from kepu_talent.app import build
 from kepu_talent.settings import TalentSettings
-from talent_support import MIGRATIONS, TREE, tenant_envelope
+from talent_support import MIGRATIONS, TREE, EdgeApp, tenant_envelope
 
 
 @pytest.fixture(scope="session")
@@ -24,9 +24,9 @@ def database(service_database) -> Database:
 
 
 @pytest.fixture(scope="session")
-def app(database, tmp_path_factory) -> TalentApp:
+def app(database, tmp_path_factory) -> EdgeApp:
     settings = TalentSettings(
         TALENT_DATABASE_URL="postgresql://unused",
         TALENT_OBJECT_STORE_PATH=str(tmp_path_factory.mktemp("objects")),
     )
-    return build(settings, db=database)
+    return EdgeApp(build(settings, db=database))

@@ -7,6 +7,7 @@ import itertools
 import os
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import kepu_talent
@@ -16,6 +17,7 @@ from kepu_common.outbox import build_envelope
 from kepu_common.tenancy import Principal
 from kepu_identity.crypto import Sealer
 from kepu_identity.partners import Partners
+from kepu_talent.app import TalentApp
 from sqlalchemy import text
 
 MIGRATIONS = Path(kepu_talent.__file__).parent / "migrations"
@@ -149,3 +151,48 @@ def register_bank(registry: Partners, path: str = NANYANG, name: str = "邮储�
     )
     scopes = ["partner:talents:read", "partner:projects:read", "partner:financing:write"]
     return str(registry.register(admin, name, scopes, "", []).partner.client_id)
+
+
+class Edge:
+    """Plays the gRPC edge for the service tests: ``edge.create(principal, ...)`` runs the use
+    case ``target.create(session, principal, ...)`` in one unit of work of the principal's
+    tenant, committed at the end (what ``TalentServicer._run`` does)."""
+
+    def __init__(self, db: Database, target: Any) -> None:
+        self._db = db
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        use_case = getattr(self._target, name)
+
+        def run(principal: Principal, *args: Any, **kwargs: Any) -> Any:
+            with self._db.unit_of_work(Scope.tenant(principal.tenant_path)) as s:
+                return use_case(s, principal, *args, **kwargs)
+
+        return run
+
+
+class EdgeApp:
+    """The talent app as the service tests drive it: every use case through ``Edge``; an
+    import through the job runner, which owns its units of work."""
+
+    def __init__(self, app: TalentApp) -> None:
+        from kepu_talent import imports
+
+        self.real = app
+        self.db = app.db
+        self.settings = app.settings
+        self.talents = Edge(app.db, app.talents)
+        self.archive = Edge(app.db, app.archive)
+        self.documents = Edge(
+            app.db,
+            SimpleNamespace(
+                export=app.documents.export,
+                form=app.documents.form,
+                get_import=imports.get_import,
+            ),
+        )
+        self.documents.start_import = app.imports.start_import
+
+    def servicer(self, verifier: Any) -> Any:
+        return self.real.servicer(verifier)

@@ -17,7 +17,7 @@ from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDe
 from kepu_common.tenancy import Principal
 from kepu_devstack.tokens import TestIssuer
 from kepu_identity.partners import PartnerServicer, StaffTokenVerifier
-from kepu_talent.partner import TalentPartners
+from kepu_talent import partner
 from sqlalchemy import text
 from talent_support import (
     KAIFENG,
@@ -27,6 +27,7 @@ from talent_support import (
     TENANT_IDS,
     WANCHENG,
     WOLONG,
+    Edge,
     fresh_id_number,
     partner_registry,
     record,
@@ -56,8 +57,8 @@ def bank(client_id: str, path: str = NANYANG, scopes: tuple[str, ...] = ALL) -> 
 
 
 @pytest.fixture(scope="module")
-def partners(app) -> TalentPartners:
-    return TalentPartners(app.talents)
+def partners(app) -> Edge:
+    return Edge(app.db, partner)
 
 
 def draft(app, **overrides):
@@ -67,9 +68,7 @@ def draft(app, **overrides):
 def certify(app, partners, talent_id: str):
     app.talents.recommend(who(WOLONG), talent_id, "同意推荐")
     app.talents.review(who(NANYANG, "reviewer"), talent_id, "approve", "同意")
-    done = app.talents.review(who(PROVINCE), talent_id, "approve", "")
-    partners.notify_partners(who(PROVINCE))  # what the servicer does after a review
-    return done
+    return app.talents.review(who(PROVINCE), talent_id, "approve", "")
 
 
 def consent(partners, talent_id: str, client_id: str, path: str = NANYANG, by: str = WOLONG):
@@ -246,9 +245,9 @@ def test_certification_and_revocation_notify_consented_partners_once(app, partne
     withdrawn = consent(partners, t["id"], gone)
     partners.revoke_consent(who(WOLONG), t["id"], withdrawn.id)
     certify(app, partners, t["id"])
-    assert partners.notify_partners(who(PROVINCE)) == 0  # nothing new: no duplicate
+    # written with the review, in its transaction: once, and nothing is left to send later
+    assert notices(database, cid) == [("talent.certified", t["id"])]
     app.talents.change_lifecycle(who(PROVINCE), t["id"], "revoke", "弄虚作假")
-    partners.notify_partners(who(PROVINCE))
     assert notices(database, cid) == [("talent.certified", t["id"]), ("talent.revoked", t["id"])]
     assert notices(database, gone) == []
 

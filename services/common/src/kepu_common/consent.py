@@ -1,51 +1,190 @@
-"""Partner access rules shared by every service that lends records to partners (SPEC 7).
+"""Partner access mechanisms shared by every service that lends records to partners (SPEC 7).
 
-A partner's client-credentials token (role ``partner``) opens only the partner API; staff
-endpoints refuse it. Consent (PIPL art. 23) names a purpose and an expiry at most three years
-ahead.
+- Token checks: a partner's client-credentials token (role ``partner``) opens only the
+  partner API; staff endpoints refuse it.
+- The consent ledger: the consents (个人信息授权, PIPL art. 23) one service records for one
+  kind of subject (a talent, a project), in a table of its own named after the subject.
+  The policy a consent must meet (purpose, at most three years, end of day Beijing time)
+  is identity's (``kepu_identity.consent``), not this package's.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from .errors import InvalidArgument, PermissionDenied
+from sqlalchemy import Row, text
+from sqlalchemy.orm import Session
+
+from . import rls
+from .errors import PermissionDenied
 from .tenancy import Principal
-from .times import SHANGHAI
-
-MAX_CONSENT_DAYS = 3 * 365 + 1
 
 
 def require_staff(p: Principal) -> None:
+    """Refuse a partner's token on a staff endpoint."""
     if "partner" in p.roles:
         raise PermissionDenied("合作机构的令牌只能访问 /partner/v1 接口。")
 
 
 def require_partner(p: Principal, scope: str) -> None:
+    """Only a partner's client-credentials token that was granted ``scope``."""
     if "partner" not in p.roles or not p.client_id:
         raise PermissionDenied("此接口只对合作机构开放（OAuth2 客户端凭据令牌）。")
     if scope not in p.scopes:
         raise PermissionDenied(f"令牌缺少权限 {scope}，请联系登记贵机构的科协开通。")
 
 
-def consent_expiry(value: str, now: datetime) -> datetime:
-    """``YYYY-MM-DD`` (end of that day, Beijing time) or RFC 3339; future, at most 3 years."""
-    raw = (value or "").strip()
-    if not raw:
-        raise InvalidArgument("请填写授权到期日期。", field="expires_at")
-    try:
-        if len(raw) == 10:
-            expires = datetime.combine(date.fromisoformat(raw), time(23, 59, 59), SHANGHAI)
-        else:
-            expires = datetime.fromisoformat(raw)
-            if expires.tzinfo is None:
-                expires = expires.replace(tzinfo=SHANGHAI)
-    except ValueError:
-        raise InvalidArgument(
-            "授权到期日期格式不正确，应为 YYYY-MM-DD。", field="expires_at"
-        ) from None
-    if expires <= now:
-        raise InvalidArgument("授权到期日期必须晚于当前时间。", field="expires_at")
-    if expires > now + timedelta(days=MAX_CONSENT_DAYS):
-        raise InvalidArgument("授权期限最长3年，请缩短到期日期。", field="expires_at")
-    return expires
+@dataclass(frozen=True)
+class ConsentLedger:
+    """The consents of one kind of subject: ``table`` (``talent_consents``) holds a row per
+    consent, ``subject`` (``talent_id``) references ``subject_table`` (``talents``).
+
+    A consent is live until it is revoked or expires; at most one is open per subject and
+    partner (a new one replaces it). Reads are bounded by the caller's subtree (``scope``)
+    and row-level security. Rows carry ``id``, the subject column, ``tenant_path``,
+    ``partner_client_id``, ``purpose``, ``expires_at``, ``created_at``,
+    ``created_by_username``, ``revoked_at``, ``revoked_by`` and ``live``.
+    """
+
+    table: str
+    subject: str
+    subject_table: str
+
+    def ddl(self, extra_columns: tuple[str, ...] = ()) -> list[str]:
+        """The statements that create the ledger (for a migration; the caller grants it to
+        the app role): the table with its subject's foreign key, the one-open-consent index,
+        the partner and path indexes, and forced row-level security."""
+        t = self.table
+        extra = "".join(f",\n    {c}" for c in extra_columns)
+        return [
+            f"""CREATE TABLE {t} (
+    id uuid PRIMARY KEY,
+    {self.subject} uuid NOT NULL REFERENCES {self.subject_table} (id) ON DELETE CASCADE,
+    tenant_path ltree NOT NULL,
+    partner_client_id text NOT NULL,
+    partner_tenant_path ltree NOT NULL,
+    purpose text NOT NULL CHECK (length(purpose) BETWEEN 1 AND 500),
+    expires_at timestamptz NOT NULL,
+    created_by text NOT NULL,
+    created_by_username text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    revoked_at timestamptz,
+    revoked_by text NOT NULL DEFAULT ''{extra}
+)""",
+            f"CREATE UNIQUE INDEX {t}_one_open ON {t} ({self.subject}, partner_client_id)"
+            " WHERE revoked_at IS NULL",
+            f"CREATE INDEX {t}_partner ON {t} (partner_client_id, expires_at)"
+            " WHERE revoked_at IS NULL",
+            f"CREATE INDEX {t}_path ON {t} USING gist (tenant_path)",
+            *rls.enable_rls_sql(t),
+        ]
+
+    @property
+    def columns(self) -> str:
+        """The select list of a consent row (the ledger's alias is ``c``)."""
+        return (
+            f"c.id::text AS id, c.{self.subject}::text AS {self.subject},"
+            " ltree2text(c.tenant_path) AS tenant_path, c.partner_client_id, c.purpose,"
+            " c.expires_at, c.created_at, c.created_by_username, c.revoked_at, c.revoked_by,"
+            f" ({LIVE}) AS live"
+        )
+
+    def of_subject(self, s: Session, scope: str, subject_id: str, now: datetime) -> list[Row[Any]]:
+        """The consents of one subject, newest first."""
+        return list(
+            s.execute(
+                text(
+                    f"SELECT {self.columns} FROM {self.table} c"
+                    f" WHERE c.{self.subject} = CAST(:sid AS uuid)"
+                    " AND c.tenant_path <@ text2ltree(:scope)"
+                    " ORDER BY c.created_at DESC, c.id"
+                ),
+                {"sid": subject_id, "scope": scope, "now": now},
+            )
+        )
+
+    def get(
+        self, s: Session, scope: str, subject_id: str, consent_id: str, now: datetime
+    ) -> Row[Any] | None:
+        """One consent of the subject, locked for the rest of the transaction."""
+        return s.execute(
+            text(
+                f"SELECT {self.columns} FROM {self.table} c WHERE c.id = CAST(:id AS uuid)"
+                f" AND c.{self.subject} = CAST(:sid AS uuid)"
+                " AND c.tenant_path <@ text2ltree(:scope) FOR UPDATE"
+            ),
+            {"id": consent_id, "sid": subject_id, "scope": scope, "now": now},
+        ).first()
+
+    def grant(
+        self,
+        s: Session,
+        *,
+        consent_id: str,
+        subject_id: str,
+        tenant_path: str,
+        partner_client_id: str,
+        partner_tenant_path: str,
+        purpose: str,
+        expires_at: datetime,
+        by: str,
+        username: str,
+        now: datetime,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a consent; the subject's open consent for the same partner is revoked by
+        it (a new purpose or term replaces the old one). ``extra`` fills the service's own
+        columns (``ddl``'s ``extra_columns``)."""
+        s.execute(
+            text(
+                f"UPDATE {self.table} SET revoked_at = :now, revoked_by = :by"
+                f" WHERE {self.subject} = CAST(:sid AS uuid) AND partner_client_id = :c"
+                " AND revoked_at IS NULL"
+            ),
+            {
+                "sid": subject_id,
+                "c": partner_client_id,
+                "by": f"{username}（新授权替代）",
+                "now": now,
+            },
+        )
+        more = dict(extra or {})
+        names = "".join(f", {k}" for k in more)
+        values = "".join(f", :x_{k}" for k in more)
+        s.execute(
+            text(
+                f"INSERT INTO {self.table} (id, {self.subject}, tenant_path, partner_client_id,"
+                " partner_tenant_path, purpose, expires_at, created_by, created_by_username,"
+                f" created_at{names}) VALUES (CAST(:id AS uuid), CAST(:sid AS uuid),"
+                " text2ltree(:path), :c, text2ltree(:pp), :purpose, :exp, :by, :username,"
+                f" :now{values})"
+            ),
+            {
+                "id": consent_id,
+                "sid": subject_id,
+                "path": tenant_path,
+                "c": partner_client_id,
+                "pp": partner_tenant_path,
+                "purpose": purpose,
+                "exp": expires_at,
+                "by": by,
+                "username": username,
+                "now": now,
+                **{f"x_{k}": v for k, v in more.items()},
+            },
+        )
+
+    def revoke(self, s: Session, consent_id: str, by: str, now: datetime) -> None:
+        s.execute(
+            text(
+                f"UPDATE {self.table} SET revoked_at = :now, revoked_by = :by"
+                " WHERE id = CAST(:id AS uuid)"
+            ),
+            {"id": consent_id, "by": by, "now": now},
+        )
+
+
+# A consent row (alias ``c``) that still holds at ``:now``.
+LIVE = "c.revoked_at IS NULL AND c.expires_at > :now"

@@ -1,7 +1,8 @@
 """Partners 合作机构 (banks, seed 000 "银会合作") and the project library.
 
 - Consent 授权: the project's tenant (or an ancestor admin) records that the applicant unit
-  agreed to share minimal project data with one partner, for a purpose, until a date.
+  agreed to share minimal project data with one partner, for a purpose, until a date
+  (identity's policy, ``kepu_identity.consent``; the ledger is ``CONSENTS``).
 - The partner view: library projects (approved 入库 or later) with a live consent for the
   calling partner, minimal fields (never the contact phone), every returned record
   audit-logged (``partner_access_log`` + an outbox event).
@@ -21,11 +22,12 @@ from typing import Any
 
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu_common import outbox
-from kepu_common.consent import consent_expiry, require_partner, require_staff
+from kepu_common.consent import LIVE, ConsentLedger, require_partner, require_staff
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal, is_descendant_or_self
 from kepu_common.times import shanghai_iso as _iso  # Beijing time, with its offset
-from sqlalchemy import Row, text
+from kepu_identity.consent import consent_expiry, consent_purpose
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from . import domain
@@ -37,18 +39,10 @@ NOTICE = "projects.partner_notice"
 NOTICE_EVENT = "project.approved"
 READ_SCOPE = "partner:projects:read"
 CONSENT_ROLES = frozenset({"admin"})
+CONSENTS = ConsentLedger("project_consents", "project_id", "projects")
 
 
 # --- rules (no I/O) -------------------------------------------------------------------
-
-
-def consent_purpose(value: str) -> str:
-    purpose = domain.plain((value or "").strip(), "授权用途")
-    if not purpose:
-        raise InvalidArgument("请填写授权用途，例如“银会合作融资服务”。", field="purpose")
-    if len(purpose) > 500:
-        raise InvalidArgument("授权用途过长（不超过500字）。", field="purpose")
-    return purpose
 
 
 def implementation_months(start_month: str, end_month: str) -> int:
@@ -63,11 +57,6 @@ def implementation_months(start_month: str, end_month: str) -> int:
 
 # --- SQL ------------------------------------------------------------------------------
 
-CONSENT_COLS = (
-    "c.id::text AS id, c.project_id::text AS project_id, c.tenant_path::text AS tenant_path,"
-    " c.partner_client_id, c.purpose, c.expires_at, c.created_at, c.created_by_username,"
-    " c.revoked_at, c.revoked_by, (c.revoked_at IS NULL AND c.expires_at > :now) AS live"
-)
 PARTNER_PROJECT_COLS = (
     "p.id::text AS id, p.tenant_id::text AS tenant_id, p.tenant_path::text AS tenant_path,"
     " p.name, p.category, p.applicant_unit, p.tenant_name AS region_name,"
@@ -75,39 +64,12 @@ PARTNER_PROJECT_COLS = (
     " coalesce(p.library_no, '') AS library_no, p.start_month, p.end_month, p.budget,"
     " p.approved_at"
 )
-LIVE = "c.revoked_at IS NULL AND c.expires_at > :now"
 LIVE_FOR_PARTNER = (
     "FROM project_consents c JOIN projects p ON p.id = c.project_id"
     f" WHERE c.partner_client_id = :cid AND {LIVE}"
     " AND c.partner_tenant_path = CAST(:pp AS ltree) AND p.tenant_path <@ CAST(:pp AS ltree)"
     " AND p.status = ANY(:lib)"
 )
-
-
-def _consents(s: Session, scope: str, project_id: str, now: datetime) -> list[Row[Any]]:
-    return list(
-        s.execute(
-            text(
-                f"SELECT {CONSENT_COLS} FROM project_consents c"
-                " WHERE c.project_id = CAST(:pid AS uuid) AND c.tenant_path <@ CAST(:scope AS ltree)"
-                " ORDER BY c.created_at DESC, c.id"
-            ),
-            {"pid": project_id, "scope": scope, "now": now},
-        )
-    )
-
-
-def _consent(
-    s: Session, scope: str, project_id: str, consent_id: str, now: datetime
-) -> Row[Any] | None:
-    return s.execute(
-        text(
-            f"SELECT {CONSENT_COLS} FROM project_consents c WHERE c.id = CAST(:id AS uuid)"
-            " AND c.project_id = CAST(:pid AS uuid) AND c.tenant_path <@ CAST(:scope AS ltree)"
-            " FOR UPDATE"
-        ),
-        {"id": consent_id, "pid": project_id, "scope": scope, "now": now},
-    ).first()
 
 
 def consent_pb(r: Any) -> pb.Consent:
@@ -188,41 +150,21 @@ def create_consent(
     if not is_descendant_or_self(project.tenant_path, partner_tenant_path):
         raise PermissionDenied("该合作机构不是本项目所属科协或其上级科协登记的，不能授权。")
     # A new consent for the same partner replaces the open one (new purpose or term).
-    s.execute(
-        text(
-            "UPDATE project_consents SET revoked_at = :now, revoked_by = :by"
-            " WHERE project_id = CAST(:pid AS uuid) AND partner_client_id = :c"
-            " AND revoked_at IS NULL"
-        ),
-        {
-            "pid": project.id,
-            "c": partner_client_id,
-            "by": f"{p.username}（新授权替代）",
-            "now": now,
-        },
-    )
     consent_id = str(uuid.uuid4())
-    s.execute(
-        text(
-            "INSERT INTO project_consents (id, project_id, tenant_path, partner_client_id,"
-            " partner_tenant_path, purpose, expires_at, created_by, created_by_username,"
-            " created_at) VALUES (CAST(:id AS uuid), CAST(:pid AS uuid), CAST(:path AS ltree),"
-            " :c, CAST(:pp AS ltree), :purpose, :exp, :by, :username, :now)"
-        ),
-        {
-            "id": consent_id,
-            "pid": project.id,
-            "path": project.tenant_path,
-            "c": partner_client_id,
-            "pp": partner_tenant_path,
-            "purpose": text_purpose,
-            "exp": expires,
-            "by": p.subject,
-            "username": p.username,
-            "now": now,
-        },
+    CONSENTS.grant(
+        s,
+        consent_id=consent_id,
+        subject_id=project.id,
+        tenant_path=project.tenant_path,
+        partner_client_id=partner_client_id,
+        partner_tenant_path=partner_tenant_path,
+        purpose=text_purpose,
+        expires_at=expires,
+        by=p.subject,
+        username=p.username,
+        now=now,
     )
-    created = _consent(s, p.tenant_path, project.id, consent_id, now)
+    created = CONSENTS.get(s, p.tenant_path, project.id, consent_id, now)
     assert created is not None
     msg = consent_pb(created)
     _record(s, p, project, "projects.consent_granted", msg)
@@ -234,7 +176,7 @@ def create_consent(
 def list_consents(s: Session, p: Principal, now: datetime, project_id: str) -> list[pb.Consent]:
     require_staff(p)
     project = _load(s, p, project_id)
-    return [consent_pb(r) for r in _consents(s, p.tenant_path, project.id, now)]
+    return [consent_pb(r) for r in CONSENTS.of_subject(s, p.tenant_path, project.id, now)]
 
 
 def revoke_consent(
@@ -243,19 +185,13 @@ def revoke_consent(
     require_staff(p)
     domain.check_role(p.roles, CONSENT_ROLES, "撤回合作机构授权")
     project = _load(s, p, project_id)
-    c = _consent(s, p.tenant_path, project.id, domain.check_uuid(consent_id, "授权记录"), now)
+    c = CONSENTS.get(s, p.tenant_path, project.id, domain.check_uuid(consent_id, "授权记录"), now)
     if c is None:
         raise NotFound("授权记录不存在或不在您的管辖范围内。")
     if c.revoked_at is not None:
         raise Conflict("该授权已经撤回。")
-    s.execute(
-        text(
-            "UPDATE project_consents SET revoked_at = :now, revoked_by = :by"
-            " WHERE id = CAST(:id AS uuid)"
-        ),
-        {"id": c.id, "by": p.username, "now": now},
-    )
-    revoked = _consent(s, p.tenant_path, project.id, c.id, now)
+    CONSENTS.revoke(s, c.id, p.username, now)
+    revoked = CONSENTS.get(s, p.tenant_path, project.id, c.id, now)
     msg = consent_pb(revoked)
     _record(s, p, project, "projects.consent_revoked", msg)
     return msg

@@ -12,6 +12,7 @@ from .archive import ArchiveService
 from .crypto import KeyRing
 from .documents import Documents
 from .grpc_api import TalentServicer
+from .imports import ImportJobs
 from .service import TalentService
 from .settings import TalentSettings
 
@@ -23,9 +24,12 @@ class TalentApp:
     talents: TalentService
     documents: Documents
     archive: ArchiveService
+    imports: ImportJobs
 
     def servicer(self, verifier: TokenVerifier) -> TalentServicer:
-        return TalentServicer(verifier, self.talents, self.documents, self.archive)
+        return TalentServicer(
+            verifier, self.db, self.talents, self.documents, self.archive, self.imports
+        )
 
 
 def make_store(settings: TalentSettings) -> ObjectStore:
@@ -45,11 +49,12 @@ def build(
 ) -> TalentApp:
     db = db or Database(settings.database_url, pool_size=10)
     keys = KeyRing.from_config(settings.resolved_data_keys, settings.resolved_hmac_key)
-    talents = TalentService(db, keys, settings)
+    talents = TalentService(keys, settings)
     return TalentApp(
         settings,
         db,
         talents,
         Documents(talents),
         ArchiveService(talents, store or make_store(settings)),
+        ImportJobs(db, talents),
     )

@@ -11,6 +11,7 @@ from typing import Any
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
 from kepu_common.objects import ObjectStore
 from kepu_common.tenancy import Principal
+from sqlalchemy.orm import Session
 
 from . import repository
 from .service import WRITE_ROLES, TalentService, iso, parse_id
@@ -45,11 +46,15 @@ def attachment_view(r: Any) -> dict[str, Any]:
 
 
 class ArchiveService:
+    """The archive's use cases, session first; attachments' bytes go to the object store
+    (written before the row: a rolled-back call leaves an orphan file, never a row
+    without its file)."""
+
     def __init__(self, talents: TalentService, store: ObjectStore) -> None:
         self.talents = talents
         self.store = store
 
-    def _writable(self, s: Any, principal: Principal, talent_id: str) -> Any:
+    def _writable(self, s: Session, principal: Principal, talent_id: str) -> Any:
         row = self.talents.load(s, principal, talent_id)
         chain = self.talents.chain_of(s, row)
         if principal.tenant_path not in (chain.owner_path, chain.recommender_path):
@@ -60,6 +65,7 @@ class ArchiveService:
 
     def add_entry(
         self,
+        s: Session,
         principal: Principal,
         talent_id: str,
         kind: str,
@@ -85,72 +91,68 @@ class ArchiveService:
             raise InvalidArgument("学时应在0到10000之间。")
         if len(description or "") > 4000:
             raise InvalidArgument("说明过长（不超过4000字）。")
-        with self.talents.uow(principal) as s:
-            row = self._writable(s, principal, talent_id)
-            entry_id = str(uuid.uuid4())
-            repository.add_archive_entry(
-                s,
-                {
-                    "id": entry_id,
-                    "talent_id": str(row.id),
-                    "tenant_path": row.tenant_path,
-                    "kind": kind,
-                    "title": title,
-                    "occurred_on": day,
-                    "hours": hours or None,
-                    "description": description or "",
-                    "created_by": principal.subject,
-                },
-            )
-            entries, _ = repository.archive_of(s, principal.tenant_path, str(row.id))
-            return next(entry_view(e) for e in entries if str(e.id) == entry_id)
+        row = self._writable(s, principal, talent_id)
+        entry_id = str(uuid.uuid4())
+        repository.add_archive_entry(
+            s,
+            {
+                "id": entry_id,
+                "talent_id": str(row.id),
+                "tenant_path": row.tenant_path,
+                "kind": kind,
+                "title": title,
+                "occurred_on": day,
+                "hours": hours or None,
+                "description": description or "",
+                "created_by": principal.subject,
+            },
+        )
+        entries, _ = repository.archive_of(s, principal.tenant_path, str(row.id))
+        return next(entry_view(e) for e in entries if str(e.id) == entry_id)
 
     def upload(
-        self, principal: Principal, talent_id: str, filename: str, content: bytes
+        self, s: Session, principal: Principal, talent_id: str, filename: str, content: bytes
     ) -> dict[str, Any]:
         max_bytes = self.talents.settings.attachment_max_bytes
         content_type = check_attachment(filename, content, max_bytes)
         name = os.path.basename((filename or "").replace("\\", "/"))[:200]
-        with self.talents.uow(principal) as s:
-            row = self._writable(s, principal, talent_id)
-            attachment_id = str(uuid.uuid4())
-            ext = os.path.splitext(name)[1].lower()
-            key = f"talent/{row.tenant_path.replace('.', '/')}/{row.id}/{attachment_id}{ext}"
-            self.store.put(key, content, content_type)
-            repository.add_attachment(
-                s,
-                {
-                    "id": attachment_id,
-                    "talent_id": str(row.id),
-                    "tenant_path": row.tenant_path,
-                    "filename": name,
-                    "content_type": content_type,
-                    "size": len(content),
-                    "sha256": hashlib.sha256(content).hexdigest(),
-                    "storage_key": key,
-                    "created_by": principal.subject,
-                },
-            )
-            _, files = repository.archive_of(s, principal.tenant_path, str(row.id))
-            return next(attachment_view(f) for f in files if str(f.id) == attachment_id)
+        row = self._writable(s, principal, talent_id)
+        attachment_id = str(uuid.uuid4())
+        ext = os.path.splitext(name)[1].lower()
+        key = f"talent/{row.tenant_path.replace('.', '/')}/{row.id}/{attachment_id}{ext}"
+        self.store.put(key, content, content_type)
+        repository.add_attachment(
+            s,
+            {
+                "id": attachment_id,
+                "talent_id": str(row.id),
+                "tenant_path": row.tenant_path,
+                "filename": name,
+                "content_type": content_type,
+                "size": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "storage_key": key,
+                "created_by": principal.subject,
+            },
+        )
+        _, files = repository.archive_of(s, principal.tenant_path, str(row.id))
+        return next(attachment_view(f) for f in files if str(f.id) == attachment_id)
 
-    def get(self, principal: Principal, talent_id: str) -> dict[str, Any]:
-        with self.talents.uow(principal) as s:
-            row = self.talents.load(s, principal, talent_id)
-            entries, files = repository.archive_of(s, principal.tenant_path, str(row.id))
-            return {
-                "entries": [entry_view(e) for e in entries],
-                "attachments": [attachment_view(f) for f in files],
-            }
+    def get(self, s: Session, principal: Principal, talent_id: str) -> dict[str, Any]:
+        row = self.talents.load(s, principal, talent_id)
+        entries, files = repository.archive_of(s, principal.tenant_path, str(row.id))
+        return {
+            "entries": [entry_view(e) for e in entries],
+            "attachments": [attachment_view(f) for f in files],
+        }
 
     def download(
-        self, principal: Principal, talent_id: str, attachment_id: str
+        self, s: Session, principal: Principal, talent_id: str, attachment_id: str
     ) -> tuple[dict[str, Any], bytes]:
-        with self.talents.uow(principal) as s:
-            row = self.talents.load(s, principal, talent_id)
-            found = repository.get_attachment(
-                s, principal.tenant_path, str(row.id), parse_id(attachment_id, "附件")
-            )
-            if found is None:
-                raise NotFound("附件不存在或不在您的管辖范围内。")
-            return attachment_view(found), self.store.get(found.storage_key)
+        row = self.talents.load(s, principal, talent_id)
+        found = repository.get_attachment(
+            s, principal.tenant_path, str(row.id), parse_id(attachment_id, "附件")
+        )
+        if found is None:
+            raise NotFound("附件不存在或不在您的管辖范围内。")
+        return attachment_view(found), self.store.get(found.storage_key)

@@ -1,285 +1,26 @@
-"""Files of the talent pool: the 汇总表 import (with progress) and export, the 推荐表 .docx."""
+"""Files of the talent pool: the 汇总表 export (and its empty template) and the filled
+推荐表 .docx; use cases, session first. The import is a job: ``imports.py``."""
 
 from __future__ import annotations
 
-import logging
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from typing import Any
-
-from kepu.talent.v1 import talent_pb2
-from kepu_common import metrics, outbox
-from kepu_common.db import Scope
-from kepu_common.errors import InvalidArgument, NotFound
+from kepu_common.errors import InvalidArgument
 from kepu_common.tenancy import Principal
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from . import domain, fields, repository, xlsx
+from . import domain, repository, xlsx
 from .docx import DOCX_TYPE, FormData, render_form
-from .service import PERSONAL_FIELDS, TOPIC, Owner, TalentService, iso, parse_id
-
-log = logging.getLogger(__name__)
-
-MODES = ("all_or_nothing", "valid_only")
-MAX_STORED_ERRORS = 1000
-PROGRESS_EVERY = 2000
-
-
-def job_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "status": row.status,
-        "layout": row.layout,
-        "mode": row.mode,
-        "total": row.total,
-        "processed": row.processed,
-        "inserted": row.inserted,
-        "error_count": row.error_count,
-        "errors": list(row.errors or []),
-        "message": row.message,
-        "created_at": iso(row.created_at),
-        "finished_at": iso(row.finished_at),
-        "filename": row.filename,
-    }
+from .service import TalentService
 
 
 class Documents:
     def __init__(self, talents: TalentService) -> None:
         self.talents = talents
-        self.db = talents.db
-        self.settings = talents.settings
-        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="talent-import")
-
-    # --- import ----------------------------------------------------------------------
-
-    def start_import(
-        self,
-        principal: Principal,
-        content: bytes,
-        filename: str,
-        mode: str = "",
-        tenant_id: str = "",
-        wait: bool = True,
-    ) -> dict[str, Any]:
-        """Parse the file now (a bad file is a 422), then validate and write as a job."""
-        mode = mode or "all_or_nothing"
-        if mode not in MODES:
-            raise InvalidArgument(
-                "导入方式应为 all_or_nothing（全部正确才导入）或 valid_only（只导入正确的行）。"
-            )
-        if filename and not filename.lower().endswith(".xlsx"):
-            raise InvalidArgument("文件类型不正确：请上传.xlsx格式的汇总表。")
-        with self.talents.uow(principal) as s:
-            owner = self.talents.owner_for_write(s, principal, tenant_id)
-        sheet = xlsx.read_summary(
-            content,
-            max_rows=self.settings.import_max_rows,
-            max_bytes=self.settings.import_max_bytes,
-        )
-        job_id = str(uuid.uuid4())
-        with self.talents.uow(principal) as s:
-            repository.insert_import(
-                s,
-                {
-                    "id": job_id,
-                    "tenant_id": owner.id,
-                    "tenant_path": owner.path,
-                    "filename": (filename or "")[:200],
-                    "layout": sheet.layout,
-                    "mode": mode,
-                    "status": "validating",
-                    "total": len(sheet.rows),
-                    "processed": 0,
-                    "inserted": 0,
-                    "error_count": 0,
-                    "errors": [],
-                    "message": "",
-                    "created_by": principal.subject,
-                },
-            )
-        if wait:
-            with metrics.timed(metrics.import_duration, kind="talents"):
-                self.run_import(principal, owner, job_id, sheet, mode)
-        else:
-            self._executor.submit(self._run_safely, principal, owner, job_id, sheet, mode)
-        return self.get_import(principal, job_id)
-
-    def get_import(self, principal: Principal, import_id: str) -> dict[str, Any]:
-        with self.talents.uow(principal) as s:
-            row = repository.get_import(s, principal.tenant_path, parse_id(import_id, "导入任务"))
-            if row is None:
-                raise NotFound("导入任务不存在或不在您的管辖范围内。")
-            return job_view(row)
-
-    def _progress(self, principal: Principal, job_id: str, **values: Any) -> None:
-        with self.talents.uow(principal) as s:
-            repository.update_import(s, job_id, values)
-
-    def _run_safely(self, *args: Any) -> None:
-        principal, _owner, job_id = args[0], args[1], args[2]
-        try:
-            with metrics.timed(metrics.import_duration, kind="talents"):
-                self.run_import(*args)
-        except Exception:
-            log.exception("import %s failed", job_id)
-            self._progress(
-                principal,
-                job_id,
-                status="failed",
-                message="导入过程中发生内部错误，未写入任何数据。",
-                finished_at=datetime.now(UTC),
-            )
-
-    def run_import(
-        self, principal: Principal, owner: Owner, job_id: str, sheet: xlsx.SummarySheet, mode: str
-    ) -> None:
-        province = owner.path.split(".")[0]
-        errors: list[xlsx.CellError] = list(sheet.cell_errors)
-        bad_rows = {e.row for e in errors}
-        good: list[tuple[int, dict[str, Any]]] = []
-        first_row_of: dict[str, int] = {}
-        for index, (row_number, raw) in enumerate(sheet.rows, start=1):
-            record, problems = fields.clean_record(raw)
-            for p in problems:
-                errors.append(
-                    xlsx.CellError(
-                        row_number,
-                        xlsx.FIELD_COLUMN.get(p.field, ""),
-                        xlsx.FIELD_HEADER.get(p.field, p.field),
-                        p.message,
-                    )
-                )
-            if record is not None and row_number not in bad_rows:
-                talent_id = str(uuid.uuid4())
-                cols = self.talents.sealed_columns(talent_id, record)
-                earlier = first_row_of.get(cols["name_phone_hash"])
-                if earlier is not None:
-                    errors.append(
-                        xlsx.CellError(
-                            row_number,
-                            xlsx.FIELD_COLUMN["name"],
-                            "姓名",
-                            f"与第{earlier}行重复（姓名和联系电话相同）",
-                        )
-                    )
-                else:
-                    first_row_of[cols["name_phone_hash"]] = row_number
-                    values = {
-                        k: v
-                        for k, v in vars(record).items()
-                        if k not in (*PERSONAL_FIELDS, "extra")
-                    }
-                    good.append(
-                        (
-                            row_number,
-                            {
-                                **values,
-                                **cols,
-                                "id": talent_id,
-                                "tenant_id": owner.id,
-                                "tenant_path": owner.path,
-                                "province": province,
-                                "status": "draft",
-                                "source": "import",
-                                "import_id": job_id,
-                                "created_by": principal.subject,
-                            },
-                        )
-                    )
-            if index % PROGRESS_EVERY == 0:
-                self._progress(principal, job_id, processed=index)
-        with self.db.unit_of_work(Scope.system_scope()) as sys:
-            _ids, taken = repository.existing_fingerprints(
-                sys, province, [], [v["name_phone_hash"] for _, v in good]
-            )
-        if taken:
-            for row_number, v in good:
-                if v["name_phone_hash"] in taken:
-                    errors.append(
-                        xlsx.CellError(
-                            row_number,
-                            xlsx.FIELD_COLUMN["name"],
-                            "姓名",
-                            "全省已有姓名和联系电话都相同的科普人才记录",
-                        )
-                    )
-            good = [(n, v) for n, v in good if v["name_phone_hash"] not in taken]
-        errors.sort(key=lambda e: (e.row, e.column))
-        names = {row_number: str(raw.get("name") or "") for row_number, raw in sheet.rows}
-        stored = [
-            {
-                "row": e.row,
-                "column": e.column,
-                "field": e.field,
-                "message": e.message,
-                "name": names.get(e.row, ""),  # whose row: the clerk finds it by the name
-            }
-            for e in errors[:MAX_STORED_ERRORS]
-        ]
-        finished = datetime.now(UTC)
-        if errors and (mode == "all_or_nothing" or not good):
-            invalid = len({e.row for e in errors})
-            self._progress(
-                principal,
-                job_id,
-                status="failed",
-                processed=len(sheet.rows),
-                error_count=len(errors),
-                errors=stored,
-                finished_at=finished,
-                message=f"共{len(sheet.rows)}行，其中{invalid}行有错误，未导入任何数据。",
-            )
-            return
-        self._progress(principal, job_id, status="writing", processed=len(sheet.rows))
-        try:
-            with self.talents.uow(principal) as s:
-                repository.insert_talents(s, [v for _, v in good])
-                s.flush()
-                outbox.record_event(
-                    s,
-                    topic=TOPIC,
-                    event_type="talent.imported",
-                    tenant_id=owner.id,
-                    tenant_path=owner.path,
-                    actor=principal.subject,
-                    payload=talent_pb2.TalentsImported(
-                        import_id=job_id,
-                        tenant_id=owner.id,
-                        tenant_path=owner.path,
-                        inserted=len(good),
-                        layout=sheet.layout,
-                    ),
-                )
-                status = "partial" if errors else "succeeded"
-                message = f"已导入{len(good)}名科普人才（草稿）。"
-                if errors:
-                    message += f"另有{len({e.row for e in errors})}行有错误，未导入。"
-                repository.update_import(
-                    s,
-                    job_id,
-                    {
-                        "status": status,
-                        "inserted": len(good),
-                        "error_count": len(errors),
-                        "errors": stored,
-                        "message": message,
-                        "finished_at": datetime.now(UTC),
-                    },
-                )
-        except IntegrityError:
-            self._progress(
-                principal,
-                job_id,
-                status="failed",
-                finished_at=datetime.now(UTC),
-                message="导入时发现与全省已有记录重复（可能有人同时录入），未导入任何数据，请重试。",
-            )
 
     # --- export and the 推荐表 ----------------------------------------------------------
 
     def export(
         self,
+        s: Session,
         principal: Principal,
         tenant_id: str = "",
         layout: str = "",
@@ -293,45 +34,41 @@ class Documents:
             raise InvalidArgument("版式应为 county（附表4）或 society（附表5）。")
         if status and status not in {s.value for s in domain.Status}:
             raise InvalidArgument(f"状态“{status}”不正确。")
-        with self.talents.uow(principal) as s:
-            root = self.talents.resolve_tenant(s, principal, tenant_id)
-            rows = [] if template else repository.talents_for_export(s, root.path, status)
-            if reveal and rows:
-                self.talents.audit_reveal(
-                    s, principal, list(rows), ("phone",), export_root=root.path
-                )
-            labels = root.path.split(".")
-            city = repository.tenant_by_path(s, ".".join(labels[:2])) if len(labels) >= 2 else None
-            data = []
-            for r in rows:
-                phone = self.talents.open_personal(r)["phone"] if reveal else r.phone_masked
-                data.append(
-                    {
-                        "categories": list(r.categories),
-                        "name": r.name,
-                        "gender": r.gender,
-                        "employer": r.employer,
-                        "position": r.position,
-                        "phone": phone,
-                        "industry": r.industry,
-                        "specialty": r.specialty,
-                        "plan": r.plan,
-                    }
-                )
+        root = self.talents.resolve_tenant(s, principal, tenant_id)
+        rows = [] if template else repository.talents_for_export(s, root.path, status)
+        if reveal and rows:
+            self.talents.audit_reveal(s, principal, list(rows), ("phone",), export_root=root.path)
+        labels = root.path.split(".")
+        city = repository.tenant_by_path(s, ".".join(labels[:2])) if len(labels) >= 2 else None
+        data = []
+        for r in rows:
+            phone = self.talents.open_personal(r)["phone"] if reveal else r.phone_masked
+            data.append(
+                {
+                    "categories": list(r.categories),
+                    "name": r.name,
+                    "gender": r.gender,
+                    "employer": r.employer,
+                    "position": r.position,
+                    "phone": phone,
+                    "industry": r.industry,
+                    "specialty": r.specialty,
+                    "plan": r.plan,
+                }
+            )
         chosen = layout or ("society" if root.kind == "society" else "county")
         city_name = city.name if city is not None and city.kind == "city" else ""
         content = xlsx.write_summary(data, layout=chosen, city_name=city_name, unit_name=root.name)
         code = root.path.split(".")[-1]
         return f"talents-{code}-{xlsx.LAYOUTS[chosen]}.xlsx", content
 
-    def form(self, principal: Principal, talent_id: str) -> tuple[str, bytes]:
+    def form(self, s: Session, principal: Principal, talent_id: str) -> tuple[str, bytes]:
         """The filled 推荐表; full contact data for admins and reviewers (audit-logged)."""
-        with self.talents.uow(principal) as s:
-            row = self.talents.load(s, principal, talent_id)
-            reveal = domain.can_reveal(principal)
-            if reveal:
-                self.talents.audit_reveal(s, principal, [row])
-            v = self.talents.view(s, principal, row, reveal=reveal)
+        row = self.talents.load(s, principal, talent_id)
+        reveal = domain.can_reveal(principal)
+        if reveal:
+            self.talents.audit_reveal(s, principal, [row])
+        v = self.talents.view(s, principal, row, reveal=reveal)
         data = FormData(
             fields=v["fields"],
             age=str(v["age"] or ""),
@@ -342,4 +79,4 @@ class Documents:
         return f"推荐表-{row.name}.docx", render_form(data)
 
 
-__all__ = ["DOCX_TYPE", "Documents", "job_view"]
+__all__ = ["DOCX_TYPE", "Documents"]

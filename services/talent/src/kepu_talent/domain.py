@@ -7,12 +7,16 @@ module, and writes the result together with its event.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Literal
 
 from kepu_common.errors import Conflict, DomainError, InvalidArgument, PermissionDenied
 from kepu_common.tenancy import Principal
+from kepu_common.times import SHANGHAI
 
 
 class Status(StrEnum):  # 人才状态
@@ -236,3 +240,50 @@ def quota_for(kind: str, override: int | None, defaults: dict[str, int] | None =
 def can_reveal(principal: Principal) -> bool:
     """Full personal data only for administrators and reviewers."""
     return bool(principal.roles & REVIEW_ROLES)
+
+
+# --- financing outcomes 融资结果 posted back by a partner (seed 000 银会合作) --------------
+
+FINANCING_STATUSES = ("申请中", "已放款", "已拒绝")
+IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+@dataclass(frozen=True)
+class Financing:  # 融资结果
+    product: str
+    amount: Decimal
+    status: str
+    decided_at: date
+
+
+def idempotency_key(value: str) -> str | None:
+    """The ``Idempotency-Key`` of a post: 1 to 200 visible ASCII characters, or none."""
+    key = (value or "").strip()
+    if not key:
+        return None
+    if not IDEMPOTENCY_KEY_RE.match(key):
+        raise InvalidArgument("Idempotency-Key 应为1到200个可见的英文字母、数字或符号。")
+    return key
+
+
+def financing(product: str, amount_yuan: str, status: str, decided_at: str) -> Financing:
+    name = (product or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidArgument("请填写贷款产品名称（不超过100字）。", field="product")
+    try:
+        amount = Decimal(str(amount_yuan).strip())
+    except InvalidOperation:
+        raise InvalidArgument("金额应为数字，单位元。", field="amount_yuan") from None
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidArgument("金额必须大于0元。", field="amount_yuan")
+    if amount >= Decimal("1e12") or amount != amount.quantize(Decimal("0.01")):
+        raise InvalidArgument("金额最多精确到分，且小于1万亿元。", field="amount_yuan")
+    if status not in FINANCING_STATUSES:
+        raise InvalidArgument("状态只能是“申请中”“已放款”“已拒绝”之一。", field="status")
+    try:
+        day = date.fromisoformat((decided_at or "").strip()[:10])
+    except ValueError:
+        raise InvalidArgument("决定日期格式不正确，应为 YYYY-MM-DD。", field="decided_at") from None
+    if day > datetime.now(SHANGHAI).date():
+        raise InvalidArgument("决定日期不能晚于今天。", field="decided_at")
+    return Financing(name, amount.quantize(Decimal("0.01")), status, day)

@@ -4,9 +4,11 @@ caller's subtree (``scope``) here, and row-level security backs it up."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from kepu_common.consent import LIVE, ConsentLedger
+from kepu_common.db import Scope, scope_within
 from sqlalchemy import Row, and_, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
@@ -135,17 +137,19 @@ def existing_fingerprints(
 ) -> tuple[set[str], set[str]]:
     """Keyed hashes already used by a live talent anywhere in the province.
 
-    Runs in the system scope: it returns hashes only, never a record of another tenant.
+    Reads in the system scope for this one statement, inside the caller's transaction: it
+    returns hashes only, never a record of another tenant.
     """
-    rows = s.execute(
-        text(
-            "SELECT id_number_hash, name_phone_hash FROM talents"
-            " WHERE province = :p AND status NOT IN ('rejected', 'revoked')"
-            " AND (id_number_hash = ANY(:ih) OR name_phone_hash = ANY(:nh))"
-            " AND (CAST(:ex AS uuid) IS NULL OR id <> CAST(:ex AS uuid))"
-        ),
-        {"p": province, "ih": id_hashes, "nh": name_phone_hashes, "ex": exclude_id},
-    ).all()
+    with scope_within(s, Scope.system_scope()):
+        rows = s.execute(
+            text(
+                "SELECT id_number_hash, name_phone_hash FROM talents"
+                " WHERE province = :p AND status NOT IN ('rejected', 'revoked')"
+                " AND (id_number_hash = ANY(:ih) OR name_phone_hash = ANY(:nh))"
+                " AND (CAST(:ex AS uuid) IS NULL OR id <> CAST(:ex AS uuid))"
+            ),
+            {"p": province, "ih": id_hashes, "nh": name_phone_hashes, "ex": exclude_id},
+        ).all()
     wanted_ids, wanted_np = set(id_hashes), set(name_phone_hashes)
     return (
         {r.id_number_hash for r in rows if r.id_number_hash in wanted_ids},
@@ -290,3 +294,164 @@ def tenant_names(s: Session, ids: Iterable[str]) -> dict[str, str]:
         return {}
     rows = s.execute(select(tenants.c.id, tenants.c.name).where(tenants.c.id.in_(wanted)))
     return {str(r.id): r.name for r in rows}
+
+
+# --- partners: the consent ledger, the partner view, its audit log, financing -------------
+
+CONSENTS = ConsentLedger("talent_consents", "talent_id", "talents")
+
+PARTNER_TALENT_COLS = (
+    "t.id::text AS id, t.tenant_id::text AS tenant_id, ltree2text(t.tenant_path) AS tenant_path,"
+    " t.name, t.gender, t.specialty, t.categories, t.certificate_no, t.phone_masked, t.status,"
+    " coalesce(tn.name, '') AS region_name,"
+    " coalesce(tn.code, ltree2text(subpath(t.tenant_path, nlevel(t.tenant_path) - 1))) AS region_code"
+)
+OUTCOME_COLS = (
+    "id::text AS id, talent_id::text AS talent_id, partner_client_id, product, amount_yuan,"
+    " status, decided_at, created_at"
+)
+# the talents with a live consent for the calling partner (:cid) of the registering tenant (:pp)
+_LIVE_FOR_PARTNER = (
+    "FROM talent_consents c JOIN talents t ON t.id = c.talent_id"
+    " LEFT JOIN tenants tn ON tn.id = t.tenant_id"
+    f" WHERE c.partner_client_id = :cid AND {LIVE}"
+    " AND c.partner_tenant_path = text2ltree(:pp) AND t.tenant_path <@ text2ltree(:pp)"
+)
+
+
+def partner_talents(
+    s: Session, client_id: str, partner_path: str, now: datetime, offset: int, limit: int
+) -> tuple[list[Row[Any]], int]:
+    """Certified talents consented to the partner, newest certificates first, and their count."""
+    params = {"cid": client_id, "pp": partner_path, "now": now}
+    where = f"{_LIVE_FOR_PARTNER} AND t.status = 'certified'"
+    total = s.execute(text(f"SELECT count(*) {where}"), params).scalar_one()
+    rows = list(
+        s.execute(
+            text(
+                f"SELECT {PARTNER_TALENT_COLS} {where}"
+                " ORDER BY t.certified_at DESC NULLS LAST, t.id LIMIT :n OFFSET :o"
+            ),
+            {**params, "n": limit, "o": offset},
+        )
+    )
+    return rows, int(total)
+
+
+def partner_talent_for_update(
+    s: Session, client_id: str, partner_path: str, talent_id: str, now: datetime
+) -> Row[Any] | None:
+    """A talent consented to the partner (any status), with its consent's id; the consent row's
+    lock serialises this partner's posts for this talent."""
+    return s.execute(
+        text(
+            f"SELECT {PARTNER_TALENT_COLS}, c.id::text AS consent_id {_LIVE_FOR_PARTNER}"
+            " AND t.id = CAST(:t AS uuid) FOR UPDATE OF c"
+        ),
+        {"cid": client_id, "pp": partner_path, "t": talent_id, "now": now},
+    ).first()
+
+
+def log_partner_access(s: Session, client_id: str, rows: list[Any], action: str) -> None:
+    s.execute(
+        text(
+            "INSERT INTO partner_access_log (talent_id, tenant_path, partner_client_id, action)"
+            " VALUES (CAST(:t AS uuid), text2ltree(:p), :c, :a)"
+        ),
+        [{"t": r.id, "p": r.tenant_path, "c": client_id, "a": action} for r in rows],
+    )
+
+
+def unnotified_consents(
+    s: Session, scope: str, talent_id: str, statuses: Sequence[str], now: datetime
+) -> list[Row[Any]]:
+    """Live consents of the talent whose partner has not been told of its status yet, when
+    that status is one of ``statuses``; locked (another transaction's are skipped)."""
+    return list(
+        s.execute(
+            text(
+                f"SELECT {PARTNER_TALENT_COLS}, c.id::text AS consent_id,"
+                " c.partner_client_id FROM talent_consents c"
+                " JOIN talents t ON t.id = c.talent_id"
+                " LEFT JOIN tenants tn ON tn.id = t.tenant_id"
+                f" WHERE c.talent_id = CAST(:t AS uuid) AND {LIVE}"
+                " AND t.status = ANY(:st) AND c.notified_status <> t.status"
+                " AND c.tenant_path <@ text2ltree(:scope)"
+                " FOR UPDATE OF c SKIP LOCKED"
+            ),
+            {"t": talent_id, "st": list(statuses), "scope": scope, "now": now},
+        )
+    )
+
+
+def mark_notified(s: Session, consent_id: str, status: str) -> None:
+    s.execute(
+        text("UPDATE talent_consents SET notified_status = :st WHERE id = CAST(:id AS uuid)"),
+        {"st": status, "id": consent_id},
+    )
+
+
+def financing_of(s: Session, scope: str, talent_id: str) -> list[Row[Any]]:
+    return list(
+        s.execute(
+            text(
+                f"SELECT {OUTCOME_COLS} FROM financing_outcomes"
+                " WHERE talent_id = CAST(:t AS uuid) AND tenant_path <@ text2ltree(:scope)"
+                " ORDER BY created_at DESC"
+            ),
+            {"t": talent_id, "scope": scope},
+        )
+    )
+
+
+_SAME_OUTCOME = (
+    "partner_client_id = :c AND talent_id = CAST(:t AS uuid) AND product = :product"
+    " AND amount_yuan = :amount AND status = :status AND decided_at = :day"
+)
+
+
+def _outcome_params(client_id: str, talent_id: str, f: Any, key: str | None) -> dict[str, Any]:
+    return {
+        "c": client_id,
+        "t": talent_id,
+        "product": f.product,
+        "amount": f.amount,
+        "status": f.status,
+        "day": f.decided_at,
+        "key": key,
+    }
+
+
+def outcome_by_key(s: Session, client_id: str, talent_id: str, f: Any, key: str) -> Row[Any] | None:
+    """The outcome the partner posted with ``key``, with ``same``: whether it is ``f``."""
+    return s.execute(
+        text(
+            f"SELECT {OUTCOME_COLS}, ({_SAME_OUTCOME}) AS same FROM financing_outcomes"
+            " WHERE partner_client_id = :c AND idempotency_key = :key"
+        ),
+        _outcome_params(client_id, talent_id, f, key),
+    ).first()
+
+
+def same_outcome(s: Session, client_id: str, talent_id: str, f: Any) -> Row[Any] | None:
+    """The first outcome equal to ``f`` (talent, product, amount, status and day)."""
+    return s.execute(
+        text(
+            f"SELECT {OUTCOME_COLS} FROM financing_outcomes WHERE {_SAME_OUTCOME}"
+            " ORDER BY created_at, id"
+        ),
+        _outcome_params(client_id, talent_id, f, None),
+    ).first()
+
+
+def insert_outcome(s: Session, values: dict[str, Any]) -> Row[Any]:
+    return s.execute(
+        text(
+            "INSERT INTO financing_outcomes (id, talent_id, tenant_path, partner_client_id,"
+            " consent_id, product, amount_yuan, status, decided_at, idempotency_key)"
+            " VALUES (CAST(:id AS uuid), CAST(:t AS uuid), text2ltree(:p), :c,"
+            " CAST(:cons AS uuid), :product, :amount, :status, :day, :key)"
+            f" RETURNING {OUTCOME_COLS}"
+        ),
+        values,
+    ).one()

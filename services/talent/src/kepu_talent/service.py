@@ -1,5 +1,6 @@
-"""Use cases of the talent pool: each opens one unit of work in the caller's tenant
-scope, applies the domain rules and writes the state change and its event together."""
+"""Use cases of the talent pool. Each takes the unit of work's session first (the edge, the
+gRPC servicer, owns the transaction), applies the domain rules and writes the state change
+and its event together; none opens a unit of work or commits."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kepu.talent.v1 import talent_pb2
-from kepu_common import outbox
-from kepu_common.db import Database, Scope
 from kepu_common.errors import (
     AlreadyExists,
     DomainError,
@@ -26,9 +25,9 @@ from kepu_common.times import shanghai_iso
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import domain, fields, repository
+from . import domain, events, fields, repository
 from .crypto import KeyRing
-from .notices import TOPIC as TOPIC
+from .events import TOPIC as TOPIC
 from .notices import write_partner_notices
 from .settings import TalentSettings
 
@@ -61,16 +60,23 @@ def iso(value: Any) -> str:
     return shanghai_iso(value) if value else ""
 
 
+def load_talent(s: Session, principal: Principal, talent_id: str, *, lock: bool = False) -> Any:
+    """A talent of the caller's subtree (locked with ``lock``), else 404."""
+    row = repository.get_talent(s, principal.tenant_path, parse_id(talent_id), lock=lock)
+    if row is None:
+        raise NotFound("人才不存在或不在您的管辖范围内。")
+    return row
+
+
 class TalentService:
-    def __init__(self, db: Database, keys: KeyRing, settings: TalentSettings) -> None:
-        self.db = db
+    """The talent pool's use cases with what they need beyond the session: the key ring
+    that seals personal data and the settings (quotas)."""
+
+    def __init__(self, keys: KeyRing, settings: TalentSettings) -> None:
         self.keys = keys
         self.settings = settings
 
     # --- shared helpers ----------------------------------------------------------
-
-    def uow(self, principal: Principal) -> Any:
-        return self.db.unit_of_work(Scope.tenant(principal.tenant_path))
 
     def resolve_tenant(self, s: Session, principal: Principal, tenant_id: str) -> Owner:
         """A tenant of the caller's subtree (the caller's own when ``tenant_id`` is empty)."""
@@ -112,10 +118,7 @@ class TalentService:
         return repository.kinds_of(s, paths)
 
     def load(self, s: Session, principal: Principal, talent_id: str, *, lock: bool = False) -> Any:
-        row = repository.get_talent(s, principal.tenant_path, parse_id(talent_id), lock=lock)
-        if row is None:
-            raise NotFound("人才不存在或不在您的管辖范围内。")
-        return row
+        return load_talent(s, principal, talent_id, lock=lock)
 
     def sealed_columns(self, talent_id: str, f: fields.TalentFields) -> dict[str, Any]:
         """Encrypted personal data, masks and keyed hashes of one record."""
@@ -140,29 +143,17 @@ class TalentService:
             for key, column in _SEALED.items()
         }
 
-    def check_duplicates(self, province: str, cols: dict[str, Any], exclude: str | None) -> None:
+    def check_duplicates(
+        self, s: Session, province: str, cols: dict[str, Any], exclude: str | None
+    ) -> None:
         ids = [cols["id_number_hash"]] if cols["id_number_hash"] else []
-        with self.db.unit_of_work(Scope.system_scope()) as sys:
-            dup_ids, dup_np = repository.existing_fingerprints(
-                sys, province, ids, [cols["name_phone_hash"]], exclude
-            )
+        dup_ids, dup_np = repository.existing_fingerprints(
+            s, province, ids, [cols["name_phone_hash"]], exclude
+        )
         if dup_ids:
             raise AlreadyExists("全省已有相同身份证号的科普人才记录，不能重复录入。")
         if dup_np:
             raise AlreadyExists("全省已有姓名和联系电话都相同的科普人才记录，不能重复录入。")
-
-    def record(
-        self, s: Session, principal: Principal, row: Any, event_type: str, payload: Any
-    ) -> None:
-        outbox.record_event(
-            s,
-            topic=TOPIC,
-            event_type=event_type,
-            tenant_id=str(row.tenant_id),
-            tenant_path=row.tenant_path,
-            actor=principal.subject,
-            payload=payload,
-        )
 
     def status_event(
         self,
@@ -185,7 +176,7 @@ class TalentService:
             actor_tenant_path=principal.tenant_path,
             categories=list(row.categories),
         )
-        self.record(s, principal, row, event_type, payload)
+        events.record_for(s, principal, row, event_type, payload)
 
     def view(
         self,
@@ -284,14 +275,13 @@ class TalentService:
         if not rows:
             return
         first = rows[0]
-        outbox.record_event(
+        events.record(
             s,
-            topic=TOPIC,
-            event_type="talent.personal_data_revealed",
-            tenant_id=str(first.tenant_id) if not export_root else principal.tenant_id,
-            tenant_path=first.tenant_path if not export_root else principal.tenant_path,
-            actor=principal.subject,
-            payload=talent_pb2.PersonalDataRevealed(
+            principal,
+            str(first.tenant_id) if not export_root else principal.tenant_id,
+            first.tenant_path if not export_root else principal.tenant_path,
+            "talent.personal_data_revealed",
+            talent_pb2.PersonalDataRevealed(
                 talent_id="" if export_root else str(first.id),
                 fields=list(what),
                 actor=principal.subject,
@@ -315,62 +305,64 @@ class TalentService:
         return record
 
     def create(
-        self, principal: Principal, raw: dict[str, Any], tenant_id: str = ""
+        self, s: Session, principal: Principal, raw: dict[str, Any], tenant_id: str = ""
     ) -> dict[str, Any]:
         record = self.validate(raw)
         talent_id = str(uuid.uuid4())
-        with self.uow(principal) as s:
-            owner = self.owner_for_write(s, principal, tenant_id)
-            cols = self.sealed_columns(talent_id, record)
-            province = owner.path.split(".")[0]
-            self.check_duplicates(province, cols, None)
-            values = {k: v for k, v in vars(record).items() if k not in (*PERSONAL_FIELDS, "extra")}
-            repository.insert_talents(
-                s,
-                [
-                    {
-                        **values,
-                        **cols,
-                        "id": talent_id,
-                        "tenant_id": owner.id,
-                        "tenant_path": owner.path,
-                        "province": province,
-                        "status": "draft",
-                        "source": "form",
-                        "created_by": principal.subject,
-                    }
-                ],
-            )
-            try:
-                s.flush()
-            except IntegrityError:
-                raise AlreadyExists("全省已有相同的科普人才记录，不能重复录入。") from None
-            row = self.load(s, principal, talent_id)
-            self.status_event(s, principal, row, None, "talent.created")
-            return self.view(s, principal, row)
+        owner = self.owner_for_write(s, principal, tenant_id)
+        cols = self.sealed_columns(talent_id, record)
+        province = owner.path.split(".")[0]
+        self.check_duplicates(s, province, cols, None)
+        values = {k: v for k, v in vars(record).items() if k not in (*PERSONAL_FIELDS, "extra")}
+        repository.insert_talents(
+            s,
+            [
+                {
+                    **values,
+                    **cols,
+                    "id": talent_id,
+                    "tenant_id": owner.id,
+                    "tenant_path": owner.path,
+                    "province": province,
+                    "status": "draft",
+                    "source": "form",
+                    "created_by": principal.subject,
+                }
+            ],
+        )
+        try:
+            s.flush()
+        except IntegrityError:
+            raise AlreadyExists("全省已有相同的科普人才记录，不能重复录入。") from None
+        row = self.load(s, principal, talent_id)
+        self.status_event(s, principal, row, None, "talent.created")
+        return self.view(s, principal, row)
 
-    def update(self, principal: Principal, talent_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+    def update(
+        self, s: Session, principal: Principal, talent_id: str, raw: dict[str, Any]
+    ) -> dict[str, Any]:
         record = self.validate(raw)
-        with self.uow(principal) as s:
-            row = self.load(s, principal, talent_id, lock=True)
-            domain.check_can_edit(domain.Status(row.status), self.chain_of(s, row), principal)
-            cols = self.sealed_columns(str(row.id), record)
-            self.check_duplicates(row.province, cols, str(row.id))
-            values = {k: v for k, v in vars(record).items() if k not in (*PERSONAL_FIELDS, "extra")}
-            repository.update_talent(s, str(row.id), {**values, **cols})
-            row = self.load(s, principal, talent_id)
-            self.status_event(s, principal, row, None, "talent.updated")
-            return self.view(s, principal, row)
+        row = self.load(s, principal, talent_id, lock=True)
+        domain.check_can_edit(domain.Status(row.status), self.chain_of(s, row), principal)
+        cols = self.sealed_columns(str(row.id), record)
+        self.check_duplicates(s, row.province, cols, str(row.id))
+        values = {k: v for k, v in vars(record).items() if k not in (*PERSONAL_FIELDS, "extra")}
+        repository.update_talent(s, str(row.id), {**values, **cols})
+        row = self.load(s, principal, talent_id)
+        self.status_event(s, principal, row, None, "talent.updated")
+        return self.view(s, principal, row)
 
-    def get(self, principal: Principal, talent_id: str, *, reveal: bool = False) -> dict[str, Any]:
-        with self.uow(principal) as s:
-            row = self.load(s, principal, talent_id)
-            if reveal:
-                self.audit_reveal(s, principal, [row])
-            return self.view(s, principal, row, reveal=reveal, history=True)
+    def get(
+        self, s: Session, principal: Principal, talent_id: str, *, reveal: bool = False
+    ) -> dict[str, Any]:
+        row = self.load(s, principal, talent_id)
+        if reveal:
+            self.audit_reveal(s, principal, [row])
+        return self.view(s, principal, row, reveal=reveal, history=True)
 
     def search(
         self,
+        s: Session,
         principal: Principal,
         *,
         q: str = "",
@@ -387,48 +379,40 @@ class TalentService:
             raise InvalidArgument(f"服务类别“{category}”不在九类之中。")
         if status and status not in {s.value for s in domain.Status}:
             raise InvalidArgument(f"状态“{status}”不正确。")
-        with self.uow(principal) as s:
-            scope = (
-                self.resolve_tenant(s, principal, tenant_id).path
-                if tenant_id
-                else principal.tenant_path
-            )
-            rows, total = repository.search_talents(
-                s,
-                scope,
-                q=fields.normalize_text(q)[:50],
-                specialty=fields.normalize_text(specialty)[:50],
-                category=category,
-                status=status,
-                offset=(page - 1) * page_size,
-                limit=page_size,
-            )
-            names = repository.tenant_names(s, [str(r.tenant_id) for r in rows])
-            kinds = self.chain_kinds(s, rows)
-            return {
-                "talents": [self.view(s, principal, r, names=names, kinds=kinds) for r in rows],
-                "total": total,
-                "page": page,
-                "page_size": page_size,
-            }
+        scope = (
+            self.resolve_tenant(s, principal, tenant_id).path
+            if tenant_id
+            else principal.tenant_path
+        )
+        rows, total = repository.search_talents(
+            s,
+            scope,
+            q=fields.normalize_text(q)[:50],
+            specialty=fields.normalize_text(specialty)[:50],
+            category=category,
+            status=status,
+            offset=(page - 1) * page_size,
+            limit=page_size,
+        )
+        names = repository.tenant_names(s, [str(r.tenant_id) for r in rows])
+        kinds = self.chain_kinds(s, rows)
+        return {
+            "talents": [self.view(s, principal, r, names=names, kinds=kinds) for r in rows],
+            "total": total,
+            "page": page,
+            "page_size": page_size,
+        }
 
     # --- the review chain ----------------------------------------------------------
 
-    def recommend(self, principal: Principal, talent_id: str, opinion: str) -> dict[str, Any]:
-        with self.uow(principal) as s:
-            row = self.load(s, principal, talent_id, lock=True)
-            t = domain.recommend(
-                domain.Status(row.status), self.chain_of(s, row), principal, opinion
-            )
-            return self.apply(s, principal, row, t)
+    def recommend(
+        self, s: Session, principal: Principal, talent_id: str, opinion: str
+    ) -> dict[str, Any]:
+        row = self.load(s, principal, talent_id, lock=True)
+        t = domain.recommend(domain.Status(row.status), self.chain_of(s, row), principal, opinion)
+        return self.apply(s, principal, row, t)
 
     def review(
-        self, principal: Principal, talent_id: str, decision: str, opinion: str
-    ) -> dict[str, Any]:
-        with self.uow(principal) as s:
-            return self.review_in(s, principal, talent_id, decision, opinion)
-
-    def review_in(
         self, s: Session, principal: Principal, talent_id: str, decision: str, opinion: str
     ) -> dict[str, Any]:
         row = self.load(s, principal, talent_id, lock=True)
@@ -438,44 +422,44 @@ class TalentService:
         return self.apply(s, principal, row, t)
 
     def bulk_review(
-        self, principal: Principal, ids: list[str], decision: str, opinion: str
+        self, s: Session, principal: Principal, ids: list[str], decision: str, opinion: str
     ) -> list[dict[str, Any]]:
+        """Each talent in a savepoint of the caller's transaction: one refused review is
+        reported and rolled back alone, the others commit together."""
         if not ids:
             raise InvalidArgument("请选择要审核的人才。")
         if len(ids) > 500:
             raise InvalidArgument("一次最多批量审核500名人才。")
         results: list[dict[str, Any]] = []
-        with self.uow(principal) as s:
-            for talent_id in dict.fromkeys(ids):
-                savepoint = s.begin_nested()
-                try:
-                    done = self.review_in(s, principal, talent_id, decision, opinion)
-                    savepoint.commit()
-                    results.append({"id": talent_id, "ok": True, "status": done["status"]})
-                except DomainError as exc:
-                    savepoint.rollback()
-                    results.append(
-                        {
-                            "id": talent_id,
-                            "ok": False,
-                            "status": "",
-                            "error_code": exc.grpc_status.name,
-                            "error": exc.detail,
-                        }
-                    )
+        for talent_id in dict.fromkeys(ids):
+            savepoint = s.begin_nested()
+            try:
+                done = self.review(s, principal, talent_id, decision, opinion)
+                savepoint.commit()
+                results.append({"id": talent_id, "ok": True, "status": done["status"]})
+            except DomainError as exc:
+                savepoint.rollback()
+                results.append(
+                    {
+                        "id": talent_id,
+                        "ok": False,
+                        "status": "",
+                        "error_code": exc.grpc_status.name,
+                        "error": exc.detail,
+                    }
+                )
         return results
 
     def change_lifecycle(
-        self, principal: Principal, talent_id: str, action: str, reason: str
+        self, s: Session, principal: Principal, talent_id: str, action: str, reason: str
     ) -> dict[str, Any]:
         if action not in ("suspend", "reinstate", "revoke"):
             raise InvalidArgument("操作应为暂停（suspend）、恢复（reinstate）或撤销（revoke）。")
-        with self.uow(principal) as s:
-            row = self.load(s, principal, talent_id, lock=True)
-            t = domain.change_lifecycle(
-                action, domain.Status(row.status), self.chain_of(s, row), principal, reason
-            )
-            return self.apply(s, principal, row, t)
+        row = self.load(s, principal, talent_id, lock=True)
+        t = domain.change_lifecycle(
+            action, domain.Status(row.status), self.chain_of(s, row), principal, reason
+        )
+        return self.apply(s, principal, row, t)
 
     def apply(
         self, s: Session, principal: Principal, row: Any, t: domain.Transition
@@ -520,7 +504,7 @@ class TalentService:
         )
         if t.to_status in (domain.Status.CERTIFIED, domain.Status.REVOKED):
             # Partners with consent learn of it through events written in this same transaction.
-            write_partner_notices(s, principal)
+            write_partner_notices(s, principal, str(row.id))
         return self.view(s, principal, row, history=True)
 
     # --- quota progress ----------------------------------------------------------------
@@ -542,37 +526,37 @@ class TalentService:
             "progress": round(certified / quota, 4) if quota else 0.0,
         }
 
-    def stats(self, principal: Principal) -> dict[str, Any]:
-        with self.uow(principal) as s:
-            me = repository.tenant_by_path(s, principal.tenant_path)
-            root = self.resolve_tenant(s, principal, "")
-            depth = len(root.path.split("."))
-            own = repository.counts_by_child(s, root.path, depth).get(root.path, (0, 0))
-            per_child = repository.counts_by_child(s, root.path, depth + 1)
-            children = [
-                self.quota_entry(
-                    Owner(str(c.id), c.path, c.kind, c.name),
-                    c.talent_quota,
-                    per_child.get(c.path, (0, 0)),
-                )
-                for c in repository.child_tenants(s, root.path)
-            ]
-            return {
-                "own": self.quota_entry(root, me.talent_quota if me else None, own),
-                "children": children,
-            }
+    def stats(self, s: Session, principal: Principal) -> dict[str, Any]:
+        me = repository.tenant_by_path(s, principal.tenant_path)
+        root = self.resolve_tenant(s, principal, "")
+        depth = len(root.path.split("."))
+        own = repository.counts_by_child(s, root.path, depth).get(root.path, (0, 0))
+        per_child = repository.counts_by_child(s, root.path, depth + 1)
+        children = [
+            self.quota_entry(
+                Owner(str(c.id), c.path, c.kind, c.name),
+                c.talent_quota,
+                per_child.get(c.path, (0, 0)),
+            )
+            for c in repository.child_tenants(s, root.path)
+        ]
+        return {
+            "own": self.quota_entry(root, me.talent_quota if me else None, own),
+            "children": children,
+        }
 
-    def set_quota(self, principal: Principal, tenant_id: str, quota: int) -> dict[str, Any]:
+    def set_quota(
+        self, s: Session, principal: Principal, tenant_id: str, quota: int
+    ) -> dict[str, Any]:
         if "admin" not in principal.roles:
             raise PermissionDenied("只有管理员可以调整人才指标。")
         if quota < -1 or quota > 1_000_000:
             raise InvalidArgument("人才指标应为0到1000000之间的整数（-1表示恢复默认值）。")
-        with self.uow(principal) as s:
-            target = self.resolve_tenant(s, principal, tenant_id)
-            top = len(principal.tenant_path.split(".")) == 1
-            if target.path == principal.tenant_path and not top:
-                raise PermissionDenied("本单位的人才指标由上级科协分配。")
-            repository.set_quota(s, target.id, None if quota == -1 else quota)
-            depth = len(target.path.split("."))
-            counts = repository.counts_by_child(s, target.path, depth).get(target.path, (0, 0))
-            return self.quota_entry(target, None if quota == -1 else quota, counts)
+        target = self.resolve_tenant(s, principal, tenant_id)
+        top = len(principal.tenant_path.split(".")) == 1
+        if target.path == principal.tenant_path and not top:
+            raise PermissionDenied("本单位的人才指标由上级科协分配。")
+        repository.set_quota(s, target.id, None if quota == -1 else quota)
+        depth = len(target.path.split("."))
+        counts = repository.counts_by_child(s, target.path, depth).get(target.path, (0, 0))
+        return self.quota_entry(target, None if quota == -1 else quota, counts)

@@ -106,9 +106,9 @@ def check_review(
         raise PermissionDenied("基地的年度复核应由认定单位进行。")
     if outcome not in OUTCOME_CN:
         raise InvalidArgument("复核结果只能是通过或未通过。", field="outcome")
-    if not b.certified_on.year < year <= today.year:
+    if not b.certified_on.year <= year <= today.year:
         raise InvalidArgument(
-            f"复核年度应在认定次年（{b.certified_on.year + 1}年）至今年之间。", field="year"
+            f"复核年度应在认定当年（{b.certified_on.year}年）至今年之间。", field="year"
         )
     if status_on(b, today) != CERTIFIED:
         raise Conflict(f"该基地当前状态为“{STATUS_CN[status_on(b, today)]}”，不能复核。")

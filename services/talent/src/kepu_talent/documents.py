@@ -7,7 +7,7 @@ from kepu_common.errors import InvalidArgument
 from kepu_common.tenancy import Principal
 from sqlalchemy.orm import Session
 
-from . import domain, repository, xlsx
+from . import domain, personal, repository, xlsx
 from .docx import DOCX_TYPE, FormData, render_form
 from .service import TalentService
 
@@ -37,12 +37,14 @@ class Documents:
         root = self.talents.resolve_tenant(s, principal, tenant_id)
         rows = [] if template else repository.talents_for_export(s, root.path, status)
         if reveal and rows:
-            self.talents.audit_reveal(s, principal, list(rows), ("phone",), export_root=root.path)
+            personal.audit_reveal(s, principal, list(rows), ("phone",), export_root=root.path)
         labels = root.path.split(".")
         city = repository.tenant_by_path(s, ".".join(labels[:2])) if len(labels) >= 2 else None
         data = []
         for r in rows:
-            phone = self.talents.open_personal(r)["phone"] if reveal else r.phone_masked
+            phone = (
+                personal.open_personal(self.talents.keys, r)["phone"] if reveal else r.phone_masked
+            )
             data.append(
                 {
                     "categories": list(r.categories),
@@ -67,7 +69,7 @@ class Documents:
         row = self.talents.load(s, principal, talent_id)
         reveal = domain.can_reveal(principal)
         if reveal:
-            self.talents.audit_reveal(s, principal, [row])
+            personal.audit_reveal(s, principal, [row])
         v = self.talents.view(s, principal, row, reveal=reveal)
         data = FormData(
             fields=v["fields"],

@@ -20,8 +20,8 @@ from kepu_common.tenancy import Principal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import events, fields, repository, xlsx
-from .service import PERSONAL_FIELDS, Owner, TalentService, iso, parse_id
+from . import events, fields, personal, repository, xlsx
+from .service import Owner, TalentService, iso, parse_id
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class ImportJobs:
                 )
             if record is not None and row_number not in bad_rows:
                 talent_id = str(uuid.uuid4())
-                cols = self.talents.sealed_columns(talent_id, record)
+                cols = personal.sealed_columns(self.talents.keys, talent_id, record)
                 earlier = first_row_of.get(cols["name_phone_hash"])
                 if earlier is not None:
                     errors.append(
@@ -171,11 +171,7 @@ class ImportJobs:
                     )
                 else:
                     first_row_of[cols["name_phone_hash"]] = row_number
-                    values = {
-                        k: v
-                        for k, v in vars(record).items()
-                        if k not in (*PERSONAL_FIELDS, "extra")
-                    }
+                    values = personal.plain_values(record)
                     good.append(
                         (
                             row_number,

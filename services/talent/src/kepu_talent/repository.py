@@ -1,5 +1,9 @@
 """All SQL of the talent service. Every read of tenant-owned rows is filtered by the
-caller's subtree (``scope``) here, and row-level security backs it up."""
+caller's subtree (``scope``) here, and row-level security backs it up.
+
+Longer than ~400 lines on purpose: STYLE keeps a service's SQL in its repository; the sections
+follow the aggregates (tenants read model, talents, reviews and reveals, imports, archive,
+partners)."""
 
 from __future__ import annotations
 

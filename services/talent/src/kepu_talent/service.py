@@ -1,6 +1,10 @@
 """Use cases of the talent pool. Each takes the unit of work's session first (the edge, the
 gRPC servicer, owns the transaction), applies the domain rules and writes the state change
-and its event together; none opens a unit of work or commits."""
+and its event together; none opens a unit of work or commits.
+
+Longer than ~400 lines on purpose: the records, the review chain and the quota progress of one
+aggregate share the tenant, chain and view helpers here. Personal data is ``personal.py``,
+partners ``partner.py``, the files ``documents.py`` and ``imports.py``."""
 
 from __future__ import annotations
 
@@ -19,20 +23,19 @@ from kepu_common.errors import (
     NotFound,
     PermissionDenied,
 )
-from kepu_common.masking import mask_birth_month, mask_phone
+from kepu_common.masking import mask_birth_month
 from kepu_common.tenancy import Principal
 from kepu_common.times import shanghai_iso
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import domain, events, fields, repository
+from . import domain, events, fields, personal, repository
 from .crypto import KeyRing
 from .events import TOPIC as TOPIC
 from .notices import write_partner_notices
 from .settings import TalentSettings
 
-PERSONAL_FIELDS = fields.PERSONAL
-_SEALED = {"phone": "phone", "email": "email", "im_account": "im", "id_number": "id_number"}
+PERSONAL_FIELDS = personal.PERSONAL_FIELDS
 WRITE_ROLES = domain.WRITE_ROLES
 
 
@@ -120,29 +123,6 @@ class TalentService:
     def load(self, s: Session, principal: Principal, talent_id: str, *, lock: bool = False) -> Any:
         return load_talent(s, principal, talent_id, lock=lock)
 
-    def sealed_columns(self, talent_id: str, f: fields.TalentFields) -> dict[str, Any]:
-        """Encrypted personal data, masks and keyed hashes of one record."""
-        out: dict[str, Any] = {"key_version": self.keys.current}
-        masks = {
-            "phone": mask_phone,
-            "email": fields.mask_email,
-            "im_account": fields.mask_im,
-            "id_number": fields.mask_id_number,
-        }
-        for key, column in _SEALED.items():
-            value = getattr(f, key)
-            out[f"{column}_enc"] = self.keys.seal(value, f"talent:{talent_id}:{key}")
-            out[f"{column}_masked"] = masks[key](value)
-        out["id_number_hash"] = self.keys.fingerprint("id", f.id_number)
-        out["name_phone_hash"] = self.keys.fingerprint("np", fields.name_phone_key(f.name, f.phone))
-        return out
-
-    def open_personal(self, row: Any) -> dict[str, str]:
-        return {
-            key: self.keys.open(getattr(row, f"{column}_enc"), f"talent:{row.id}:{key}")
-            for key, column in _SEALED.items()
-        }
-
     def check_duplicates(
         self, s: Session, province: str, cols: dict[str, Any], exclude: str | None
     ) -> None:
@@ -194,7 +174,7 @@ class TalentService:
         }
         values["categories"] = list(row.categories)
         if reveal:
-            values.update(self.open_personal(row))
+            values.update(personal.open_personal(self.keys, row))
         else:
             values.update(
                 phone=row.phone_masked,
@@ -247,52 +227,6 @@ class TalentService:
             ]
         return result
 
-    def audit_reveal(
-        self,
-        s: Session,
-        principal: Principal,
-        rows: list[Any],
-        what: tuple[str, ...] = PERSONAL_FIELDS,
-        export_root: str = "",
-    ) -> None:
-        """Every full view of personal data: an audit row per talent plus an outbox event."""
-        if not domain.can_reveal(principal):
-            raise PermissionDenied("只有管理员或审核员可以查看完整的个人信息。")
-        repository.add_reveals(
-            s,
-            [
-                {
-                    "talent_id": str(r.id),
-                    "tenant_path": r.tenant_path,
-                    "fields": list(what),
-                    "actor": principal.subject,
-                    "actor_username": principal.username,
-                    "actor_tenant_path": principal.tenant_path,
-                }
-                for r in rows
-            ],
-        )
-        if not rows:
-            return
-        first = rows[0]
-        events.record(
-            s,
-            principal,
-            str(first.tenant_id) if not export_root else principal.tenant_id,
-            first.tenant_path if not export_root else principal.tenant_path,
-            "talent.personal_data_revealed",
-            talent_pb2.PersonalDataRevealed(
-                talent_id="" if export_root else str(first.id),
-                fields=list(what),
-                actor=principal.subject,
-                actor_username=principal.username,
-                actor_tenant_path=principal.tenant_path,
-                count=len(rows),
-                export_root=export_root,
-                client_ip=principal.client_ip,
-            ),
-        )
-
     # --- records -----------------------------------------------------------------
 
     def validate(self, raw: dict[str, Any]) -> fields.TalentFields:
@@ -310,10 +244,10 @@ class TalentService:
         record = self.validate(raw)
         talent_id = str(uuid.uuid4())
         owner = self.owner_for_write(s, principal, tenant_id)
-        cols = self.sealed_columns(talent_id, record)
+        cols = personal.sealed_columns(self.keys, talent_id, record)
         province = owner.path.split(".")[0]
         self.check_duplicates(s, province, cols, None)
-        values = {k: v for k, v in vars(record).items() if k not in (*PERSONAL_FIELDS, "extra")}
+        values = personal.plain_values(record)
         repository.insert_talents(
             s,
             [
@@ -344,9 +278,9 @@ class TalentService:
         record = self.validate(raw)
         row = self.load(s, principal, talent_id, lock=True)
         domain.check_can_edit(domain.Status(row.status), self.chain_of(s, row), principal)
-        cols = self.sealed_columns(str(row.id), record)
+        cols = personal.sealed_columns(self.keys, str(row.id), record)
         self.check_duplicates(s, row.province, cols, str(row.id))
-        values = {k: v for k, v in vars(record).items() if k not in (*PERSONAL_FIELDS, "extra")}
+        values = personal.plain_values(record)
         repository.update_talent(s, str(row.id), {**values, **cols})
         row = self.load(s, principal, talent_id)
         self.status_event(s, principal, row, None, "talent.updated")
@@ -357,7 +291,7 @@ class TalentService:
     ) -> dict[str, Any]:
         row = self.load(s, principal, talent_id)
         if reveal:
-            self.audit_reveal(s, principal, [row])
+            personal.audit_reveal(s, principal, [row])
         return self.view(s, principal, row, reveal=reveal, history=True)
 
     def search(

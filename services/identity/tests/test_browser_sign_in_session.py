@@ -64,7 +64,7 @@ def username_of(ident, tokens: dict[str, str]) -> str:
 
 
 def test_a_reload_signs_in_again_without_the_password_until_sign_out(ident, oidc):
-    seed.seed_admin(ident.db, "sso_one", "Sso@One2026xy", tenant_code="410800")
+    seed.seed_admin(ident.db, "sso_one", "Sso@One2026xy", tenant_code="410900")
     browser = TestClient(oidc.app, follow_redirects=False)
 
     params, verifier = authorize(browser)

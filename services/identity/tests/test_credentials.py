@@ -4,8 +4,8 @@ import pytest
 from kepu_common.db import Scope
 from kepu_common.errors import InvalidArgument, PermissionDenied
 from kepu_identity import repository as repo
-from kepu_identity.accounts import SignInFailed
 from kepu_identity.credentials import CredentialDistributor
+from kepu_identity.oidc.accounts import SignInFailed
 from sqlalchemy import text
 
 from .conftest import principal_of

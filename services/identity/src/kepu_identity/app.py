@@ -10,16 +10,16 @@ from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 
 from . import repository as repo
-from .accounts import Accounts, KeycloakAccounts
 from .credentials import CredentialDistributor
 from .crypto import Sealer
 from .egress import Egress
 from .keycloak_provisioner import KeycloakProvisioner, KeycloakSettings
-from .keys import KeyRing
+from .oidc.accounts import Accounts, KeycloakAccounts
+from .oidc.keys import KeyRing
+from .oidc.tokens import TokenIssuer
 from .partners import Partners, StaffTokenVerifier
 from .settings import IdentitySettings
 from .sheets import IssuedRow
-from .tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
 

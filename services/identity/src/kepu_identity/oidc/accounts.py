@@ -10,10 +10,10 @@ import pyotp
 from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument
 
-from . import domain, passwords
-from . import repository as repo
-from .crypto import Sealer
-from .models import User
+from .. import domain, passwords
+from .. import repository as repo
+from ..crypto import Sealer
+from ..models import User
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 from joserfc.jwk import KeySet, RSAKey
 from kepu_common.db import Database, Scope
 
-from . import repository as repo
-from .crypto import Sealer
+from .. import repository as repo
+from ..crypto import Sealer
 
 
 class KeyRing:

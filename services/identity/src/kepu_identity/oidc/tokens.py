@@ -12,7 +12,7 @@ from typing import Any
 from joserfc import jwt
 from kepu_common.db import Database, Scope
 
-from . import repository as repo
+from .. import repository as repo
 from .accounts import Account, SignInFailed
 from .keys import KeyRing
 

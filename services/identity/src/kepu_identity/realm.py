@@ -23,7 +23,7 @@ import json
 import sys
 from typing import Any
 
-from . import passwords
+from . import domain
 from .settings import ACCESS_TOKEN_SECONDS, SESSION_IDLE_SECONDS
 
 REALM = "kepu"
@@ -60,25 +60,25 @@ OTP_POLICY = {
 
 
 def password_policy() -> str:
-    """Keycloak's policy string for ``passwords.check_policy`` (every rule, none weaker)."""
+    """Keycloak's policy string for ``domain.check_policy`` (every rule, none weaker)."""
     return " and ".join(
         [
-            f"length({passwords.MIN_LENGTH})",
-            f"maxLength({passwords.MAX_LENGTH})",
+            f"length({domain.MIN_LENGTH})",
+            f"maxLength({domain.MAX_LENGTH})",
             "notUsername",
-            f"passwordHistory({passwords.HISTORY})",
-            f"regexPattern({passwords.THREE_OF_FOUR_CLASSES})",
+            f"passwordHistory({domain.HISTORY})",
+            f"regexPattern({domain.THREE_OF_FOUR_CLASSES})",
         ]
     )
 
 
 def brute_force() -> dict[str, Any]:
     """``MAX_FAILURES`` failures lock the account for ``LOCK_MINUTES``, then it opens again."""
-    lock = passwords.LOCK_MINUTES * 60
+    lock = domain.LOCK_MINUTES * 60
     return {
         "bruteForceProtected": True,
         "permanentLockout": False,
-        "failureFactor": passwords.MAX_FAILURES,
+        "failureFactor": domain.MAX_FAILURES,
         "waitIncrementSeconds": lock,
         "maxFailureWaitSeconds": lock,
         "maxDeltaTimeSeconds": lock,

@@ -327,3 +327,37 @@ def test_the_partner_lists_consented_projects_over_the_gateway(
     assert body["total"] >= 1
     r = c.get("/partner/v1/projects", headers=auth(scope="partner:talents:read"))
     assert r.status_code == 403
+
+
+def test_the_tenant_consents_list_pages_its_subtree_and_no_one_elses(
+    act, tree, clock, ring, gateway, registry
+):
+    c, issuer = gateway
+    city, county, other = tree["410500"], tree["410502"], tree["410503"]
+    _, pid = approved_project(act, tree, clock, ring, "文峰区授权清单项目")
+    given = consent(act, county, clock, pid, purpose="授权清单测试")
+
+    def listed(node, roles=("admin",), query="page=1&page_size=200"):
+        token = issuer.token(
+            tenant_id=node.id, tenant_path=node.path, tenant_kind=node.kind, roles=roles
+        )
+        return c.get(
+            f"/api/v1/consents/projects?{query}", headers={"Authorization": f"Bearer {token}"}
+        )
+
+    for node in (county, city):  # the county's own, and its city's subtree
+        r = listed(node, ("viewer",))
+        assert r.status_code == 200, r.text
+        mine = [x for x in r.json()["consents"] if x["id"] == given.id]
+        assert [(x["subject_name"], x["purpose"], x["live"]) for x in mine] == [
+            ("文峰区授权清单项目", "授权清单测试", True)
+        ]
+        assert mine[0]["expires_at"].endswith("+08:00")  # Beijing time
+    for node in (other, tree["410300"], tree["410502001"]):  # sibling, other city, child
+        ids = [x["id"] for x in listed(node).json()["consents"]]
+        assert given.id not in ids
+    one = listed(city, query="page=1&page_size=1").json()
+    assert len(one["consents"]) == 1 and one["total"] >= 1
+    assert listed(city, ("partner",)).status_code == 403
+    r = listed(city, query="page_size=500")
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.page_size"

@@ -500,3 +500,30 @@ def test_financing_field_errors_name_the_fields_in_chinese(client, issuer, regis
     ):
         assert phrase in detail, detail
     assert not any(f in detail for f in ("amount_yuan", "status", "decided_at")), detail
+
+
+def test_the_tenant_consents_list_shows_its_subtree_and_no_one_elses(
+    client, issuer, app, partners, registry
+):
+    cid = register_bank(registry)
+    t = draft(app)
+    given = consent(partners, t["id"], cid)
+
+    def page(path, *roles, query="page=1&page_size=200"):
+        return client.get(f"/api/v1/consents/talents?{query}", headers=staff(issuer, path, *roles))
+
+    for path in (WOLONG, NANYANG):  # the county's own, and its city's subtree
+        r = page(path, "viewer")
+        assert r.status_code == 200, r.text
+        mine = [c for c in r.json()["consents"] if c["id"] == given.id]
+        assert [(c["subject_name"], c["partner_client_id"], c["live"]) for c in mine] == [
+            (t["fields"]["name"], cid, True)
+        ]
+        assert mine[0]["expires_at"].endswith("+08:00")  # Beijing time
+    for path in (WANCHENG, KAIFENG):  # a sibling county, another city
+        assert given.id not in [c["id"] for c in page(path).json()["consents"]]
+    one = page(NANYANG, query="page=1&page_size=1").json()
+    assert len(one["consents"]) == 1 and one["total"] >= 1
+    r = client.get("/api/v1/consents/talents", headers=partner_auth(issuer, cid))
+    assert is_problem(r, 403)
+    assert is_problem(page(NANYANG, query="page=0"), 422)

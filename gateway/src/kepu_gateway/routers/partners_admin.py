@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from kepu.identity.v1 import identity_pb2 as ipb
 from kepu.identity.v1 import identity_pb2_grpc as ipbg
+from kepu.projects.v1 import projects_pb2 as ppb
+from kepu.projects.v1 import projects_pb2_grpc as ppbg
 from kepu.talent.v1 import talent_pb2 as tpb
 from kepu.talent.v1 import talent_pb2_grpc as tpbg
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -154,6 +156,30 @@ def create_consent(talent_id: str, body: ConsentIn, caller: StaffDep) -> dict[st
         expires_at=body.expires_at.isoformat(),
     )
     return out(call(talents().CreateConsent, request, caller))
+
+
+Page = Annotated[int, Query(ge=1, le=100_000, title="页码")]
+PageSize = Annotated[int, Query(ge=1, le=200, title="每页条数")]
+
+
+@router.get(
+    "/api/v1/consents/talents",
+    response_model=model(tpb.ListConsentsResponse),
+    summary="本单位及下级登记的个人信息授权（分页，最新的在前）",
+)
+def tenant_talent_consents(caller: StaffDep, page: Page = 1, page_size: PageSize = 20) -> Any:
+    req = tpb.ListTenantConsentsRequest(limit=page_size, offset=(page - 1) * page_size)
+    return out(call(talents().ListTenantConsents, req, caller))
+
+
+@router.get(
+    "/api/v1/consents/projects",
+    response_model=model(ppb.ListConsentsResponse),
+    summary="本单位及下级登记的项目信息授权（分页，最新的在前）",
+)
+def tenant_project_consents(caller: StaffDep, page: Page = 1, page_size: PageSize = 20) -> Any:
+    req = ppb.ListTenantConsentsRequest(limit=page_size, offset=(page - 1) * page_size)
+    return out(call(stub("projects", ppbg.ProjectsServiceStub).ListTenantConsents, req, caller))
 
 
 @router.get(

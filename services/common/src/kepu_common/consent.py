@@ -105,6 +105,26 @@ class ConsentLedger:
             )
         )
 
+    def of_tenant(
+        self, s: Session, scope: str, now: datetime, *, limit: int, offset: int
+    ) -> tuple[list[Row[Any]], int]:
+        """A page of every consent recorded in the caller's subtree (newest first), each row
+        with its subject's ``subject_name`` (the subject table's ``name``), and the count."""
+        where = "c.tenant_path <@ text2ltree(:scope)"
+        params: dict[str, Any] = {"scope": scope, "now": now}
+        total = s.execute(
+            text(f"SELECT count(*) FROM {self.table} c WHERE {where}"), params
+        ).scalar_one()
+        rows = s.execute(
+            text(
+                f"SELECT {self.columns}, x.name AS subject_name FROM {self.table} c"
+                f" JOIN {self.subject_table} x ON x.id = c.{self.subject} WHERE {where}"
+                " ORDER BY c.created_at DESC, c.id LIMIT :limit OFFSET :offset"
+            ),
+            {**params, "limit": limit, "offset": offset},
+        )
+        return list(rows), int(total)
+
     def get(
         self, s: Session, scope: str, subject_id: str, consent_id: str, now: datetime
     ) -> Row[Any] | None:

@@ -442,6 +442,15 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
             ),
         )
 
+    def ListTenantConsents(
+        self, request: pb.ListTenantConsentsRequest, context: grpc.ServicerContext
+    ) -> pb.ListConsentsResponse:
+        def fn(s: Session, p: Principal, now: datetime) -> pb.ListConsentsResponse:
+            rows, total = partner.tenant_consents(s, p, now, request.limit or 20, request.offset)
+            return pb.ListConsentsResponse(consents=rows, total=total)
+
+        return self._run(context, fn)
+
     def ListConsents(
         self, request: pb.ListConsentsRequest, context: grpc.ServicerContext
     ) -> pb.ListConsentsResponse:

@@ -179,6 +179,22 @@ def list_consents(s: Session, p: Principal, now: datetime, project_id: str) -> l
     return [consent_pb(r) for r in CONSENTS.of_subject(s, p.tenant_path, project.id, now)]
 
 
+def tenant_consents(
+    s: Session, p: Principal, now: datetime, limit: int, offset: int
+) -> tuple[list[pb.Consent], int]:
+    """A page of the consents recorded in the caller's subtree, each with its project's name."""
+    require_staff(p)
+    if not 1 <= limit <= 200 or not 0 <= offset <= 1_000_000:
+        raise InvalidArgument("分页参数不正确（每页1到200条）。", field="page_size")
+    rows, total = CONSENTS.of_tenant(s, p.tenant_path, now, limit=limit, offset=offset)
+    out = []
+    for r in rows:
+        msg = consent_pb(r)
+        msg.subject_name = r.subject_name
+        out.append(msg)
+    return out, total
+
+
 def revoke_consent(
     s: Session, p: Principal, now: datetime, project_id: str, consent_id: str
 ) -> pb.Consent:

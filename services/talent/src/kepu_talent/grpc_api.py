@@ -300,6 +300,15 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
             ),
         )
 
+    def ListTenantConsents(
+        self, request: talent_pb2.ListTenantConsentsRequest, context: Ctx
+    ) -> talent_pb2.ListConsentsResponse:
+        def fn(s: Session, p: Principal) -> talent_pb2.ListConsentsResponse:
+            rows, total = partner.tenant_consents(s, p, request.limit or 20, request.offset)
+            return talent_pb2.ListConsentsResponse(consents=rows, total=total)
+
+        return self._run(context, fn)
+
     def RevokeConsent(
         self, request: talent_pb2.RevokeConsentRequest, context: Ctx
     ) -> talent_pb2.Consent:

@@ -117,6 +117,24 @@ def list_consents(s: Session, p: Principal, talent_id: str) -> list[talent_pb2.C
     return [consent_msg(r) for r in CONSENTS.of_subject(s, p.tenant_path, str(row.id), now)]
 
 
+def tenant_consents(
+    s: Session, p: Principal, limit: int, offset: int
+) -> tuple[list[talent_pb2.Consent], int]:
+    """A page of the consents recorded in the caller's subtree, each with its talent's name."""
+    require_staff(p)
+    if not 1 <= limit <= 200 or not 0 <= offset <= 1_000_000:
+        raise InvalidArgument("分页参数不正确（每页1到200条）。", field="page_size")
+    rows, total = CONSENTS.of_tenant(
+        s, p.tenant_path, datetime.now(UTC), limit=limit, offset=offset
+    )
+    out = []
+    for r in rows:
+        msg = consent_msg(r)
+        msg.subject_name = r.subject_name
+        out.append(msg)
+    return out, total
+
+
 def revoke_consent(s: Session, p: Principal, talent_id: str, consent_id: str) -> talent_pb2.Consent:
     require_staff(p)
     if not p.roles & CONSENT_ROLES:

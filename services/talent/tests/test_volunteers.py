@@ -266,3 +266,13 @@ def test_siblings_and_other_branches_see_nothing_of_a_countys_volunteers(act, da
     with pytest.raises(PermissionDenied):  # a viewer of the county itself writes nothing
         act(WOLONG, vs.decide, r.id, "confirm", "", roles=("viewer",))
     assert act(NANYANG, vs.load_volunteer, v.id).id == v.id  # the city above reads it
+
+
+@pytest.mark.parametrize("hours", ["NaN", "Infinity", "1e400", "三小时", -2, 0])
+def test_hours_that_are_no_number_of_hours_are_a_field_error(hours):
+    with pytest.raises(InvalidArgument) as e:
+        domain.clean_record(
+            {"served_on": TODAY.isoformat(), "place": "文化站", "kind": "training", "hours": hours},
+            TODAY,
+        )
+    assert [v.field for v in e.value.violations] == ["hours"]

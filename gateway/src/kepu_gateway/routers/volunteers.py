@@ -51,7 +51,9 @@ class RecordIn(Strict):
     served_on: str = Field(max_length=10, title="服务日期", description="YYYY-MM-DD，不晚于今天")
     place: str = Field(max_length=200, title="服务地点")
     kind: str = Field(max_length=20, title="服务类型", description=KINDS)
-    hours: float = Field(title="服务时长（小时）", description="大于0，一天不超过24小时")
+    hours: float = Field(
+        allow_inf_nan=False, title="服务时长（小时）", description="大于0，一天不超过24小时"
+    )
     beneficiaries: int = Field(default=0, ge=0, le=1_000_000, title="服务对象人数")
     description: str = Field(default="", max_length=2000, title="服务内容")
 

@@ -153,8 +153,9 @@ def clean_record(data: Mapping[str, Any], today: date) -> dict[str, Any]:
     except InvalidArgument as exc:
         errors.append(FieldViolation("kind", exc.detail))
     try:
-        hours = Decimal(str(data.get("hours") or 0)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    except InvalidOperation:
+        hours = Decimal(str(data.get("hours") or 0))
+        hours = hours.quantize(Decimal("0.1"), ROUND_HALF_UP) if hours.is_finite() else Decimal(-1)
+    except InvalidOperation:  # not a number, or too large to be hours
         hours = Decimal(-1)
     if not Decimal(0) < hours <= MAX_DAY_HOURS:
         errors.append(FieldViolation("hours", "服务时长应大于0小时，且一天不超过24小时。"))

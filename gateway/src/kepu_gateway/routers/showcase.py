@@ -9,7 +9,7 @@ ETag that changes whenever what is published changes, so any cache in front may 
 from __future__ import annotations
 
 import html
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import grpc
@@ -20,6 +20,8 @@ from kepu.assessment.v1 import assessment_pb2 as apb
 from kepu.assessment.v1 import assessment_pb2_grpc as apbg
 from kepu.assessment.v1 import showcase_pb2 as pb
 from kepu.assessment.v1 import showcase_pb2_grpc as pbg
+from kepu.projects.v1 import resources_pb2 as rspb
+from kepu.projects.v1 import resources_pb2_grpc as rspbg
 from kepu.reporting.v1 import reporting_pb2 as rpb
 from kepu.reporting.v1 import reporting_pb2_grpc as rpbg
 from kepu.talent.v1 import talent_pb2 as tpb
@@ -34,7 +36,6 @@ router = APIRouter(tags=["showcase"])
 CallerDep = Annotated[Caller, Depends(current_caller)]
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 CACHE = "public, max-age=60, stale-while-revalidate=600"
-Kind = Literal["unit", "talent", "activity", "resource"]
 SECTIONS = (
     ("unit", "先进单位"),
     ("talent", "优秀科普人才"),
@@ -82,6 +83,19 @@ def _check_activity(caller: Caller, req: pb.AddShowcaseItemRequest, year: int) -
     raise _subject_error(f"未找到该科普活动（须为{year}年本单位或下级单位的活动）。")
 
 
+def _check_resource(caller: Caller, req: pb.AddShowcaseItemRequest) -> None:
+    """A work of the 科普资源库 as the caller sees it: published, its title and owner."""
+    try:
+        r = call(stub("projects", rspbg.ResourceServiceStub).GetResource,
+                 rspb.ResourceRequest(resource_id=req.subject_id), caller)  # fmt: skip
+    except Problem as exc:
+        if exc.status in (400, 403, 404, 422):
+            raise _subject_error("未找到该科普作品，或无权查看。") from None
+        raise
+    req.subject_tenant_id, req.name, req.unit_name = r.tenant_id, r.title, r.tenant_name
+    req.subject_published = r.status == "published"
+
+
 @router.post(
     "/api/v1/assessment/schemes/{scheme_id}/showcase",
     status_code=201,
@@ -92,15 +106,19 @@ async def add_item(
     scheme_id: str,
     caller: CallerDep,
     kind: Annotated[
-        Kind,
+        str,
         Form(
-            title="类别",
+            max_length=20,
+            title="类别（必填）",
             description="unit 先进单位 / talent 优秀科普人才 / "
             "activity 优秀科普活动 / resource 优秀科普作品",
         ),
-    ],
-    subject_id: Annotated[str, Form(max_length=40, title="表彰对象")],
-    citation: Annotated[str, Form(max_length=500, title="推荐词")],
+    ] = "",
+    subject_id: Annotated[
+        str,
+        Form(max_length=40, title="表彰对象（必填）", description="单位、人才、活动或作品的编号"),
+    ] = "",
+    citation: Annotated[str, Form(max_length=500, title="推荐词（必填，10至500字）")] = "",
     photo: Annotated[UploadFile | None, File(title="照片（jpg/png，不超过5MB）")] = None,
 ) -> dict[str, Any]:
     content = b""
@@ -113,6 +131,11 @@ async def add_item(
         scheme_id=scheme_id, kind=kind, subject_id=subject_id.strip(), citation=citation,
         photo_filename=(photo.filename or "") if photo is not None else "", photo=content,
     )  # fmt: skip
+    if kind in ("talent", "activity", "resource"):
+        # whose selection it is first: another unit meets 403/404, not a finding about the subject
+        await run_in_threadpool(
+            call, _svc().ListItems, pb.ShowcaseSchemeRequest(scheme_id=scheme_id), caller
+        )
     if kind == "talent":
         await run_in_threadpool(_check_talent, caller, req)
     elif kind == "activity":
@@ -122,8 +145,7 @@ async def add_item(
         )  # fmt: skip
         await run_in_threadpool(_check_activity, caller, req, scheme.year)
     elif kind == "resource":
-        detail = "科普作品须在科普资源库发布后才能列为先进典型。"
-        raise _subject_error(detail)
+        await run_in_threadpool(_check_resource, caller, req)
     return as_dict(await run_in_threadpool(call, _svc().AddItem, req, caller, 30.0))
 
 

@@ -48,8 +48,8 @@ def _published_scheme(s: Session, p: Principal, scheme_id: str) -> Scheme:
 
 
 def add_item(s: Session, p: Principal, store: ObjectStore, req: pb.AddShowcaseItemRequest) -> Item:
+    sc = _published_scheme(s, p, req.scheme_id)  # whose selection it is, before what it says
     domain.check_input(req.kind, req.subject_id, req.name, req.citation)
-    sc = _published_scheme(s, p, req.scheme_id)
     if req.kind == "unit":
         subject_tenant = check_uuid(req.subject_id, "单位")
         ranked = scheme_repo.stored_results(s, sc)

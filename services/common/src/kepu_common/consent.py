@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from . import rls
 from .errors import PermissionDenied
 from .tenancy import Principal
+from .times import shanghai_iso
 
 
 def require_staff(p: Principal) -> None:
@@ -204,6 +205,22 @@ class ConsentLedger:
             ),
             {"id": consent_id, "by": by, "now": now},
         )
+
+
+def consent_fields(r: Any) -> dict[str, Any]:
+    """The fields every service's ``Consent`` message shares, from a ledger row: times as
+    ISO 8601 in Beijing time ('' when unset), the recorder by user name."""
+    return {
+        "id": r.id,
+        "partner_client_id": r.partner_client_id,
+        "purpose": r.purpose,
+        "expires_at": shanghai_iso(r.expires_at),
+        "created_at": shanghai_iso(r.created_at),
+        "created_by": r.created_by_username,
+        "revoked_at": shanghai_iso(r.revoked_at),
+        "revoked_by": r.revoked_by,
+        "live": bool(r.live),
+    }
 
 
 # A consent row (alias ``c``) that still holds at ``:now``.

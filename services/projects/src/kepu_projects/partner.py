@@ -22,7 +22,13 @@ from typing import Any
 
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu_common import outbox
-from kepu_common.consent import LIVE, ConsentLedger, require_partner, require_staff
+from kepu_common.consent import (
+    LIVE,
+    ConsentLedger,
+    consent_fields,
+    require_partner,
+    require_staff,
+)
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal, is_descendant_or_self
 from kepu_common.times import shanghai_iso as _iso  # Beijing time, with its offset
@@ -73,18 +79,7 @@ LIVE_FOR_PARTNER = (
 
 
 def consent_pb(r: Any) -> pb.Consent:
-    return pb.Consent(
-        id=r.id,
-        project_id=r.project_id,
-        partner_client_id=r.partner_client_id,
-        purpose=r.purpose,
-        expires_at=_iso(r.expires_at),
-        created_at=_iso(r.created_at),
-        created_by=r.created_by_username,
-        revoked_at=_iso(r.revoked_at),
-        revoked_by=r.revoked_by,
-        live=bool(r.live),
-    )
+    return pb.Consent(project_id=r.project_id, **consent_fields(r))
 
 
 def partner_project_pb(r: Any) -> pb.PartnerProject:

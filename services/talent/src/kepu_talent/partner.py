@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kepu.talent.v1 import talent_pb2
-from kepu_common.consent import require_partner, require_staff
+from kepu_common.consent import consent_fields, require_partner, require_staff
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal, is_descendant_or_self
 from kepu_identity.consent import consent_expiry, consent_purpose
@@ -37,18 +37,7 @@ CONSENTS = repository.CONSENTS
 
 
 def consent_msg(r: Any) -> talent_pb2.Consent:
-    return talent_pb2.Consent(
-        id=r.id,
-        talent_id=r.talent_id,
-        partner_client_id=r.partner_client_id,
-        purpose=r.purpose,
-        expires_at=iso(r.expires_at),
-        created_at=iso(r.created_at),
-        created_by=r.created_by_username,
-        revoked_at=iso(r.revoked_at),
-        revoked_by=r.revoked_by,
-        live=bool(r.live),
-    )
+    return talent_pb2.Consent(talent_id=r.talent_id, **consent_fields(r))
 
 
 def outcome_msg(r: Any) -> talent_pb2.FinancingOutcome:

@@ -18,6 +18,7 @@ function menuFor(kind: string, roles = ['admin']): string[] {
 describe('SideMenu', () => {
   it('offers the plans and e站 screens to a city', () => {
     expect(menuFor('city')).toEqual(expect.arrayContaining(['工作要点', 'e站', '人才库']))
+    expect(menuFor('county', ['reporter'])).toContain('科技志愿者')
   })
 
   it('offers the projects, activities and assessment screens to everyone, partners to admins only', () => {

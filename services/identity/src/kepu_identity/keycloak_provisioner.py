@@ -7,6 +7,11 @@ tenant attributes), one group per tenant along the tenant path (``/410000/411300
 and the realm roles. Every step looks up before it creates, so a run that was cut off
 (Keycloak creates a user in ~200 ms; a province is ~2,600 tenants) can simply be run
 again: it finishes what is missing and never creates a second user for one account.
+
+Why one module over ~400 lines: it is one client of one remote API (Keycloak's admin REST
+API), and every public step (users, groups, roles, partner clients, the realm's own set-up)
+shares the same connection, caches, error mapping (``_keycloak_errors``) and look-up-before-
+create helpers; split by step, each part would need all of those and none would read alone.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Identity service configuration (environment variables, read once)."""
+"""Identity service configuration (environment variables, read once, at start)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,37 @@ class IdentitySettings(BaseSettings):
     keycloak_realm: str = Field(default="kepu", validation_alias="KEYCLOAK_REALM")
     keycloak_admin_user: str = Field(default="admin", validation_alias="KEYCLOAK_ADMIN_USER")
     keycloak_admin_password: str = Field(default="", validation_alias="KEYCLOAK_ADMIN_PASSWORD")
+    kepu_app_role: str = Field(default="kepu_app", validation_alias="KEPU_APP_ROLE")
+    # The worker's first retry of a failed webhook delivery (then 2x, 4x ...).
+    webhook_backoff_seconds: float = Field(default=1.0, validation_alias="WEBHOOK_BACKOFF_SECONDS")
+    # ``seed``: the demo admin (and partner) of ``make run``.
+    demo_admin_user: str = Field(default="henan_admin", validation_alias="DEMO_ADMIN_USER")
+    demo_admin_password: str = Field(
+        default="Kepu@Henan2026", validation_alias="DEMO_ADMIN_PASSWORD"
+    )
+    demo_partner_secret: str = Field(default="", validation_alias="DEMO_PARTNER_SECRET")
+    # ``bootstrap-admin``: the installation's first admin, from a one-time Secret.
+    bootstrap_admin_user: str = Field(default="", validation_alias="BOOTSTRAP_ADMIN_USER")
+    bootstrap_admin_password: str = Field(default="", validation_alias="BOOTSTRAP_ADMIN_PASSWORD")
+    # ``distribute --secret-name``: the namespace of the Secret (else the pod's own).
+    pod_namespace: str | None = Field(default=None, validation_alias="POD_NAMESPACE")
 
     @property
     def mfa_required(self) -> bool:
         return self.admin_mfa.lower() == "required"
+
+
+class ReadinessSettings(BaseSettings):
+    """What ``wait-ready`` (an init container with no database or key) reads."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    grpc_target: str = Field(default="", validation_alias="IDENTITY_GRPC_TARGET")
+    grpc_port: int = Field(default=50051, validation_alias="IDENTITY_GRPC_PORT")
+    idp: str = Field(default="embedded", validation_alias="IDP")
+    keycloak_url: str = Field(default="", validation_alias="KEYCLOAK_URL")
+    keycloak_realm: str = Field(default="kepu", validation_alias="KEYCLOAK_REALM")
+
+    @property
+    def target(self) -> str:
+        return self.grpc_target or f"127.0.0.1:{self.grpc_port}"

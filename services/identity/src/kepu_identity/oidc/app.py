@@ -21,7 +21,7 @@ from .keys import KeyRing
 from .login import add_browser_routes
 from .provider import OIDC, PREFIX, REALM, Provider, problem
 from .throttle import SignInThrottle
-from .tokens import TokenIssuer
+from .tokens import USER_CLAIMS, TokenIssuer
 
 
 def create_oidc_app(
@@ -116,15 +116,7 @@ def create_oidc_app(
             ],
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": ["openid", "profile", "email"],
-            "claims_supported": [
-                "sub",
-                "preferred_username",
-                "name",
-                "email",
-                "tenant_id",
-                "tenant_path",
-                "tenant_kind",
-            ],
+            "claims_supported": list(USER_CLAIMS),
             "account_password_endpoint": f"{issuer}/account/password",
         }
 

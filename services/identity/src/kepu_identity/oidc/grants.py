@@ -24,7 +24,7 @@ from .provider import (
     oauth_error,
     too_many,
 )
-from .tokens import digest
+from .tokens import USER_CLAIMS, digest
 
 
 def add_token_routes(app: FastAPI, provider: Provider) -> None:
@@ -197,17 +197,7 @@ def add_token_routes(app: FastAPI, provider: Provider) -> None:
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
-        keys_ = (
-            "sub",
-            "preferred_username",
-            "name",
-            "email",
-            "tenant_id",
-            "tenant_path",
-            "tenant_kind",
-            "tenant_name",
-            "realm_access",
-        )
+        keys_ = (*USER_CLAIMS, "tenant_name", "realm_access")
         return JSONResponse({k: c[k] for k in keys_ if k in c})
 
     @app.post(f"{OIDC}/token/introspect")

@@ -20,6 +20,16 @@ SESSION_EXPIRED = SignInFailed(
     "invalid_grant", "Session not active", "登录会话已过期（30 分钟无操作），请重新登录。"
 )
 REFRESH_CONTEXT = b"refresh-token"
+# Who the user is, in the ID token, at userinfo and in the discovery document's claims.
+USER_CLAIMS = (
+    "sub",
+    "preferred_username",
+    "name",
+    "email",
+    "tenant_id",
+    "tenant_path",
+    "tenant_kind",
+)
 TOKEN_INVALID = SignInFailed("invalid_grant", "Invalid refresh token", "刷新令牌无效，请重新登录。")
 
 
@@ -105,22 +115,7 @@ class TokenIssuer:
             out["refresh_token"] = refresh
             out["refresh_expires_in"] = self.idle_seconds
         if "openid" in scope.split():
-            id_claims = {
-                k: claims[k]
-                for k in (
-                    "iss",
-                    "sub",
-                    "iat",
-                    "exp",
-                    "sid",
-                    "preferred_username",
-                    "name",
-                    "email",
-                    "tenant_id",
-                    "tenant_path",
-                    "tenant_kind",
-                )
-            }
+            id_claims = {k: claims[k] for k in ("iss", "iat", "exp", "sid", *USER_CLAIMS)}
             id_claims.update(
                 {"aud": client_id, "azp": client_id, "typ": "ID", "auth_time": claims["iat"]}
             )

@@ -2,8 +2,10 @@
 // own place in a ranking.
 import type { AssessmentResult, Scheme } from './api/modules'
 
+type Indicator = Scheme['indicators'][number]
+
 /** The most a unit can score: the first-level indicators' points (100 by the rules). */
-export function fullScore(scheme: Pick<Scheme, 'indicators'> | null | undefined): number {
+export function fullScore(scheme: { indicators: readonly (Partial<Indicator> & Pick<Indicator, 'weight'>)[] } | null | undefined): number {
   const sum = (scheme?.indicators ?? []).reduce((s, i) => s + (Number(i.weight) || 0), 0)
   return sum > 0 ? Math.round(sum * 100) / 100 : 100
 }

@@ -1,6 +1,10 @@
-// Shapes of the projects, activities, assessment and partner answers. These routes answer
-// plain dicts (the proto messages as JSON, every field present), so the shapes are written
-// here from kepu/projects/v1, kepu/reporting/v1, kepu/assessment/v1 and kepu/identity/v1.
+// Shapes of the projects, activities, assessment and partner answers. Assessment and work
+// plans come from the generated schema (each route's response model is its proto message);
+// the others are still written out here from kepu/projects/v1, kepu/reporting/v1 and
+// kepu/identity/v1.
+import type { components } from './schema'
+
+type Schemas = components['schemas']
 
 export interface ProjectFields {
   name: string
@@ -102,47 +106,16 @@ export interface Activity {
   created_at: string
 }
 
-export interface Scheme {
-  id: string
-  year: number
-  name: string
-  owner_tenant_id: string
-  owner_name: string
-  status: string
-  status_label: string
-  indicators: { code: string; name: string; weight: number }[]
-  created_at: string
-  published_at: string
-  children: number
-}
+export type Scheme = Schemas['AssessmentScheme']
+export type IndicatorScore = Schemas['AssessmentIndicatorScore']
+export type AssessmentResult = Schemas['AssessmentResult']
+export type Results = Schemas['AssessmentResultsResponse']
 
-export interface IndicatorScore {
-  code: string
-  name: string
-  weight: number
-  score: number
-  actual: number
-  target: number
-  met: boolean
-}
-
-export interface AssessmentResult {
-  tenant_id: string
-  name: string
-  kind: string
-  total: number
-  rank: number
-  honoured: boolean
-  indicators: IndicatorScore[]
-}
-
-export interface Results {
-  scheme: Scheme
-  live: boolean
-  results: AssessmentResult[]
-  honours: AssessmentResult[]
-  honours_note: string
-}
+export type Plan = Schemas['AssessmentPlan']
+export type PlanTask = Schemas['AssessmentTask']
+export type PlanProgress = Schemas['AssessmentProgress']
+export type EvidenceFile = Schemas['AssessmentEvidenceFile']
+export type PlanTodo = Schemas['AssessmentTodoItem']
 
 export interface Partner {
   client_id: string

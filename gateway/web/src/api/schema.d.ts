@@ -156,6 +156,313 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 本辖区认定的基地 */
+        get: operations["list_bases_api_v1_bases_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bases/registry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 基地名录统计（本级及各下级，按类型对照建设目标） */
+        get: operations["registry_api_v1_bases_registry_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bases/targets/{tenant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** 设置基地建设目标（本单位或下级单位） */
+        put: operations["set_targets_api_v1_bases_targets__tenant_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bases/{base_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 基地详情 */
+        get: operations["get_base_api_v1_bases__base_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bases/{base_id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 年度复核（认定单位；未通过即撤销命名） */
+        post: operations["review_api_v1_bases__base_id__reviews_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 本辖区的e站 */
+        get: operations["list_stations_api_v1_estations_get"];
+        put?: never;
+        /** 登记e站（乡镇或县区） */
+        post: operations["create_station_api_v1_estations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** e站覆盖率（本级及各下级，逐级汇总） */
+        get: operations["coverage_api_v1_estations_coverage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 某月未达标的e站（无50人以上活动） */
+        get: operations["compliance_api_v1_estations_compliance_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/denominators/{tenant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** 填报社区、学校、行政村数量 */
+        put: operations["set_denominators_api_v1_estations_denominators__tenant_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/{station_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** e站详情 */
+        get: operations["get_station_api_v1_estations__station_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/{station_id}/conditions/{condition}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 上传“五有”条件的佐证材料（pdf、jpg/png、docx、xlsx，不超过20MB） */
+        post: operations["upload_file_api_v1_estations__station_id__conditions__condition__files_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/{station_id}/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载“五有”佐证材料 */
+        get: operations["download_file_api_v1_estations__station_id__files__file_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/{station_id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 申报认定 */
+        post: operations["submit_api_v1_estations__station_id__submit_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/{station_id}/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 审核、复核认定、退回、暂停、恢复、撤销 */
+        post: operations["act_api_v1_estations__station_id__actions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/{station_id}/informants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 登记科普信息员 */
+        post: operations["add_informant_api_v1_estations__station_id__informants_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/{station_id}/schedules/{month}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** 报送月度活动计划 */
+        put: operations["file_schedule_api_v1_estations__station_id__schedules__month__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/{station_id}/activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 登记e站活动 */
+        post: operations["record_activity_api_v1_estations__station_id__activities_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estations/{station_id}/months": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 逐月达标情况（未达标：无50人以上活动） */
+        get: operations["months_api_v1_estations__station_id__months_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/partner/v1/talents": {
         parameters: {
             query?: never;
@@ -280,6 +587,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/consents/talents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 本单位及下级登记的个人信息授权（分页，最新的在前） */
+        get: operations["tenant_talent_consents_api_v1_consents_talents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consents/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 本单位及下级登记的项目信息授权（分页，最新的在前） */
+        get: operations["tenant_project_consents_api_v1_consents_projects_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/talents/{talent_id}/consents/{consent_id}": {
         parameters: {
             query?: never;
@@ -343,6 +684,23 @@ export interface paths {
         get: operations["get_call_api_v1_calls__call_id__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calls/{call_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 截止申报（截止时间改为此刻） */
+        post: operations["close_call_api_v1_calls__call_id__close_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -780,6 +1138,196 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 科普资源（本辖区的，或 shared=true 时共享给本单位的已发布资源） */
+        get: operations["list_resources_api_v1_resources_get"];
+        put?: never;
+        /** 登记科普资源（草稿） */
+        post: operations["create_resource_api_v1_resources_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 年度科普资源开发数（本级及各下级，逐级汇总，对照全省每年1000项） */
+        get: operations["yearly_count_api_v1_resources_count_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{resource_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 科普资源详情 */
+        get: operations["get_resource_api_v1_resources__resource_id__get"];
+        /** 修改科普资源（草稿或已退回） */
+        put: operations["update_resource_api_v1_resources__resource_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{resource_id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 上传资源文件（pdf、jpg/png、docx、pptx、mp4，不超过50MB） */
+        post: operations["upload_file_api_v1_resources__resource_id__files_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{resource_id}/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载资源文件（已发布的资源计入下载次数） */
+        get: operations["download_file_api_v1_resources__resource_id__files__file_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{resource_id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 提交上级审核 */
+        post: operations["submit_api_v1_resources__resource_id__submit_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{resource_id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 上级审核：通过并发布，或退回修改（须填写原因） */
+        post: operations["review_api_v1_resources__resource_id__review_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assessment/schemes/{scheme_id}/showcase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 先进典型名单（含未发布的） */
+        get: operations["list_items_api_v1_assessment_schemes__scheme_id__showcase_get"];
+        put?: never;
+        /** 评选先进典型（考核结果发布后，由考核方案制定单位选择） */
+        post: operations["add_item_api_v1_assessment_schemes__scheme_id__showcase_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assessment/schemes/{scheme_id}/showcase/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** 移出先进典型名单（已发布的同时从公开页面撤下） */
+        delete: operations["remove_item_api_v1_assessment_schemes__scheme_id__showcase__item_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assessment/schemes/{scheme_id}/showcase/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 发布先进典型（在公开的先进典型巡礼页面展示） */
+        post: operations["publish_api_v1_assessment_schemes__scheme_id__showcase_publish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/showcase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 先进典型巡礼（公开，无需登录） */
+        get: operations["public_json_api_v1_showcase_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/talents": {
         parameters: {
             query?: never;
@@ -878,6 +1426,23 @@ export interface paths {
         };
         /** 导出汇总表（xlsx） */
         get: operations["export_api_v1_talents_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/talents/import-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载导入模板（空白汇总表 xlsx，附表4/附表5） */
+        get: operations["import_template_api_v1_talents_import_template_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1200,6 +1765,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{user_id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 解除账号锁定（上级或本级管理员；记入审计日志） */
+        post: operations["unlock_user_api_v1_users__user_id__unlock_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{user_id}/roles": {
         parameters: {
             query?: never;
@@ -1237,44 +1819,384 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/volunteers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 本辖区的科技志愿者 */
+        get: operations["list_volunteers_api_v1_volunteers_get"];
+        put?: never;
+        /** 注册科技志愿者（须本人同意注册承诺） */
+        post: operations["register_api_v1_volunteers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 年度已确认服务时长（本级及各下级、各服务队、各志愿者） */
+        get: operations["hours_api_v1_volunteers_hours_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/{volunteer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 志愿者详情 */
+        get: operations["get_volunteer_api_v1_volunteers__volunteer_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/{volunteer_id}/certificate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载志愿服务证明（年度已确认时长） */
+        get: operations["certificate_api_v1_volunteers__volunteer_id__certificate_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteer-orgs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 本辖区的志愿服务队 */
+        get: operations["list_orgs_api_v1_volunteer_orgs_get"];
+        put?: never;
+        /** 建立志愿服务队 */
+        post: operations["create_org_api_v1_volunteer_orgs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteer-orgs/{org_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 志愿服务队详情 */
+        get: operations["get_org_api_v1_volunteer_orgs__org_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteer-orgs/{org_id}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 服务队登记志愿服务记录（待单位确认） */
+        post: operations["add_record_api_v1_volunteer_orgs__org_id__records_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteer-records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 志愿服务记录 */
+        get: operations["list_records_api_v1_volunteer_records_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteer-records/{record_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 确认或退回志愿服务记录（退回须写明原因） */
+        post: operations["decide_api_v1_volunteer_records__record_id__decision_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/todo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 工作要点待办：逾期节点、待整改、待填报进展 */
+        get: operations["todo_api_v1_workplans_todo_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 本单位制定的及分配给本单位的工作要点 */
+        get: operations["list_plans_api_v1_workplans_get"];
+        put?: never;
+        /** 制定工作要点 / 实施方案 */
+        post: operations["create_plan_api_v1_workplans_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 从xlsx表格导入工作要点 */
+        post: operations["import_plan_api_v1_workplans_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/{plan_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 工作要点（成员单位只看到本单位的任务） */
+        get: operations["get_plan_api_v1_workplans__plan_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/{plan_id}/tasks/{task_id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 填报任务的季度进展 */
+        post: operations["report_progress_api_v1_workplans__plan_id__tasks__task_id__progress_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/{plan_id}/progress/{progress_id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 上传进展的佐证材料（pdf、jpg/png、docx、xlsx，不超过20MB） */
+        post: operations["upload_evidence_api_v1_workplans__plan_id__progress__progress_id__files_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/{plan_id}/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载佐证材料 */
+        get: operations["download_evidence_api_v1_workplans__plan_id__files__file_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/{plan_id}/tasks/{task_id}/milestones/{milestone_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** 标记节点完成 / 逾期完成 */
+        put: operations["set_milestone_api_v1_workplans__plan_id__tasks__task_id__milestones__milestone_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/{plan_id}/supervisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 督查记录 */
+        get: operations["list_supervisions_api_v1_workplans__plan_id__supervisions_get"];
+        put?: never;
+        /** 记录督查 */
+        post: operations["record_supervision_api_v1_workplans__plan_id__supervisions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/{plan_id}/supervisions/{supervision_id}/rectify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 确认整改完成 */
+        post: operations["rectify_api_v1_workplans__plan_id__supervisions__supervision_id__rectify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/{plan_id}/scores/{unit_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** 年终目标责任书评分 */
+        put: operations["score_unit_api_v1_workplans__plan_id__scores__unit_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workplans/{plan_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出工作要点及进展（xlsx / 督查报告 docx） */
+        get: operations["export_api_v1_workplans__plan_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** ActivityIn */
-        ActivityIn: {
-            /** Title */
-            title: string;
+        /** ActionIn */
+        ActionIn: {
             /**
-             * Date
-             * @description 活动日期，如 2026-10-15
+             * Action
+             * @description county_approve 县级审核 / city_certify 市级复核并认定 / return 退回 / suspend 暂停 / reinstate 恢复 / withdraw 撤销
+             * @enum {string}
              */
-            date: string;
+            action: "county_approve" | "city_certify" | "return" | "suspend" | "reinstate" | "withdraw";
             /**
-             * Place
+             * 意见
              * @default
              */
-            place: string;
-            /**
-             * Form
-             * @description 报告、讲座、培训、咨询、推广、展览、竞赛、创客大赛、文艺演出、影片放映、其他
-             */
-            form: string;
-            /**
-             * Target
-             * @description 进校园、进乡村、进社区、进园区/企业、进机关、其他
-             */
-            target: string;
-            /**
-             * Participants
-             * @description 参与人数
-             * @default 0
-             */
-            participants: number;
-            /** Talents */
-            talents?: string[];
-            /** Photos */
-            photos?: string[];
+            opinion: string;
         };
         /** AllocationIn */
         AllocationIn: {
@@ -1320,6 +2242,482 @@ export interface components {
              */
             description: string;
         };
+        /** AssessmentAllocation */
+        AssessmentAllocation: {
+            /** Indicator Code */
+            indicator_code: string;
+            /** Indicator Name */
+            indicator_name: string;
+            /** Parent Quota */
+            parent_quota: number;
+            /** Allocated */
+            allocated: number;
+            /** Quotas */
+            quotas: components["schemas"]["AssessmentQuota"][];
+        };
+        /** AssessmentAllocationsResponse */
+        AssessmentAllocationsResponse: {
+            /** Scheme Id */
+            scheme_id: string;
+            /** Allocations */
+            allocations: components["schemas"]["AssessmentAllocation"][];
+        };
+        /** AssessmentEvidenceFile */
+        AssessmentEvidenceFile: {
+            /** Id */
+            id: string;
+            /** Progress Id */
+            progress_id: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: string;
+            /** Sha256 */
+            sha256: string;
+            /** Created At */
+            created_at: string;
+        };
+        /** AssessmentFigure */
+        AssessmentFigure: {
+            /** Year */
+            year: number;
+            /** Label */
+            label: string;
+            /** Value */
+            value: number;
+        };
+        /** AssessmentHonoursTie */
+        AssessmentHonoursTie: {
+            /** Rank */
+            rank: number;
+            /** Seats */
+            seats: number;
+            /** Tenant Ids */
+            tenant_ids: string[];
+            /** Resolved */
+            resolved: boolean;
+            /** Chosen Tenant Ids */
+            chosen_tenant_ids: string[];
+        };
+        /** AssessmentIndicator */
+        AssessmentIndicator: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Requirement */
+            requirement: string;
+            /** Weight */
+            weight: number;
+            /** Kind */
+            kind: string;
+            /** Metric */
+            metric: string;
+            /** Rule */
+            rule: string;
+            /** Target */
+            target: number;
+            /** Unit */
+            unit: string;
+            /** Combine */
+            combine: string;
+            /** Min Passed */
+            min_passed: number;
+            /** Subs */
+            subs: components["schemas"]["AssessmentIndicator"][];
+        };
+        /** AssessmentIndicatorScore */
+        AssessmentIndicatorScore: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Weight */
+            weight: number;
+            /** Score */
+            score: number;
+            /** Actual */
+            actual: number;
+            /** Target */
+            target: number;
+            /** Met */
+            met: boolean;
+            /** Evidence */
+            evidence: string;
+            /** Entered */
+            entered: boolean;
+            /** Subs */
+            subs: components["schemas"]["AssessmentIndicatorScore"][];
+        };
+        /** AssessmentListPlansResponse */
+        AssessmentListPlansResponse: {
+            /** Plans */
+            plans: components["schemas"]["AssessmentPlan"][];
+        };
+        /** AssessmentListSchemesResponse */
+        AssessmentListSchemesResponse: {
+            /** Schemes */
+            schemes: components["schemas"]["AssessmentScheme"][];
+        };
+        /** AssessmentMilestone */
+        AssessmentMilestone: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /** Due */
+            due: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Overdue */
+            overdue: boolean;
+            /** Done On */
+            done_on: string;
+        };
+        /** AssessmentPhase */
+        AssessmentPhase: {
+            /** Name */
+            name: string;
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+        };
+        /** AssessmentPlan */
+        AssessmentPlan: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /** Owner Tenant Id */
+            owner_tenant_id: string;
+            /** Owner Name */
+            owner_name: string;
+            /** Start Year */
+            start_year: number;
+            /** End Year */
+            end_year: number;
+            /** Phases */
+            phases: components["schemas"]["AssessmentPhase"][];
+            /** Sections */
+            sections: components["schemas"]["AssessmentSection"][];
+            /** Tasks */
+            tasks: components["schemas"]["AssessmentTask"][];
+            /** Created At */
+            created_at: string;
+            /** Allowed Actions */
+            allowed_actions: string[];
+        };
+        /** AssessmentProgress */
+        AssessmentProgress: {
+            /** Id */
+            id: string;
+            /** Task Id */
+            task_id: string;
+            /** Unit Id */
+            unit_id: string;
+            /** Unit Name */
+            unit_name: string;
+            /** Quarter */
+            quarter: string;
+            /** Text */
+            text: string;
+            /** Figures */
+            figures: components["schemas"]["AssessmentFigure"][];
+            /** Attachments */
+            attachments: string[];
+            /** Submitted At */
+            submitted_at: string;
+            /** On Time */
+            on_time: boolean;
+            /** Files */
+            files: components["schemas"]["AssessmentEvidenceFile"][];
+        };
+        /** AssessmentPublicShowcaseResponse */
+        AssessmentPublicShowcaseResponse: {
+            /** Items */
+            items: components["schemas"]["AssessmentShowcaseItem"][];
+            /** Years */
+            years: number[];
+            /** Version */
+            version: string;
+        };
+        /** AssessmentQuota */
+        AssessmentQuota: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Name */
+            name: string;
+            /** Quota */
+            quota: number;
+        };
+        /** AssessmentResult */
+        AssessmentResult: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Total */
+            total: number;
+            /** Rank */
+            rank: number;
+            /** Honoured */
+            honoured: boolean;
+            /** Indicators */
+            indicators: components["schemas"]["AssessmentIndicatorScore"][];
+        };
+        /** AssessmentResultsResponse */
+        AssessmentResultsResponse: {
+            scheme?: components["schemas"]["AssessmentScheme"] | null;
+            /** Live */
+            live: boolean;
+            /** Results */
+            results: components["schemas"]["AssessmentResult"][];
+            /** Honours */
+            honours: components["schemas"]["AssessmentResult"][];
+            /** Honours Note */
+            honours_note: string;
+            tie?: components["schemas"]["AssessmentHonoursTie"] | null;
+        };
+        /** AssessmentScheme */
+        AssessmentScheme: {
+            /** Id */
+            id: string;
+            /** Year */
+            year: number;
+            /** Name */
+            name: string;
+            /** Owner Tenant Id */
+            owner_tenant_id: string;
+            /** Owner Name */
+            owner_name: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Honours Top N */
+            honours_top_n: number;
+            /** Honours Min Score */
+            honours_min_score: number;
+            /** Indicators */
+            indicators: components["schemas"]["AssessmentIndicator"][];
+            /** Created At */
+            created_at: string;
+            /** Closed At */
+            closed_at: string;
+            /** Published At */
+            published_at: string;
+            /** Children */
+            children: number;
+            /** Allowed Actions */
+            allowed_actions: string[];
+        };
+        /** AssessmentScoreEntry */
+        AssessmentScoreEntry: {
+            /** Indicator Code */
+            indicator_code: string;
+            /** Score */
+            score?: number | null;
+            /** Value */
+            value?: number | null;
+            /** Evidence */
+            evidence: string;
+        };
+        /** AssessmentScoresResponse */
+        AssessmentScoresResponse: {
+            /** Scheme Id */
+            scheme_id: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Entries */
+            entries: components["schemas"]["AssessmentScoreEntry"][];
+        };
+        /** AssessmentSection */
+        AssessmentSection: {
+            /** No */
+            no: string;
+            /** Title */
+            title: string;
+        };
+        /** AssessmentShowcaseItem */
+        AssessmentShowcaseItem: {
+            /** Id */
+            id: string;
+            /** Scheme Id */
+            scheme_id: string;
+            /** Year */
+            year: number;
+            /** Kind */
+            kind: string;
+            /** Kind Label */
+            kind_label: string;
+            /** Subject Id */
+            subject_id: string;
+            /** Name */
+            name: string;
+            /** Unit Name */
+            unit_name: string;
+            /** Citation */
+            citation: string;
+            /** Has Photo */
+            has_photo: boolean;
+            /** Position */
+            position: number;
+            /** Published */
+            published: boolean;
+            /** Published At */
+            published_at: string;
+            /** Owner Name */
+            owner_name: string;
+            /** Created At */
+            created_at: string;
+        };
+        /** AssessmentShowcaseItemsResponse */
+        AssessmentShowcaseItemsResponse: {
+            /** Items */
+            items: components["schemas"]["AssessmentShowcaseItem"][];
+        };
+        /** AssessmentSupervision */
+        AssessmentSupervision: {
+            /** Id */
+            id: string;
+            /** Plan Id */
+            plan_id: string;
+            /** Task Id */
+            task_id: string;
+            /** Unit Id */
+            unit_id: string;
+            /** Unit Name */
+            unit_name: string;
+            /** Visited On */
+            visited_on: string;
+            /** Findings */
+            findings: string;
+            /** Rectify By */
+            rectify_by: string;
+            /** Rectified */
+            rectified: boolean;
+            /** Rectified On */
+            rectified_on: string;
+            /** Rectify Note */
+            rectify_note: string;
+        };
+        /** AssessmentSupervisionsResponse */
+        AssessmentSupervisionsResponse: {
+            /** Supervisions */
+            supervisions: components["schemas"]["AssessmentSupervision"][];
+        };
+        /** AssessmentTarget */
+        AssessmentTarget: {
+            /** Year */
+            year: number;
+            /** Label */
+            label: string;
+            /** Value */
+            value: number;
+        };
+        /** AssessmentTask */
+        AssessmentTask: {
+            /** Id */
+            id: string;
+            /** Seq */
+            seq: number;
+            /** Section */
+            section: string;
+            /** Text */
+            text: string;
+            /** Lead Unit Id */
+            lead_unit_id: string;
+            /** Lead Unit Name */
+            lead_unit_name: string;
+            /** Participant Ids */
+            participant_ids: string[];
+            /** Participant Names */
+            participant_names: string[];
+            /** Milestones */
+            milestones: components["schemas"]["AssessmentMilestone"][];
+            /** Targets */
+            targets: components["schemas"]["AssessmentTarget"][];
+            /** Progress */
+            progress: components["schemas"]["AssessmentProgress"][];
+        };
+        /** AssessmentTaskScore */
+        AssessmentTaskScore: {
+            /** Task Id */
+            task_id: string;
+            /** Result */
+            result: string;
+            /** Score */
+            score: number;
+        };
+        /** AssessmentTodoItem */
+        AssessmentTodoItem: {
+            /** Kind */
+            kind: string;
+            /** Label */
+            label: string;
+            /** Plan Id */
+            plan_id: string;
+            /** Task Id */
+            task_id: string;
+            /** Unit Id */
+            unit_id: string;
+            /** Unit Name */
+            unit_name: string;
+            /** Due */
+            due: string;
+        };
+        /** AssessmentTodoResponse */
+        AssessmentTodoResponse: {
+            /** Items */
+            items: components["schemas"]["AssessmentTodoItem"][];
+        };
+        /** AssessmentUnitScores */
+        AssessmentUnitScores: {
+            /** Plan Id */
+            plan_id: string;
+            /** Unit Id */
+            unit_id: string;
+            /** Unit Name */
+            unit_name: string;
+            /** Year */
+            year: number;
+            /** Items */
+            items: components["schemas"]["AssessmentTaskScore"][];
+            /** Total */
+            total: number;
+        };
+        /** AuditEntryOut */
+        AuditEntryOut: {
+            /** Id */
+            id: string;
+            /** Occurred At */
+            occurred_at: string;
+            /** Action */
+            action: string;
+            /** Username */
+            username: string;
+            /** Actor */
+            actor: string;
+            /** Client Ip */
+            client_ip: string;
+            /** Object */
+            object: string;
+            /** Summary */
+            summary: string;
+            /** Tenant Path */
+            tenant_path: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
         /** AwardIn */
         AwardIn: {
             /**
@@ -1327,6 +2725,45 @@ export interface components {
              * @default true
              */
             recommended: boolean;
+        };
+        /** Body_add_item_api_v1_assessment_schemes__scheme_id__showcase_post */
+        Body_add_item_api_v1_assessment_schemes__scheme_id__showcase_post: {
+            /**
+             * 类别（必填）
+             * @description unit 先进单位 / talent 优秀科普人才 / activity 优秀科普活动 / resource 优秀科普作品
+             * @default
+             */
+            kind: string;
+            /**
+             * 表彰对象（必填）
+             * @description 单位、人才、活动或作品的编号
+             * @default
+             */
+            subject_id: string;
+            /**
+             * 推荐词（必填，10至500字）
+             * @default
+             */
+            citation: string;
+            /** 照片（jpg/png，不超过5MB） */
+            photo?: string | null;
+        };
+        /** Body_import_plan_api_v1_workplans_import_post */
+        Body_import_plan_api_v1_workplans_import_post: {
+            /**
+             * File
+             * @description 序号、任务、牵头单位、参与单位、完成时限
+             */
+            file: string;
+            /** 计划名称 */
+            title: string;
+            /** Start Year */
+            start_year: number;
+            /**
+             * End Year
+             * @default 0
+             */
+            end_year: number;
         };
         /** Body_import_talents_api_v1_talents_import_post */
         Body_import_talents_api_v1_talents_import_post: {
@@ -1356,6 +2793,21 @@ export interface components {
         /** Body_upload_attachment_api_v1_talents__talent_id__archive_attachments_post */
         Body_upload_attachment_api_v1_talents__talent_id__archive_attachments_post: {
             /** File */
+            file: string;
+        };
+        /** Body_upload_evidence_api_v1_workplans__plan_id__progress__progress_id__files_post */
+        Body_upload_evidence_api_v1_workplans__plan_id__progress__progress_id__files_post: {
+            /** 佐证材料 */
+            file: string;
+        };
+        /** Body_upload_file_api_v1_estations__station_id__conditions__condition__files_post */
+        Body_upload_file_api_v1_estations__station_id__conditions__condition__files_post: {
+            /** 佐证材料 */
+            file: string;
+        };
+        /** Body_upload_file_api_v1_resources__resource_id__files_post */
+        Body_upload_file_api_v1_resources__resource_id__files_post: {
+            /** 资源文件 */
             file: string;
         };
         /** BulkReviewIn */
@@ -1415,6 +2867,25 @@ export interface components {
              * @default 1
              */
             min_reviewers: number;
+            /**
+             * 批次结果
+             * @description funding 立项资助 / certification 认定命名（入选项目成为认定的基地，须设置认定标准）
+             * @default funding
+             * @enum {string}
+             */
+            outcome: "funding" | "certification";
+            /**
+             * 认定类型
+             * @description 认定命名时：科普教育基地、科普示范社区、农村中学科技馆、现代农业科普园
+             * @default
+             */
+            base_kind: string;
+            /**
+             * 认定有效期（年）
+             * @description 默认3年
+             * @default 0
+             */
+            validity_years: number;
         };
         /** CompleteIn */
         CompleteIn: {
@@ -1424,6 +2895,22 @@ export interface components {
              * @default
              */
             summary: string;
+        };
+        /** ConditionIn */
+        ConditionIn: {
+            /**
+             * Code
+             * @description 五有：network 有网络 / staff 有人员 / place 有场所 / activities 有活动 / terminal 有终端
+             * @enum {string}
+             */
+            code: "network" | "staff" | "place" | "activities" | "terminal";
+            /** 是否具备 */
+            met: boolean;
+            /**
+             * 佐证材料
+             * @default
+             */
+            evidence: string;
         };
         /**
          * ConsentIn
@@ -1468,6 +2955,31 @@ export interface components {
              */
             weight: number;
         };
+        /** DecisionIn */
+        DecisionIn: {
+            /**
+             * 操作
+             * @description confirm 确认 / reject 退回
+             * @enum {string}
+             */
+            action: "confirm" | "reject";
+            /**
+             * 退回原因
+             * @default
+             */
+            reason: string;
+        };
+        /** DenominatorsIn */
+        DenominatorsIn: {
+            /** 年度 */
+            year: number;
+            /** 社区数 */
+            communities: number;
+            /** 学校数 */
+            schools: number;
+            /** 行政村数 */
+            villages: number;
+        };
         /** DistributeIn */
         DistributeIn: {
             /**
@@ -1485,6 +2997,22 @@ export interface components {
             branch_tenant_id: string;
             /** Reset Tenant Ids */
             reset_tenant_ids?: string[];
+        };
+        /**
+         * DistributedOut
+         * @description The JSON form of one credential distribution (``Accept: application/json``).
+         */
+        DistributedOut: {
+            /** Batch Id */
+            batch_id: string;
+            /** Skipped */
+            skipped: number;
+            /** Issued */
+            issued: components["schemas"]["IssuedOut"][];
+            /** Sheet Xlsx Base64 */
+            sheet_xlsx_base64: string;
+            /** Slips Docx Base64 */
+            slips_docx_base64: string;
         };
         /** DueRuleIn */
         DueRuleIn: {
@@ -1542,6 +3070,15 @@ export interface components {
              */
             source: string;
         };
+        /** FigureIn */
+        FigureIn: {
+            /** Year */
+            year: number;
+            /** Label */
+            label: string;
+            /** Value */
+            value: number;
+        };
         /**
          * FinancingIn
          * @description 融资结果（银会合作）。
@@ -1571,10 +3108,30 @@ export interface components {
              */
             decided_at: string;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /** IdentityPartner */
+        IdentityPartner: {
+            /** Client Id */
+            client_id: string;
+            /** Name */
+            name: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Path */
+            tenant_path: string;
+            /** Scopes */
+            scopes: string[];
+            /** Webhook Url */
+            webhook_url: string;
+            /** Events */
+            events: string[];
+            /** Enabled */
+            enabled: boolean;
+            /** Created At */
+            created_at: string;
+            /** Secret Rotated At */
+            secret_rotated_at: string;
+            /** Tenant Name */
+            tenant_name: string;
         };
         /** IndicatorIn */
         IndicatorIn: {
@@ -1645,6 +3202,48 @@ export interface components {
             /** Subs */
             subs?: components["schemas"]["IndicatorIn"][];
         };
+        /** InformantIn */
+        InformantIn: {
+            /**
+             * 科普信息员
+             * @description 人才库中已认定的科普人才编号
+             */
+            talent_id: string;
+        };
+        /** IssuedOut */
+        IssuedOut: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Code */
+            tenant_code: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Username */
+            username: string;
+            /** Initial Password */
+            initial_password: string;
+        };
+        /** MilestoneIn */
+        MilestoneIn: {
+            /**
+             * Title
+             * @default 完成
+             */
+            title: string;
+            /**
+             * Due
+             * @description 完成时限（在计划期限之内）
+             */
+            due: string;
+        };
+        /** MilestoneStatusIn */
+        MilestoneStatusIn: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "done" | "late";
+        };
         /** OpinionIn */
         OpinionIn: {
             /**
@@ -1653,6 +3252,40 @@ export interface components {
              * @default
              */
             opinion: string;
+        };
+        /** OrgIn */
+        OrgIn: {
+            /**
+             * 所属单位
+             * @description 默认本单位
+             * @default
+             */
+            tenant_id: string;
+            /** 服务队名称 */
+            name: string;
+            /**
+             * 联系人
+             * @default
+             */
+            contact_name: string;
+            /**
+             * 联系电话
+             * @default
+             */
+            contact_phone: string;
+        };
+        /** PartnerCredentialsOut */
+        PartnerCredentialsOut: {
+            partner?: components["schemas"]["IdentityPartner"] | null;
+            /** Client Secret */
+            client_secret: string;
+            /** Webhook Secret */
+            webhook_secret: string;
+            /**
+             * Notice
+             * @description 一次性凭据的提示
+             */
+            notice: string;
         };
         /**
          * PartnerIn
@@ -1672,19 +3305,42 @@ export interface components {
             /** 订阅事件 */
             events?: ("talent.certified" | "talent.revoked" | "project.approved")[];
         };
-        /** ProgressIn */
-        ProgressIn: {
+        /** PhaseIn */
+        PhaseIn: {
             /**
-             * Content
-             * @description 实施进展
+             * Name
+             * @description 启动 / 深入实施 / 总结评估
              */
-            content: string;
+            name: string;
             /**
-             * Percent
-             * @description 完成进度（%）
+             * Start
+             * @description YYYY-MM-DD
+             */
+            start: string;
+            /**
+             * End
+             * @description YYYY-MM-DD
+             */
+            end: string;
+        };
+        /** PlanIn */
+        PlanIn: {
+            /** 计划名称 */
+            title: string;
+            /** Start Year */
+            start_year: number;
+            /**
+             * End Year
+             * @description 多年期方案的结束年度（默认同起始年度）
              * @default 0
              */
-            percent: number;
+            end_year: number;
+            /** Phases */
+            phases?: components["schemas"]["PhaseIn"][];
+            /** Sections */
+            sections?: components["schemas"]["SectionIn"][];
+            /** Tasks */
+            tasks: components["schemas"]["TaskIn"][];
         };
         /** ProjectIn */
         ProjectIn: {
@@ -1760,6 +3416,521 @@ export interface components {
              */
             call_id: string;
         };
+        /** ProjectsBase */
+        ProjectsBase: {
+            /** Id */
+            id: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /** Project Id */
+            project_id: string;
+            /** Call Id */
+            call_id: string;
+            /** Number */
+            number: string;
+            /** Certified On */
+            certified_on: string;
+            /** Valid Until */
+            valid_until: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Revoked On */
+            revoked_on: string;
+            /** Reviews */
+            reviews: components["schemas"]["ProjectsBaseReview"][];
+            /** Allowed Actions */
+            allowed_actions: string[];
+        };
+        /** ProjectsBaseReview */
+        ProjectsBaseReview: {
+            /** Year */
+            year: number;
+            /** Outcome */
+            outcome: string;
+            /** Outcome Label */
+            outcome_label: string;
+            /** Opinion */
+            opinion: string;
+            /** Reviewed At */
+            reviewed_at: string;
+        };
+        /** ProjectsCall */
+        ProjectsCall: {
+            /** Id */
+            id: string;
+            /** Owner Tenant Id */
+            owner_tenant_id: string;
+            /** Owner Name */
+            owner_name: string;
+            /** Title */
+            title: string;
+            /** Programme */
+            programme: string;
+            /** Year */
+            year: number;
+            /** Description */
+            description: string;
+            /** Deadline */
+            deadline: string;
+            /** Quota */
+            quota: number;
+            /** Criteria */
+            criteria: components["schemas"]["ProjectsCriterion"][];
+            /** Min Reviewers */
+            min_reviewers: number;
+            /** Open */
+            open: boolean;
+            /** Approved */
+            approved: number;
+            /** Created At */
+            created_at: string;
+            /** Outcome */
+            outcome: string;
+            /** Base Kind */
+            base_kind: string;
+            /** Validity Years */
+            validity_years: number;
+        };
+        /** ProjectsCategoryCounts */
+        ProjectsCategoryCounts: {
+            /** Category */
+            category: string;
+            /** Label */
+            label: string;
+            /** Approved */
+            approved: number;
+            /** Completed */
+            completed: number;
+        };
+        /** ProjectsConsent */
+        ProjectsConsent: {
+            /** Id */
+            id: string;
+            /** Project Id */
+            project_id: string;
+            /** Partner Client Id */
+            partner_client_id: string;
+            /** Purpose */
+            purpose: string;
+            /** Expires At */
+            expires_at: string;
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Revoked At */
+            revoked_at: string;
+            /** Revoked By */
+            revoked_by: string;
+            /** Live */
+            live: boolean;
+            /** Subject Name */
+            subject_name: string;
+        };
+        /** ProjectsCriterion */
+        ProjectsCriterion: {
+            /** Name */
+            name: string;
+            /** Weight */
+            weight: number;
+        };
+        /** ProjectsCriterionScore */
+        ProjectsCriterionScore: {
+            /** Criterion */
+            criterion: string;
+            /** Score */
+            score: number;
+        };
+        /** ProjectsExpertScore */
+        ProjectsExpertScore: {
+            /** Project Id */
+            project_id: string;
+            /** Reviewer */
+            reviewer: string;
+            /** Scores */
+            scores: components["schemas"]["ProjectsCriterionScore"][];
+            /** Total */
+            total: number;
+            /** History */
+            history: components["schemas"]["ProjectsScoreRevision"][];
+        };
+        /** ProjectsKindCount */
+        ProjectsKindCount: {
+            /** Kind */
+            kind: string;
+            /** Certified */
+            certified: number;
+            /** Target */
+            target: number;
+        };
+        /** ProjectsListBasesResponse */
+        ProjectsListBasesResponse: {
+            /** Bases */
+            bases: components["schemas"]["ProjectsBase"][];
+        };
+        /** ProjectsListCallsResponse */
+        ProjectsListCallsResponse: {
+            /** Calls */
+            calls: components["schemas"]["ProjectsCall"][];
+        };
+        /** ProjectsListConsentsResponse */
+        ProjectsListConsentsResponse: {
+            /** Consents */
+            consents: components["schemas"]["ProjectsConsent"][];
+            /** Total */
+            total: number;
+        };
+        /** ProjectsListPartnerProjectsResponse */
+        ProjectsListPartnerProjectsResponse: {
+            /** Projects */
+            projects: components["schemas"]["ProjectsPartnerProject"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Page Size */
+            page_size: number;
+        };
+        /** ProjectsListProjectsResponse */
+        ProjectsListProjectsResponse: {
+            /** Projects */
+            projects: components["schemas"]["ProjectsProject"][];
+            /** Total */
+            total: number;
+        };
+        /** ProjectsListResourcesResponse */
+        ProjectsListResourcesResponse: {
+            /** Resources */
+            resources: components["schemas"]["ProjectsResource"][];
+            /** Total */
+            total: number;
+        };
+        /** ProjectsOpinion */
+        ProjectsOpinion: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Decision */
+            decision: string;
+            /** Opinion */
+            opinion: string;
+            /** Actor */
+            actor: string;
+            /** Created At */
+            created_at: string;
+        };
+        /** ProjectsPartnerProject */
+        ProjectsPartnerProject: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Category */
+            category: string;
+            /** Category Label */
+            category_label: string;
+            /** Applicant Unit */
+            applicant_unit: string;
+            /** Region Name */
+            region_name: string;
+            /** Region Code */
+            region_code: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Library No */
+            library_no: string;
+            /** Start Month */
+            start_month: string;
+            /** End Month */
+            end_month: string;
+            /** Implementation Months */
+            implementation_months: number;
+            /** Budget */
+            budget: string;
+            /** Approved At */
+            approved_at: string;
+        };
+        /** ProjectsProgress */
+        ProjectsProgress: {
+            /** Content */
+            content: string;
+            /** Percent */
+            percent: number;
+            /** Actor */
+            actor: string;
+            /** Created At */
+            created_at: string;
+        };
+        /** ProjectsProject */
+        ProjectsProject: {
+            /** Id */
+            id: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Name */
+            name: string;
+            /** Applicant Unit */
+            applicant_unit: string;
+            /** Completing Unit */
+            completing_unit: string;
+            /** Contact Person */
+            contact_person: string;
+            /** Contact Phone */
+            contact_phone: string;
+            /** Phone Revealed */
+            phone_revealed: boolean;
+            /** Category */
+            category: string;
+            /** Category Label */
+            category_label: string;
+            /** Start Month */
+            start_month: string;
+            /** End Month */
+            end_month: string;
+            /** Content */
+            content: string;
+            /** Expected Performance */
+            expected_performance: string;
+            /** Budget */
+            budget: string;
+            /** Call Id */
+            call_id: string;
+            /** Call Title */
+            call_title: string;
+            /** Programme */
+            programme: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Awaiting Code */
+            awaiting_code: string;
+            /** Submitted At */
+            submitted_at: string;
+            /** Approved At */
+            approved_at: string;
+            /** Library No */
+            library_no: string;
+            /** Reject Reason */
+            reject_reason: string;
+            /** Completed At */
+            completed_at: string;
+            /** Evaluation Score */
+            evaluation_score: number;
+            /** Evaluation Grade */
+            evaluation_grade: string;
+            /** Evaluation Comment */
+            evaluation_comment: string;
+            /** Award Recommended */
+            award_recommended: boolean;
+            /** Opinions */
+            opinions: components["schemas"]["ProjectsOpinion"][];
+            /** Progress */
+            progress: components["schemas"]["ProjectsProgress"][];
+            /** Version */
+            version: number;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /** Completion Summary */
+            completion_summary: string;
+            /** Returned At */
+            returned_at: string;
+            /** Return Reason */
+            return_reason: string;
+            /** Allowed Actions */
+            allowed_actions: string[];
+        };
+        /** ProjectsRanking */
+        ProjectsRanking: {
+            call?: components["schemas"]["ProjectsCall"] | null;
+            /** Entries */
+            entries: components["schemas"]["ProjectsRankingEntry"][];
+        };
+        /** ProjectsRankingEntry */
+        ProjectsRankingEntry: {
+            /** Rank */
+            rank: number;
+            /** Project Id */
+            project_id: string;
+            /** Name */
+            name: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Category */
+            category: string;
+            /** Status */
+            status: string;
+            /** Reviewers */
+            reviewers: number;
+            /** Mean */
+            mean: number;
+            /** Spread */
+            spread: number;
+            /** Eligible */
+            eligible: boolean;
+            /** Scores */
+            scores: components["schemas"]["ProjectsExpertScore"][];
+        };
+        /** ProjectsRegistryResponse */
+        ProjectsRegistryResponse: {
+            total?: components["schemas"]["ProjectsRegistryRow"] | null;
+            /** Children */
+            children: components["schemas"]["ProjectsRegistryRow"][];
+        };
+        /** ProjectsRegistryRow */
+        ProjectsRegistryRow: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Name */
+            name: string;
+            /** Kinds */
+            kinds: components["schemas"]["ProjectsKindCount"][];
+        };
+        /** ProjectsResource */
+        ProjectsResource: {
+            /** Id */
+            id: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Kind */
+            kind: string;
+            /** Title */
+            title: string;
+            /** Theme */
+            theme: string;
+            /** Summary */
+            summary: string;
+            /** Author Ids */
+            author_ids: string[];
+            /** Share Scope */
+            share_scope: string;
+            /** Share Scope Label */
+            share_scope_label: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Return Reason */
+            return_reason: string;
+            /** Submitted At */
+            submitted_at: string;
+            /** Published At */
+            published_at: string;
+            /** Downloads */
+            downloads: number;
+            /** Files */
+            files: components["schemas"]["ProjectsResourceFile"][];
+            /** Allowed Actions */
+            allowed_actions: string[];
+            /** Created At */
+            created_at: string;
+        };
+        /** ProjectsResourceCountResponse */
+        ProjectsResourceCountResponse: {
+            /** Year */
+            year: number;
+            total?: components["schemas"]["ProjectsResourceCountRow"] | null;
+            /** Target */
+            target: number;
+            /** Children */
+            children: components["schemas"]["ProjectsResourceCountRow"][];
+            /** By Kind */
+            by_kind: {
+                [key: string]: number;
+            };
+        };
+        /** ProjectsResourceCountRow */
+        ProjectsResourceCountRow: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Name */
+            name: string;
+            /** Published */
+            published: number;
+        };
+        /** ProjectsResourceFile */
+        ProjectsResourceFile: {
+            /** Id */
+            id: string;
+            /** Resource Id */
+            resource_id: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Sha256 */
+            sha256: string;
+            /** Created At */
+            created_at: string;
+        };
+        /** ProjectsScoreRevision */
+        ProjectsScoreRevision: {
+            /** Scores */
+            scores: components["schemas"]["ProjectsCriterionScore"][];
+            /** Total */
+            total: number;
+            /** Recorded By */
+            recorded_by: string;
+            /** Recorded At */
+            recorded_at: string;
+            /** Correction */
+            correction: boolean;
+            /** Reason */
+            reason: string;
+        };
+        /** ProjectsSelectProjectsResponse */
+        ProjectsSelectProjectsResponse: {
+            /** Approved */
+            approved: components["schemas"]["ProjectsProject"][];
+            /** Rejected */
+            rejected: components["schemas"]["ProjectsProject"][];
+        };
+        /** ProjectsTenantCounts */
+        ProjectsTenantCounts: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Submitted */
+            submitted: number;
+            /** Approved */
+            approved: number;
+            /** Completed */
+            completed: number;
+            /** Evaluated */
+            evaluated: number;
+        };
+        /** ProjectsYearlyCountsResponse */
+        ProjectsYearlyCountsResponse: {
+            /** Year */
+            year: number;
+            total?: components["schemas"]["ProjectsTenantCounts"] | null;
+            /** By Category */
+            by_category: components["schemas"]["ProjectsCategoryCounts"][];
+            /** Children */
+            children: components["schemas"]["ProjectsTenantCounts"][];
+        };
         /** QuotaIn */
         QuotaIn: {
             /**
@@ -1772,6 +3943,46 @@ export interface components {
         ReasonIn: {
             /** 理由 */
             reason: string;
+        };
+        /** RecordIn */
+        RecordIn: {
+            /** 志愿者 */
+            volunteer_id: string;
+            /**
+             * 服务日期
+             * @description YYYY-MM-DD，不晚于今天
+             */
+            served_on: string;
+            /** 服务地点 */
+            place: string;
+            /**
+             * 服务类型
+             * @description training 科技培训 / lecture 科普报告 / agriculture 农技服务 / clinic 义诊咨询 / youth 青少年科技教育
+             */
+            kind: string;
+            /**
+             * 服务时长（小时）
+             * @description 大于0，一天不超过24小时
+             */
+            hours: number;
+            /**
+             * 服务对象人数
+             * @default 0
+             */
+            beneficiaries: number;
+            /**
+             * 服务内容
+             * @default
+             */
+            description: string;
+        };
+        /** RectifyIn */
+        RectifyIn: {
+            /**
+             * 整改情况
+             * @default
+             */
+            note: string;
         };
         /** ReportTypeIn */
         ReportTypeIn: {
@@ -1791,6 +4002,451 @@ export interface components {
                 [key: string]: components["schemas"]["DueRuleIn"];
             };
         };
+        /** ReportingActivity */
+        ReportingActivity: {
+            /** Id */
+            id: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Title */
+            title: string;
+            /** Date */
+            date: string;
+            /** Place */
+            place: string;
+            /** Form */
+            form: string;
+            /** Target */
+            target: string;
+            /** Participants */
+            participants: number;
+            /** Talents */
+            talents: string[];
+            /** Photos */
+            photos: string[];
+            /** Created At */
+            created_at: string;
+        };
+        /** ReportingChildStatus */
+        ReportingChildStatus: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Deadline */
+            deadline: string;
+            /** Submitted At */
+            submitted_at: string;
+            /** On Time */
+            on_time: boolean;
+            /** Overdue */
+            overdue: boolean;
+            /** Return Reason */
+            return_reason: string;
+        };
+        /** ReportingChildrenOverviewResponse */
+        ReportingChildrenOverviewResponse: {
+            /** Type Code */
+            type_code: string;
+            /** Period */
+            period: string;
+            /** Children */
+            children: components["schemas"]["ReportingChildStatus"][];
+            /** Expected */
+            expected: number;
+            /** Submitted */
+            submitted: number;
+            /** On Time */
+            on_time: number;
+            /** Completeness */
+            completeness: number;
+            /** Timeliness */
+            timeliness: number;
+            /** Sums */
+            sums: components["schemas"]["ReportingFieldSum"][];
+            /** Overdue */
+            overdue: components["schemas"]["ReportingOverdueTenant"][];
+            direct?: components["schemas"]["ReportingCompleteness"] | null;
+            /** Levels */
+            levels: components["schemas"]["ReportingCompleteness"][];
+            subtree?: components["schemas"]["ReportingCompleteness"] | null;
+            /** Sum Sources */
+            sum_sources: components["schemas"]["ReportingSumSource"][];
+            /** Sum Briefs */
+            sum_briefs: number;
+            /** Sums Rule */
+            sums_rule: string;
+        };
+        /** ReportingCompleteness */
+        ReportingCompleteness: {
+            /** Scope */
+            scope: string;
+            /** Label */
+            label: string;
+            /** Expected */
+            expected: number;
+            /** Submitted */
+            submitted: number;
+            /** On Time */
+            on_time: number;
+            /** Completeness */
+            completeness: number;
+            /** Timeliness */
+            timeliness: number;
+        };
+        /** ReportingComplianceResponse */
+        ReportingComplianceResponse: {
+            /** Month */
+            month: string;
+            /** Certified */
+            certified: number;
+            /** Met */
+            met: number;
+            /** Unmet */
+            unmet: components["schemas"]["ReportingStation"][];
+        };
+        /** ReportingCondition */
+        ReportingCondition: {
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+            /** Met */
+            met: boolean;
+            /** Evidence */
+            evidence: string;
+            /** Files */
+            files: components["schemas"]["ReportingStationFile"][];
+        };
+        /** ReportingCoverageResponse */
+        ReportingCoverageResponse: {
+            total?: components["schemas"]["ReportingCoverageRow"] | null;
+            /** Children */
+            children: components["schemas"]["ReportingCoverageRow"][];
+        };
+        /** ReportingCoverageRow */
+        ReportingCoverageRow: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Name */
+            name: string;
+            /** Communities */
+            communities: number;
+            /** Schools */
+            schools: number;
+            /** Villages */
+            villages: number;
+            /** Community Stations */
+            community_stations: number;
+            /** School Stations */
+            school_stations: number;
+            /** Village Stations */
+            village_stations: number;
+            /** Community Ratio */
+            community_ratio: number;
+            /** School Ratio */
+            school_ratio: number;
+            /** Village Ratio */
+            village_ratio: number;
+        };
+        /** ReportingDueRule */
+        ReportingDueRule: {
+            /** Tenant Kind */
+            tenant_kind: string;
+            /** Month Offset */
+            month_offset: number;
+            /** Day */
+            day: number;
+            /** Anchor */
+            anchor: string;
+        };
+        /** ReportingFieldDef */
+        ReportingFieldDef: {
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+            /** Kind */
+            kind: string;
+            /** Unit */
+            unit: string;
+            /** Required */
+            required: boolean;
+            /** Source */
+            source: string;
+        };
+        /** ReportingFieldSum */
+        ReportingFieldSum: {
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+            /** Unit */
+            unit: string;
+            /** Value */
+            value: number;
+        };
+        /** ReportingListActivitiesResponse */
+        ReportingListActivitiesResponse: {
+            /** Activities */
+            activities: components["schemas"]["ReportingActivity"][];
+            /** Total */
+            total: number;
+        };
+        /** ReportingListNotificationsResponse */
+        ReportingListNotificationsResponse: {
+            /** Notifications */
+            notifications: components["schemas"]["ReportingNotification"][];
+        };
+        /** ReportingListReportTypesResponse */
+        ReportingListReportTypesResponse: {
+            /** Types */
+            types: components["schemas"]["ReportingReportType"][];
+        };
+        /** ReportingListStationsResponse */
+        ReportingListStationsResponse: {
+            /** Stations */
+            stations: components["schemas"]["ReportingStation"][];
+        };
+        /** ReportingMonthStatus */
+        ReportingMonthStatus: {
+            /** Month */
+            month: string;
+            /** Scheduled */
+            scheduled: boolean;
+            /** Activities */
+            activities: number;
+            /** Best */
+            best: number;
+            /** Met */
+            met: boolean;
+        };
+        /** ReportingMonthsResponse */
+        ReportingMonthsResponse: {
+            /** Station Id */
+            station_id: string;
+            /** Months */
+            months: components["schemas"]["ReportingMonthStatus"][];
+        };
+        /** ReportingNotification */
+        ReportingNotification: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Type Code */
+            type_code: string;
+            /** Period */
+            period: string;
+            /** Subject Tenant Id */
+            subject_tenant_id: string;
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /** Created At */
+            created_at: string;
+            /** Read */
+            read: boolean;
+        };
+        /** ReportingOverdueTenant */
+        ReportingOverdueTenant: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Path */
+            path: string;
+            /** Deadline */
+            deadline: string;
+            /** Workdays Overdue */
+            workdays_overdue: number;
+        };
+        /** ReportingReport */
+        ReportingReport: {
+            /** Id */
+            id: string;
+            /** Type Code */
+            type_code: string;
+            /** Period */
+            period: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Tenant Kind */
+            tenant_kind: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Values */
+            values?: {
+                [key: string]: unknown;
+            } | null;
+            /** Prefilled */
+            prefilled: boolean;
+            /** Deadline */
+            deadline: string;
+            /** Submitted At */
+            submitted_at: string;
+            /** On Time */
+            on_time: boolean;
+            /** Return Reason */
+            return_reason: string;
+            /** Accepted At */
+            accepted_at: string;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at: string;
+            /** Allowed Actions */
+            allowed_actions: string[];
+        };
+        /** ReportingReportType */
+        ReportingReportType: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Period Kind */
+            period_kind: string;
+            /** Fields */
+            fields: components["schemas"]["ReportingFieldDef"][];
+            /** Due Rules */
+            due_rules: components["schemas"]["ReportingDueRule"][];
+            /** Owner Tenant Id */
+            owner_tenant_id: string;
+            /** Builtin */
+            builtin: boolean;
+        };
+        /** ReportingSetContactEmailResponse */
+        ReportingSetContactEmailResponse: {
+            /** Email */
+            email: string;
+        };
+        /** ReportingStation */
+        ReportingStation: {
+            /** Id */
+            id: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Kind */
+            kind: string;
+            /** Kind Label */
+            kind_label: string;
+            /** Name */
+            name: string;
+            /** Address */
+            address: string;
+            /** Host */
+            host: string;
+            /** Conditions */
+            conditions: components["schemas"]["ReportingCondition"][];
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Plaque No */
+            plaque_no: string;
+            /** Informant Ids */
+            informant_ids: string[];
+            /** Opinion */
+            opinion: string;
+            /** Certified At */
+            certified_at: string;
+            /** Allowed Actions */
+            allowed_actions: string[];
+        };
+        /** ReportingStationActivity */
+        ReportingStationActivity: {
+            /** Id */
+            id: string;
+            /** Station Id */
+            station_id: string;
+            /** Title */
+            title: string;
+            /** Date */
+            date: string;
+            /** Participants */
+            participants: number;
+        };
+        /** ReportingStationFile */
+        ReportingStationFile: {
+            /** Id */
+            id: string;
+            /** Station Id */
+            station_id: string;
+            /** Condition */
+            condition: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: string;
+            /** Sha256 */
+            sha256: string;
+            /** Created At */
+            created_at: string;
+        };
+        /** ReportingSumSource */
+        ReportingSumSource: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Status */
+            status: string;
+            /** Submitted At */
+            submitted_at: string;
+            /** Covers */
+            covers: number;
+        };
+        /** ResourceIn */
+        ResourceIn: {
+            /**
+             * 资源类型
+             * @enum {string}
+             */
+            kind: "文章" | "挂图" | "漫画" | "微视频" | "微电影" | "动漫" | "展板" | "课件" | "游戏" | "其他";
+            /** 资源名称 */
+            title: string;
+            /**
+             * 主题
+             * @description 生态文明、安全健康、应急科普、乡村振兴…
+             */
+            theme: string;
+            /**
+             * 内容简介
+             * @default
+             */
+            summary: string;
+            /**
+             * 作者
+             * @description 人才库中科普人才的编号
+             */
+            author_ids?: string[];
+            /**
+             * 共享范围
+             * @description subtree 本辖区共享 / province 全省共享
+             * @default subtree
+             * @enum {string}
+             */
+            share_scope: "subtree" | "province";
+        };
         /** ReturnIn */
         ReturnIn: {
             /**
@@ -1803,6 +4459,22 @@ export interface components {
         RolesIn: {
             /** Roles */
             roles: ("admin" | "reviewer" | "reporter" | "viewer")[];
+        };
+        /** RotatedPartnerCredentialsOut */
+        RotatedPartnerCredentialsOut: {
+            partner?: components["schemas"]["IdentityPartner"] | null;
+            /** Client Secret */
+            client_secret: string;
+            /**
+             * Notice
+             * @description 一次性凭据的提示
+             */
+            notice: string;
+        };
+        /** ScheduleIn */
+        ScheduleIn: {
+            /** 月度活动计划 */
+            items: string[];
         };
         /** SchemeIn */
         SchemeIn: {
@@ -1849,6 +4521,13 @@ export interface components {
              */
             evidence: string;
         };
+        /** SectionIn */
+        SectionIn: {
+            /** No */
+            no: string;
+            /** Title */
+            title: string;
+        };
         /** SelectIn */
         SelectIn: {
             /**
@@ -1864,6 +4543,35 @@ export interface components {
              */
             reject_others: boolean;
         };
+        /** StationIn */
+        StationIn: {
+            /**
+             * 所属乡镇或县区
+             * @description 默认本单位
+             * @default
+             */
+            tenant_id: string;
+            /**
+             * e站类型
+             * @description community 社区e站 / school 校园e站 / village 乡村e站
+             * @enum {string}
+             */
+            kind: "community" | "school" | "village";
+            /** e站名称 */
+            name: string;
+            /**
+             * 地址
+             * @default
+             */
+            address: string;
+            /**
+             * 依托单位
+             * @default
+             */
+            host: string;
+            /** 五有条件 */
+            conditions?: components["schemas"]["ConditionIn"][];
+        };
         /** SubmitIn */
         SubmitIn: {
             /**
@@ -1873,6 +4581,118 @@ export interface components {
             values?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** SupervisionIn */
+        SupervisionIn: {
+            /** 被督查单位 */
+            unit_id: string;
+            /**
+             * Task Id
+             * @default
+             */
+            task_id: string;
+            /**
+             * 督查日期
+             * @description YYYY-MM-DD
+             */
+            visited_on: string;
+            /** 发现问题 */
+            findings: string;
+            /**
+             * 整改时限（空表示无需整改）
+             * @default
+             */
+            rectify_by: string;
+        };
+        /** TalentArchive */
+        TalentArchive: {
+            /** Entries */
+            entries: components["schemas"]["TalentArchiveEntry"][];
+            /** Attachments */
+            attachments: components["schemas"]["TalentAttachment"][];
+        };
+        /** TalentArchiveEntry */
+        TalentArchiveEntry: {
+            /** Id */
+            id: string;
+            /** Talent Id */
+            talent_id: string;
+            /** Kind */
+            kind: string;
+            /** Title */
+            title: string;
+            /** Occurred On */
+            occurred_on: string;
+            /** Hours */
+            hours: number;
+            /** Description */
+            description: string;
+            /** Created At */
+            created_at: string;
+        };
+        /** TalentAttachment */
+        TalentAttachment: {
+            /** Id */
+            id: string;
+            /** Talent Id */
+            talent_id: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: string;
+            /** Sha256 */
+            sha256: string;
+            /** Created At */
+            created_at: string;
+        };
+        /** TalentBulkReviewResponse */
+        TalentBulkReviewResponse: {
+            /** Results */
+            results: components["schemas"]["TalentBulkReviewResult"][];
+            /** Succeeded */
+            succeeded: number;
+            /** Failed */
+            failed: number;
+        };
+        /** TalentBulkReviewResult */
+        TalentBulkReviewResult: {
+            /** Id */
+            id: string;
+            /** Ok */
+            ok: boolean;
+            /** Status */
+            status: string;
+            /** Error Code */
+            error_code: string;
+            /** Error */
+            error: string;
+        };
+        /** TalentConsent */
+        TalentConsent: {
+            /** Id */
+            id: string;
+            /** Talent Id */
+            talent_id: string;
+            /** Partner Client Id */
+            partner_client_id: string;
+            /** Purpose */
+            purpose: string;
+            /** Expires At */
+            expires_at: string;
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Revoked At */
+            revoked_at: string;
+            /** Revoked By */
+            revoked_by: string;
+            /** Live */
+            live: boolean;
+            /** Subject Name */
+            subject_name: string;
         };
         /** TalentCreate */
         TalentCreate: {
@@ -1987,6 +4807,79 @@ export interface components {
              */
             tenant_id: string;
         };
+        /** TalentFinancingOutcome */
+        TalentFinancingOutcome: {
+            /** Id */
+            id: string;
+            /** Talent Id */
+            talent_id: string;
+            /** Partner Client Id */
+            partner_client_id: string;
+            /** Product */
+            product: string;
+            /** Amount Yuan */
+            amount_yuan: string;
+            /** Status */
+            status: string;
+            /** Decided At */
+            decided_at: string;
+            /** Created At */
+            created_at: string;
+        };
+        /** TalentHoursResponse */
+        TalentHoursResponse: {
+            /** Year */
+            year: number;
+            total?: components["schemas"]["TalentHoursRow"] | null;
+            /** Children */
+            children: components["schemas"]["TalentHoursRow"][];
+            /** Orgs */
+            orgs: components["schemas"]["TalentHoursRow"][];
+            /** Volunteers */
+            volunteers: components["schemas"]["TalentHoursRow"][];
+        };
+        /** TalentHoursRow */
+        TalentHoursRow: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Hours */
+            hours: number;
+            /** Records */
+            records: number;
+            /** Beneficiaries */
+            beneficiaries: number;
+        };
+        /** TalentImportJob */
+        TalentImportJob: {
+            /** Id */
+            id: string;
+            /** Status */
+            status: string;
+            /** Layout */
+            layout: string;
+            /** Mode */
+            mode: string;
+            /** Total */
+            total: number;
+            /** Processed */
+            processed: number;
+            /** Inserted */
+            inserted: number;
+            /** Error Count */
+            error_count: number;
+            /** Errors */
+            errors: components["schemas"]["TalentRowError"][];
+            /** Message */
+            message: string;
+            /** Created At */
+            created_at: string;
+            /** Finished At */
+            finished_at: string;
+            /** Filename */
+            filename: string;
+        };
         /**
          * TalentIn
          * @description 推荐表的字段（服务端校验民族、政治面貌、学历、电话、邮箱等并给出中文说明）。
@@ -2097,20 +4990,358 @@ export interface components {
              */
             id_number: string;
         };
+        /** TalentListConsentsResponse */
+        TalentListConsentsResponse: {
+            /** Consents */
+            consents: components["schemas"]["TalentConsent"][];
+            /** Total */
+            total: number;
+        };
+        /** TalentListOrgsResponse */
+        TalentListOrgsResponse: {
+            /** Orgs */
+            orgs: components["schemas"]["TalentVolunteerOrg"][];
+        };
+        /** TalentListPartnerTalentsResponse */
+        TalentListPartnerTalentsResponse: {
+            /** Talents */
+            talents: components["schemas"]["TalentPartnerTalent"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Page Size */
+            page_size: number;
+        };
+        /** TalentListRecordsResponse */
+        TalentListRecordsResponse: {
+            /** Records */
+            records: components["schemas"]["TalentServiceRecord"][];
+        };
+        /** TalentListTalentsResponse */
+        TalentListTalentsResponse: {
+            /** Talents */
+            talents: components["schemas"]["TalentTalent"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Page Size */
+            page_size: number;
+        };
+        /** TalentListVolunteersResponse */
+        TalentListVolunteersResponse: {
+            /** Volunteers */
+            volunteers: components["schemas"]["TalentVolunteer"][];
+            /** Consent Version */
+            consent_version: string;
+            /** Consent Text */
+            consent_text: string;
+        };
+        /** TalentPartnerTalent */
+        TalentPartnerTalent: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Gender */
+            gender: string;
+            /** Region Name */
+            region_name: string;
+            /** Region Code */
+            region_code: string;
+            /** Specialty */
+            specialty: string;
+            /** Categories */
+            categories: string[];
+            /** Certificate No */
+            certificate_no: string;
+            /** Phone Masked */
+            phone_masked: string;
+            /** Status */
+            status: string;
+        };
+        /** TalentReviewStep */
+        TalentReviewStep: {
+            /** Step */
+            step: string;
+            /** From Status */
+            from_status: string;
+            /** To Status */
+            to_status: string;
+            /** Opinion */
+            opinion: string;
+            /** Actor */
+            actor: string;
+            /** Actor Username */
+            actor_username: string;
+            /** Actor Tenant Path */
+            actor_tenant_path: string;
+            /** At */
+            at: string;
+        };
+        /** TalentRowError */
+        TalentRowError: {
+            /** Row */
+            row: number;
+            /** Column */
+            column: string;
+            /** Field */
+            field: string;
+            /** Message */
+            message: string;
+            /** Name */
+            name: string;
+        };
+        /** TalentServiceRecord */
+        TalentServiceRecord: {
+            /** Id */
+            id: string;
+            /** Org Id */
+            org_id: string;
+            /** Org Name */
+            org_name: string;
+            /** Volunteer Id */
+            volunteer_id: string;
+            /** Volunteer Name */
+            volunteer_name: string;
+            /** Served On */
+            served_on: string;
+            /** Place */
+            place: string;
+            /** Kind */
+            kind: string;
+            /** Kind Label */
+            kind_label: string;
+            /** Hours */
+            hours: number;
+            /** Beneficiaries */
+            beneficiaries: number;
+            /** Description */
+            description: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Reason */
+            reason: string;
+            /** Entered At */
+            entered_at: string;
+            /** Decided At */
+            decided_at: string;
+            /** Allowed Actions */
+            allowed_actions: string[];
+        };
+        /** TalentStatsResponse */
+        TalentStatsResponse: {
+            own?: components["schemas"]["TalentTenantQuota"] | null;
+            /** Children */
+            children: components["schemas"]["TalentTenantQuota"][];
+        };
+        /** TalentTalent */
+        TalentTalent: {
+            /** Id */
+            id: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Path */
+            tenant_path: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            fields?: components["schemas"]["TalentTalentInput"] | null;
+            /** Revealed */
+            revealed: boolean;
+            /** Age */
+            age: number;
+            /** Recommend Opinion */
+            recommend_opinion: string;
+            /** City Opinion */
+            city_opinion: string;
+            /** Province Opinion */
+            province_opinion: string;
+            /** Reject Reason */
+            reject_reason: string;
+            /** Certificate No */
+            certificate_no: string;
+            /** Certified At */
+            certified_at: string;
+            /** Source */
+            source: string;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /** History */
+            history: components["schemas"]["TalentReviewStep"][];
+            /** Allowed Actions */
+            allowed_actions: string[];
+        };
+        /** TalentTalentInput */
+        TalentTalentInput: {
+            /** Name */
+            name: string;
+            /** Gender */
+            gender: string;
+            /** Birth Month */
+            birth_month: string;
+            /** Ethnicity */
+            ethnicity: string;
+            /** Political Status */
+            political_status: string;
+            /** Education */
+            education: string;
+            /** Industry */
+            industry: string;
+            /** Specialty */
+            specialty: string;
+            /** Employer */
+            employer: string;
+            /** Position */
+            position: string;
+            /** Phone */
+            phone: string;
+            /** Email */
+            email: string;
+            /** Im Account */
+            im_account: string;
+            /** Categories */
+            categories: string[];
+            /** Biography */
+            biography: string;
+            /** Experience */
+            experience: string;
+            /** Plan */
+            plan: string;
+            /** Id Number */
+            id_number: string;
+        };
+        /** TalentTenantQuota */
+        TalentTenantQuota: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Path */
+            path: string;
+            /** Quota */
+            quota: number;
+            /** Certified */
+            certified: number;
+            /** Pending */
+            pending: number;
+            /** Progress */
+            progress: number;
+        };
+        /** TalentVolunteer */
+        TalentVolunteer: {
+            /** Id */
+            id: string;
+            /** Talent Id */
+            talent_id: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Name */
+            name: string;
+            /** Phone */
+            phone: string;
+            /** Specialty */
+            specialty: string;
+            /** Volunteer No */
+            volunteer_no: string;
+            /** Consent Version */
+            consent_version: string;
+            /** Consented At */
+            consented_at: string;
+            /** Consented By */
+            consented_by: string;
+            /** Status */
+            status: string;
+            /** Year Hours */
+            year_hours: number;
+        };
+        /** TalentVolunteerOrg */
+        TalentVolunteerOrg: {
+            /** Id */
+            id: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Name */
+            tenant_name: string;
+            /** Name */
+            name: string;
+            /** Contact Name */
+            contact_name: string;
+            /** Contact Phone */
+            contact_phone: string;
+            /** Created At */
+            created_at: string;
+        };
+        /** TargetsIn */
+        TargetsIn: {
+            /** 建设目标 */
+            targets: components["schemas"]["kepu_gateway__routers__bases__TargetIn"][];
+        };
+        /** TaskIn */
+        TaskIn: {
+            /** 序号 */
+            seq: number;
+            /**
+             * Section
+             * @default
+             */
+            section: string;
+            /** 任务 */
+            text: string;
+            /**
+             * 牵头单位
+             * @description 下级单位或成员单位编号
+             */
+            lead_unit_id: string;
+            /** 参与单位 */
+            participant_ids?: string[];
+            /** Milestones */
+            milestones?: components["schemas"]["MilestoneIn"][];
+            /** Targets */
+            targets?: components["schemas"]["kepu_gateway__routers__workplans__TargetIn"][];
+        };
+        /** TaskScoreIn */
+        TaskScoreIn: {
+            /** Task Id */
+            task_id: string;
+            /**
+             * Result
+             * @description 完成 / 部分完成 / 未完成
+             * @enum {string}
+             */
+            result: "completed" | "partly" | "not";
+            /** Score */
+            score: number;
+        };
         /** TenantCreate */
         TenantCreate: {
             /**
              * Code
-             * @description 乡镇 9 位代码，或学会代码（上级代码+S+序号）
+             * @description 乡镇 9 位代码，学会代码（上级代码+S+序号）或成员单位代码（上级代码+D+序号）
              */
             code: string;
             /** Name */
             name: string;
             /**
              * Kind
+             * @description township 乡镇（街道） / society 学会 / department 成员单位（如市教育局）
              * @enum {string}
              */
-            kind: "township" | "society";
+            kind: "township" | "society" | "department";
         };
         /** TenantOut */
         TenantOut: {
@@ -2158,19 +5389,6 @@ export interface components {
             /** Locked */
             locked: boolean;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
-        };
         /** ValuesIn */
         ValuesIn: {
             /**
@@ -2181,10 +5399,77 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** VolunteerIn */
+        VolunteerIn: {
+            /**
+             * 科普人才
+             * @description 人才库中的人才编号
+             */
+            talent_id: string;
+            /** 联系电话 */
+            phone: string;
+            /** 本人同意注册承诺 */
+            consent: boolean;
+            /** 承诺书版本 */
+            consent_version: string;
+        };
         /** ScoresIn */
         kepu_gateway__routers__assessment__ScoresIn: {
             /** Entries */
             entries: components["schemas"]["ScoreIn"][];
+        };
+        /** ReviewIn */
+        kepu_gateway__routers__bases__ReviewIn: {
+            /** 复核年度 */
+            year: number;
+            /**
+             * 复核结果
+             * @description passed 通过 / failed 未通过（撤销命名）
+             * @enum {string}
+             */
+            outcome: "passed" | "failed";
+            /**
+             * 复核意见
+             * @description 未通过时必填
+             * @default
+             */
+            opinion: string;
+        };
+        /** TargetIn */
+        kepu_gateway__routers__bases__TargetIn: {
+            /**
+             * 基地类型
+             * @enum {string}
+             */
+            kind: "科普教育基地" | "科普示范社区" | "农村中学科技馆" | "现代农业科普园";
+            /** 目标数 */
+            target: number;
+        };
+        /** ActivityIn */
+        kepu_gateway__routers__estations__ActivityIn: {
+            /** 活动名称 */
+            title: string;
+            /**
+             * 活动日期
+             * @description YYYY-MM-DD
+             */
+            date: string;
+            /** 参与人数 */
+            participants: number;
+        };
+        /** ProgressIn */
+        kepu_gateway__routers__projects__ProgressIn: {
+            /**
+             * Content
+             * @description 实施进展
+             */
+            content: string;
+            /**
+             * Percent
+             * @description 完成进度（%）
+             * @default 0
+             */
+            percent: number;
         };
         /** ReviewIn */
         kepu_gateway__routers__projects__ReviewIn: {
@@ -2229,6 +5514,55 @@ export interface components {
              */
             reason: string;
         };
+        /** ActivityIn */
+        kepu_gateway__routers__reports__ActivityIn: {
+            /** Title */
+            title: string;
+            /**
+             * Date
+             * @description 活动日期，如 2026-10-15
+             */
+            date: string;
+            /**
+             * Place
+             * @default
+             */
+            place: string;
+            /**
+             * Form
+             * @description 报告、讲座、培训、咨询、推广、展览、竞赛、创客大赛、文艺演出、影片放映、其他
+             */
+            form: string;
+            /**
+             * Target
+             * @description 进校园、进乡村、进社区、进园区/企业、进机关、其他
+             */
+            target: string;
+            /**
+             * Participants
+             * @description 参与人数
+             * @default 0
+             */
+            participants: number;
+            /** Talents */
+            talents?: string[];
+            /** Photos */
+            photos?: string[];
+        };
+        /** ReviewIn */
+        kepu_gateway__routers__resources__ReviewIn: {
+            /**
+             * 审核结果
+             * @description approve 通过并发布 / return 退回修改
+             * @enum {string}
+             */
+            decision: "approve" | "return";
+            /**
+             * 退回原因
+             * @default
+             */
+            reason: string;
+        };
         /** ReviewIn */
         kepu_gateway__routers__talents__ReviewIn: {
             /**
@@ -2242,6 +5576,124 @@ export interface components {
              * @default
              */
             opinion: string;
+        };
+        /** ProgressIn */
+        kepu_gateway__routers__workplans__ProgressIn: {
+            /**
+             * Quarter
+             * @description 如 2017Q2
+             */
+            quarter: string;
+            /** 进展情况 */
+            text: string;
+            /** Figures */
+            figures?: components["schemas"]["FigureIn"][];
+            /** 佐证材料 */
+            attachments?: string[];
+            /**
+             * Unit Id
+             * @description 计划制定单位代填时的单位编号
+             * @default
+             */
+            unit_id: string;
+        };
+        /** ScoresIn */
+        kepu_gateway__routers__workplans__ScoresIn: {
+            /** Year */
+            year: number;
+            /** Items */
+            items: components["schemas"]["TaskScoreIn"][];
+        };
+        /** TargetIn */
+        kepu_gateway__routers__workplans__TargetIn: {
+            /** Year */
+            year: number;
+            /**
+             * Label
+             * @description 如 科普教育基地
+             */
+            label: string;
+            /** Value */
+            value: number;
+        };
+        /**
+         * FieldError
+         * @description One field at fault: where it is (for the form to mark) and what is wrong, in Chinese.
+         */
+        FieldError: {
+            /**
+             * 字段
+             * @description 请求中的字段路径，如 name、values.activities、members.0.phone
+             */
+            field: string;
+            /**
+             * 说明
+             * @description 中文说明
+             */
+            message: string;
+            /**
+             * 名称
+             * @description 字段的中文名称（网关自身校验时给出）
+             * @default null
+             */
+            label: string | null;
+            /**
+             * 类型
+             * @description 校验类型（网关自身校验时给出）
+             * @default null
+             */
+            type: string | null;
+            /**
+             * 行号
+             * @description 导入文件中的行号（导入时给出）
+             * @default null
+             */
+            row: number | null;
+            /**
+             * 列
+             * @description 导入文件中的列（导入时给出）
+             * @default null
+             */
+            column: string | null;
+        };
+        /**
+         * ProblemDoc
+         * @description RFC 9457 problem details (application/problem+json); ``detail`` is Chinese.
+         */
+        Problem: {
+            /**
+             * 类型
+             * @default about:blank
+             */
+            type: string;
+            /**
+             * 标题
+             * @description HTTP 状态的英文名称
+             */
+            title: string;
+            /** 状态码 */
+            status: number;
+            /**
+             * 说明
+             * @description 给用户看的中文说明
+             */
+            detail: string;
+            /**
+             * 请求路径
+             * @default null
+             */
+            instance: string | null;
+            /**
+             * 请求编号
+             * @default null
+             */
+            request_id: string | null;
+            /**
+             * 字段错误
+             * @description 逐个字段的错误，供表单在对应输入框旁显示
+             * @default null
+             */
+            errors: components["schemas"]["FieldError"][] | null;
         };
     };
     responses: never;
@@ -2270,18 +5722,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentListSchemesResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2305,18 +5764,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentScheme"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2338,18 +5804,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentScheme"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2371,18 +5844,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentResultsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2404,18 +5884,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentResultsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2437,18 +5924,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentResultsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2470,18 +5964,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentResultsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2504,18 +6005,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentScoresResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2542,18 +6050,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentScoresResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2575,18 +6090,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentAllocationsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2612,18 +6134,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentAllocation"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2649,18 +6178,832 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AssessmentResultsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_bases_api_v1_bases_get: {
+        parameters: {
+            query?: {
+                kind?: ("科普教育基地" | "科普示范社区" | "农村中学科技馆" | "现代农业科普园") | null;
+                status?: ("certified" | "expired" | "revoked") | null;
+                /** @description 下级单位 */
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsListBasesResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    registry_api_v1_bases_registry_get: {
+        parameters: {
+            query?: {
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsRegistryResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_targets_api_v1_bases_targets__tenant_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TargetsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsRegistryResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_base_api_v1_bases__base_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                base_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsBase"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    review_api_v1_bases__base_id__reviews_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                base_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["kepu_gateway__routers__bases__ReviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsBase"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_stations_api_v1_estations_get: {
+        parameters: {
+            query?: {
+                /** @description 下级单位 */
+                tenant_id?: string;
+                kind?: ("community" | "school" | "village") | null;
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingListStationsResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_station_api_v1_estations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingStation"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coverage_api_v1_estations_coverage_get: {
+        parameters: {
+            query: {
+                year: number;
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingCoverageResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compliance_api_v1_estations_compliance_get: {
+        parameters: {
+            query: {
+                /** @description YYYY-MM */
+                month: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingComplianceResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_denominators_api_v1_estations_denominators__tenant_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DenominatorsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingCoverageRow"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_station_api_v1_estations__station_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                station_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingStation"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_file_api_v1_estations__station_id__conditions__condition__files_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                station_id: string;
+                condition: "network" | "staff" | "place" | "activities" | "terminal";
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_file_api_v1_estations__station_id__conditions__condition__files_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingStationFile"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    download_file_api_v1_estations__station_id__files__file_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                station_id: string;
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 文件 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    submit_api_v1_estations__station_id__submit_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                station_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingStation"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    act_api_v1_estations__station_id__actions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                station_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingStation"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_informant_api_v1_estations__station_id__informants_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                station_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InformantIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingStation"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    file_schedule_api_v1_estations__station_id__schedules__month__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                station_id: string;
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingMonthsResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_activity_api_v1_estations__station_id__activities_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                station_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["kepu_gateway__routers__estations__ActivityIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingStationActivity"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    months_api_v1_estations__station_id__months_get: {
+        parameters: {
+            query: {
+                year: number;
+            };
+            header?: never;
+            path: {
+                station_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportingMonthsResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2683,18 +7026,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentListPartnerTalentsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2721,18 +7071,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentFinancingOutcome"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2755,18 +7112,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsListPartnerProjectsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2786,9 +7150,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["IdentityPartner"][];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2812,18 +7183,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PartnerCredentialsOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2845,18 +7223,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RotatedPartnerCredentialsOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2878,18 +7263,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["IdentityPartner"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2911,18 +7303,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["TalentConsent"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2948,18 +7347,107 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentConsent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tenant_talent_consents_api_v1_consents_talents_get: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentListConsentsResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tenant_project_consents_api_v1_consents_projects_get: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsListConsentsResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2982,18 +7470,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentConsent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3015,18 +7510,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["TalentFinancingOutcome"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3051,18 +7553,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsListCallsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3086,18 +7595,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsCall"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3119,18 +7635,65 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsCall"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    close_call_api_v1_calls__call_id__close_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsCall"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3156,18 +7719,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsExpertScore"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3189,18 +7759,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsRanking"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3226,18 +7803,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsSelectProjectsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3254,6 +7838,8 @@ export interface operations {
                 subtree?: boolean;
                 /** @description 待本级审核的项目 */
                 awaiting_me?: boolean;
+                sort?: "updated_at" | "submitted_at" | "created_at" | "name" | "status" | "category" | "budget" | "tenant_name";
+                order?: ("asc" | "desc") | null;
                 limit?: number;
                 offset?: number;
             };
@@ -3269,18 +7855,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsListProjectsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3304,18 +7897,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsProject"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3338,18 +7938,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsYearlyCountsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3373,18 +7980,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsProject"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3410,18 +8024,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsProject"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3443,18 +8064,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsProject"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3480,18 +8108,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsProject"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3507,7 +8142,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ProgressIn"];
+                "application/json": components["schemas"]["kepu_gateway__routers__projects__ProgressIn"];
             };
         };
         responses: {
@@ -3517,18 +8152,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsProject"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3554,18 +8196,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsProject"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3591,18 +8240,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsProject"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3628,18 +8284,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsProject"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3661,18 +8324,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["ProjectsConsent"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3698,18 +8368,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsConsent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3732,18 +8409,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProjectsConsent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3763,9 +8447,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingListReportTypesResponse"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3789,18 +8480,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingReportType"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3826,18 +8524,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingReport"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3864,18 +8569,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingReport"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3902,18 +8614,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingReport"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3936,18 +8655,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingChildrenOverviewResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3975,18 +8701,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingReport"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4010,18 +8743,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingReport"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4047,13 +8787,22 @@ export interface operations {
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4065,6 +8814,8 @@ export interface operations {
                 period?: string;
                 subtree?: boolean;
                 limit?: number;
+                page?: number | null;
+                page_size?: number;
             };
             header?: never;
             path?: never;
@@ -4078,18 +8829,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingListActivitiesResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4103,7 +8861,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ActivityIn"];
+                "application/json": components["schemas"]["kepu_gateway__routers__reports__ActivityIn"];
             };
         };
         responses: {
@@ -4113,18 +8871,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingActivity"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4147,18 +8912,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingListNotificationsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4180,18 +8952,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingNotification"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4215,18 +8994,612 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReportingSetContactEmailResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_resources_api_v1_resources_get: {
+        parameters: {
+            query?: {
+                shared?: boolean;
+                kind?: ("文章" | "挂图" | "漫画" | "微视频" | "微电影" | "动漫" | "展板" | "课件" | "游戏" | "其他") | null;
+                theme?: string;
+                status?: ("draft" | "submitted" | "published" | "returned") | null;
+                q?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsListResourcesResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_resource_api_v1_resources_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResourceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsResource"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    yearly_count_api_v1_resources_count_get: {
+        parameters: {
+            query: {
+                year: number;
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsResourceCountResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_resource_api_v1_resources__resource_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsResource"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_resource_api_v1_resources__resource_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResourceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsResource"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_file_api_v1_resources__resource_id__files_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_file_api_v1_resources__resource_id__files_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsResourceFile"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    download_file_api_v1_resources__resource_id__files__file_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_id: string;
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 资源文件 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    submit_api_v1_resources__resource_id__submit_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsResource"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    review_api_v1_resources__resource_id__review_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["kepu_gateway__routers__resources__ReviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsResource"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_items_api_v1_assessment_schemes__scheme_id__showcase_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentShowcaseItemsResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_item_api_v1_assessment_schemes__scheme_id__showcase_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_add_item_api_v1_assessment_schemes__scheme_id__showcase_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentShowcaseItem"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_item_api_v1_assessment_schemes__scheme_id__showcase__item_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentShowcaseItemsResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    publish_api_v1_assessment_schemes__scheme_id__showcase_publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentShowcaseItemsResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    public_json_api_v1_showcase_get: {
+        parameters: {
+            query?: {
+                year?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentPublicShowcaseResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4256,18 +9629,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentListTalentsResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4291,18 +9671,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentTalent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4322,9 +9709,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentStatsResponse"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4350,18 +9744,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentTenantQuota"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4385,9 +9786,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentImportJob"];
                 };
             };
             /** @description 已受理，后台导入 */
@@ -4397,12 +9796,23 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description 导入失败，逐行错误 */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -4423,18 +9833,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentImportJob"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4453,23 +9870,72 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description 文件 */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_template_api_v1_talents_import_template_get: {
+        parameters: {
+            query?: {
+                tenant_id?: string;
+                layout?: ("county" | "society") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 文件 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4493,18 +9959,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentBulkReviewResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4528,18 +10001,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentTalent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4565,18 +10045,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentTalent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4602,18 +10089,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentTalent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4639,18 +10133,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentTalent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4676,18 +10177,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentTalent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4713,18 +10221,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentTalent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4750,18 +10265,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentTalent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4777,23 +10299,31 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description 文件 */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
-                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4815,18 +10345,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentArchive"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4852,18 +10389,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentArchiveEntry"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4889,18 +10433,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TalentAttachment"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4917,22 +10468,31 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description 文件 */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/octet-stream": string;
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4953,6 +10513,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TenantOut"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4977,13 +10546,22 @@ export interface operations {
                     "application/json": components["schemas"]["TenantOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5008,13 +10586,22 @@ export interface operations {
                     "application/json": components["schemas"]["TenantOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5043,13 +10630,22 @@ export interface operations {
                     "application/json": components["schemas"]["TenantOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5076,13 +10672,22 @@ export interface operations {
                     "application/json": components["schemas"]["TenantOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5102,24 +10707,33 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description 一次性账号表：xlsx（默认）、zip（Accept: application/zip，含凭据条 docx）或 JSON（Accept: application/json） */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
-                    "application/zip": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "application/zip": string;
+                    "application/json": components["schemas"]["DistributedOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5144,13 +10758,62 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unlock_user_api_v1_users__user_id__unlock_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5179,13 +10842,22 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5213,18 +10885,1063 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["AuditEntryOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description 提交的数据不符合要求 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_volunteers_api_v1_volunteers_get: {
+        parameters: {
+            query?: {
+                /** @description 下级单位 */
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentListVolunteersResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    register_api_v1_volunteers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VolunteerIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentVolunteer"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hours_api_v1_volunteers_hours_get: {
+        parameters: {
+            query: {
+                year: number;
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentHoursResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_volunteer_api_v1_volunteers__volunteer_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volunteer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentVolunteer"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    certificate_api_v1_volunteers__volunteer_id__certificate_get: {
+        parameters: {
+            query: {
+                year: number;
+            };
+            header?: never;
+            path: {
+                volunteer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 志愿服务证明（.docx） */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_orgs_api_v1_volunteer_orgs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentListOrgsResponse"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_org_api_v1_volunteer_orgs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrgIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentVolunteerOrg"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_org_api_v1_volunteer_orgs__org_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentVolunteerOrg"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_record_api_v1_volunteer_orgs__org_id__records_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentServiceRecord"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_records_api_v1_volunteer_records_get: {
+        parameters: {
+            query?: {
+                org_id?: string;
+                volunteer_id?: string;
+                status?: ("submitted" | "confirmed" | "rejected") | null;
+                /** @description 0：全部年度 */
+                year?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentListRecordsResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decide_api_v1_volunteer_records__record_id__decision_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalentServiceRecord"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    todo_api_v1_workplans_todo_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentTodoResponse"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_plans_api_v1_workplans_get: {
+        parameters: {
+            query?: {
+                /** @description 年度 */
+                year?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentListPlansResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_plan_api_v1_workplans_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentPlan"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_plan_api_v1_workplans_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_plan_api_v1_workplans_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentPlan"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_plan_api_v1_workplans__plan_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentPlan"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    report_progress_api_v1_workplans__plan_id__tasks__task_id__progress_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["kepu_gateway__routers__workplans__ProgressIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentProgress"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_evidence_api_v1_workplans__plan_id__progress__progress_id__files_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+                progress_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_evidence_api_v1_workplans__plan_id__progress__progress_id__files_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentEvidenceFile"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    download_evidence_api_v1_workplans__plan_id__files__file_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 文件 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_milestone_api_v1_workplans__plan_id__tasks__task_id__milestones__milestone_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+                task_id: string;
+                milestone_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MilestoneStatusIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentTask"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_supervisions_api_v1_workplans__plan_id__supervisions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentSupervisionsResponse"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_supervision_api_v1_workplans__plan_id__supervisions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupervisionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentSupervision"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rectify_api_v1_workplans__plan_id__supervisions__supervision_id__rectify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+                supervision_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RectifyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentSupervision"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    score_unit_api_v1_workplans__plan_id__scores__unit_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+                unit_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["kepu_gateway__routers__workplans__ScoresIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentUnitScores"];
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_api_v1_workplans__plan_id__export_get: {
+        parameters: {
+            query?: {
+                /** @description xlsx 或 docx */
+                format?: "xlsx" | "docx";
+            };
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 文件 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                };
+            };
+            /** @description 提交的数据不符合要求 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 错误（problem+json） */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -50,7 +50,7 @@ describe('assessment', () => {
   })
 
   it("finds the tenant's own line: its row, or for a county the city row it was sent details of", () => {
-    const rows = [result('a', 1, 80), result('b', 2, 50, [{ code: '1', name: 'x', weight: 10, score: 5, actual: 1, target: 2, met: false }])]
+    const rows = [result('a', 1, 80), result('b', 2, 50, [{ code: '1', name: 'x', weight: 10, score: 5, actual: 1, target: 2, met: false, evidence: '', entered: false, subs: [] }])]
     expect(ownResult(rows, 'a', false)?.rank).toBe(1)
     expect(ownResult(rows, 'county-under-b', false)?.tenant_id).toBe('b')
     expect(ownResult(rows, 'province', true)).toBeNull()

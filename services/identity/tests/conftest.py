@@ -11,7 +11,6 @@ from kepu_common.tenancy import Principal
 from kepu_identity import repository as repo
 from kepu_identity import seed
 from kepu_identity.app import Identity, build
-from kepu_identity.oidc import create_oidc_app
 from kepu_identity.realm import portal_redirect_uris
 from kepu_identity.settings import IdentitySettings
 
@@ -51,15 +50,7 @@ def ident(identity_db) -> Identity:
 
 @pytest.fixture(scope="session")
 def oidc(ident) -> TestClient:
-    app = create_oidc_app(
-        db=ident.db,
-        accounts=ident.accounts,
-        keys=ident.keys,
-        issuer_=ident.issuer,
-        sealer=ident.sealer,
-        issuer=ISSUER,
-    )
-    return TestClient(app)
+    return TestClient(ident.oidc_app())
 
 
 def principal_of(ident: Identity, code: str, roles: tuple[str, ...] = ("admin",)) -> Principal:

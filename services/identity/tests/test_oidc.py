@@ -4,7 +4,6 @@ import pyotp
 import pytest
 from kepu_common.db import Scope
 from kepu_identity import seed
-from kepu_identity.oidc import create_oidc_app
 from sqlalchemy import text
 
 from .conftest import ADMIN, ISSUER, make_identity
@@ -62,16 +61,7 @@ def test_wrong_client_and_unsupported_grant_are_oauth_errors(oidc):
 def test_admin_needs_totp_when_mfa_is_required(identity_db):
     strict = make_identity(identity_db, ADMIN_MFA="required")
     seed.seed_admin(strict.db, "mfa_admin", "Mfa@Admin2026", tenant_code="411300")
-    client = __import__("fastapi.testclient", fromlist=["TestClient"]).TestClient(
-        create_oidc_app(
-            db=strict.db,
-            accounts=strict.accounts,
-            keys=strict.keys,
-            issuer_=strict.issuer,
-            sealer=strict.sealer,
-            issuer=ISSUER,
-        )
-    )
+    client = __import__("fastapi.testclient", fromlist=["TestClient"]).TestClient(strict.oidc_app())
     r = password_grant(client, "mfa_admin", "Mfa@Admin2026")
     assert r.status_code == 400 and r.json()["error_description"] == "Account is not fully set up"
     account = strict.accounts.check_password("mfa_admin", "Mfa@Admin2026")

@@ -21,10 +21,9 @@ from kepu_common.db import Scope
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
 from kepu_common.outbox import build_envelope
 from kepu_identity import webhooks
-from kepu_identity.oidc import create_oidc_app
 from sqlalchemy import text
 
-from .conftest import ISSUER, principal_of
+from .conftest import principal_of
 
 TOKEN = "/auth/realms/kepu/protocol/openid-connect/token"
 ALL_SCOPES = ["partner:talents:read", "partner:projects:read", "partner:financing:write"]
@@ -164,14 +163,7 @@ def test_python_keycloak_gets_a_token_and_rotation_invalidates_the_old_secret(id
     from keycloak import KeycloakOpenID
     from keycloak.exceptions import KeycloakAuthenticationError, KeycloakPostError
 
-    app = create_oidc_app(
-        db=ident.db,
-        accounts=ident.accounts,
-        keys=ident.keys,
-        issuer_=ident.issuer,
-        sealer=ident.sealer,
-        issuer=ISSUER,
-    )
+    app = ident.oidc_app()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -27,7 +27,6 @@ from .crypto import Sealer
 from .egress import Egress
 from .grpc_api import CredentialServicer, PartnerServicer, TenantServicer, UserServicer
 from .keycloak_events import KeycloakEventFeed
-from .oidc import create_oidc_app
 from .settings import IdentitySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -37,16 +36,8 @@ log = logging.getLogger("kepu_identity")
 def _serve_oidc(ident: Identity, server: grpc.Server) -> None:
     """The provider's HTTP server in its own thread, stopped once the gRPC server has stopped
     (the thread is not a daemon: the process ends after uvicorn has closed its connections)."""
-    app = create_oidc_app(
-        db=ident.db,
-        accounts=ident.accounts,
-        keys=ident.keys,
-        issuer_=ident.issuer,
-        sealer=ident.sealer,
-        issuer=ident.settings.oidc_issuer,
-    )
     config = uvicorn.Config(
-        app,
+        ident.oidc_app(),
         host=bind_host(),
         port=ident.settings.http_port,
         log_level="warning",

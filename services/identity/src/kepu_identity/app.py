@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fastapi import FastAPI
 from kepu_common.auth import TokenVerifier
 from kepu_common.db import Database, Scope
 
@@ -14,6 +15,7 @@ from .credentials import CredentialDistributor
 from .crypto import Sealer
 from .egress import Egress
 from .keycloak_provisioner import KeycloakProvisioner, KeycloakSettings
+from .oidc import create_oidc_app
 from .oidc.accounts import Accounts, KeycloakAccounts
 from .oidc.keys import KeyRing
 from .oidc.tokens import TokenIssuer
@@ -36,6 +38,17 @@ class Identity:
     verifier: TokenVerifier
     partners: Partners
     realm: KeycloakProvisioner | None = None  # IDP=keycloak: where the credentials live
+
+    def oidc_app(self) -> FastAPI:
+        """The embedded OpenID Connect provider's HTTP application over this graph."""
+        return create_oidc_app(
+            db=self.db,
+            accounts=self.accounts,
+            keys=self.keys,
+            issuer_=self.issuer,
+            sealer=self.sealer,
+            issuer=self.settings.oidc_issuer,
+        )
 
 
 def keycloak_external(prov: KeycloakProvisioner) -> Callable[[IssuedRow, str, str, bool], None]:

@@ -9,7 +9,7 @@ WEB := gateway/web
 WEB_SRC := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test proto sync engines lint typecheck unit e2e bench clean web web-test
+.PHONY: run test proto sync engines lint typecheck unit e2e bench bench-data clean web web-test
 
 $(PROTO_STAMP): $(PROTO_SRC)
 	@if [ "$(UV)" = "uv-missing" ]; then echo "uv is needed: pip install uv" >&2; exit 1; fi
@@ -64,9 +64,16 @@ unit: sync
 e2e: sync
 	$(UV) run pytest tests -q
 
-# The benchmark scripts (not tests): each prints its figures against its target.
+# The benchmark scripts (not tests): every figure next to its target and, for the read path,
+# its monolith; one table at the end and .var/bench/results.json. KEPU_BENCH_FACTOR (default 1)
+# scales the national data set (45,000 tenants, 10^6 talents ...) of bench_scale.
 bench: sync
-	@for f in services/*/bench/bench_*.py; do echo "== $$f"; $(UV) run python $$f || exit 1; done
+	$(UV) run python infra/devstack/bench/bench_all.py
+
+# The national benchmark data (kepu_devstack.bench_data) COPYed into the dev stack's databases
+# (.var, what `make run` serves), at KEPU_BENCH_FACTOR (default 1).
+bench-data: sync
+	$(UV) run python -m kepu_devstack.bench_data
 
 test: lint typecheck engines web web-test
 	$(UV) run pytest services gateway infra/devstack tests -q

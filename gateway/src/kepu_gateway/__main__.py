@@ -1,25 +1,47 @@
-"""``python -m kepu_gateway``: serve the gateway with uvicorn."""
+"""``python -m kepu_gateway``: serve the gateway with uvicorn, in ``GATEWAY_WORKERS`` processes.
+
+The gateway keeps no session in memory (the SPA holds its tokens), so any worker can answer any
+request. What each worker still keeps for itself: its verified-token cache and gRPC channels
+(caches, nothing to share), its Prometheus registry (a scrape sees the worker that answered it;
+traces and OTLP metrics carry every worker) and the rate limiter's windows (a caller spread over
+several connections can spend up to ``GATEWAY_WORKERS`` times its per-minute budget).
+"""
 
 from __future__ import annotations
 
 import uvicorn
+from fastapi import FastAPI
 from kepu_common import telemetry
 
 from .app import create_app
 from .settings import GatewaySettings
 
 
-def main() -> None:
+def serve() -> FastAPI:
+    """The app of one worker process (uvicorn's factory, called in each worker)."""
     telemetry.setup("gateway", role="serve", serve_metrics=False)  # /metrics: our own port
+    app = create_app(GatewaySettings())
+    # Each worker builds its OpenAPI document before it serves (seconds on a loaded machine),
+    # not on the first GET /openapi.json it happens to receive.
+    app.openapi()
+    return app
+
+
+def main() -> None:
     settings = GatewaySettings()
     uvicorn.run(
-        create_app(settings),
+        "kepu_gateway.__main__:serve",
+        factory=True,
         host=settings.host,
         port=settings.port,
         log_level="warning",
         access_log=False,  # EdgeMiddleware writes the access log, with tenant and request id
         log_config=None,  # uvicorn's own lines go through kepu_common.logs (JSON) too
-        workers=1,
+        workers=settings.workers,
+        # uvicorn kills a worker that does not answer its ping within this (default 5 s): on
+        # a loaded node a starting worker (imports, the OpenAPI document) takes longer, and
+        # was killed and restarted in a loop.
+        timeout_worker_healthcheck=60,
         # X-Forwarded-For is read by the edge, from GATEWAY_TRUSTED_PROXIES only.
         proxy_headers=False,
     )

@@ -11,6 +11,8 @@ class GatewaySettings(BaseSettings):
 
     port: int = Field(default=8000, validation_alias="GATEWAY_PORT")
     host: str = Field(default="127.0.0.1", validation_alias="GATEWAY_HOST")
+    # Worker processes (uvicorn); no session lives in a worker (see __main__ for what does).
+    workers: int = Field(default=2, ge=1, le=64, validation_alias="GATEWAY_WORKERS")
     oidc_issuer: str = Field(
         default="http://127.0.0.1:8000/auth/realms/kepu", validation_alias="OIDC_ISSUER"
     )

@@ -10,7 +10,7 @@ A new endpoint is covered automatically: its path parameters are filled from the
 resources made in ``world`` (a talent with an archive file and consents, an import job, a
 project, an e站 with a 五有 file, a 科技志愿者 with a 志愿服务队 and a service record, a call,
 a 科普资源 with a file, a base certified through a certification call, a partner, a
-notification, an assessment scheme, a work
+notification, an assessment scheme (and a published one with a 先进典型), a work
 plan with its task, milestone, supervision, progress and evidence file); a parameter nobody
 knows how to fill fails ``test_every_id_taking_operation_has_a_case`` until a case is added
 here. What the owners read of those resources is compared before and after the attacks.
@@ -275,6 +275,7 @@ def world(stack) -> dict[str, Any]:
             "call_id": call.json()["id"],
             "notification_id": a_notification(stack, clients[CITY]),
             "scheme_id": a_scheme(clients[CITY], year),
+            **a_showcase(clients[CITY], year, county["id"]),
             **a_work_plan(clients[CITY], year, clients[c2].get("/api/v1/tenants/me").json()),
         },
         "county": {
@@ -429,6 +430,23 @@ def a_scheme(city: httpx.Client, year: int) -> str:
     return str(created(city, "/api/v1/assessment/schemes", scheme)["id"])
 
 
+def a_showcase(city: httpx.Client, year: int, county_id: str) -> dict[str, str]:
+    """A second scheme of the city, published, with one county selected as 先进单位 (left
+    unpublished in the showcase); the first scheme stays open for the matrix's other cases."""
+    sid = a_scheme(city, year)
+    end = time.monotonic() + 60
+    while city.get(f"/api/v1/assessment/schemes/{sid}").json()["children"] < 2:
+        assert time.monotonic() < end, "the assessment service never learned the city's counties"
+        time.sleep(0.5)  # the tenants read model is fed by identity.events
+    assert city.post(f"/api/v1/assessment/schemes/{sid}/publish").status_code == 200
+    item = city.post(
+        f"/api/v1/assessment/schemes/{sid}/showcase",
+        data={"kind": "unit", "subject_id": county_id, "citation": "科普工作扎实，群众满意度高。"},
+    )
+    assert item.status_code == 201, item.text
+    return {"showcase_scheme_id": sid, "item_id": item.json()["id"]}
+
+
 def a_work_plan(city: httpx.Client, year: int, lead: dict[str, Any]) -> dict[str, str]:
     """A 工作要点 of the city whose one task another county (not the attacking child) leads."""
     task = {
@@ -508,6 +526,10 @@ PER_PATH = {
     "/api/v1/estations/{station_id}/files/{file_id}": {"file_id": "station_file_id"},
     "/api/v1/projects/{project_id}/consents/{consent_id}": {"consent_id": "project_consent_id"},
     "/api/v1/resources/{resource_id}/files/{file_id}": {"file_id": "resource_file_id"},
+    **{
+        f"/api/v1/assessment/schemes/{{scheme_id}}{tail}": {"scheme_id": "showcase_scheme_id"}
+        for tail in ("/showcase", "/showcase/publish", "/showcase/{item_id}")
+    },
 }
 
 
@@ -593,6 +615,7 @@ SNAPSHOT = {
         "/api/v1/partners",
         "/api/v1/tenants/{tenant_id}/users",
         "/api/v1/assessment/schemes/{scheme_id}",
+        "/api/v1/assessment/schemes/{showcase_scheme_id}/showcase",
         "/api/v1/workplans/{plan_id}",
         "/api/v1/workplans/{plan_id}/supervisions",
         "/api/v1/notifications",
@@ -709,4 +732,28 @@ def test_a_viewer_changes_nothing_of_its_own_unit(doc, world):
 def test_a_reviewer_only_decides_reviews_of_its_own_unit(doc, world):
     """The victim's own accounts, made 审核员 by their parents: only review decisions pass."""
     failures = role_column(doc, world, "reviewer", REVIEWER_MAY)
+    assert not failures, "\n".join(failures)
+
+
+def test_a_units_consents_list_shows_its_subtree_only(world):
+    """GET /api/v1/consents/{talents,projects} takes no id: the victim county's consents are
+    listed to it and to its city, never to its sibling, another branch or the other city; a
+    partner's token is refused, no token is 401."""
+    stack, codes, tokens = world["stack"], world["codes"], world["tokens"]
+    failures = []
+    for kind, consent_id in (
+        ("talents", world["county"]["consent_id"]),
+        ("projects", world["county"]["project_consent_id"]),
+    ):
+        path = f"/api/v1/consents/{kind}?page=1&page_size=200"
+        for who, sees in (("c1", True), ("city", True), ("c2", False), ("b1", False),
+                          ("sibling", False)):  # fmt: skip
+            r = api(stack, tokens[codes[who]]).get(path)
+            listed = [c["id"] for c in r.json()["consents"]] if r.status_code == 200 else None
+            if listed is None or (consent_id in listed) != sees:
+                failures.append(f"{who} {path}: {r.status_code} {r.text[:120]}")
+        if not is_refusal(api(stack, world["partner_token"]).get(path), {403}):
+            failures.append(f"partner {path}")
+        if not is_refusal(httpx.get(stack.gateway_url + path, timeout=60), {401}):
+            failures.append(f"no token {path}")
     assert not failures, "\n".join(failures)

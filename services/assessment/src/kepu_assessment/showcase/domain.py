@@ -3,6 +3,8 @@ platform). Pure: no database, no clock."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,3 +79,13 @@ def unit_may_be_honoured(honoured: bool, any_honoured: bool) -> bool:
     """A unit is honoured when it is on the scheme's honours list; a scheme without an honours
     rule (nobody honoured) lets the owner pick from every ranked unit."""
     return honoured or not any_honoured
+
+
+def version(items: Sequence[Item], years: Sequence[int]) -> str:
+    """A digest of what the public page shows (the items, their publication and photo, the
+    years it links to): it changes with every publication and removal, so it serves as ETag."""
+    h = hashlib.md5(usedforsecurity=False)
+    for i in items:
+        h.update(f"{i.id}:{i.published_at}:{i.photo_sha256 or ''};".encode())
+    h.update(",".join(map(str, years)).encode())
+    return h.hexdigest()

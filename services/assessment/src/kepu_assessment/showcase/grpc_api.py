@@ -56,11 +56,12 @@ class ShowcaseServicer(Servicer, showcase_pb2_grpc.ShowcaseServiceServicer):
     def ListItems(
         self, request: pb.ShowcaseSchemeRequest, context: grpc.ServicerContext
     ) -> pb.ShowcaseItemsResponse:
-        def run(s: Session, p: Principal) -> pb.ShowcaseItemsResponse:
-            _, items = service.list_items(s, p, request.scheme_id)
-            return pb.ShowcaseItemsResponse(items=[item_pb(i) for i in items])
-
-        return self._run(context, run)
+        return self._run(
+            context,
+            lambda s, p: pb.ShowcaseItemsResponse(
+                items=[item_pb(i) for i in service.list_items(s, p, request.scheme_id)]
+            ),
+        )
 
     def RemoveItem(
         self, request: pb.ShowcaseItemRequest, context: grpc.ServicerContext

@@ -136,18 +136,6 @@ def public_years(s: Session) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def public_version(s: Session) -> str:
-    """A digest of what is published: it changes with every publication and removal."""
-    row = s.execute(
-        text(
-            "SELECT md5(coalesce(string_agg(id::text || ':' || published_at::text || ':'"
-            " || coalesce(photo_sha256, ''), ',' ORDER BY id), '')) FROM showcase_items i"
-            f" WHERE {_PUBLIC}"
-        )
-    ).first()
-    return str(row[0]) if row else ""
-
-
 def public_item(s: Session, item_id: str) -> Item | None:
     row = s.execute(
         text(f"SELECT {_COLS} FROM showcase_items i WHERE id = CAST(:id AS uuid) AND {_PUBLIC}"),

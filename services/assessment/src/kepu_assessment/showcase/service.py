@@ -94,9 +94,9 @@ def add_item(s: Session, p: Principal, store: ObjectStore, req: pb.AddShowcaseIt
     return item
 
 
-def list_items(s: Session, p: Principal, scheme_id: str) -> tuple[Scheme, list[Item]]:
+def list_items(s: Session, p: Principal, scheme_id: str) -> list[Item]:
     sc = owned_scheme(s, p, scheme_id)
-    return sc, repo.items_of(s, sc.id, sc.owner_path)
+    return repo.items_of(s, sc.id, sc.owner_path)
 
 
 def remove_item(s: Session, p: Principal, scheme_id: str, item_id: str) -> list[Item]:
@@ -137,7 +137,8 @@ def _event(s: Session, p: Principal, sc: Scheme, event_type: str, ids: list[str]
 def public(s: Session, year: int) -> Public:
     items = repo.public_items(s, year)
     owners = repo.owner_names(s, {i.tenant_path for i in items})
-    return Public(items, repo.public_years(s), repo.public_version(s), owners)
+    years = repo.public_years(s)
+    return Public(items, years, domain.version(items, years), owners)
 
 
 def public_photo(s: Session, store: ObjectStore, item_id: str) -> tuple[Item, bytes]:

@@ -193,14 +193,14 @@ def consumed_topics_in_the_code() -> dict[str, set[str]]:
     """The topics each service's workers subscribe to (their __main__ wiring)."""
     from kepu_assessment import consumers as assessment
     from kepu_common import directory
-    from kepu_identity import audit, webhooks
+    from kepu_identity import consumers as identity
     from kepu_talent import consumers as talent
 
     tenants = {
         directory.IDENTITY_TOPIC
     }  # directory.tenants_consumer, in every service but identity
     return {
-        "identity": {*audit.TOPICS, *webhooks.TOPICS},
+        "identity": {*identity.AUDIT_TOPICS, *identity.WEBHOOK_TOPICS},
         "talent": {*talent.TOPICS, *talent.QUOTA_TOPICS},
         "reporting": tenants,
         "projects": tenants,
@@ -210,13 +210,13 @@ def consumed_topics_in_the_code() -> dict[str, set[str]]:
 
 def consumer_groups_in_the_code() -> dict[str, set[str]]:
     from kepu_assessment import consumers as assessment
-    from kepu_identity import audit, webhooks
+    from kepu_identity import consumers as identity
     from kepu_projects import consumers as projects
     from kepu_reporting import consumers as reporting
     from kepu_talent import consumers as talent
 
     return {
-        "identity": {audit.CONSUMER, webhooks.CONSUMER},
+        "identity": {identity.AUDIT_CONSUMER, identity.WEBHOOKS_CONSUMER},
         "talent": {talent.CONSUMER, talent.QUOTAS_CONSUMER},
         "reporting": {reporting.TENANTS_CONSUMER},
         "projects": {projects.TENANTS_CONSUMER},

@@ -14,7 +14,7 @@ from kepu_common.db import Scope
 from kepu_common.grpcio import make_server
 from kepu_common.outbox import build_envelope
 from kepu_devstack.tokens import TestIssuer
-from kepu_identity import audit
+from kepu_identity import consumers
 from kepu_identity import repository as repo
 from kepu_identity.grpc_api import (
     CredentialServicer,
@@ -148,9 +148,11 @@ def test_views_exports_and_partner_accesses_of_talent_data_are_in_the_audit_log(
         ),
     )
     for env in (view, export, bank):
-        assert handle_once(ident.db, audit.CONSUMER, env, audit.on_service_event)
+        assert handle_once(ident.db, consumers.AUDIT_CONSUMER, env, consumers.handle_audited_event)
         # a redelivery writes nothing
-        assert not handle_once(ident.db, audit.CONSUMER, env, audit.on_service_event)
+        assert not handle_once(
+            ident.db, consumers.AUDIT_CONSUMER, env, consumers.handle_audited_event
+        )
 
     nanyang = staff(ident, issuer, "411300")
     r = gateway.get("/api/v1/audit", params={"tenant_id": county.tenant_id}, headers=nanyang)

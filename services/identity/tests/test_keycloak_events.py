@@ -15,7 +15,7 @@ import httpx
 import pytest
 from kepu_common.db import Scope
 from kepu_devstack.keycloak import KeycloakServer
-from kepu_identity import audit
+from kepu_identity import messages
 from kepu_identity import repository as repo
 from kepu_identity.keycloak_events import KeycloakEventFeed
 from kepu_identity.keycloak_provisioner import KeycloakProvisioner
@@ -96,7 +96,7 @@ def test_keycloak_sign_ins_failures_and_lockout_are_audit_entries(
             s, "410000", repo.AuditFilter(username=username, action="lockout", since=before)
         )
     assert total == 1
-    assert audit.describe(rows[0].action, rows[0].username, {}) == (
+    assert messages.describe(rows[0].action, rows[0].username, {}) == (
         f"{username} 连续登录失败，账号被临时锁定"
     )
     assert rows[0].occurred_at >= before

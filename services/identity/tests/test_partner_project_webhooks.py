@@ -8,7 +8,7 @@ import time
 from kepu.projects.v1 import projects_pb2
 from kepu_common.consumer import handle_once
 from kepu_common.outbox import build_envelope
-from kepu_identity import webhooks
+from kepu_identity import consumers, webhooks
 
 from .test_partners import Receiver, delivery, subscribed
 
@@ -46,7 +46,10 @@ def project_notice(client_id: str, event: str = "project.approved"):
 
 
 def test_the_identity_worker_listens_to_projects_events():
-    assert "projects.events" in webhooks.TOPICS and "talent.events" in webhooks.TOPICS
+    assert (
+        "projects.events" in consumers.WEBHOOK_TOPICS
+        and "talent.events" in consumers.WEBHOOK_TOPICS
+    )
 
 
 def test_a_project_notice_is_delivered_once_signed_only_to_subscribers(ident):
@@ -55,13 +58,17 @@ def test_a_project_notice_is_delivered_once_signed_only_to_subscribers(ident):
     try:
         cid = subscribed(ident, rx.url, holder, events=("project.approved",))
         env = project_notice(cid)
-        assert handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
-        assert not handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
+        assert handle_once(
+            ident.db, consumers.WEBHOOKS_CONSUMER, env, consumers.handle_partner_notice
+        )
+        assert not handle_once(
+            ident.db, consumers.WEBHOOKS_CONSUMER, env, consumers.handle_partner_notice
+        )
         # a bank subscribed to talent events only does not get project notices
         other: dict[str, str] = {}
         talent_only = subscribed(ident, rx.url, other, events=("talent.certified",))
         skipped = project_notice(talent_only)
-        handle_once(ident.db, webhooks.CONSUMER, skipped, webhooks.on_talent_event)
+        handle_once(ident.db, consumers.WEBHOOKS_CONSUMER, skipped, consumers.handle_partner_notice)
         assert delivery(ident, skipped.event_id) is None
         dispatcher = webhooks.WebhookDispatcher(
             ident.db, ident.sealer, backoff_seconds=0.05, egress=ident.partners.egress

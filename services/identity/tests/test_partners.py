@@ -20,7 +20,7 @@ from kepu_common.consumer import handle_once
 from kepu_common.db import Scope
 from kepu_common.errors import InvalidArgument, NotFound, PermissionDenied
 from kepu_common.outbox import build_envelope
-from kepu_identity import webhooks
+from kepu_identity import consumers, webhooks
 from sqlalchemy import text
 
 from .conftest import principal_of
@@ -311,11 +311,15 @@ def test_a_notice_is_delivered_once_signed_with_the_webhook_secret(ident):
     try:
         cid = subscribed(ident, rx.url, holder)
         env = notice(cid)
-        assert handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
-        assert not handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
+        assert handle_once(
+            ident.db, consumers.WEBHOOKS_CONSUMER, env, consumers.handle_partner_notice
+        )
+        assert not handle_once(
+            ident.db, consumers.WEBHOOKS_CONSUMER, env, consumers.handle_partner_notice
+        )
         # not subscribed to revocations: nothing to deliver
         revoked = notice(cid, "talent.revoked")
-        handle_once(ident.db, webhooks.CONSUMER, revoked, webhooks.on_talent_event)
+        handle_once(ident.db, consumers.WEBHOOKS_CONSUMER, revoked, consumers.handle_partner_notice)
         assert delivery(ident, revoked.event_id) is None
         dispatcher = webhooks.WebhookDispatcher(
             ident.db, ident.sealer, backoff_seconds=0.05, egress=ident.partners.egress
@@ -351,7 +355,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_and_blocks_no_one(ident):
         dead_env = notice(subscribed(ident, dead_url, {}))
         good_env = notice(subscribed(ident, good.url, good_secret))
         for env in (dead_env, flaky_env, good_env):
-            handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
+            handle_once(ident.db, consumers.WEBHOOKS_CONSUMER, env, consumers.handle_partner_notice)
         dispatcher = webhooks.WebhookDispatcher(
             ident.db,
             ident.sealer,
@@ -398,7 +402,7 @@ def test_a_verifier_following_the_docs_accepts_a_fresh_delivery_and_refuses_a_re
     rx = Receiver(holder)
     try:
         env = notice(subscribed(ident, rx.url, holder))
-        handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
+        handle_once(ident.db, consumers.WEBHOOKS_CONSUMER, env, consumers.handle_partner_notice)
         dispatcher = webhooks.WebhookDispatcher(
             ident.db, ident.sealer, backoff_seconds=0.05, egress=ident.partners.egress
         )

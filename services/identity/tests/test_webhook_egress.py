@@ -10,7 +10,7 @@ from threading import Thread
 import pytest
 from kepu_common.consumer import handle_once
 from kepu_common.errors import InvalidArgument
-from kepu_identity import webhooks
+from kepu_identity import consumers, webhooks
 from kepu_identity.egress import Egress
 from kepu_identity.partners import Partners
 
@@ -87,7 +87,7 @@ def test_delivery_resolves_the_name_and_refuses_an_internal_address(ident):
     try:
         cid = subscribed(ident, f"http://localhost:{rx.port}/hook", {})
         env = notice(cid)
-        handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
+        handle_once(ident.db, consumers.WEBHOOKS_CONSUMER, env, consumers.handle_partner_notice)
         strict = webhooks.WebhookDispatcher(ident.db, ident.sealer, backoff_seconds=0.05)
         deadline = time.monotonic() + 10
         while delivery(ident, env.event_id).status == "pending" and time.monotonic() < deadline:
@@ -100,7 +100,7 @@ def test_delivery_resolves_the_name_and_refuses_an_internal_address(ident):
 
         # the same URL with the operator's allow-list is delivered, to the checked address
         env = notice(cid)
-        handle_once(ident.db, webhooks.CONSUMER, env, webhooks.on_talent_event)
+        handle_once(ident.db, consumers.WEBHOOKS_CONSUMER, env, consumers.handle_partner_notice)
         allowed = webhooks.WebhookDispatcher(
             ident.db, ident.sealer, backoff_seconds=0.05, egress=Egress.parse("127.0.0.0/8,::1")
         )

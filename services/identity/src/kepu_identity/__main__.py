@@ -21,7 +21,7 @@ from kepu_common.consumer import IdempotentConsumer
 from kepu_common.db import Database
 from kepu_common.grpcio import bind_host, make_server
 
-from . import audit, install, webhooks
+from . import consumers, install, webhooks
 from .app import Identity, build, keycloak_provisioner
 from .crypto import Sealer
 from .egress import Egress
@@ -88,10 +88,7 @@ def main(argv: list[str]) -> int:
             IdempotentConsumer(
                 db, cfg.kafka_bootstrap_servers, name=name, topics=topics, handler=handler
             )
-            for name, topics, handler in (
-                (audit.CONSUMER, audit.TOPICS, audit.on_service_event),
-                (webhooks.CONSUMER, webhooks.TOPICS, webhooks.on_talent_event),
-            )
+            for name, topics, handler in consumers.FEEDS
         ]
 
     sign_ins: list[threading.Thread] = []

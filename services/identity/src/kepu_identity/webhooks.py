@@ -2,9 +2,9 @@
 
 Two halves in the identity ``worker`` process:
 
-- ``on_talent_event`` is the idempotent consumer's handler of ``talent.events`` and
-  ``projects.events``: for each ``talent.partner_notice`` / ``projects.partner_notice`` it
-  records a pending row in ``webhook_deliveries`` (in the consumer's transaction, with the exact JSON body that will be signed).
+- the idempotent consumer ``identity.partner_webhooks`` (``consumers.handle_partner_notice``)
+  records a pending row in ``webhook_deliveries`` for each partner notice, in the consumer's
+  transaction, with the exact JSON body that will be signed (``delivery_body``).
 - ``WebhookDispatcher`` is a separate loop that claims due rows, POSTs them outside any
   transaction (a thread pool, short timeouts) and records the outcome; a failing endpoint
   only delays its own deliveries (1 s, 2 s, 4 s … up to ``max_attempts``).
@@ -29,12 +29,12 @@ from dataclasses import dataclass
 
 import httpx
 from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 from kepu.events.v1 import envelope_pb2
 from kepu.projects.v1 import projects_pb2
 from kepu.talent.v1 import talent_pb2
 from kepu_common.db import Database, Scope
 from kepu_common.errors import InvalidArgument
-from sqlalchemy.orm import Session
 
 from . import domain
 from . import repository as repo
@@ -42,12 +42,6 @@ from .crypto import Sealer
 from .egress import Egress
 
 log = logging.getLogger(__name__)
-
-CONSUMER = "identity.partner_webhooks"
-TOPICS = ["talent.events", "projects.events"]
-NOTICE = "talent.partner_notice"
-PROJECT_NOTICE = "projects.partner_notice"
-
 
 TOLERANCE_SECONDS = 300  # how old a delivery's timestamp a receiver should accept
 
@@ -75,21 +69,12 @@ def verify(
     return hmac.compare_digest(sign(secret, timestamp, body), signature or "")
 
 
-def on_talent_event(s: Session, envelope: envelope_pb2.EventEnvelope) -> None:
-    """Record a pending delivery for a partner notice the partner subscribed to."""
-    notice: talent_pb2.PartnerNotice | projects_pb2.PartnerNotice
-    if envelope.type == NOTICE:
-        notice = talent_pb2.PartnerNotice()
-    elif envelope.type == PROJECT_NOTICE:
-        notice = projects_pb2.PartnerNotice()
-    else:
-        return
-    if not envelope.payload.Unpack(notice):
-        return
-    data = notice.talent if isinstance(notice, talent_pb2.PartnerNotice) else notice.project
-    target = repo.webhook_target(s, notice.partner_client_id)
-    if target is None or not target.webhook_url or notice.event not in target.events:
-        return
+def delivery_body(
+    envelope: envelope_pb2.EventEnvelope,
+    notice: talent_pb2.PartnerNotice | projects_pb2.PartnerNotice,
+    data: Message,
+) -> str:
+    """The JSON a partner receives for a notice (signed as it is stored)."""
     body = {
         "id": envelope.event_id,
         "type": notice.event,
@@ -102,13 +87,7 @@ def on_talent_event(s: Session, envelope: envelope_pb2.EventEnvelope) -> None:
             always_print_fields_with_no_presence=True,
         ),
     }
-    repo.insert_delivery(
-        s,
-        event_id=envelope.event_id,
-        target=target,
-        event_type=notice.event,
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-    )
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

@@ -116,10 +116,10 @@ def test_an_unset_message_field_stays_absent_rather_than_null():
 
 
 def test_a_key_the_model_does_not_know_is_refused_rather_than_dropped():
-    from kepu.talent.v1 import talent_pb2 as tpb
+    from kepu.partner.v1 import consent_pb2 as cpb
 
     with pytest.raises(ValidationError):
-        model(tpb.Consent).model_validate({**as_dict(tpb.Consent()), "surprise": 1})
+        model(cpb.Consent).model_validate({**as_dict(cpb.Consent()), "surprise": 1})
 
 
 def test_every_route_declares_its_answer_in_the_openapi_document():

@@ -5,14 +5,16 @@ in the approving transaction, and the same listing over the gateway's /partner/v
 
 from datetime import timedelta
 
+import grpc
 import pytest
 from fastapi.testclient import TestClient
 from kepu.events.v1 import envelope_pb2
 from kepu.identity.v1 import identity_pb2_grpc
+from kepu.partner.v1 import consent_pb2
 from kepu.projects.v1 import projects_pb2, projects_pb2_grpc
 from kepu_common.db import Scope
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
-from kepu_common.grpcio import make_server
+from kepu_common.grpcio import field_violations, make_server, metadata
 from kepu_common.tenancy import Principal
 from kepu_devstack.tokens import TestIssuer
 from kepu_identity.partners import PartnerServicer, StaffTokenVerifier
@@ -361,3 +363,69 @@ def test_the_tenant_consents_list_pages_its_subtree_and_no_one_elses(
     assert listed(city, ("partner",)).status_code == 403
     r = listed(city, query="page_size=500")
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.page_size"
+
+
+# --- one consent message (kepu.partner.v1) for both ledgers: projects answers its own type only
+
+
+def test_a_consent_request_of_another_subject_type_is_refused_and_writes_nothing(
+    act, tree, clock, ring, db
+):
+    city, county = tree["410500"], tree["410502"]
+    _, pid = approved_project(act, tree, clock, ring, "文峰区授权对象类型项目")
+    issuer = TestIssuer()
+    server, port = make_server(0)
+    projects_pb2_grpc.add_ProjectsServiceServicer_to_server(
+        ProjectsServicer(issuer.verifier(), db, ring, now=lambda: clock.now), server
+    )
+    server.start()
+    token = issuer.token(
+        tenant_id=county.id, tenant_path=county.path, tenant_kind=county.kind, roles=("admin",)
+    )
+    md = metadata(token)
+    create = consent_pb2.CreateConsentRequest(
+        subject_type=consent_pb2.SUBJECT_TYPE_PROJECT,
+        subject_id=pid,
+        partner_client_id=BANK,
+        partner_tenant_path=city.path,
+        purpose="银会合作融资服务",
+        expires_at="2027-12-31",
+    )
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = projects_pb2_grpc.ProjectsServiceStub(channel)
+            given = stub.CreateConsent(create, metadata=md, timeout=30)
+            assert (given.subject_type, given.subject_id, given.live) == (
+                consent_pb2.SUBJECT_TYPE_PROJECT,
+                pid,
+                True,
+            )
+            before = system_rows(db, "SELECT count(*) FROM project_consents")
+            talent = consent_pb2.SUBJECT_TYPE_TALENT
+            create.subject_type = talent
+            wrong = [
+                (stub.CreateConsent, create),
+                (stub.ListConsents, consent_pb2.ListConsentsRequest(subject_id=pid)),
+                (
+                    stub.ListTenantConsents,
+                    consent_pb2.ListTenantConsentsRequest(subject_type=talent),
+                ),
+                (
+                    stub.RevokeConsent,
+                    consent_pb2.RevokeConsentRequest(
+                        subject_type=talent, subject_id=pid, consent_id=given.id
+                    ),
+                ),
+            ]
+            for rpc, request in wrong:
+                with pytest.raises(grpc.RpcError) as refused:
+                    rpc(request, metadata=md, timeout=30)
+                assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert refused.value.details() == "授权对象类型不正确：这里只受理项目的授权。"
+                assert [v.field for v in field_violations(refused.value)] == ["subject_type"]
+            assert system_rows(db, "SELECT count(*) FROM project_consents") == before
+            assert [(c.id, c.live) for c in act(county, partner.list_consents, clock.now, pid)] == [
+                (given.id, True)
+            ]
+    finally:
+        server.stop(0)

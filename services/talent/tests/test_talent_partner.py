@@ -7,9 +7,11 @@ import secrets
 import uuid
 from datetime import date, timedelta
 
+import grpc
 import pytest
 from fastapi.testclient import TestClient
 from kepu.identity.v1 import identity_pb2_grpc
+from kepu.partner.v1 import consent_pb2
 from kepu.talent.v1 import talent_pb2, talent_pb2_grpc
 from kepu_common import grpcio
 from kepu_common.db import Scope
@@ -527,3 +529,70 @@ def test_the_tenant_consents_list_shows_its_subtree_and_no_one_elses(
     r = client.get("/api/v1/consents/talents", headers=partner_auth(issuer, cid))
     assert is_problem(r, 403)
     assert is_problem(page(NANYANG, query="page=0"), 422)
+
+
+# --- one consent message (kepu.partner.v1) for both ledgers: talent answers its own type only
+
+
+@pytest.fixture(scope="module")
+def talent_stub(app, issuer):
+    server, port = grpcio.make_server(0)
+    talent_pb2_grpc.add_TalentServiceServicer_to_server(app.servicer(issuer.verifier()), server)
+    server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield talent_pb2_grpc.TalentServiceStub(channel)
+    server.stop(0)
+
+
+def test_a_consent_request_of_another_subject_type_is_refused_and_writes_nothing(
+    app, issuer, registry, talent_stub, database
+):
+    cid = register_bank(registry)
+    t = draft(app)
+    md = grpcio.metadata(staff(issuer, WOLONG)["Authorization"].removeprefix("Bearer "))
+    create = consent_pb2.CreateConsentRequest(
+        subject_type=consent_pb2.SUBJECT_TYPE_TALENT,
+        subject_id=t["id"],
+        partner_client_id=cid,
+        partner_tenant_path=NANYANG,
+        purpose="银会合作融资服务",
+        expires_at=IN_A_YEAR,
+    )
+    given = talent_stub.CreateConsent(create, metadata=md, timeout=30)
+    assert (given.subject_type, given.subject_id, given.live) == (
+        consent_pb2.SUBJECT_TYPE_TALENT,
+        t["id"],
+        True,
+    )
+    before = consent_count(database)
+    project = consent_pb2.SUBJECT_TYPE_PROJECT
+    create.subject_type = project
+    wrong = [
+        (talent_stub.CreateConsent, create),
+        (talent_stub.ListConsents, consent_pb2.ListConsentsRequest(subject_id=t["id"])),
+        (
+            talent_stub.ListTenantConsents,
+            consent_pb2.ListTenantConsentsRequest(subject_type=project),
+        ),
+        (
+            talent_stub.RevokeConsent,
+            consent_pb2.RevokeConsentRequest(
+                subject_type=project, subject_id=t["id"], consent_id=given.id
+            ),
+        ),
+    ]
+    for rpc, request in wrong:
+        with pytest.raises(grpc.RpcError) as refused:
+            rpc(request, metadata=md, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details() == "授权对象类型不正确：这里只受理人才的授权。"
+        assert [v.field for v in grpcio.field_violations(refused.value)] == ["subject_type"]
+    assert consent_count(database) == before
+    listed = talent_stub.ListConsents(
+        consent_pb2.ListConsentsRequest(
+            subject_type=consent_pb2.SUBJECT_TYPE_TALENT, subject_id=t["id"]
+        ),
+        metadata=md,
+        timeout=30,
+    )
+    assert [(c.id, c.live) for c in listed.consents] == [(given.id, True)]  # not revoked

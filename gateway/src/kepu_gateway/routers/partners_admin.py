@@ -14,12 +14,21 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from kepu.identity.v1 import identity_pb2 as ipb
 from kepu.identity.v1 import identity_pb2_grpc as ipbg
-from kepu.projects.v1 import projects_pb2 as ppb
+from kepu.partner.v1 import consent_pb2 as cpb
 from kepu.projects.v1 import projects_pb2_grpc as ppbg
 from kepu.talent.v1 import talent_pb2 as tpb
 from kepu.talent.v1 import talent_pb2_grpc as tpbg
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from ..consents import (
+    PROJECT,
+    TALENT,
+    ProjectConsents,
+    TalentConsent,
+    TalentConsents,
+    consent_out,
+    consents_out,
+)
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
 from ..messages import as_dict as out
@@ -140,7 +149,7 @@ def disable_partner(client_id: str, caller: StaffDep) -> dict[str, Any]:
 
 @router.post(
     "/api/v1/talents/{talent_id}/consents",
-    response_model=model(tpb.Consent),
+    response_model=TalentConsent,
     status_code=201,
     summary="登记个人信息授权（合作机构）",
 )
@@ -148,14 +157,15 @@ def create_consent(talent_id: str, body: ConsentIn, caller: StaffDep) -> dict[st
     partner = call(
         partners().ResolvePartner, ipb.PartnerRef(client_id=body.partner_client_id), caller
     )
-    request = tpb.CreateConsentRequest(
-        talent_id=talent_id,
+    request = cpb.CreateConsentRequest(
+        subject_type=TALENT.type,
+        subject_id=talent_id,
         partner_client_id=partner.client_id,
         partner_tenant_path=partner.tenant_path,
         purpose=body.purpose,
         expires_at=body.expires_at.isoformat(),
     )
-    return out(call(talents().CreateConsent, request, caller))
+    return consent_out(call(talents().CreateConsent, request, caller), TALENT)
 
 
 Page = Annotated[int, Query(ge=1, le=100_000, title="页码")]
@@ -164,42 +174,50 @@ PageSize = Annotated[int, Query(ge=1, le=200, title="每页条数")]
 
 @router.get(
     "/api/v1/consents/talents",
-    response_model=model(tpb.ListConsentsResponse),
+    response_model=TalentConsents,
     summary="本单位及下级登记的个人信息授权（分页，最新的在前）",
 )
 def tenant_talent_consents(caller: StaffDep, page: Page = 1, page_size: PageSize = 20) -> Any:
-    req = tpb.ListTenantConsentsRequest(limit=page_size, offset=(page - 1) * page_size)
-    return out(call(talents().ListTenantConsents, req, caller))
+    req = cpb.ListTenantConsentsRequest(
+        subject_type=TALENT.type, limit=page_size, offset=(page - 1) * page_size
+    )
+    return consents_out(call(talents().ListTenantConsents, req, caller), TALENT)
 
 
 @router.get(
     "/api/v1/consents/projects",
-    response_model=model(ppb.ListConsentsResponse),
+    response_model=ProjectConsents,
     summary="本单位及下级登记的项目信息授权（分页，最新的在前）",
 )
 def tenant_project_consents(caller: StaffDep, page: Page = 1, page_size: PageSize = 20) -> Any:
-    req = ppb.ListTenantConsentsRequest(limit=page_size, offset=(page - 1) * page_size)
-    return out(call(stub("projects", ppbg.ProjectsServiceStub).ListTenantConsents, req, caller))
+    req = cpb.ListTenantConsentsRequest(
+        subject_type=PROJECT.type, limit=page_size, offset=(page - 1) * page_size
+    )
+    res = call(stub("projects", ppbg.ProjectsServiceStub).ListTenantConsents, req, caller)
+    return consents_out(res, PROJECT)
 
 
 @router.get(
     "/api/v1/talents/{talent_id}/consents",
-    response_model=list_of(tpb.Consent),
+    response_model=list[TalentConsent],  # type: ignore[valid-type]
     summary="个人信息授权记录",
 )
 def list_consents(talent_id: str, caller: StaffDep) -> list[dict[str, Any]]:
-    res = call(talents().ListConsents, tpb.ListConsentsRequest(talent_id=talent_id), caller)
-    return [out(c) for c in res.consents]
+    request = cpb.ListConsentsRequest(subject_type=TALENT.type, subject_id=talent_id)
+    res = call(talents().ListConsents, request, caller)
+    return [consent_out(c, TALENT) for c in res.consents]
 
 
 @router.delete(
     "/api/v1/talents/{talent_id}/consents/{consent_id}",
-    response_model=model(tpb.Consent),
+    response_model=TalentConsent,
     summary="撤回个人信息授权",
 )
 def revoke_consent(talent_id: str, consent_id: str, caller: StaffDep) -> dict[str, Any]:
-    request = tpb.RevokeConsentRequest(talent_id=talent_id, consent_id=consent_id)
-    return out(call(talents().RevokeConsent, request, caller))
+    request = cpb.RevokeConsentRequest(
+        subject_type=TALENT.type, subject_id=talent_id, consent_id=consent_id
+    )
+    return consent_out(call(talents().RevokeConsent, request, caller), TALENT)
 
 
 @router.get(

@@ -7,14 +7,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from kepu.identity.v1 import identity_pb2 as ipb
+from kepu.partner.v1 import consent_pb2 as cpb
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu.projects.v1 import projects_pb2_grpc as pbg
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..consents import PROJECT, ProjectConsent, consent_out
 from ..deps import Caller, current_caller
 from ..grpc_clients import call, stub
 from ..messages import as_dict as _out
-from ..messages import list_of, model
+from ..messages import model
 from .partners_admin import ConsentIn, StaffDep, partners
 
 router = APIRouter(tags=["projects"])
@@ -389,7 +391,7 @@ def award(project_id: str, body: AwardIn, caller: CallerDep) -> dict[str, Any]:
 
 @router.post(
     "/api/v1/projects/{project_id}/consents",
-    response_model=model(pb.Consent),
+    response_model=ProjectConsent,
     status_code=201,
     summary="登记项目信息授权（合作机构，银会合作）",
 )
@@ -397,31 +399,35 @@ def create_consent(project_id: str, body: ConsentIn, caller: StaffDep) -> dict[s
     partner = call(
         partners().ResolvePartner, ipb.PartnerRef(client_id=body.partner_client_id), caller
     )
-    req = pb.CreateConsentRequest(
-        project_id=project_id,
+    req = cpb.CreateConsentRequest(
+        subject_type=PROJECT.type,
+        subject_id=project_id,
         partner_client_id=partner.client_id,
         partner_tenant_path=partner.tenant_path,
         purpose=body.purpose,
         expires_at=body.expires_at.isoformat(),
     )
-    return _out(call(_svc().CreateConsent, req, caller))
+    return consent_out(call(_svc().CreateConsent, req, caller), PROJECT)
 
 
 @router.get(
     "/api/v1/projects/{project_id}/consents",
-    response_model=list_of(pb.Consent),
+    response_model=list[ProjectConsent],  # type: ignore[valid-type]
     summary="项目信息授权记录",
 )
 def list_consents(project_id: str, caller: StaffDep) -> list[dict[str, Any]]:
-    res = call(_svc().ListConsents, pb.ListConsentsRequest(project_id=project_id), caller)
-    return [_out(c) for c in res.consents]
+    req = cpb.ListConsentsRequest(subject_type=PROJECT.type, subject_id=project_id)
+    res = call(_svc().ListConsents, req, caller)
+    return [consent_out(c, PROJECT) for c in res.consents]
 
 
 @router.delete(
     "/api/v1/projects/{project_id}/consents/{consent_id}",
-    response_model=model(pb.Consent),
+    response_model=ProjectConsent,
     summary="撤回项目信息授权",
 )
 def revoke_consent(project_id: str, consent_id: str, caller: StaffDep) -> dict[str, Any]:
-    req = pb.RevokeConsentRequest(project_id=project_id, consent_id=consent_id)
-    return _out(call(_svc().RevokeConsent, req, caller))
+    req = cpb.RevokeConsentRequest(
+        subject_type=PROJECT.type, subject_id=project_id, consent_id=consent_id
+    )
+    return consent_out(call(_svc().RevokeConsent, req, caller), PROJECT)

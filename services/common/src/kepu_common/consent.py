@@ -5,7 +5,9 @@
 - The consent ledger: the consents (个人信息授权, PIPL art. 23) one service records for one
   kind of subject (a talent, a project), in a table of its own named after the subject.
   The policy a consent must meet (purpose, at most three years, end of day Beijing time)
-  is identity's (``kepu_identity.consent``), not this package's.
+  is identity's (``kepu_identity.consent``), not this package's. Every ledger answers the one
+  message ``kepu.partner.v1.Consent`` (``ConsentLedger.message``), marked with its subject
+  type; a request for another subject type is refused (``ConsentLedger.check_subject_type``).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kepu.partner.v1 import consent_pb2
 from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
 from . import rls
-from .errors import PermissionDenied
+from .errors import InvalidArgument, PermissionDenied
 from .tenancy import Principal
 from .times import shanghai_iso
 
@@ -37,10 +40,15 @@ def require_partner(p: Principal, scope: str) -> None:
         raise PermissionDenied(f"令牌缺少权限 {scope}，请联系登记贵机构的科协开通。")
 
 
+# What a subject type is called in a message to the user.
+SUBJECT_CN = {consent_pb2.SUBJECT_TYPE_TALENT: "人才", consent_pb2.SUBJECT_TYPE_PROJECT: "项目"}
+
+
 @dataclass(frozen=True)
 class ConsentLedger:
     """The consents of one kind of subject: ``table`` (``talent_consents``) holds a row per
-    consent, ``subject`` (``talent_id``) references ``subject_table`` (``talents``).
+    consent, ``subject`` (``talent_id``) references ``subject_table`` (``talents``);
+    ``subject_type`` is the ``kepu.partner.v1.SubjectType`` its consents are of.
 
     A consent is live until it is revoked or expires; at most one is open per subject and
     partner (a new one replaces it). Reads are bounded by the caller's subtree (``scope``)
@@ -52,6 +60,25 @@ class ConsentLedger:
     table: str
     subject: str
     subject_table: str
+    subject_type: consent_pb2.SubjectType = consent_pb2.SUBJECT_TYPE_UNSPECIFIED
+
+    def check_subject_type(self, subject_type: int) -> None:
+        """Refuse a request for another subject type (a project's consent sent to talent)."""
+        if subject_type != self.subject_type:
+            kind = SUBJECT_CN.get(self.subject_type, "本类对象")
+            raise InvalidArgument(
+                f"授权对象类型不正确：这里只受理{kind}的授权。", field="subject_type"
+            )
+
+    def message(self, r: Any) -> consent_pb2.Consent:
+        """A ledger row as the one consent message: the shared fields (``consent_fields``),
+        the subject's id and type, and its name where the row has one (``of_tenant``)."""
+        return consent_pb2.Consent(
+            subject_id=getattr(r, self.subject),
+            subject_type=self.subject_type,
+            subject_name=getattr(r, "subject_name", ""),
+            **consent_fields(r),
+        )
 
     def ddl(self, extra_columns: tuple[str, ...] = ()) -> list[str]:
         """The statements that create the ledger (for a migration; the caller grants it to
@@ -208,7 +235,7 @@ class ConsentLedger:
 
 
 def consent_fields(r: Any) -> dict[str, Any]:
-    """The fields every service's ``Consent`` message shares, from a ledger row: times as
+    """The fields of a ``kepu.partner.v1.Consent`` every ledger row has: times as
     ISO 8601 in Beijing time ('' when unset), the recorder by user name."""
     return {
         "id": r.id,

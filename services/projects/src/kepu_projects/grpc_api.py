@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import grpc
+from kepu.partner.v1 import consent_pb2
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu.projects.v1 import projects_pb2_grpc
 from kepu_common.auth import TokenVerifier
@@ -426,50 +427,51 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServiceServicer, Servicer):
     # ------------------------------------------------------------ partners (银会合作)
 
     def CreateConsent(
-        self, request: pb.CreateConsentRequest, context: grpc.ServicerContext
-    ) -> pb.Consent:
-        return self._run(
-            context,
-            lambda s, p, now: partner.create_consent(
+        self, request: consent_pb2.CreateConsentRequest, context: grpc.ServicerContext
+    ) -> consent_pb2.Consent:
+        def fn(s: Session, p: Principal, now: datetime) -> consent_pb2.Consent:
+            partner.CONSENTS.check_subject_type(request.subject_type)
+            return partner.create_consent(
                 s,
                 p,
                 now,
-                request.project_id,
+                request.subject_id,
                 request.partner_client_id,
                 request.partner_tenant_path,
                 request.purpose,
                 request.expires_at,
-            ),
-        )
+            )
+
+        return self._run(context, fn)
 
     def ListTenantConsents(
-        self, request: pb.ListTenantConsentsRequest, context: grpc.ServicerContext
-    ) -> pb.ListConsentsResponse:
-        def fn(s: Session, p: Principal, now: datetime) -> pb.ListConsentsResponse:
+        self, request: consent_pb2.ListTenantConsentsRequest, context: grpc.ServicerContext
+    ) -> consent_pb2.ListConsentsResponse:
+        def fn(s: Session, p: Principal, now: datetime) -> consent_pb2.ListConsentsResponse:
+            partner.CONSENTS.check_subject_type(request.subject_type)
             rows, total = partner.tenant_consents(s, p, now, request.limit or 20, request.offset)
-            return pb.ListConsentsResponse(consents=rows, total=total)
+            return consent_pb2.ListConsentsResponse(consents=rows, total=total)
 
         return self._run(context, fn)
 
     def ListConsents(
-        self, request: pb.ListConsentsRequest, context: grpc.ServicerContext
-    ) -> pb.ListConsentsResponse:
-        return self._run(
-            context,
-            lambda s, p, now: pb.ListConsentsResponse(
-                consents=partner.list_consents(s, p, now, request.project_id)
-            ),
-        )
+        self, request: consent_pb2.ListConsentsRequest, context: grpc.ServicerContext
+    ) -> consent_pb2.ListConsentsResponse:
+        def fn(s: Session, p: Principal, now: datetime) -> consent_pb2.ListConsentsResponse:
+            partner.CONSENTS.check_subject_type(request.subject_type)
+            rows = partner.list_consents(s, p, now, request.subject_id)
+            return consent_pb2.ListConsentsResponse(consents=rows)
+
+        return self._run(context, fn)
 
     def RevokeConsent(
-        self, request: pb.RevokeConsentRequest, context: grpc.ServicerContext
-    ) -> pb.Consent:
-        return self._run(
-            context,
-            lambda s, p, now: partner.revoke_consent(
-                s, p, now, request.project_id, request.consent_id
-            ),
-        )
+        self, request: consent_pb2.RevokeConsentRequest, context: grpc.ServicerContext
+    ) -> consent_pb2.Consent:
+        def fn(s: Session, p: Principal, now: datetime) -> consent_pb2.Consent:
+            partner.CONSENTS.check_subject_type(request.subject_type)
+            return partner.revoke_consent(s, p, now, request.subject_id, request.consent_id)
+
+        return self._run(context, fn)
 
     def ListPartnerProjects(
         self, request: pb.ListPartnerProjectsRequest, context: grpc.ServicerContext

@@ -20,15 +20,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from kepu.partner.v1 import consent_pb2
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu_common import outbox
-from kepu_common.consent import (
-    LIVE,
-    ConsentLedger,
-    consent_fields,
-    require_partner,
-    require_staff,
-)
+from kepu_common.consent import LIVE, ConsentLedger, require_partner, require_staff
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal, is_descendant_or_self
 from kepu_common.times import shanghai_iso as _iso  # Beijing time, with its offset
@@ -45,7 +40,9 @@ NOTICE = "projects.partner_notice"
 NOTICE_EVENT = "project.approved"
 READ_SCOPE = "partner:projects:read"
 CONSENT_ROLES = frozenset({"admin"})
-CONSENTS = ConsentLedger("project_consents", "project_id", "projects")
+CONSENTS = ConsentLedger(
+    "project_consents", "project_id", "projects", consent_pb2.SUBJECT_TYPE_PROJECT
+)
 
 
 # --- rules (no I/O) -------------------------------------------------------------------
@@ -78,10 +75,6 @@ LIVE_FOR_PARTNER = (
 )
 
 
-def consent_pb(r: Any) -> pb.Consent:
-    return pb.Consent(project_id=r.project_id, **consent_fields(r))
-
-
 def partner_project_pb(r: Any) -> pb.PartnerProject:
     return pb.PartnerProject(
         id=r.id,
@@ -110,7 +103,9 @@ def _load(s: Session, p: Principal, project_id: str, *, lock: bool = False) -> P
     return project
 
 
-def _record(s: Session, p: Principal, project: Project, event_type: str, msg: pb.Consent) -> None:
+def _record(
+    s: Session, p: Principal, project: Project, event_type: str, msg: consent_pb2.Consent
+) -> None:
     outbox.record_event(
         s,
         topic=TOPIC,
@@ -134,7 +129,7 @@ def create_consent(
     partner_tenant_path: str,
     purpose: str,
     expires_at: str,
-) -> pb.Consent:
+) -> consent_pb2.Consent:
     require_staff(p)
     domain.check_role(p.roles, CONSENT_ROLES, "登记合作机构授权")
     text_purpose = consent_purpose(purpose)
@@ -161,38 +156,35 @@ def create_consent(
     )
     created = CONSENTS.get(s, p.tenant_path, project.id, consent_id, now)
     assert created is not None
-    msg = consent_pb(created)
+    msg = CONSENTS.message(created)
     _record(s, p, project, "projects.consent_granted", msg)
     if project.status in domain.LIBRARY_STATES:  # already in the library: tell the partner now
         write_partner_notices(s, p, project, now)
     return msg
 
 
-def list_consents(s: Session, p: Principal, now: datetime, project_id: str) -> list[pb.Consent]:
+def list_consents(
+    s: Session, p: Principal, now: datetime, project_id: str
+) -> list[consent_pb2.Consent]:
     require_staff(p)
     project = _load(s, p, project_id)
-    return [consent_pb(r) for r in CONSENTS.of_subject(s, p.tenant_path, project.id, now)]
+    return [CONSENTS.message(r) for r in CONSENTS.of_subject(s, p.tenant_path, project.id, now)]
 
 
 def tenant_consents(
     s: Session, p: Principal, now: datetime, limit: int, offset: int
-) -> tuple[list[pb.Consent], int]:
+) -> tuple[list[consent_pb2.Consent], int]:
     """A page of the consents recorded in the caller's subtree, each with its project's name."""
     require_staff(p)
     if not 1 <= limit <= 200 or not 0 <= offset <= 1_000_000:
         raise InvalidArgument("分页参数不正确（每页1到200条）。", field="page_size")
     rows, total = CONSENTS.of_tenant(s, p.tenant_path, now, limit=limit, offset=offset)
-    out = []
-    for r in rows:
-        msg = consent_pb(r)
-        msg.subject_name = r.subject_name
-        out.append(msg)
-    return out, total
+    return [CONSENTS.message(r) for r in rows], total
 
 
 def revoke_consent(
     s: Session, p: Principal, now: datetime, project_id: str, consent_id: str
-) -> pb.Consent:
+) -> consent_pb2.Consent:
     require_staff(p)
     domain.check_role(p.roles, CONSENT_ROLES, "撤回合作机构授权")
     project = _load(s, p, project_id)
@@ -203,7 +195,7 @@ def revoke_consent(
         raise Conflict("该授权已经撤回。")
     CONSENTS.revoke(s, c.id, p.username, now)
     revoked = CONSENTS.get(s, p.tenant_path, project.id, c.id, now)
-    msg = consent_pb(revoked)
+    msg = CONSENTS.message(revoked)
     _record(s, p, project, "projects.consent_revoked", msg)
     return msg
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
 
 import grpc
+from kepu.partner.v1 import consent_pb2
 from kepu.talent.v1 import talent_pb2, talent_pb2_grpc
 from kepu_common.auth import TokenVerifier
 from kepu_common.consent import require_staff
@@ -275,47 +276,50 @@ class TalentServicer(Servicer, talent_pb2_grpc.TalentServiceServicer):
     # --- partners (consent, the partner view, financing outcomes) ---
 
     def CreateConsent(
-        self, request: talent_pb2.CreateConsentRequest, context: Ctx
-    ) -> talent_pb2.Consent:
-        return self._run(
-            context,
-            lambda s, p: partner.create_consent(
+        self, request: consent_pb2.CreateConsentRequest, context: Ctx
+    ) -> consent_pb2.Consent:
+        def fn(s: Session, p: Principal) -> consent_pb2.Consent:
+            partner.CONSENTS.check_subject_type(request.subject_type)
+            return partner.create_consent(
                 s,
                 p,
-                request.talent_id,
+                request.subject_id,
                 request.partner_client_id,
                 request.partner_tenant_path,
                 request.purpose,
                 request.expires_at,
-            ),
-        )
+            )
+
+        return self._run(context, fn)
 
     def ListConsents(
-        self, request: talent_pb2.ListConsentsRequest, context: Ctx
-    ) -> talent_pb2.ListConsentsResponse:
-        return self._run(
-            context,
-            lambda s, p: talent_pb2.ListConsentsResponse(
-                consents=partner.list_consents(s, p, request.talent_id)
-            ),
-        )
+        self, request: consent_pb2.ListConsentsRequest, context: Ctx
+    ) -> consent_pb2.ListConsentsResponse:
+        def fn(s: Session, p: Principal) -> consent_pb2.ListConsentsResponse:
+            partner.CONSENTS.check_subject_type(request.subject_type)
+            rows = partner.list_consents(s, p, request.subject_id)
+            return consent_pb2.ListConsentsResponse(consents=rows)
+
+        return self._run(context, fn)
 
     def ListTenantConsents(
-        self, request: talent_pb2.ListTenantConsentsRequest, context: Ctx
-    ) -> talent_pb2.ListConsentsResponse:
-        def fn(s: Session, p: Principal) -> talent_pb2.ListConsentsResponse:
+        self, request: consent_pb2.ListTenantConsentsRequest, context: Ctx
+    ) -> consent_pb2.ListConsentsResponse:
+        def fn(s: Session, p: Principal) -> consent_pb2.ListConsentsResponse:
+            partner.CONSENTS.check_subject_type(request.subject_type)
             rows, total = partner.tenant_consents(s, p, request.limit or 20, request.offset)
-            return talent_pb2.ListConsentsResponse(consents=rows, total=total)
+            return consent_pb2.ListConsentsResponse(consents=rows, total=total)
 
         return self._run(context, fn)
 
     def RevokeConsent(
-        self, request: talent_pb2.RevokeConsentRequest, context: Ctx
-    ) -> talent_pb2.Consent:
-        return self._run(
-            context,
-            lambda s, p: partner.revoke_consent(s, p, request.talent_id, request.consent_id),
-        )
+        self, request: consent_pb2.RevokeConsentRequest, context: Ctx
+    ) -> consent_pb2.Consent:
+        def fn(s: Session, p: Principal) -> consent_pb2.Consent:
+            partner.CONSENTS.check_subject_type(request.subject_type)
+            return partner.revoke_consent(s, p, request.subject_id, request.consent_id)
+
+        return self._run(context, fn)
 
     def ListFinancing(
         self, request: talent_pb2.ListFinancingRequest, context: Ctx

@@ -18,8 +18,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from kepu.partner.v1 import consent_pb2
 from kepu.talent.v1 import talent_pb2
-from kepu_common.consent import consent_fields, require_partner, require_staff
+from kepu_common.consent import require_partner, require_staff
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal, is_descendant_or_self
 from kepu_identity.consent import consent_expiry, consent_purpose
@@ -34,10 +35,6 @@ READ_SCOPE = "partner:talents:read"
 FINANCING_SCOPE = "partner:financing:write"
 CONSENT_ROLES = frozenset({"admin"})
 CONSENTS = repository.CONSENTS
-
-
-def consent_msg(r: Any) -> talent_pb2.Consent:
-    return talent_pb2.Consent(talent_id=r.talent_id, **consent_fields(r))
 
 
 def outcome_msg(r: Any) -> talent_pb2.FinancingOutcome:
@@ -64,7 +61,7 @@ def create_consent(
     partner_tenant_path: str,
     purpose: str,
     expires_at: str,
-) -> talent_pb2.Consent:
+) -> consent_pb2.Consent:
     require_staff(p)
     if not p.roles & CONSENT_ROLES:
         raise PermissionDenied("只有管理员可以登记个人信息授权。")
@@ -94,21 +91,21 @@ def create_consent(
     )
     created = CONSENTS.get(s, p.tenant_path, str(row.id), consent_id, now)
     assert created is not None
-    msg = consent_msg(created)
+    msg = CONSENTS.message(created)
     events.record_for(s, p, row, "talent.consent_granted", msg)
     return msg
 
 
-def list_consents(s: Session, p: Principal, talent_id: str) -> list[talent_pb2.Consent]:
+def list_consents(s: Session, p: Principal, talent_id: str) -> list[consent_pb2.Consent]:
     require_staff(p)
     row = load_talent(s, p, talent_id)
     now = datetime.now(UTC)
-    return [consent_msg(r) for r in CONSENTS.of_subject(s, p.tenant_path, str(row.id), now)]
+    return [CONSENTS.message(r) for r in CONSENTS.of_subject(s, p.tenant_path, str(row.id), now)]
 
 
 def tenant_consents(
     s: Session, p: Principal, limit: int, offset: int
-) -> tuple[list[talent_pb2.Consent], int]:
+) -> tuple[list[consent_pb2.Consent], int]:
     """A page of the consents recorded in the caller's subtree, each with its talent's name."""
     require_staff(p)
     if not 1 <= limit <= 200 or not 0 <= offset <= 1_000_000:
@@ -116,15 +113,12 @@ def tenant_consents(
     rows, total = CONSENTS.of_tenant(
         s, p.tenant_path, datetime.now(UTC), limit=limit, offset=offset
     )
-    out = []
-    for r in rows:
-        msg = consent_msg(r)
-        msg.subject_name = r.subject_name
-        out.append(msg)
-    return out, total
+    return [CONSENTS.message(r) for r in rows], total
 
 
-def revoke_consent(s: Session, p: Principal, talent_id: str, consent_id: str) -> talent_pb2.Consent:
+def revoke_consent(
+    s: Session, p: Principal, talent_id: str, consent_id: str
+) -> consent_pb2.Consent:
     require_staff(p)
     if not p.roles & CONSENT_ROLES:
         raise PermissionDenied("只有管理员可以撤回个人信息授权。")
@@ -137,7 +131,7 @@ def revoke_consent(s: Session, p: Principal, talent_id: str, consent_id: str) ->
         raise Conflict("该授权已经撤回。")
     CONSENTS.revoke(s, c.id, p.username, now)
     revoked = CONSENTS.get(s, p.tenant_path, str(row.id), c.id, now)
-    msg = consent_msg(revoked)
+    msg = CONSENTS.message(revoked)
     events.record_for(s, p, row, "talent.consent_revoked", msg)
     return msg
 

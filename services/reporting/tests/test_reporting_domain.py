@@ -4,8 +4,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 from kepu_common.errors import Conflict, InvalidArgument, PermissionDenied
-from kepu_reporting import domain
-from kepu_reporting.domain import BUILTIN_BY_CODE, Period, parse_period
+from kepu_reporting import domain, periods, report_types
+from kepu_reporting.periods import Period, parse_period
+from kepu_reporting.report_types import BUILTIN_BY_CODE
 
 BRIEF = BUILTIN_BY_CODE["monthly_brief"]
 SUMMARY = BUILTIN_BY_CODE["annual_summary"]
@@ -39,8 +40,8 @@ def test_a_quarter_is_refused_for_a_monthly_brief():
 
 def test_a_future_period_is_refused_and_the_current_one_accepted():
     with pytest.raises(InvalidArgument, match="尚未开始"):
-        domain.ensure_not_future(parse_period("2026-12"), date(2026, 11, 23))
-    domain.ensure_not_future(parse_period("2026-11"), date(2026, 11, 23))
+        periods.ensure_not_future(parse_period("2026-12"), date(2026, 11, 23))
+    periods.ensure_not_future(parse_period("2026-11"), date(2026, 11, 23))
 
 
 def test_monthly_deadlines_per_level_seed_000():
@@ -64,7 +65,7 @@ def test_a_deadline_on_a_weekend_moves_to_monday_but_a_make_up_workday_stays():
     assert BRIEF.deadline("township", parse_period("2026-12")) == date(2027, 1, 4)
     # 5 Jul 2026 is a Sunday -> Monday 6 Jul for cities
     assert BRIEF.deadline("city", parse_period("2026-06")) == date(2026, 7, 6)
-    assert domain.is_workday(date(2026, 10, 10))  # Saturday make-up working day
+    assert periods.is_workday(date(2026, 10, 10))  # Saturday make-up working day
 
 
 def test_annual_summary_by_15_december_for_townships_and_31_december_for_cities():
@@ -75,8 +76,8 @@ def test_annual_summary_by_15_december_for_townships_and_31_december_for_cities(
 
 def test_timeliness_is_judged_on_the_shanghai_calendar():
     deadline = date(2026, 11, 3)
-    assert domain.is_on_time(datetime(2026, 11, 3, 15, 59, tzinfo=UTC), deadline)  # 23:59 CST
-    assert not domain.is_on_time(datetime(2026, 11, 3, 16, 1, tzinfo=UTC), deadline)  # 00:01 CST
+    assert periods.is_on_time(datetime(2026, 11, 3, 15, 59, tzinfo=UTC), deadline)  # 23:59 CST
+    assert not periods.is_on_time(datetime(2026, 11, 3, 16, 1, tzinfo=UTC), deadline)  # 00:01 CST
 
 
 @pytest.mark.parametrize(
@@ -93,11 +94,11 @@ def test_timeliness_is_judged_on_the_shanghai_calendar():
 )
 def test_bad_values_are_refused_in_chinese(values, message):
     with pytest.raises(InvalidArgument, match=message):
-        domain.clean_values(BRIEF, values)
+        report_types.clean_values(BRIEF, values)
 
 
 def test_values_are_normalised():
-    assert domain.clean_values(BRIEF, {"trainees": 30.0, "narrative": "好"}) == {
+    assert report_types.clean_values(BRIEF, {"trainees": 30.0, "narrative": "好"}) == {
         "trainees": 30,
         "narrative": "好",
     }
@@ -160,13 +161,13 @@ def test_completeness_per_level_and_on_time_share_of_what_is_due():
 
 def test_notices_before_and_after_a_deadline():
     d = date(2026, 11, 3)
-    assert domain.due_notices(d, date(2026, 10, 30)) == []
-    assert domain.due_notices(d, date(2026, 10, 31)) == ["reminder_3d"]
-    assert domain.due_notices(d, date(2026, 11, 2)) == ["reminder_1d"]
-    assert domain.due_notices(d, date(2026, 11, 4)) == ["overdue"]
+    assert periods.due_notices(d, date(2026, 10, 30)) == []
+    assert periods.due_notices(d, date(2026, 10, 31)) == ["reminder_3d"]
+    assert periods.due_notices(d, date(2026, 11, 2)) == ["reminder_1d"]
+    assert periods.due_notices(d, date(2026, 11, 4)) == ["overdue"]
     # 4, 5, 6 Nov are working days: three working days overdue on Friday 6 Nov
-    assert domain.due_notices(d, date(2026, 11, 5)) == ["overdue"]
-    assert domain.due_notices(d, date(2026, 11, 6)) == ["overdue", "escalation"]
+    assert periods.due_notices(d, date(2026, 11, 5)) == ["overdue"]
+    assert periods.due_notices(d, date(2026, 11, 6)) == ["overdue", "escalation"]
 
 
 def test_activity_validation():
@@ -205,7 +206,7 @@ def test_activity_validation():
 
 
 def test_a_custom_type_is_validated():
-    t = domain.define_type(
+    t = report_types.define_type(
         code="estation_check",
         name="e站检查",
         period_kind="quarter",
@@ -218,7 +219,7 @@ def test_a_custom_type_is_validated():
     assert t.applies_to("410000.410800.410802")
     assert not t.applies_to("410000.411300")
     with pytest.raises(InvalidArgument, match="内置类型"):
-        domain.define_type(
+        report_types.define_type(
             code="monthly_brief",
             name="x",
             period_kind="month",

@@ -9,8 +9,9 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
+from kepu_common.times import SHANGHAI
 
-from . import domain
+from . import domain, periods
 from .service import Overview, ReportView
 
 NUMERALS = "一二三四五六七八九十"
@@ -116,7 +117,7 @@ def render(view: ReportView, overview: Overview, generated_at: datetime) -> byte
             cells[0].text = c.row.tenant.name
             cells[1].text = domain.STATUS_CN[rep.status if rep else domain.NONE]
             cells[2].text = (
-                domain.local_date(rep.submitted_at).isoformat() if rep and rep.submitted_at else ""
+                periods.local_date(rep.submitted_at).isoformat() if rep and rep.submitted_at else ""
             )
             cells[3].text = (
                 ("按时" if rep.on_time else "逾期") if rep and rep.on_time is not None else ""
@@ -140,7 +141,7 @@ def render(view: ReportView, overview: Overview, generated_at: datetime) -> byte
                     p.add_run(body)
 
     foot = doc.add_paragraph(
-        f"{view.tenant.name}　{generated_at.astimezone(domain.SHANGHAI):%Y年%m月%d日}"
+        f"{view.tenant.name}　{generated_at.astimezone(SHANGHAI):%Y年%m月%d日}"
     )
     foot.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     buf = io.BytesIO()

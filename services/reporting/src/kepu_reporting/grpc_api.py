@@ -19,7 +19,7 @@ from kepu_common.times import shanghai_iso
 from sqlalchemy.orm import Session
 
 from . import docx as docx_render
-from . import domain, repository, service
+from . import domain, report_types, repository, service
 from .clock import Clock
 from .models import Activity, Notification
 
@@ -40,7 +40,7 @@ def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
     return st
 
 
-def report_type_pb(t: domain.ReportType) -> pb.ReportType:
+def report_type_pb(t: report_types.ReportType) -> pb.ReportType:
     return pb.ReportType(
         code=t.code,
         name=t.name,

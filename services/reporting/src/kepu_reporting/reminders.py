@@ -18,7 +18,7 @@ from kepu_common.db import Database, Scope
 from kepu_common.outbox import record_event
 from sqlalchemy.orm import Session
 
-from . import domain
+from . import periods, report_types
 from . import repository as repo
 from .models import Notification, Tenant
 from .service import TOPIC
@@ -34,7 +34,11 @@ TITLES = {
 
 
 def _body(
-    kind: str, rtype: domain.ReportType, period: domain.Period, tenant: Tenant, deadline: date
+    kind: str,
+    rtype: report_types.ReportType,
+    period: periods.Period,
+    tenant: Tenant,
+    deadline: date,
 ) -> str:
     when = f"{deadline.year}年{deadline.month}月{deadline.day}日"
     if kind == "escalation":
@@ -55,16 +59,16 @@ def _body(
 
 def schedule(db: Database, now: datetime) -> int:
     """Record every notice that is due at ``now`` and not yet recorded; returns how many."""
-    today = domain.local_date(now)
+    today = periods.local_date(now)
     created = 0
     with db.unit_of_work(Scope.system_scope()) as s:
-        types = list(domain.BUILTIN_TYPES) + repo.all_custom_types(s)
+        types = list(report_types.BUILTIN_TYPES) + repo.all_custom_types(s)
         parents: dict[str, Tenant | None] = {}
         for rtype in types:
-            for period in domain.periods_around(rtype.period_kind, today):
+            for period in periods.periods_around(rtype.period_kind, today):
                 for kind, rule in rtype.due_rules.items():
                     deadline = rule.deadline(period)
-                    notices = domain.due_notices(deadline, today)
+                    notices = periods.due_notices(deadline, today)
                     if not notices or period.start > today:
                         continue
                     for tenant in repo.pending_tenants(s, rtype, period.code, kind):
@@ -98,7 +102,11 @@ def schedule(db: Database, now: datetime) -> int:
 
 
 def record_overdue(
-    s: Session, rtype: domain.ReportType, period: domain.Period, tenant: Tenant, deadline: date
+    s: Session,
+    rtype: report_types.ReportType,
+    period: periods.Period,
+    tenant: Tenant,
+    deadline: date,
 ) -> None:
     """Tell others that a report fell due unfiled (the assessment counts it as due), in the
     transaction of the overdue notice, so it is told exactly once."""

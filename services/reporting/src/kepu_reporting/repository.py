@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
-from . import domain
+from . import periods, report_types
 from .models import Activity, ChildRow, Notification, Report, Tenant
 
 ACTIVE = "status NOT IN ('disabled', 'deleted', 'inactive')"
@@ -68,15 +68,15 @@ def set_contact_email(s: Session, tenant_id: str, path: str, email: str | None) 
 # ---------------------------------------------------------------- report types
 
 
-def _type_from_row(row: Any) -> domain.ReportType:
-    fields = tuple(domain.FieldDef(**f) for f in row.fields)
-    rules = {k: domain.DueRule(**v) for k, v in row.due_rules.items()}
-    return domain.ReportType(
+def _type_from_row(row: Any) -> report_types.ReportType:
+    fields = tuple(report_types.FieldDef(**f) for f in row.fields)
+    rules = {k: periods.DueRule(**v) for k, v in row.due_rules.items()}
+    return report_types.ReportType(
         row.code, row.name, row.period_kind, fields, rules, row.tenant_path, row.owner_tenant_id
     )
 
 
-def custom_types(s: Session, scope_path: str) -> list[domain.ReportType]:
+def custom_types(s: Session, scope_path: str) -> list[report_types.ReportType]:
     """Types defined by the caller's ancestors or by itself (for the caller's subtree)."""
     rows = s.execute(
         text(
@@ -89,7 +89,7 @@ def custom_types(s: Session, scope_path: str) -> list[domain.ReportType]:
     return [_type_from_row(r) for r in rows]
 
 
-def all_custom_types(s: Session) -> list[domain.ReportType]:
+def all_custom_types(s: Session) -> list[report_types.ReportType]:
     rows = s.execute(
         text(
             "SELECT code, name, period_kind, fields, due_rules, tenant_path::text AS tenant_path,"
@@ -104,7 +104,7 @@ def type_code_taken(s: Session, code: str) -> bool:
     return bool(s.execute(text("SELECT 1 FROM report_types WHERE code = :c"), {"c": code}).first())
 
 
-def insert_type(s: Session, t: domain.ReportType, actor: str) -> None:
+def insert_type(s: Session, t: report_types.ReportType, actor: str) -> None:
     s.execute(
         text(
             "INSERT INTO report_types (code, name, period_kind, fields, due_rules, tenant_path,"
@@ -481,7 +481,7 @@ def mark_email(
 
 
 def pending_tenants(
-    s: Session, rtype: domain.ReportType, period: str, kind: str, limit: int = 100000
+    s: Session, rtype: report_types.ReportType, period: str, kind: str, limit: int = 100000
 ) -> list[Tenant]:
     """Active tenants of ``kind`` the type applies to that have not submitted for ``period``."""
     scope = rtype.owner_path

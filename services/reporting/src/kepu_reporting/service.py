@@ -15,7 +15,7 @@ from kepu_common.outbox import record_event
 from kepu_common.tenancy import Principal, is_direct_child
 from sqlalchemy.orm import Session
 
-from . import domain
+from . import domain, periods, report_types
 from . import repository as repo
 from .models import Activity, ChildRow, Report, Rollup, SumSource, Tenant
 
@@ -35,24 +35,26 @@ def caller_tenant(s: Session, p: Principal) -> Tenant:
     return Tenant(p.tenant_id, code, code, p.tenant_kind, None, p.tenant_path, "active")
 
 
-def resolve_type(s: Session, p: Principal, code: str) -> domain.ReportType:
-    if code in domain.BUILTIN_BY_CODE:
-        return domain.BUILTIN_BY_CODE[code]
+def resolve_type(s: Session, p: Principal, code: str) -> report_types.ReportType:
+    if code in report_types.BUILTIN_BY_CODE:
+        return report_types.BUILTIN_BY_CODE[code]
     for t in repo.custom_types(s, p.tenant_path):
         if t.code == code:
             return t
     raise NotFound(f"未找到报告类型“{code}”。")
 
 
-def list_types(s: Session, p: Principal, now: datetime | None = None) -> list[domain.ReportType]:
-    return list(domain.BUILTIN_TYPES) + repo.custom_types(s, p.tenant_path)
+def list_types(
+    s: Session, p: Principal, now: datetime | None = None
+) -> list[report_types.ReportType]:
+    return list(report_types.BUILTIN_TYPES) + repo.custom_types(s, p.tenant_path)
 
 
 def define_type(
     s: Session, p: Principal, now: datetime | None, data: dict[str, Any]
-) -> domain.ReportType:
+) -> report_types.ReportType:
     domain.check_role(p.roles, "define")
-    rtype = domain.define_type(
+    rtype = report_types.define_type(
         code=str(data.get("code", "")),
         name=str(data.get("name", "")),
         period_kind=str(data.get("period_kind", "")),
@@ -79,8 +81,8 @@ def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
 @dataclass
 class ReportView:
     tenant: Tenant
-    rtype: domain.ReportType
-    period: domain.Period
+    rtype: report_types.ReportType
+    period: periods.Period
     report: Report | None
     values: dict[str, Any]
     prefilled: bool
@@ -104,13 +106,13 @@ def _seen_by(p: Principal, view: ReportView) -> ReportView:
     return view
 
 
-def _period(rtype: domain.ReportType, period: str, now: datetime) -> domain.Period:
-    per = domain.parse_period(period, rtype.period_kind)
-    domain.ensure_not_future(per, domain.local_date(now))
+def _period(rtype: report_types.ReportType, period: str, now: datetime) -> periods.Period:
+    per = periods.parse_period(period, rtype.period_kind)
+    periods.ensure_not_future(per, periods.local_date(now))
     return per
 
 
-def rollup(s: Session, scope_path: str, rtype: domain.ReportType, period: str) -> Rollup:
+def rollup(s: Session, scope_path: str, rtype: report_types.ReportType, period: str) -> Rollup:
     """The subtree's figures below ``scope_path`` by the roll-up rule (domain.SUMS_RULE),
     with the briefs they include."""
     submitted = repo.submitted_paths(s, scope_path, rtype.code, period)
@@ -124,7 +126,7 @@ def rollup(s: Session, scope_path: str, rtype: domain.ReportType, period: str) -
 
 
 def _prefill(
-    s: Session, tenant: Tenant, rtype: domain.ReportType, per: domain.Period
+    s: Session, tenant: Tenant, rtype: report_types.ReportType, per: periods.Period
 ) -> dict[str, Any]:
     """The tenant's own activities and published resources of the period plus its area's
     submitted figures."""
@@ -163,7 +165,7 @@ def get_report(
 
 def _own_report(
     s: Session, p: Principal, now: datetime, code: str, period: str
-) -> tuple[Tenant, domain.ReportType, domain.Period, Report | None]:
+) -> tuple[Tenant, report_types.ReportType, periods.Period, Report | None]:
     domain.check_role(p.roles, "write")
     rtype = resolve_type(s, p, code)
     per = _period(rtype, period, now)
@@ -172,7 +174,7 @@ def _own_report(
     return tenant, rtype, per, report
 
 
-def _new_report(tenant: Tenant, rtype: domain.ReportType, per: domain.Period) -> Report:
+def _new_report(tenant: Tenant, rtype: report_types.ReportType, per: periods.Period) -> Report:
     return Report(
         id=str(uuid.uuid4()),
         tenant_id=tenant.id,
@@ -190,7 +192,7 @@ def save_draft(
     s: Session, p: Principal, now: datetime, code: str, period: str, values: dict[str, Any]
 ) -> ReportView:
     tenant, rtype, per, report = _own_report(s, p, now, code, period)
-    cleaned = domain.clean_values(rtype, values)
+    cleaned = report_types.clean_values(rtype, values)
     if report is None:
         report = _new_report(tenant, rtype, per)
     domain.check_can_edit(report.status)
@@ -220,13 +222,13 @@ def submit(
         )
     if report is None:
         report = _new_report(tenant, rtype, per)
-        report.values = domain.clean_values(rtype, _prefill(s, tenant, rtype, per))
+        report.values = report_types.clean_values(rtype, _prefill(s, tenant, rtype, per))
     domain.check_can_submit(report.status)
     if values:
-        report.values = domain.clean_values(rtype, values)
-    domain.check_complete(rtype, report.values)
+        report.values = report_types.clean_values(rtype, values)
+    report_types.check_complete(rtype, report.values)
     if report.on_time is None:  # judged at the first submission; a return does not change it
-        report.on_time = domain.is_on_time(now, deadline)
+        report.on_time = periods.is_on_time(now, deadline)
     report.submitted_at = now
     report.deadline = deadline
     report.status = domain.SUBMITTED
@@ -248,7 +250,7 @@ def submit(
             tenant_id=tenant.id,
             on_time=bool(report.on_time),
             submitted_at=now.isoformat(),
-            values=_struct(domain.numeric_part(rtype, report.values)),
+            values=_struct(report_types.numeric_part(rtype, report.values)),
         ),
     )
     return _seen_by(p, ReportView(tenant, rtype, per, report, report.values, False, deadline))
@@ -317,8 +319,8 @@ class ChildStatus:
 
 @dataclass
 class Overview:
-    rtype: domain.ReportType
-    period: domain.Period
+    rtype: report_types.ReportType
+    period: periods.Period
     children: list[ChildStatus]
     direct: domain.Tally  # the direct children (the list)
     levels: list[domain.Tally]  # the whole subtree by level
@@ -338,7 +340,7 @@ class Overview:
 def children_overview(s: Session, p: Principal, now: datetime, code: str, period: str) -> Overview:
     rtype = resolve_type(s, p, code)
     per = _period(rtype, period, now)
-    today = domain.local_date(now)
+    today = periods.local_date(now)
     deadlines = {k: rtype.deadline(k, per) for k in rtype.due_rules}
     children = []
     for row in repo.children_with_reports(s, p.tenant_path, rtype.code, per.code):
@@ -350,7 +352,7 @@ def children_overview(s: Session, p: Principal, now: datetime, code: str, period
         repo.completeness_rows(s, p.tenant_path, rtype.code, per.code, kinds)
     )
     late = {k: d for k, d in deadlines.items() if d is not None and today > d}
-    workdays = {k: domain.workdays_after(d, today) for k, d in late.items()}  # once per level
+    workdays = {k: periods.workdays_after(d, today) for k, d in late.items()}  # once per level
     overdue = [
         (t, late[t.kind], workdays[t.kind])
         for t in repo.overdue_tenants(s, p.tenant_path, rtype.code, per.code, list(late))
@@ -364,7 +366,7 @@ def children_overview(s: Session, p: Principal, now: datetime, code: str, period
 
 def create_activity(s: Session, p: Principal, now: datetime, data: dict[str, Any]) -> Activity:
     domain.check_role(p.roles, "write")
-    cleaned = domain.clean_activity(data, domain.local_date(now))
+    cleaned = domain.clean_activity(data, periods.local_date(now))
     tenant = caller_tenant(s, p)
     aid = repo.insert_activity(s, tenant, cleaned, p.subject)
     record_event(
@@ -412,7 +414,7 @@ def activity_page(
     """One page of the activities (latest first) and how many match in all."""
     start = end = None
     if period:
-        per = domain.parse_period(period)
+        per = periods.parse_period(period)
         start, end = per.start, per.end
     if limit < 0 or limit > 1000 or offset < 0:
         raise InvalidArgument("分页参数不正确（每页1到1000条）。", field="page_size")

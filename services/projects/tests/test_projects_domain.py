@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from kepu_common.errors import Conflict, InvalidArgument, PermissionDenied
 from kepu_common.masking import mask_phone
-from kepu_projects import domain
+from kepu_projects import domain, expert_review
 from kepu_projects.crypto import DEV_KEY, KeyRing
 from projects_testkit import form, sh
 
@@ -100,18 +100,20 @@ def test_the_chain_climbs_to_the_call_owner_then_opens_expert_review():
 
 def test_weighted_totals_mean_spread_and_ranking():
     criteria = (("科学性", 40.0), ("创新性", 60.0))
-    assert domain.weighted_total(criteria, {"科学性": 90, "创新性": 80}) == 84.0
+    assert expert_review.weighted_total(criteria, {"科学性": 90, "创新性": 80}) == 84.0
     with pytest.raises(InvalidArgument, match="0到100"):
-        domain.weighted_total(criteria, {"科学性": 101, "创新性": 80})
+        expert_review.weighted_total(criteria, {"科学性": 101, "创新性": 80})
     with pytest.raises(InvalidArgument, match="缺少"):
-        domain.weighted_total(criteria, {"科学性": 90})
+        expert_review.weighted_total(criteria, {"科学性": 90})
     with pytest.raises(InvalidArgument, match="不属于"):
-        domain.weighted_total(criteria, {"科学性": 90, "创新性": 80, "美观": 1})
-    a = domain.Candidate("a", domain.EXPERT_REVIEW, sh(2026, 3, 2), (80.0, 90.0))  # 85 ± 5
-    b = domain.Candidate("b", domain.EXPERT_REVIEW, sh(2026, 3, 3), (85.0, 85.0))  # 85 ± 0
-    c = domain.Candidate("c", domain.EXPERT_REVIEW, sh(2026, 3, 1), (70.0, 95.0, 92.0))
-    d = domain.Candidate("d", domain.EXPERT_REVIEW, sh(2026, 3, 1), (99.0,))  # too few experts
-    ranked = domain.rank([a, b, c, d], min_reviewers=2)
+        expert_review.weighted_total(criteria, {"科学性": 90, "创新性": 80, "美观": 1})
+    a = expert_review.Candidate("a", domain.EXPERT_REVIEW, sh(2026, 3, 2), (80.0, 90.0))  # 85 ± 5
+    b = expert_review.Candidate("b", domain.EXPERT_REVIEW, sh(2026, 3, 3), (85.0, 85.0))  # 85 ± 0
+    c = expert_review.Candidate("c", domain.EXPERT_REVIEW, sh(2026, 3, 1), (70.0, 95.0, 92.0))
+    d = expert_review.Candidate(
+        "d", domain.EXPERT_REVIEW, sh(2026, 3, 1), (99.0,)
+    )  # too few experts
+    ranked = expert_review.rank([a, b, c, d], min_reviewers=2)
     assert [r.candidate.project_id for r in ranked] == ["d", "c", "b", "a"]
     by = {r.candidate.project_id: r for r in ranked}
     assert (by["c"].mean, by["c"].spread) == (85.67, 11.15)
@@ -121,19 +123,21 @@ def test_weighted_totals_mean_spread_and_ranking():
 
 def test_selection_respects_the_quota():
     cands = [
-        domain.Candidate(str(i), domain.EXPERT_REVIEW, None, (float(90 - i), float(90 - i)))
+        expert_review.Candidate(str(i), domain.EXPERT_REVIEW, None, (float(90 - i), float(90 - i)))
         for i in range(5)
     ]
-    ranked = domain.rank(cands, 1)
-    sel = domain.select_top(ranked, top_n=0, quota=3, already_approved=1, reject_others=True)
+    ranked = expert_review.rank(cands, 1)
+    sel = expert_review.select_top(ranked, top_n=0, quota=3, already_approved=1, reject_others=True)
     assert [r.candidate.project_id for r in sel.approved] == ["0", "1"]
     assert [r.candidate.project_id for r in sel.rejected] == ["2", "3", "4"]
     with pytest.raises(Conflict, match="剩余名额"):
-        domain.select_top(ranked, top_n=3, quota=3, already_approved=1, reject_others=False)
+        expert_review.select_top(ranked, top_n=3, quota=3, already_approved=1, reject_others=False)
     with pytest.raises(Conflict, match="已满"):
-        domain.select_top(ranked, top_n=1, quota=2, already_approved=2, reject_others=False)
+        expert_review.select_top(ranked, top_n=1, quota=2, already_approved=2, reject_others=False)
     with pytest.raises(InvalidArgument, match="不限名额"):
-        domain.select_top(ranked, top_n=0, quota=None, already_approved=0, reject_others=False)
+        expert_review.select_top(
+            ranked, top_n=0, quota=None, already_approved=0, reject_others=False
+        )
 
 
 def test_lifecycle_order_and_grades():

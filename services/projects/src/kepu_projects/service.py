@@ -18,7 +18,7 @@ from kepu_common.outbox import record_event
 from kepu_common.tenancy import Principal
 from sqlalchemy.orm import Session
 
-from . import domain, partner
+from . import domain, expert_review, partner
 from . import repository as repo
 from .bases import service as bases
 from .bases.domain import CERTIFICATION
@@ -434,10 +434,12 @@ def record_scores(
         raise NotFound("该项目不属于本申报批次。")
     if project.status != domain.EXPERT_REVIEW:
         raise Conflict(f"项目当前状态为“{domain.STATUS_CN[project.status]}”，不在专家评审阶段。")
-    name = domain.check_reviewer(reviewer)
-    total = domain.weighted_total(call.criteria, scores)
+    name = expert_review.check_reviewer(reviewer)
+    total = expert_review.weighted_total(call.criteria, scores)
     before = repo.project_score(s, project, name)
-    why = domain.check_score_entry(before.total if before else None, name, correction, reason)
+    why = expert_review.check_score_entry(
+        before.total if before else None, name, correction, reason
+    )
     score = ExpertScore(project.id, name, {k: float(v) for k, v in scores.items()}, total)
     repo.save_score(s, project, call.id, score, p.subject, correction=correction, reason=why)
     saved = repo.project_score(s, project, name)
@@ -447,7 +449,7 @@ def record_scores(
 
 @dataclass(frozen=True)
 class RankingRow:
-    ranked: domain.Ranked
+    ranked: expert_review.Ranked
     project: Project
     scores: list[ExpertScore]
 
@@ -461,14 +463,14 @@ def _ranking(s: Session, call: Call, *, lock: bool = False) -> list[RankingRow]:
         x for x in projects.values() if x.status == domain.EXPERT_REVIEW or x.id in by_project
     ]
     candidates = [
-        domain.Candidate(
+        expert_review.Candidate(
             x.id, x.status, x.submitted_at, tuple(sc.total for sc in by_project.get(x.id, []))
         )
         for x in reviewed
     ]
     return [
         RankingRow(r, projects[r.candidate.project_id], by_project.get(r.candidate.project_id, []))
-        for r in domain.rank(candidates, call.min_reviewers)
+        for r in expert_review.rank(candidates, call.min_reviewers)
     ]
 
 
@@ -486,7 +488,7 @@ def select(
     call = _owned_call(s, p, call_id, "择优立项")
     rows = _ranking(s, call, lock=True)
     already = repo.approved_in_call(s, call.id)
-    chosen = domain.select_top(
+    chosen = expert_review.select_top(
         [r.ranked for r in rows],
         top_n=top_n,
         quota=call.quota,

@@ -3,6 +3,12 @@
 The record is the 入库表 (seed 000 附表3); calls (申报批次) are opened by an upper level for
 a programme (seed 001); the lifecycle is draft → submitted → reviewed up the chain → expert
 review → approved (入库/立项) or rejected → in progress → completed → evaluated (考核).
+
+Longer than ~400 lines on purpose: the 入库表, the call it is filed under and the life cycle
+are one record's rules; they share the statuses, roles and field checks at the top, and
+``allowed_actions`` puts each action through the very checks the use cases make, so they read
+best side by side. The seams that stand alone have their own modules: ``expert_review``
+(scores, ranking, selection within the quota), ``bases/`` and ``resources/``.
 """
 
 from __future__ import annotations

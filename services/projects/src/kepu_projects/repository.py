@@ -1,5 +1,10 @@
 """All SQL of the projects service. Every read is scoped twice: by an explicit tenant-path
-filter here and by row-level security in the database."""
+filter here and by row-level security in the database.
+
+Longer than ~400 lines on purpose: one module holds every statement of the projects schema's
+core tables (calls, projects, level opinions, progress, expert scores, yearly counts) so that
+each read goes through the one tenant-scoped helper of its aggregate (``_call``, ``_project``)
+and a reviewer sees every query of a table in one place; the subpackages keep their own SQL."""
 
 from __future__ import annotations
 

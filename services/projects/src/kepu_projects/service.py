@@ -1,5 +1,12 @@
 """Use cases of the projects service. Each takes the unit of work's session first (the edge
-owns the transaction), applies the domain rules and writes the outbox."""
+owns the transaction), applies the domain rules and writes the outbox.
+
+Longer than ~400 lines on purpose: calls, a project's filing and review chain, its expert
+review and selection, implementation and evaluation are the use cases of one aggregate (a
+project filed under a call); they share the loading and ownership helpers at the top
+(``_project``, ``_own``, ``_owned_call``, ``_call_of``) and the event writer, and a split by
+stage would spread one project's state changes over several modules. Partner consents are
+``partner.py``; bases and resources are their own subpackages."""
 
 from __future__ import annotations
 

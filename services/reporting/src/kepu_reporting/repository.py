@@ -1,5 +1,12 @@
 """All SQL of the reporting service. Every read is scoped twice: by an explicit tenant-path
-filter here and by row-level security in the database."""
+filter here and by row-level security in the database.
+
+Longer than ~400 lines on purpose: every statement of the reporting schema (report types,
+briefs and their roll-up sums, completeness, activities, notifications, the resources read
+model) in one module, each read through the one tenant-scoped helper of its aggregate
+(``_tenant``, ``_report``, ``_activity_filter``); the roll-up queries read the briefs, the
+activities and the tenants together, so splitting by table would split those queries.
+e站 stations keep their own SQL (``stations/repository.py``)."""
 
 from __future__ import annotations
 

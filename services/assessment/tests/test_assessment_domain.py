@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from kepu_assessment import domain
+from kepu_assessment import domain, scoring
 from kepu_common.errors import InvalidArgument
 
 # seed 002 附件2《科普中国·百城千校万村行动 锦州市工作考核指标》: 10 items, items 5-8 with
@@ -57,7 +57,7 @@ JINZHOU = [
 
 
 def score(ind, facts=None, entries=None, targets=None):
-    return domain.score_indicator(ind, facts or {}, entries or {}, targets or {})
+    return scoring.score_indicator(ind, facts or {}, entries or {}, targets or {})
 
 
 def test_jinzhou_table_is_expressible_as_a_scheme():
@@ -75,7 +75,7 @@ def test_jinzhou_table_is_expressible_as_a_scheme():
         "7-1-3": domain.Entry(value=30),
     }
     facts = {"activities": 12, "participants": 300}
-    r = domain.score_child("t", "凌河区", "county", "210703", inds, facts, entries, {})
+    r = scoring.score_child("t", "凌河区", "county", "210703", inds, facts, entries, {})
     by = {s.indicator.code: s for s in r.scores}
     assert by["5"].score == 15 and by["5"].met
     assert by["7"].subs[0].score == 4 + 1.5 + 3
@@ -147,11 +147,11 @@ def test_sub_indicator_weights_must_add_up():
 
 
 def _result(code, total):
-    return domain.ChildResult(code, code, "city", code, total, [])
+    return scoring.ChildResult(code, code, "city", code, total, [])
 
 
 def test_ties_share_a_rank_and_the_next_rank_is_skipped():
-    ranked = domain.rank([_result("b", 80), _result("a", 90), _result("c", 90), _result("d", 70)])
+    ranked = scoring.rank([_result("b", 80), _result("a", 90), _result("c", 90), _result("d", 70)])
     assert [(r.code, r.rank) for r in ranked] == [("a", 1), ("c", 1), ("b", 3), ("d", 4)]
 
 
@@ -160,47 +160,47 @@ def _honoured(ranked):
 
 
 def test_seventeen_cities_tied_at_zero_share_second_place_and_are_not_honoured():
-    ranked = domain.rank([_result("a", 60)] + [_result(f"z{i:02d}", 0) for i in range(17)])
+    ranked = scoring.rank([_result("a", 60)] + [_result(f"z{i:02d}", 0) for i in range(17)])
     assert [r.rank for r in ranked] == [1] + [2] * 17  # the competition rule
-    got = domain.mark_honours(ranked, top_n=3, min_score=0)
+    got = scoring.mark_honours(ranked, top_n=3, min_score=0)
     assert _honoured(ranked) == ["a"]
     assert got.tie is None and "17个单位得分为0，不列入先进典型" in got.note
-    all_zero = domain.rank([_result(f"c{i:02d}", 0) for i in range(12)])
-    domain.mark_honours(all_zero, top_n=1, min_score=0)
+    all_zero = scoring.rank([_result(f"c{i:02d}", 0) for i in range(12)])
+    scoring.mark_honours(all_zero, top_n=1, min_score=0)
     assert _honoured(all_zero) == []
 
 
 def test_a_tie_across_the_boundary_waits_for_the_owner():
-    ranked = domain.rank([_result("a", 90), _result("b", 80), _result("c", 80), _result("d", 70)])
-    got = domain.mark_honours(ranked, top_n=2, min_score=0)
+    ranked = scoring.rank([_result("a", 90), _result("b", 80), _result("c", 80), _result("d", 70)])
+    got = scoring.mark_honours(ranked, top_n=2, min_score=0)
     assert _honoured(ranked) == ["a"]  # never more than N on its own
     assert got.tie is not None and (got.tie.rank, got.tie.seats) == (2, 1)
     assert got.tie.tenant_ids == ("b", "c")
     assert "第2名有2个单位并列（b、c），先进典型名额只余1个" in got.note
     # the owner picks one, or explicitly both
-    pick = domain.check_tie_choice(got.tie, ["c"])
-    domain.mark_honours(ranked, top_n=2, min_score=0, resolution=pick)
+    pick = scoring.check_tie_choice(got.tie, ["c"])
+    scoring.mark_honours(ranked, top_n=2, min_score=0, resolution=pick)
     assert _honoured(ranked) == ["a", "c"]
-    both = domain.check_tie_choice(got.tie, ["b", "c"])
-    domain.mark_honours(ranked, top_n=2, min_score=0, resolution=both)
+    both = scoring.check_tie_choice(got.tie, ["b", "c"])
+    scoring.mark_honours(ranked, top_n=2, min_score=0, resolution=both)
     assert _honoured(ranked) == ["a", "b", "c"]
     with pytest.raises(InvalidArgument, match="不在并列单位之中"):
-        domain.check_tie_choice(got.tie, ["d"])
+        scoring.check_tie_choice(got.tie, ["d"])
     # a choice made for another tie does not apply to this one
-    stale = domain.TieResolution(("b", "c", "d"), ("b",))
-    assert domain.mark_honours(ranked, 2, 0, stale).tie.chosen is None
+    stale = scoring.TieResolution(("b", "c", "d"), ("b",))
+    assert scoring.mark_honours(ranked, 2, 0, stale).tie.chosen is None
     assert _honoured(ranked) == ["a"]
 
 
 def test_the_score_line_is_a_floor_and_top_n_a_cap():
-    ranked = domain.rank([_result("a", 90), _result("b", 90), _result("c", 85), _result("d", 60)])
-    domain.mark_honours(ranked, top_n=0, min_score=85)
+    ranked = scoring.rank([_result("a", 90), _result("b", 90), _result("c", 85), _result("d", 60)])
+    scoring.mark_honours(ranked, top_n=0, min_score=85)
     assert _honoured(ranked) == ["a", "b", "c"]
-    domain.mark_honours(ranked, top_n=2, min_score=85)
+    scoring.mark_honours(ranked, top_n=2, min_score=85)
     assert _honoured(ranked) == ["a", "b"]
-    domain.mark_honours(ranked, top_n=3, min_score=95)
+    scoring.mark_honours(ranked, top_n=3, min_score=95)
     assert _honoured(ranked) == []
-    domain.mark_honours(ranked, top_n=0, min_score=0)
+    scoring.mark_honours(ranked, top_n=0, min_score=0)
     assert _honoured(ranked) == []
 
 

@@ -17,7 +17,7 @@ from kepu_common.tenancy import Principal
 from kepu_common.times import shanghai_iso as _iso  # Beijing time, with its offset
 from sqlalchemy.orm import Session
 
-from . import domain, repository, service
+from . import domain, repository, scoring, service
 from .models import Scheme
 
 T = TypeVar("T")
@@ -53,14 +53,14 @@ def score_pb(d: dict[str, Any]) -> pb.IndicatorScore:
     )  # fmt: skip
 
 
-def result_pb(r: domain.ChildResult, details: list[dict[str, Any]]) -> pb.Result:
+def result_pb(r: scoring.ChildResult, details: list[dict[str, Any]]) -> pb.Result:
     return pb.Result(
         tenant_id=r.tenant_id, name=r.name, kind=r.kind, total=r.total, rank=r.rank,
         honoured=r.honoured, indicators=[score_pb(d) for d in details],
     )  # fmt: skip
 
 
-def tie_pb(t: domain.BoundaryTie | None) -> pb.HonoursTie | None:
+def tie_pb(t: scoring.BoundaryTie | None) -> pb.HonoursTie | None:
     if t is None:
         return None
     return pb.HonoursTie(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .domain import Indicator, TieResolution
+from .domain import Indicator
+from .scoring import TieResolution
 
 
 @dataclass(frozen=True)

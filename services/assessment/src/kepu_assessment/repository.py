@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from . import domain
+from . import domain, scoring
 from .models import Scheme, Tenant
 
 ACTIVE = "status NOT IN ('disabled', 'deleted', 'inactive')"
@@ -123,7 +123,7 @@ def _scheme(row: Any) -> Scheme:
     inds = tuple(domain.Indicator.from_dict(d) for d in row[6])
     return Scheme(
         row[0], row[1], row[2], row[3], row[4], row[5], inds, row[7], row[8], row[9],
-        row[10], row[11], row[12], domain.TieResolution.from_dict(row[13]),
+        row[10], row[11], row[12], scoring.TieResolution.from_dict(row[13]),
     )  # fmt: skip
 
 
@@ -183,7 +183,7 @@ def set_status(s: Session, scheme_id: str, status: str, now: datetime) -> None:
     )
 
 
-def set_honours_tie(s: Session, scheme_id: str, resolution: domain.TieResolution) -> None:
+def set_honours_tie(s: Session, scheme_id: str, resolution: scoring.TieResolution) -> None:
     s.execute(
         text("UPDATE schemes SET honours_tie = CAST(:t AS jsonb) WHERE id = CAST(:id AS uuid)"),
         {"t": json.dumps(resolution.as_dict()), "id": scheme_id},
@@ -246,7 +246,7 @@ def entries(
 
 
 def replace_results(
-    s: Session, scheme: Scheme, results: list[domain.ChildResult], details: list[Any]
+    s: Session, scheme: Scheme, results: list[scoring.ChildResult], details: list[Any]
 ) -> None:
     s.execute(text("DELETE FROM results WHERE scheme_id = CAST(:sid AS uuid)"), {"sid": scheme.id})
     if not results:
@@ -293,7 +293,7 @@ def publish_results(s: Session, scheme_id: str) -> None:
     )
 
 
-def stored_results(s: Session, scheme: Scheme) -> list[tuple[domain.ChildResult, Any]]:
+def stored_results(s: Session, scheme: Scheme) -> list[tuple[scoring.ChildResult, Any]]:
     rows = s.execute(
         text(
             "SELECT tenant_id::text, name, kind, code, total, rank, honoured, details"
@@ -302,7 +302,7 @@ def stored_results(s: Session, scheme: Scheme) -> list[tuple[domain.ChildResult,
         ),
         {"sid": scheme.id, "p": scheme.owner_path},
     ).all()
-    return [(domain.ChildResult(r[0], r[1], r[2], r[3], r[4], [], r[5], r[6]), r[7]) for r in rows]
+    return [(scoring.ChildResult(r[0], r[1], r[2], r[3], r[4], [], r[5], r[6]), r[7]) for r in rows]
 
 
 # ---------------------------------------------------------------- allocations (附表1)

@@ -14,7 +14,7 @@ from kepu_common.outbox import record_event
 from kepu_common.tenancy import Principal, is_descendant_or_self
 from sqlalchemy.orm import Session
 
-from . import domain
+from . import domain, scoring
 from . import repository as repo
 from .models import Scheme, Tenant
 
@@ -131,7 +131,7 @@ def facts_of(counters: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def compute_results(s: Session, sc: Scheme) -> tuple[list[domain.ChildResult], domain.Honours]:
+def compute_results(s: Session, sc: Scheme) -> tuple[list[scoring.ChildResult], scoring.Honours]:
     """Score every direct child of the owner, rank them and mark the honours (nothing is
     written)."""
     kids = repo.children(s, sc.owner_path)
@@ -140,7 +140,7 @@ def compute_results(s: Session, sc: Scheme) -> tuple[list[domain.ChildResult], d
     entries = repo.entries(s, sc)
     quotas = repo.allocations(s, sc, sc.owner_path)
     results = [
-        domain.score_child(
+        scoring.score_child(
             t.id,
             t.name,
             t.kind,
@@ -152,15 +152,15 @@ def compute_results(s: Session, sc: Scheme) -> tuple[list[domain.ChildResult], d
         )  # fmt: skip
         for t in kids
     ]
-    ranked = domain.rank(results)
+    ranked = scoring.rank(results)
     return ranked, honours_of(sc, ranked)
 
 
-def honours_of(sc: Scheme, ranked: list[domain.ChildResult]) -> domain.Honours:
-    return domain.mark_honours(ranked, sc.honours_top_n, sc.honours_min_score, sc.honours_tie)
+def honours_of(sc: Scheme, ranked: list[scoring.ChildResult]) -> scoring.Honours:
+    return scoring.mark_honours(ranked, sc.honours_top_n, sc.honours_min_score, sc.honours_tie)
 
 
-def score_dict(sc: domain.Score) -> dict[str, Any]:
+def score_dict(sc: scoring.Score) -> dict[str, Any]:
     return {
         "code": sc.indicator.code,
         "name": sc.indicator.name,
@@ -175,7 +175,7 @@ def score_dict(sc: domain.Score) -> dict[str, Any]:
     }
 
 
-Rows = list[tuple[domain.ChildResult, list[dict[str, Any]]]]
+Rows = list[tuple[scoring.ChildResult, list[dict[str, Any]]]]
 
 
 @dataclass
@@ -183,23 +183,23 @@ class ResultsView:
     scheme: Scheme
     live: bool
     rows: Rows = field(default_factory=list)
-    honours_info: domain.Honours = field(default_factory=domain.Honours)
+    honours_info: scoring.Honours = field(default_factory=scoring.Honours)
 
     @property
-    def honours(self) -> list[domain.ChildResult]:
+    def honours(self) -> list[scoring.ChildResult]:
         if self.scheme.status == domain.OPEN:
             return []
         return [r for r, _ in self.rows if r.honoured]
 
 
-def _freeze(s: Session, sc: Scheme) -> tuple[Rows, domain.Honours]:
+def _freeze(s: Session, sc: Scheme) -> tuple[Rows, scoring.Honours]:
     results, honours = compute_results(s, sc)
     details = [[score_dict(x) for x in r.scores] for r in results]
     repo.replace_results(s, sc, results, details)
     return list(zip(results, details, strict=True)), honours
 
 
-def _stored(s: Session, sc: Scheme) -> tuple[Rows, domain.Honours]:
+def _stored(s: Session, sc: Scheme) -> tuple[Rows, scoring.Honours]:
     """The frozen results, with the honours note (the flags are the stored ones' rule)."""
     rows = repo.stored_results(s, sc)
     return rows, honours_of(sc, [r for r, _ in rows])
@@ -242,7 +242,7 @@ def resolve_tie(s: Session, p: Principal, scheme_id: str, tenant_ids: list[str])
         rows: Rows = [(r, [score_dict(x) for x in r.scores]) for r in ranked]
     else:
         rows, honours = _stored(s, sc)
-    sc.honours_tie = domain.check_tie_choice(honours.tie, chosen)
+    sc.honours_tie = scoring.check_tie_choice(honours.tie, chosen)
     repo.set_honours_tie(s, sc.id, sc.honours_tie)
     honours = honours_of(sc, [r for r, _ in rows])
     if sc.status == domain.CLOSED:

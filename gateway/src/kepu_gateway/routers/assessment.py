@@ -102,10 +102,10 @@ def _one(scheme_id: str) -> pb.SchemeRequest:
     response_model=model(pb.ListSchemesResponse),
     summary="本单位制定的及考核本单位的考核方案",
 )
-def list_schemes(
+async def list_schemes(
     caller: CallerDep, year: Annotated[int, Query(ge=0, le=2100, description="年度")] = 0
 ) -> dict[str, Any]:
-    return _out(call(_svc().ListSchemes, pb.ListSchemesRequest(year=year), caller))
+    return _out(await call(_svc().ListSchemes, pb.ListSchemesRequest(year=year), caller))
 
 
 @router.post(
@@ -114,7 +114,7 @@ def list_schemes(
     status_code=201,
     summary="制定年度考核方案",
 )
-def create_scheme(body: SchemeIn, caller: CallerDep) -> dict[str, Any]:
+async def create_scheme(body: SchemeIn, caller: CallerDep) -> dict[str, Any]:
     scheme = pb.Scheme(
         year=body.year,
         name=body.name,
@@ -122,14 +122,14 @@ def create_scheme(body: SchemeIn, caller: CallerDep) -> dict[str, Any]:
         honours_min_score=body.honours_min_score,
         indicators=[_indicator(i) for i in body.indicators],
     )
-    return _out(call(_svc().CreateScheme, pb.CreateSchemeRequest(scheme=scheme), caller))
+    return _out(await call(_svc().CreateScheme, pb.CreateSchemeRequest(scheme=scheme), caller))
 
 
 @router.get(
     "/api/v1/assessment/schemes/{scheme_id}", response_model=model(pb.Scheme), summary="考核方案"
 )
-def get_scheme(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().GetScheme, _one(scheme_id), caller))
+async def get_scheme(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().GetScheme, _one(scheme_id), caller))
 
 
 @router.post(
@@ -137,8 +137,8 @@ def get_scheme(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.ResultsResponse),
     summary="计算得分与排名",
 )
-def compute(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().Compute, _one(scheme_id), caller, timeout=15.0))
+async def compute(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().Compute, _one(scheme_id), caller, timeout=15.0))
 
 
 @router.get(
@@ -146,8 +146,8 @@ def compute(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.ResultsResponse),
     summary="考核结果：考核单位实时查看；下级单位在发布后查看排名",
 )
-def results(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().GetResults, _one(scheme_id), caller, timeout=15.0))
+async def results(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().GetResults, _one(scheme_id), caller, timeout=15.0))
 
 
 @router.post(
@@ -155,8 +155,8 @@ def results(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.ResultsResponse),
     summary="结束考核，冻结结果",
 )
-def close(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().Close, _one(scheme_id), caller, timeout=15.0))
+async def close(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().Close, _one(scheme_id), caller, timeout=15.0))
 
 
 @router.post(
@@ -164,8 +164,8 @@ def close(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.ResultsResponse),
     summary="发布考核结果和先进典型名单",
 )
-def publish(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().Publish, _one(scheme_id), caller, timeout=15.0))
+async def publish(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().Publish, _one(scheme_id), caller, timeout=15.0))
 
 
 @router.get(
@@ -173,9 +173,9 @@ def publish(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.ScoresResponse),
     summary="下级单位评分明细",
 )
-def get_scores(scheme_id: str, tenant_id: str, caller: CallerDep) -> dict[str, Any]:
+async def get_scores(scheme_id: str, tenant_id: str, caller: CallerDep) -> dict[str, Any]:
     req = pb.GetScoresRequest(scheme_id=scheme_id, tenant_id=tenant_id)
-    return _out(call(_svc().GetScores, req, caller))
+    return _out(await call(_svc().GetScores, req, caller))
 
 
 @router.put(
@@ -183,13 +183,15 @@ def get_scores(scheme_id: str, tenant_id: str, caller: CallerDep) -> dict[str, A
     response_model=model(pb.ScoresResponse),
     summary="人工评分或填报数值（含佐证说明）",
 )
-def set_scores(scheme_id: str, tenant_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, Any]:
+async def set_scores(
+    scheme_id: str, tenant_id: str, body: ScoresIn, caller: CallerDep
+) -> dict[str, Any]:
     req = pb.SetScoresRequest(
         scheme_id=scheme_id,
         tenant_id=tenant_id,
         entries=[pb.ScoreEntry(**e.model_dump(exclude_none=True)) for e in body.entries],
     )
-    return _out(call(_svc().SetScores, req, caller))
+    return _out(await call(_svc().SetScores, req, caller))
 
 
 @router.get(
@@ -197,8 +199,8 @@ def set_scores(scheme_id: str, tenant_id: str, body: ScoresIn, caller: CallerDep
     response_model=model(pb.AllocationsResponse),
     summary="任务指标分配表（附表1）",
 )
-def list_allocations(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().ListAllocations, _one(scheme_id), caller))
+async def list_allocations(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().ListAllocations, _one(scheme_id), caller))
 
 
 @router.put(
@@ -206,14 +208,14 @@ def list_allocations(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.Allocation),
     summary="向下级分配任务指标（合计不得少于本级指标）",
 )
-def set_allocation(scheme_id: str, body: AllocationIn, caller: CallerDep) -> dict[str, Any]:
+async def set_allocation(scheme_id: str, body: AllocationIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.SetAllocationRequest(
         scheme_id=scheme_id,
         indicator_code=body.indicator_code,
         total=body.total,
         quotas=[pb.Quota(tenant_id=k, quota=v) for k, v in body.quotas.items()],
     )
-    return _out(call(_svc().SetAllocation, req, caller))
+    return _out(await call(_svc().SetAllocation, req, caller))
 
 
 @router.put(
@@ -221,6 +223,6 @@ def set_allocation(scheme_id: str, body: AllocationIn, caller: CallerDep) -> dic
     response_model=model(pb.ResultsResponse),
     summary="确定名额边界并列单位的取舍（先进典型）",
 )
-def resolve_tie(scheme_id: str, body: TieIn, caller: CallerDep) -> dict[str, Any]:
+async def resolve_tie(scheme_id: str, body: TieIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.ResolveTieRequest(scheme_id=scheme_id, tenant_ids=body.tenant_ids)
-    return _out(call(_svc().ResolveHonoursTie, req, caller, timeout=15.0))
+    return _out(await call(_svc().ResolveHonoursTie, req, caller, timeout=15.0))

@@ -47,14 +47,14 @@ def _svc() -> pbg.BaseServiceStub:
 
 
 @router.get("/api/v1/bases", response_model=model(pb.ListBasesResponse), summary="本辖区认定的基地")
-def list_bases(
+async def list_bases(
     caller: CallerDep,
     kind: Kind | None = None,
     status: Literal["certified", "expired", "revoked"] | None = None,
     tenant_id: Annotated[str, Query(max_length=40, description="下级单位")] = "",
 ) -> dict[str, Any]:
     req = pb.ListBasesRequest(kind=kind or "", status=status or "", tenant_id=tenant_id)
-    return as_dict(call(_svc().ListBases, req, caller))
+    return as_dict(await call(_svc().ListBases, req, caller))
 
 
 @router.get(
@@ -62,10 +62,10 @@ def list_bases(
     response_model=model(pb.RegistryResponse),
     summary="基地名录统计（本级及各下级，按类型对照建设目标）",
 )
-def registry(
+async def registry(
     caller: CallerDep, tenant_id: Annotated[str, Query(max_length=40)] = ""
 ) -> dict[str, Any]:
-    return as_dict(call(_svc().Registry, pb.RegistryRequest(tenant_id=tenant_id), caller))
+    return as_dict(await call(_svc().Registry, pb.RegistryRequest(tenant_id=tenant_id), caller))
 
 
 @router.put(
@@ -73,17 +73,17 @@ def registry(
     response_model=model(pb.RegistryResponse),
     summary="设置基地建设目标（本单位或下级单位）",
 )
-def set_targets(tenant_id: str, body: TargetsIn, caller: CallerDep) -> dict[str, Any]:
+async def set_targets(tenant_id: str, body: TargetsIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.SetTargetsRequest(
         tenant_id=tenant_id,
         targets=[pb.KindCount(kind=t.kind, target=t.target) for t in body.targets],
     )
-    return as_dict(call(_svc().SetTargets, req, caller))
+    return as_dict(await call(_svc().SetTargets, req, caller))
 
 
 @router.get("/api/v1/bases/{base_id}", response_model=model(pb.Base), summary="基地详情")
-def get_base(base_id: str, caller: CallerDep) -> dict[str, Any]:
-    return as_dict(call(_svc().GetBase, pb.BaseRequest(base_id=base_id), caller))
+async def get_base(base_id: str, caller: CallerDep) -> dict[str, Any]:
+    return as_dict(await call(_svc().GetBase, pb.BaseRequest(base_id=base_id), caller))
 
 
 @router.post(
@@ -92,6 +92,6 @@ def get_base(base_id: str, caller: CallerDep) -> dict[str, Any]:
     status_code=201,
     summary="年度复核（认定单位；未通过即撤销命名）",
 )
-def review(base_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
+async def review(base_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.ReviewBaseRequest(base_id=base_id, **body.model_dump())
-    return as_dict(call(_svc().ReviewBase, req, caller))
+    return as_dict(await call(_svc().ReviewBase, req, caller))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from google.protobuf import json_format
 from kepu.reporting.v1 import stations_pb2 as pb
 from kepu.reporting.v1 import stations_pb2_grpc as pbg
@@ -88,14 +87,14 @@ def _svc() -> pbg.StationServiceStub:
 @router.get(
     "/api/v1/estations", response_model=model(pb.ListStationsResponse), summary="本辖区的e站"
 )
-def list_stations(
+async def list_stations(
     caller: CallerDep,
     tenant_id: Annotated[str, Query(max_length=40, description="下级单位")] = "",
     kind: Kind | None = None,
     status: Annotated[str, Query(max_length=20)] = "",
 ) -> dict[str, Any]:
     req = pb.ListStationsRequest(tenant_id=tenant_id, kind=kind or "", status=status)
-    return _out(call(_svc().ListStations, req, caller))
+    return _out(await call(_svc().ListStations, req, caller))
 
 
 @router.post(
@@ -104,9 +103,9 @@ def list_stations(
     status_code=201,
     summary="登记e站（乡镇或县区）",
 )
-def create_station(body: StationIn, caller: CallerDep) -> dict[str, Any]:
+async def create_station(body: StationIn, caller: CallerDep) -> dict[str, Any]:
     req = json_format.ParseDict(body.model_dump(), pb.StationInput())
-    return _out(call(_svc().CreateStation, req, caller))
+    return _out(await call(_svc().CreateStation, req, caller))
 
 
 @router.get(
@@ -114,12 +113,14 @@ def create_station(body: StationIn, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.CoverageResponse),
     summary="e站覆盖率（本级及各下级，逐级汇总）",
 )
-def coverage(
+async def coverage(
     caller: CallerDep,
     year: Annotated[int, Query(ge=2000, le=2100)],
     tenant_id: Annotated[str, Query(max_length=40)] = "",
 ) -> dict[str, Any]:
-    return _out(call(_svc().Coverage, pb.CoverageRequest(tenant_id=tenant_id, year=year), caller))
+    return _out(
+        await call(_svc().Coverage, pb.CoverageRequest(tenant_id=tenant_id, year=year), caller)
+    )
 
 
 @router.get(
@@ -127,10 +128,10 @@ def coverage(
     response_model=model(pb.ComplianceResponse),
     summary="某月未达标的e站（无50人以上活动）",
 )
-def compliance(
+async def compliance(
     caller: CallerDep, month: Annotated[str, Query(max_length=7, description="YYYY-MM")]
 ) -> dict[str, Any]:
-    return _out(call(_svc().Compliance, pb.ComplianceRequest(month=month), caller))
+    return _out(await call(_svc().Compliance, pb.ComplianceRequest(month=month), caller))
 
 
 @router.put(
@@ -138,14 +139,16 @@ def compliance(
     response_model=model(pb.CoverageRow),
     summary="填报社区、学校、行政村数量",
 )
-def set_denominators(tenant_id: str, body: DenominatorsIn, caller: CallerDep) -> dict[str, Any]:
+async def set_denominators(
+    tenant_id: str, body: DenominatorsIn, caller: CallerDep
+) -> dict[str, Any]:
     req = pb.DenominatorInput(tenant_id=tenant_id, **body.model_dump())
-    return _out(call(_svc().SetDenominators, req, caller))
+    return _out(await call(_svc().SetDenominators, req, caller))
 
 
 @router.get("/api/v1/estations/{station_id}", response_model=model(pb.Station), summary="e站详情")
-def get_station(station_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().GetStation, pb.StationRequest(station_id=station_id), caller))
+async def get_station(station_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().GetStation, pb.StationRequest(station_id=station_id), caller))
 
 
 @router.post(
@@ -164,7 +167,7 @@ async def upload_file(
     req = pb.UploadStationFileRequest(
         station_id=station_id, condition=condition, filename=file.filename or "", content=content
     )
-    return _out(await run_in_threadpool(call, _svc().UploadFile, req, caller, 60.0))
+    return _out(await call(_svc().UploadFile, req, caller, 60.0))
 
 
 @router.get(
@@ -172,16 +175,16 @@ async def upload_file(
     summary="下载“五有”佐证材料",
     **download(ANY_FILE),
 )
-def download_file(station_id: str, file_id: str, caller: CallerDep) -> Response:
+async def download_file(station_id: str, file_id: str, caller: CallerDep) -> Response:
     req = pb.StationFileRequest(station_id=station_id, file_id=file_id)
-    return file_response(call(_svc().GetFile, req, caller, 60.0))
+    return file_response(await call(_svc().GetFile, req, caller, 60.0))
 
 
 @router.post(
     "/api/v1/estations/{station_id}/submit", response_model=model(pb.Station), summary="申报认定"
 )
-def submit(station_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().Submit, pb.StationRequest(station_id=station_id), caller))
+async def submit(station_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().Submit, pb.StationRequest(station_id=station_id), caller))
 
 
 @router.post(
@@ -189,9 +192,9 @@ def submit(station_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.Station),
     summary="审核、复核认定、退回、暂停、恢复、撤销",
 )
-def act(station_id: str, body: ActionIn, caller: CallerDep) -> dict[str, Any]:
+async def act(station_id: str, body: ActionIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.StationActionRequest(station_id=station_id, action=body.action, opinion=body.opinion)
-    return _out(call(_svc().Act, req, caller))
+    return _out(await call(_svc().Act, req, caller))
 
 
 @router.post(
@@ -199,9 +202,9 @@ def act(station_id: str, body: ActionIn, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.Station),
     summary="登记科普信息员",
 )
-def add_informant(station_id: str, body: InformantIn, caller: CallerDep) -> dict[str, Any]:
+async def add_informant(station_id: str, body: InformantIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.InformantRequest(station_id=station_id, talent_id=body.talent_id)
-    return _out(call(_svc().AddInformant, req, caller))
+    return _out(await call(_svc().AddInformant, req, caller))
 
 
 @router.put(
@@ -209,11 +212,11 @@ def add_informant(station_id: str, body: InformantIn, caller: CallerDep) -> dict
     response_model=model(pb.MonthsResponse),
     summary="报送月度活动计划",
 )
-def file_schedule(
+async def file_schedule(
     station_id: str, month: str, body: ScheduleIn, caller: CallerDep
 ) -> dict[str, Any]:
     req = pb.ScheduleRequest(station_id=station_id, month=month, items=body.items)
-    return _out(call(_svc().FileSchedule, req, caller))
+    return _out(await call(_svc().FileSchedule, req, caller))
 
 
 @router.post(
@@ -222,9 +225,9 @@ def file_schedule(
     status_code=201,
     summary="登记e站活动",
 )
-def record_activity(station_id: str, body: ActivityIn, caller: CallerDep) -> dict[str, Any]:
+async def record_activity(station_id: str, body: ActivityIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.StationActivityInput(station_id=station_id, **body.model_dump())
-    return _out(call(_svc().RecordActivity, req, caller))
+    return _out(await call(_svc().RecordActivity, req, caller))
 
 
 @router.get(
@@ -232,7 +235,9 @@ def record_activity(station_id: str, body: ActivityIn, caller: CallerDep) -> dic
     response_model=model(pb.MonthsResponse),
     summary="逐月达标情况（未达标：无50人以上活动）",
 )
-def months(
+async def months(
     station_id: str, caller: CallerDep, year: Annotated[int, Query(ge=2000, le=2100)]
 ) -> dict[str, Any]:
-    return _out(call(_svc().Months, pb.MonthsRequest(station_id=station_id, year=year), caller))
+    return _out(
+        await call(_svc().Months, pb.MonthsRequest(station_id=station_id, year=year), caller)
+    )

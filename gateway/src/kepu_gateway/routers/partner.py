@@ -36,7 +36,7 @@ READ_PROJECTS = "partner:projects:read"
 WRITE_FINANCING = "partner:financing:write"
 
 
-def partner_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+async def partner_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
     """Only partner tokens (client credentials) may use /partner/v1, and only while the
     partner is registered and enabled: identity is asked on every request, so disabling a
     partner stops its unexpired tokens at once (embedded or Keycloak, client id = ``azp``)."""
@@ -44,7 +44,7 @@ def partner_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller
         raise Problem(403, "此接口只对合作机构开放，请使用合作机构的客户端凭据令牌。")
     ref = ipb.PartnerRef(client_id=caller.principal.client_id)
     try:
-        call(stub("identity", ipbg.PartnerServiceStub).ResolvePartner, ref, caller)
+        await call(stub("identity", ipbg.PartnerServiceStub).ResolvePartner, ref, caller)
     except Problem as p:
         if p.status == 401:
             p.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
@@ -80,13 +80,13 @@ class FinancingIn(BaseModel):
     response_model=model(pb.ListPartnerTalentsResponse),
     summary="已授权的认定科普人才（最少必要字段，分页）",
 )
-def partner_talents(
+async def partner_talents(
     caller: PartnerDep,
     page: Annotated[int, Query(ge=1, le=100000, title="页码")] = 1,
     page_size: Annotated[int, Query(ge=1, le=100, title="每页条数")] = 20,
 ) -> dict[str, Any]:
     require_scope(caller, READ_TALENTS)
-    res = call(
+    res = await call(
         stub("talent", pbg.TalentServiceStub).ListPartnerTalents,
         pb.ListPartnerTalentsRequest(page=page, page_size=page_size),
         caller,
@@ -100,7 +100,7 @@ def partner_talents(
     status_code=201,
     summary="回传融资结果（同一 Idempotency-Key 或同一结果重复提交时返回首次的记录）",
 )
-def post_financing(
+async def post_financing(
     body: FinancingIn,
     caller: PartnerDep,
     idempotency_key: Annotated[
@@ -122,7 +122,7 @@ def post_financing(
         decided_at=body.decided_at.isoformat(),
         idempotency_key=idempotency_key,
     )
-    return out(call(stub("talent", pbg.TalentServiceStub).RecordFinancing, request, caller))
+    return out(await call(stub("talent", pbg.TalentServiceStub).RecordFinancing, request, caller))
 
 
 PROJECTS_UNAVAILABLE = "重点项目库的合作机构接口暂未开通，请稍后再试。"
@@ -133,7 +133,7 @@ PROJECTS_UNAVAILABLE = "重点项目库的合作机构接口暂未开通，请�
     response_model=model(ppb.ListPartnerProjectsResponse),
     summary="已入库的重点项目（重点项目库开通后提供）",
 )
-def partner_projects(
+async def partner_projects(
     caller: PartnerDep,
     page: Annotated[int, Query(ge=1, le=100000, title="页码")] = 1,
     page_size: Annotated[int, Query(ge=1, le=100, title="每页条数")] = 20,
@@ -148,7 +148,7 @@ def partner_projects(
     except (ImportError, AttributeError):
         raise Problem(503, PROJECTS_UNAVAILABLE, headers={"Retry-After": "3600"}) from None
     try:
-        res = method(
+        res = await method(
             request_cls(page=page, page_size=page_size),
             timeout=5.0,
             metadata=metadata(caller.token),

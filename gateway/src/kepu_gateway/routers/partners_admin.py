@@ -41,7 +41,7 @@ PartnerScope = Literal["partner:talents:read", "partner:projects:read", "partner
 Event = Literal["talent.certified", "talent.revoked", "project.approved"]
 
 
-def staff_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+async def staff_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
     """Association staff only: a partner's token works on /partner/v1 alone."""
     if "partner" in caller.principal.roles:
         raise Problem(403, "合作机构的令牌只能访问 /partner/v1 接口。")
@@ -108,14 +108,14 @@ def credentials_out(res: ipb.PartnerCredentials) -> dict[str, Any]:
     status_code=201,
     summary="登记合作机构（返回一次性凭据）",
 )
-def register_partner(body: PartnerIn, caller: StaffDep) -> dict[str, Any]:
+async def register_partner(body: PartnerIn, caller: StaffDep) -> dict[str, Any]:
     request = ipb.RegisterPartnerRequest(
         name=body.name,
         scopes=list(dict.fromkeys(body.scopes)),
         webhook_url=body.webhook_url,
         events=list(dict.fromkeys(body.events)),
     )
-    return credentials_out(call(partners().RegisterPartner, request, caller))
+    return credentials_out(await call(partners().RegisterPartner, request, caller))
 
 
 @router.get(
@@ -123,8 +123,8 @@ def register_partner(body: PartnerIn, caller: StaffDep) -> dict[str, Any]:
     response_model=list_of(ipb.Partner),
     summary="本单位登记的合作机构（不含密钥）",
 )
-def list_partners(caller: StaffDep) -> list[dict[str, Any]]:
-    res = call(partners().ListPartners, ipb.ListPartnersRequest(), caller)
+async def list_partners(caller: StaffDep) -> list[dict[str, Any]]:
+    res = await call(partners().ListPartners, ipb.ListPartnersRequest(), caller)
     return [out(p) for p in res.partners]
 
 
@@ -133,8 +133,8 @@ def list_partners(caller: StaffDep) -> list[dict[str, Any]]:
     response_model=RotatedCredentials,
     summary="重置合作机构的客户端密钥",
 )
-def rotate_secret(client_id: str, caller: StaffDep) -> dict[str, Any]:
-    res = call(partners().RotatePartnerSecret, ipb.PartnerRef(client_id=client_id), caller)
+async def rotate_secret(client_id: str, caller: StaffDep) -> dict[str, Any]:
+    res = await call(partners().RotatePartnerSecret, ipb.PartnerRef(client_id=client_id), caller)
     body = credentials_out(res)
     body.pop("webhook_secret", None)
     return body
@@ -143,8 +143,8 @@ def rotate_secret(client_id: str, caller: StaffDep) -> dict[str, Any]:
 @router.delete(
     "/api/v1/partners/{client_id}", response_model=model(ipb.Partner), summary="停用合作机构"
 )
-def disable_partner(client_id: str, caller: StaffDep) -> dict[str, Any]:
-    return out(call(partners().DisablePartner, ipb.PartnerRef(client_id=client_id), caller))
+async def disable_partner(client_id: str, caller: StaffDep) -> dict[str, Any]:
+    return out(await call(partners().DisablePartner, ipb.PartnerRef(client_id=client_id), caller))
 
 
 @router.post(
@@ -153,8 +153,8 @@ def disable_partner(client_id: str, caller: StaffDep) -> dict[str, Any]:
     status_code=201,
     summary="登记个人信息授权（合作机构）",
 )
-def create_consent(talent_id: str, body: ConsentIn, caller: StaffDep) -> dict[str, Any]:
-    partner = call(
+async def create_consent(talent_id: str, body: ConsentIn, caller: StaffDep) -> dict[str, Any]:
+    partner = await call(
         partners().ResolvePartner, ipb.PartnerRef(client_id=body.partner_client_id), caller
     )
     request = cpb.CreateConsentRequest(
@@ -165,7 +165,7 @@ def create_consent(talent_id: str, body: ConsentIn, caller: StaffDep) -> dict[st
         purpose=body.purpose,
         expires_at=body.expires_at.isoformat(),
     )
-    return consent_out(call(talents().CreateConsent, request, caller), TALENT)
+    return consent_out(await call(talents().CreateConsent, request, caller), TALENT)
 
 
 Page = Annotated[int, Query(ge=1, le=100_000, title="页码")]
@@ -177,11 +177,11 @@ PageSize = Annotated[int, Query(ge=1, le=200, title="每页条数")]
     response_model=TalentConsents,
     summary="本单位及下级登记的个人信息授权（分页，最新的在前）",
 )
-def tenant_talent_consents(caller: StaffDep, page: Page = 1, page_size: PageSize = 20) -> Any:
+async def tenant_talent_consents(caller: StaffDep, page: Page = 1, page_size: PageSize = 20) -> Any:
     req = cpb.ListTenantConsentsRequest(
         subject_type=TALENT.type, limit=page_size, offset=(page - 1) * page_size
     )
-    return consents_out(call(talents().ListTenantConsents, req, caller), TALENT)
+    return consents_out(await call(talents().ListTenantConsents, req, caller), TALENT)
 
 
 @router.get(
@@ -189,11 +189,13 @@ def tenant_talent_consents(caller: StaffDep, page: Page = 1, page_size: PageSize
     response_model=ProjectConsents,
     summary="本单位及下级登记的项目信息授权（分页，最新的在前）",
 )
-def tenant_project_consents(caller: StaffDep, page: Page = 1, page_size: PageSize = 20) -> Any:
+async def tenant_project_consents(
+    caller: StaffDep, page: Page = 1, page_size: PageSize = 20
+) -> Any:
     req = cpb.ListTenantConsentsRequest(
         subject_type=PROJECT.type, limit=page_size, offset=(page - 1) * page_size
     )
-    res = call(stub("projects", ppbg.ProjectsServiceStub).ListTenantConsents, req, caller)
+    res = await call(stub("projects", ppbg.ProjectsServiceStub).ListTenantConsents, req, caller)
     return consents_out(res, PROJECT)
 
 
@@ -202,9 +204,9 @@ def tenant_project_consents(caller: StaffDep, page: Page = 1, page_size: PageSiz
     response_model=list[TalentConsent],  # type: ignore[valid-type]
     summary="个人信息授权记录",
 )
-def list_consents(talent_id: str, caller: StaffDep) -> list[dict[str, Any]]:
+async def list_consents(talent_id: str, caller: StaffDep) -> list[dict[str, Any]]:
     request = cpb.ListConsentsRequest(subject_type=TALENT.type, subject_id=talent_id)
-    res = call(talents().ListConsents, request, caller)
+    res = await call(talents().ListConsents, request, caller)
     return [consent_out(c, TALENT) for c in res.consents]
 
 
@@ -213,11 +215,11 @@ def list_consents(talent_id: str, caller: StaffDep) -> list[dict[str, Any]]:
     response_model=TalentConsent,
     summary="撤回个人信息授权",
 )
-def revoke_consent(talent_id: str, consent_id: str, caller: StaffDep) -> dict[str, Any]:
+async def revoke_consent(talent_id: str, consent_id: str, caller: StaffDep) -> dict[str, Any]:
     request = cpb.RevokeConsentRequest(
         subject_type=TALENT.type, subject_id=talent_id, consent_id=consent_id
     )
-    return consent_out(call(talents().RevokeConsent, request, caller), TALENT)
+    return consent_out(await call(talents().RevokeConsent, request, caller), TALENT)
 
 
 @router.get(
@@ -225,6 +227,6 @@ def revoke_consent(talent_id: str, consent_id: str, caller: StaffDep) -> dict[st
     response_model=list_of(tpb.FinancingOutcome),
     summary="合作机构回传的融资结果",
 )
-def list_financing(talent_id: str, caller: StaffDep) -> list[dict[str, Any]]:
-    res = call(talents().ListFinancing, tpb.ListFinancingRequest(talent_id=talent_id), caller)
+async def list_financing(talent_id: str, caller: StaffDep) -> list[dict[str, Any]]:
+    res = await call(talents().ListFinancing, tpb.ListFinancingRequest(talent_id=talent_id), caller)
     return [out(o) for o in res.outcomes]

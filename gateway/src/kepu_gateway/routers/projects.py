@@ -169,29 +169,29 @@ def _input(body: ProjectIn) -> pb.ProjectInput:
     response_model=model(pb.ListCallsResponse),
     summary="申报批次（上级发布的与本级及下级发布的）",
 )
-def list_calls(
+async def list_calls(
     caller: CallerDep,
     open: Annotated[bool, Query(description="只看未截止的")] = False,
     fileable: Annotated[bool, Query(description="只看本单位可以申报的（上级发布）")] = False,
 ) -> dict[str, Any]:
     req = pb.ListCallsRequest(open_only=open, fileable_only=fileable)
-    return _out(call(_svc().ListCalls, req, caller))
+    return _out(await call(_svc().ListCalls, req, caller))
 
 
 @router.post(
     "/api/v1/calls", response_model=model(pb.Call), status_code=201, summary="发布申报批次"
 )
-def open_call(body: CallIn, caller: CallerDep) -> dict[str, Any]:
+async def open_call(body: CallIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.OpenCallRequest(
         **body.model_dump(exclude={"criteria"}),
         criteria=[pb.Criterion(name=c.name, weight=c.weight) for c in body.criteria],
     )
-    return _out(call(_svc().OpenCall, req, caller))
+    return _out(await call(_svc().OpenCall, req, caller))
 
 
 @router.get("/api/v1/calls/{call_id}", response_model=model(pb.Call), summary="申报批次详情")
-def get_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().GetCall, pb.GetCallRequest(call_id=call_id), caller))
+async def get_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().GetCall, pb.GetCallRequest(call_id=call_id), caller))
 
 
 @router.post(
@@ -199,8 +199,8 @@ def get_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.Call),
     summary="截止申报（截止时间改为此刻）",
 )
-def close_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().CloseCall, pb.GetCallRequest(call_id=call_id), caller))
+async def close_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().CloseCall, pb.GetCallRequest(call_id=call_id), caller))
 
 
 @router.post(
@@ -209,7 +209,7 @@ def close_call(call_id: str, caller: CallerDep) -> dict[str, Any]:
     status_code=201,
     summary="录入专家评分（同一专家再次评分须注明更正并写明理由，留存历史）",
 )
-def record_scores(call_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, Any]:
+async def record_scores(call_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.RecordScoresRequest(
         call_id=call_id,
         project_id=body.project_id,
@@ -218,7 +218,7 @@ def record_scores(call_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, 
         correction=body.correction,
         reason=body.reason,
     )
-    return _out(call(_svc().RecordScores, req, caller))
+    return _out(await call(_svc().RecordScores, req, caller))
 
 
 @router.get(
@@ -226,8 +226,8 @@ def record_scores(call_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, 
     response_model=model(pb.Ranking),
     summary="专家评审排名（平均分、离散度）",
 )
-def ranking(call_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().GetRanking, pb.GetCallRequest(call_id=call_id), caller))
+async def ranking(call_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().GetRanking, pb.GetCallRequest(call_id=call_id), caller))
 
 
 @router.post(
@@ -235,11 +235,11 @@ def ranking(call_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.SelectProjectsResponse),
     summary="择优立项（按排名入库）",
 )
-def select(call_id: str, body: SelectIn, caller: CallerDep) -> dict[str, Any]:
+async def select(call_id: str, body: SelectIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.SelectProjectsRequest(
         call_id=call_id, top_n=body.top_n, reject_others=body.reject_others
     )
-    return _out(call(_svc().SelectProjects, req, caller, timeout=15.0))
+    return _out(await call(_svc().SelectProjects, req, caller, timeout=15.0))
 
 
 # ---------------------------------------------------------------- projects
@@ -250,7 +250,7 @@ def select(call_id: str, body: SelectIn, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.ListProjectsResponse),
     summary="项目列表（联系电话已脱敏）",
 )
-def list_projects(
+async def list_projects(
     caller: CallerDep,
     status: Annotated[str, Query(max_length=20, title="项目状态")] = "",
     call_id: Annotated[str, Query(max_length=64, title="申报批次")] = "",
@@ -275,7 +275,7 @@ def list_projects(
         limit=limit,
         offset=offset,
     )
-    return _out(call(_svc().ListProjects, req, caller))
+    return _out(await call(_svc().ListProjects, req, caller))
 
 
 @router.post(
@@ -284,9 +284,9 @@ def list_projects(
     status_code=201,
     summary="填报项目入库表（草稿）",
 )
-def create_project(body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
+async def create_project(body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.CreateProjectRequest(project=_input(body))
-    return _out(call(_svc().CreateProject, req, caller))
+    return _out(await call(_svc().CreateProject, req, caller))
 
 
 @router.get(
@@ -294,13 +294,13 @@ def create_project(body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.YearlyCountsResponse),
     summary="年度项目统计（立项、结项、按类别，含下级）",
 )
-def stats(
+async def stats(
     caller: CallerDep,
     year: Annotated[int, Query(ge=2000, le=2100, title="年度")],
     tenant_id: Annotated[str, Query(max_length=64, title="单位")] = "",
 ) -> dict[str, Any]:
     req = pb.YearlyCountsRequest(tenant_id=tenant_id, year=year)
-    return _out(call(_svc().YearlyCounts, req, caller))
+    return _out(await call(_svc().YearlyCounts, req, caller))
 
 
 @router.get(
@@ -308,11 +308,11 @@ def stats(
     response_model=model(pb.Project),
     summary="项目详情（reveal=true 查看完整联系电话并留痕）",
 )
-def get_project(
+async def get_project(
     project_id: str, caller: CallerDep, reveal: Annotated[bool, Query()] = False
 ) -> dict[str, Any]:
     req = pb.GetProjectRequest(project_id=project_id, reveal=reveal)
-    return _out(call(_svc().GetProject, req, caller))
+    return _out(await call(_svc().GetProject, req, caller))
 
 
 @router.put(
@@ -320,9 +320,9 @@ def get_project(
     response_model=model(pb.Project),
     summary="修改项目（草稿或已退回修改）",
 )
-def update_project(project_id: str, body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
+async def update_project(project_id: str, body: ProjectIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.UpdateProjectRequest(project_id=project_id, project=_input(body))
-    return _out(call(_svc().UpdateProject, req, caller))
+    return _out(await call(_svc().UpdateProject, req, caller))
 
 
 @router.post(
@@ -330,8 +330,8 @@ def update_project(project_id: str, body: ProjectIn, caller: CallerDep) -> dict[
     response_model=model(pb.Project),
     summary="向上级申报（退回修改后重新申报）",
 )
-def submit(project_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().SubmitProject, pb.ProjectRef(project_id=project_id), caller))
+async def submit(project_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().SubmitProject, pb.ProjectRef(project_id=project_id), caller))
 
 
 @router.post(
@@ -339,11 +339,11 @@ def submit(project_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.Project),
     summary="逐级审核意见（通过/不通过/退回修改）",
 )
-def review(project_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
+async def review(project_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.ReviewProjectRequest(
         project_id=project_id, decision=body.decision, opinion=body.opinion
     )
-    return _out(call(_svc().ReviewProject, req, caller))
+    return _out(await call(_svc().ReviewProject, req, caller))
 
 
 @router.post(
@@ -351,19 +351,19 @@ def review(project_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]
     response_model=model(pb.Project),
     summary="报送实施进展",
 )
-def progress(project_id: str, body: ProgressIn, caller: CallerDep) -> dict[str, Any]:
+async def progress(project_id: str, body: ProgressIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.ReportProgressRequest(
         project_id=project_id, content=body.content, percent=body.percent
     )
-    return _out(call(_svc().ReportProgress, req, caller))
+    return _out(await call(_svc().ReportProgress, req, caller))
 
 
 @router.post(
     "/api/v1/projects/{project_id}/complete", response_model=model(pb.Project), summary="申请结项"
 )
-def complete(project_id: str, body: CompleteIn, caller: CallerDep) -> dict[str, Any]:
+async def complete(project_id: str, body: CompleteIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.CompleteProjectRequest(project_id=project_id, summary=body.summary)
-    return _out(call(_svc().CompleteProject, req, caller))
+    return _out(await call(_svc().CompleteProject, req, caller))
 
 
 @router.post(
@@ -371,9 +371,9 @@ def complete(project_id: str, body: CompleteIn, caller: CallerDep) -> dict[str, 
     response_model=model(pb.Project),
     summary="项目考核（得分与等次）",
 )
-def evaluate(project_id: str, body: EvaluateIn, caller: CallerDep) -> dict[str, Any]:
+async def evaluate(project_id: str, body: EvaluateIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.EvaluateProjectRequest(project_id=project_id, score=body.score, comment=body.comment)
-    return _out(call(_svc().EvaluateProject, req, caller))
+    return _out(await call(_svc().EvaluateProject, req, caller))
 
 
 @router.post(
@@ -381,9 +381,9 @@ def evaluate(project_id: str, body: EvaluateIn, caller: CallerDep) -> dict[str, 
     response_model=model(pb.Project),
     summary="推荐参评科普成果奖",
 )
-def award(project_id: str, body: AwardIn, caller: CallerDep) -> dict[str, Any]:
+async def award(project_id: str, body: AwardIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.FlagAwardRequest(project_id=project_id, recommended=body.recommended)
-    return _out(call(_svc().FlagAward, req, caller))
+    return _out(await call(_svc().FlagAward, req, caller))
 
 
 # ---------------------------------------------------------------- partner consents (银会合作)
@@ -395,8 +395,8 @@ def award(project_id: str, body: AwardIn, caller: CallerDep) -> dict[str, Any]:
     status_code=201,
     summary="登记项目信息授权（合作机构，银会合作）",
 )
-def create_consent(project_id: str, body: ConsentIn, caller: StaffDep) -> dict[str, Any]:
-    partner = call(
+async def create_consent(project_id: str, body: ConsentIn, caller: StaffDep) -> dict[str, Any]:
+    partner = await call(
         partners().ResolvePartner, ipb.PartnerRef(client_id=body.partner_client_id), caller
     )
     req = cpb.CreateConsentRequest(
@@ -407,7 +407,7 @@ def create_consent(project_id: str, body: ConsentIn, caller: StaffDep) -> dict[s
         purpose=body.purpose,
         expires_at=body.expires_at.isoformat(),
     )
-    return consent_out(call(_svc().CreateConsent, req, caller), PROJECT)
+    return consent_out(await call(_svc().CreateConsent, req, caller), PROJECT)
 
 
 @router.get(
@@ -415,9 +415,9 @@ def create_consent(project_id: str, body: ConsentIn, caller: StaffDep) -> dict[s
     response_model=list[ProjectConsent],  # type: ignore[valid-type]
     summary="项目信息授权记录",
 )
-def list_consents(project_id: str, caller: StaffDep) -> list[dict[str, Any]]:
+async def list_consents(project_id: str, caller: StaffDep) -> list[dict[str, Any]]:
     req = cpb.ListConsentsRequest(subject_type=PROJECT.type, subject_id=project_id)
-    res = call(_svc().ListConsents, req, caller)
+    res = await call(_svc().ListConsents, req, caller)
     return [consent_out(c, PROJECT) for c in res.consents]
 
 
@@ -426,8 +426,8 @@ def list_consents(project_id: str, caller: StaffDep) -> list[dict[str, Any]]:
     response_model=ProjectConsent,
     summary="撤回项目信息授权",
 )
-def revoke_consent(project_id: str, consent_id: str, caller: StaffDep) -> dict[str, Any]:
+async def revoke_consent(project_id: str, consent_id: str, caller: StaffDep) -> dict[str, Any]:
     req = cpb.RevokeConsentRequest(
         subject_type=PROJECT.type, subject_id=project_id, consent_id=consent_id
     )
-    return consent_out(call(_svc().RevokeConsent, req, caller), PROJECT)
+    return consent_out(await call(_svc().RevokeConsent, req, caller), PROJECT)

@@ -111,8 +111,8 @@ def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
     response_model=_model(pb.ListReportTypesResponse),
     summary="可用的报告类型",
 )
-def list_types(caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().ListReportTypes, pb.ListReportTypesRequest(), caller))
+async def list_types(caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().ListReportTypes, pb.ListReportTypesRequest(), caller))
 
 
 @router.post(
@@ -121,7 +121,7 @@ def list_types(caller: CallerDep) -> dict[str, Any]:
     status_code=201,
     summary="为下级定义报告类型",
 )
-def define_type(body: ReportTypeIn, caller: CallerDep) -> dict[str, Any]:
+async def define_type(body: ReportTypeIn, caller: CallerDep) -> dict[str, Any]:
     t = pb.ReportType(
         code=body.code,
         name=body.name,
@@ -132,7 +132,7 @@ def define_type(body: ReportTypeIn, caller: CallerDep) -> dict[str, Any]:
             for k, r in body.due_rules.items()
         ],
     )
-    return _out(call(_svc().DefineReportType, pb.DefineReportTypeRequest(type=t), caller))
+    return _out(await call(_svc().DefineReportType, pb.DefineReportTypeRequest(type=t), caller))
 
 
 @router.get(
@@ -140,22 +140,24 @@ def define_type(body: ReportTypeIn, caller: CallerDep) -> dict[str, Any]:
     response_model=_model(pb.Report),
     summary="本单位（或下级）的报告，未填时预填",
 )
-def get_report(
+async def get_report(
     type_code: str,
     period: str,
     caller: CallerDep,
     tenant_id: Annotated[str, Query(max_length=64, description="下级单位编号（只读查看）")] = "",
 ) -> dict[str, Any]:
     req = pb.GetReportRequest(type_code=type_code, period=period, tenant_id=tenant_id)
-    return _out(call(_svc().GetReport, req, caller))
+    return _out(await call(_svc().GetReport, req, caller))
 
 
 @router.put(
     "/api/v1/reports/{type_code}/{period}", response_model=_model(pb.Report), summary="保存报告草稿"
 )
-def save_draft(type_code: str, period: str, body: ValuesIn, caller: CallerDep) -> dict[str, Any]:
+async def save_draft(
+    type_code: str, period: str, body: ValuesIn, caller: CallerDep
+) -> dict[str, Any]:
     req = pb.SaveDraftRequest(type_code=type_code, period=period, values=_struct(body.values))
-    return _out(call(_svc().SaveDraft, req, caller))
+    return _out(await call(_svc().SaveDraft, req, caller))
 
 
 @router.post(
@@ -163,13 +165,13 @@ def save_draft(type_code: str, period: str, body: ValuesIn, caller: CallerDep) -
     response_model=_model(pb.Report),
     summary="提交报告",
 )
-def submit(
+async def submit(
     type_code: str, period: str, caller: CallerDep, body: SubmitIn | None = None
 ) -> dict[str, Any]:
     req = pb.SubmitRequest(type_code=type_code, period=period)
     if body is not None and body.values:
         req.values.CopyFrom(_struct(body.values))
-    return _out(call(_svc().Submit, req, caller))
+    return _out(await call(_svc().Submit, req, caller))
 
 
 @router.get(
@@ -177,9 +179,9 @@ def submit(
     response_model=_model(pb.ChildrenOverviewResponse),
     summary="下级报送情况：状态、报送率、及时率、全辖区合计、逾期单位",
 )
-def children(type_code: str, period: str, caller: CallerDep) -> dict[str, Any]:
+async def children(type_code: str, period: str, caller: CallerDep) -> dict[str, Any]:
     req = pb.ChildrenRequest(type_code=type_code, period=period)
-    return _out(call(_svc().ChildrenOverview, req, caller, timeout=15.0))
+    return _out(await call(_svc().ChildrenOverview, req, caller, timeout=15.0))
 
 
 @router.post(
@@ -187,13 +189,13 @@ def children(type_code: str, period: str, caller: CallerDep) -> dict[str, Any]:
     response_model=_model(pb.Report),
     summary="退回下级报告",
 )
-def return_report(
+async def return_report(
     type_code: str, period: str, tenant_id: str, body: ReturnIn, caller: CallerDep
 ) -> dict[str, Any]:
     req = pb.ReviewRequest(
         type_code=type_code, period=period, tenant_id=tenant_id, reason=body.reason
     )
-    return _out(call(_svc().ReturnReport, req, caller))
+    return _out(await call(_svc().ReturnReport, req, caller))
 
 
 @router.post(
@@ -201,9 +203,11 @@ def return_report(
     response_model=_model(pb.Report),
     summary="接收下级报告",
 )
-def accept_report(type_code: str, period: str, tenant_id: str, caller: CallerDep) -> dict[str, Any]:
+async def accept_report(
+    type_code: str, period: str, tenant_id: str, caller: CallerDep
+) -> dict[str, Any]:
     req = pb.ReviewRequest(type_code=type_code, period=period, tenant_id=tenant_id)
-    return _out(call(_svc().AcceptReport, req, caller))
+    return _out(await call(_svc().AcceptReport, req, caller))
 
 
 @router.get(
@@ -218,9 +222,9 @@ def accept_report(type_code: str, period: str, tenant_id: str, caller: CallerDep
         }
     },
 )
-def brief_docx(type_code: str, period: str, caller: CallerDep) -> Response:
+async def brief_docx(type_code: str, period: str, caller: CallerDep) -> Response:
     req = pb.RenderDocumentRequest(type_code=type_code, period=period)
-    doc = call(_svc().RenderDocument, req, caller, timeout=30.0)
+    doc = await call(_svc().RenderDocument, req, caller, timeout=30.0)
     return Response(
         content=doc.content,
         media_type=doc.media_type,
@@ -231,7 +235,7 @@ def brief_docx(type_code: str, period: str, caller: CallerDep) -> Response:
 @router.get(
     "/api/v1/activities", response_model=_model(pb.ListActivitiesResponse), summary="科普活动列表"
 )
-def list_activities(
+async def list_activities(
     caller: CallerDep,
     period: Annotated[str, Query(max_length=10, description="如 2026-10、2026Q3、2026")] = "",
     subtree: bool = False,
@@ -243,7 +247,7 @@ def list_activities(
     # ``total``: how many match in all.
     size, skip = (limit, 0) if page is None else (page_size, (page - 1) * page_size)
     req = pb.ListActivitiesRequest(period=period, subtree=subtree, limit=size, offset=skip)
-    return _out(call(_svc().ListActivities, req, caller))
+    return _out(await call(_svc().ListActivities, req, caller))
 
 
 @router.post(
@@ -252,11 +256,11 @@ def list_activities(
     status_code=201,
     summary="登记科普活动",
 )
-def create_activity(body: ActivityIn, caller: CallerDep) -> dict[str, Any]:
+async def create_activity(body: ActivityIn, caller: CallerDep) -> dict[str, Any]:
     if not -(2**62) < body.participants < 2**62:
         raise Problem(422, "参与人数超出范围。")
     req = pb.CreateActivityRequest(activity=pb.Activity(**body.model_dump()))
-    return _out(call(_svc().CreateActivity, req, caller))
+    return _out(await call(_svc().CreateActivity, req, caller))
 
 
 @router.get(
@@ -264,13 +268,13 @@ def create_activity(body: ActivityIn, caller: CallerDep) -> dict[str, Any]:
     response_model=_model(pb.ListNotificationsResponse),
     summary="站内提醒（报送提醒、逾期通知、督办）",
 )
-def notifications(
+async def notifications(
     caller: CallerDep,
     unread_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     req = pb.ListNotificationsRequest(unread_only=unread_only, limit=limit)
-    return _out(call(_svc().ListNotifications, req, caller))
+    return _out(await call(_svc().ListNotifications, req, caller))
 
 
 @router.post(
@@ -278,9 +282,9 @@ def notifications(
     response_model=_model(pb.Notification),
     summary="标记提醒为已读",
 )
-def mark_read(notification_id: str, caller: CallerDep) -> dict[str, Any]:
+async def mark_read(notification_id: str, caller: CallerDep) -> dict[str, Any]:
     req = pb.MarkNotificationReadRequest(id=notification_id)
-    return _out(call(_svc().MarkNotificationRead, req, caller))
+    return _out(await call(_svc().MarkNotificationRead, req, caller))
 
 
 @router.put(
@@ -288,5 +292,7 @@ def mark_read(notification_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=_model(pb.SetContactEmailResponse),
     summary="设置接收报送提醒的单位邮箱",
 )
-def set_contact(body: ContactIn, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().SetContactEmail, pb.SetContactEmailRequest(email=body.email), caller))
+async def set_contact(body: ContactIn, caller: CallerDep) -> dict[str, Any]:
+    return _out(
+        await call(_svc().SetContactEmail, pb.SetContactEmailRequest(email=body.email), caller)
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from kepu.projects.v1 import resources_pb2 as pb
 from kepu.projects.v1 import resources_pb2_grpc as pbg
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,7 +61,7 @@ def _input(body: ResourceIn) -> pb.ResourceInput:
     response_model=model(pb.ListResourcesResponse, numbers=True),
     summary="科普资源（本辖区的，或 shared=true 时共享给本单位的已发布资源）",
 )
-def list_resources(
+async def list_resources(
     caller: CallerDep,
     shared: bool = False,
     kind: Kind | None = None,
@@ -76,7 +75,7 @@ def list_resources(
         shared=shared, kind=kind or "", theme=theme, status=status or "", q=q, limit=limit,
         offset=offset,
     )  # fmt: skip
-    return as_dict(call(_svc().ListResources, req, caller), numbers=True)
+    return as_dict(await call(_svc().ListResources, req, caller), numbers=True)
 
 
 @router.post(
@@ -85,8 +84,8 @@ def list_resources(
     status_code=201,
     summary="登记科普资源（草稿）",
 )
-def create_resource(body: ResourceIn, caller: CallerDep) -> dict[str, Any]:
-    return as_dict(call(_svc().CreateResource, _input(body), caller), numbers=True)
+async def create_resource(body: ResourceIn, caller: CallerDep) -> dict[str, Any]:
+    return as_dict(await call(_svc().CreateResource, _input(body), caller), numbers=True)
 
 
 @router.get(
@@ -94,13 +93,13 @@ def create_resource(body: ResourceIn, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.ResourceCountResponse, numbers=True),
     summary="年度科普资源开发数（本级及各下级，逐级汇总，对照全省每年1000项）",
 )
-def yearly_count(
+async def yearly_count(
     caller: CallerDep,
     year: Annotated[int, Query(ge=2000, le=2100)],
     tenant_id: Annotated[str, Query(max_length=40)] = "",
 ) -> dict[str, Any]:
     req = pb.ResourceCountRequest(tenant_id=tenant_id, year=year)
-    return as_dict(call(_svc().YearlyCount, req, caller), numbers=True)
+    return as_dict(await call(_svc().YearlyCount, req, caller), numbers=True)
 
 
 @router.get(
@@ -108,9 +107,9 @@ def yearly_count(
     response_model=model(pb.Resource, numbers=True),
     summary="科普资源详情",
 )
-def get_resource(resource_id: str, caller: CallerDep) -> dict[str, Any]:
+async def get_resource(resource_id: str, caller: CallerDep) -> dict[str, Any]:
     req = pb.ResourceRequest(resource_id=resource_id)
-    return as_dict(call(_svc().GetResource, req, caller), numbers=True)
+    return as_dict(await call(_svc().GetResource, req, caller), numbers=True)
 
 
 @router.put(
@@ -118,9 +117,9 @@ def get_resource(resource_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.Resource, numbers=True),
     summary="修改科普资源（草稿或已退回）",
 )
-def update_resource(resource_id: str, body: ResourceIn, caller: CallerDep) -> dict[str, Any]:
+async def update_resource(resource_id: str, body: ResourceIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.UpdateResourceRequest(resource_id=resource_id, resource=_input(body))
-    return as_dict(call(_svc().UpdateResource, req, caller), numbers=True)
+    return as_dict(await call(_svc().UpdateResource, req, caller), numbers=True)
 
 
 @router.post(
@@ -139,7 +138,7 @@ async def upload_file(
     req = pb.UploadResourceFileRequest(
         resource_id=resource_id, filename=file.filename or "", content=content
     )
-    msg = await run_in_threadpool(call, _svc().UploadFile, req, caller, 120.0)
+    msg = await call(_svc().UploadFile, req, caller, 120.0)
     return as_dict(msg, numbers=True)
 
 
@@ -148,9 +147,9 @@ async def upload_file(
     summary="下载资源文件（已发布的资源计入下载次数）",
     **download(ANY_FILE, description="资源文件"),
 )
-def download_file(resource_id: str, file_id: str, caller: CallerDep) -> Response:
+async def download_file(resource_id: str, file_id: str, caller: CallerDep) -> Response:
     req = pb.ResourceFileRequest(resource_id=resource_id, file_id=file_id)
-    return file_response(call(_svc().DownloadFile, req, caller, 120.0))
+    return file_response(await call(_svc().DownloadFile, req, caller, 120.0))
 
 
 @router.post(
@@ -158,9 +157,9 @@ def download_file(resource_id: str, file_id: str, caller: CallerDep) -> Response
     response_model=model(pb.Resource, numbers=True),
     summary="提交上级审核",
 )
-def submit(resource_id: str, caller: CallerDep) -> dict[str, Any]:
+async def submit(resource_id: str, caller: CallerDep) -> dict[str, Any]:
     req = pb.ResourceRequest(resource_id=resource_id)
-    return as_dict(call(_svc().Submit, req, caller), numbers=True)
+    return as_dict(await call(_svc().Submit, req, caller), numbers=True)
 
 
 @router.post(
@@ -168,6 +167,6 @@ def submit(resource_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.Resource, numbers=True),
     summary="上级审核：通过并发布，或退回修改（须填写原因）",
 )
-def review(resource_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
+async def review(resource_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.ReviewResourceRequest(resource_id=resource_id, **body.model_dump())
-    return as_dict(call(_svc().Review, req, caller), numbers=True)
+    return as_dict(await call(_svc().Review, req, caller), numbers=True)

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 import grpc
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from kepu.assessment.v1 import assessment_pb2 as apb
 from kepu.assessment.v1 import assessment_pb2_grpc as apbg
@@ -52,10 +51,10 @@ def _subject_error(message: str) -> Problem:
     return Problem(422, message, errors=[{"field": "subject_id", "message": message}])
 
 
-def _check_talent(caller: Caller, req: pb.AddShowcaseItemRequest) -> None:
+async def _check_talent(caller: Caller, req: pb.AddShowcaseItemRequest) -> None:
     """A talent as the caller sees it: certified, its name and 工作单位 (nothing else)."""
     try:
-        t = call(stub("talent", tpbg.TalentServiceStub).GetTalent,
+        t = await call(stub("talent", tpbg.TalentServiceStub).GetTalent,
                  tpb.GetTalentRequest(id=req.subject_id), caller)  # fmt: skip
     except Problem as exc:
         if exc.status in (400, 404, 422):
@@ -66,11 +65,11 @@ def _check_talent(caller: Caller, req: pb.AddShowcaseItemRequest) -> None:
     req.subject_published = t.status == "certified"
 
 
-def _check_activity(caller: Caller, req: pb.AddShowcaseItemRequest, year: int) -> None:
+async def _check_activity(caller: Caller, req: pb.AddShowcaseItemRequest, year: int) -> None:
     """An activity of the scheme's year that the caller can see (its own or its subtree's)."""
     svc = stub("reporting", rpbg.ReportingServiceStub)
     for page in range(40):  # 500 a page: a province's year of activities at most
-        res = call(svc.ListActivities,
+        res = await call(svc.ListActivities,
                    rpb.ListActivitiesRequest(period=str(year), subtree=True, limit=500,
                                              offset=page * 500), caller)  # fmt: skip
         for a in res.activities:
@@ -83,10 +82,10 @@ def _check_activity(caller: Caller, req: pb.AddShowcaseItemRequest, year: int) -
     raise _subject_error(f"未找到该科普活动（须为{year}年本单位或下级单位的活动）。")
 
 
-def _check_resource(caller: Caller, req: pb.AddShowcaseItemRequest) -> None:
+async def _check_resource(caller: Caller, req: pb.AddShowcaseItemRequest) -> None:
     """A work of the 科普资源库 as the caller sees it: published, its title and owner."""
     try:
-        r = call(stub("projects", rspbg.ResourceServiceStub).GetResource,
+        r = await call(stub("projects", rspbg.ResourceServiceStub).GetResource,
                  rspb.ResourceRequest(resource_id=req.subject_id), caller)  # fmt: skip
     except Problem as exc:
         if exc.status in (400, 403, 404, 422):
@@ -133,20 +132,17 @@ async def add_item(
     )  # fmt: skip
     if kind in ("talent", "activity", "resource"):
         # whose selection it is first: another unit meets 403/404, not a finding about the subject
-        await run_in_threadpool(
-            call, _svc().ListItems, pb.ShowcaseSchemeRequest(scheme_id=scheme_id), caller
-        )
+        await call(_svc().ListItems, pb.ShowcaseSchemeRequest(scheme_id=scheme_id), caller)
     if kind == "talent":
-        await run_in_threadpool(_check_talent, caller, req)
+        await _check_talent(caller, req)
     elif kind == "activity":
-        scheme = await run_in_threadpool(
-            call, stub("assessment", apbg.AssessmentServiceStub).GetScheme,
+        scheme = await call(stub("assessment", apbg.AssessmentServiceStub).GetScheme,
             apb.SchemeRequest(scheme_id=scheme_id), caller,
         )  # fmt: skip
-        await run_in_threadpool(_check_activity, caller, req, scheme.year)
+        await _check_activity(caller, req, scheme.year)
     elif kind == "resource":
-        await run_in_threadpool(_check_resource, caller, req)
-    return as_dict(await run_in_threadpool(call, _svc().AddItem, req, caller, 30.0))
+        await _check_resource(caller, req)
+    return as_dict(await call(_svc().AddItem, req, caller, 30.0))
 
 
 @router.get(
@@ -154,8 +150,10 @@ async def add_item(
     response_model=model(pb.ShowcaseItemsResponse),
     summary="先进典型名单（含未发布的）",
 )
-def list_items(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
-    return as_dict(call(_svc().ListItems, pb.ShowcaseSchemeRequest(scheme_id=scheme_id), caller))
+async def list_items(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
+    return as_dict(
+        await call(_svc().ListItems, pb.ShowcaseSchemeRequest(scheme_id=scheme_id), caller)
+    )
 
 
 @router.delete(
@@ -163,9 +161,9 @@ def list_items(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.ShowcaseItemsResponse),
     summary="移出先进典型名单（已发布的同时从公开页面撤下）",
 )
-def remove_item(scheme_id: str, item_id: str, caller: CallerDep) -> dict[str, Any]:
+async def remove_item(scheme_id: str, item_id: str, caller: CallerDep) -> dict[str, Any]:
     req = pb.ShowcaseItemRequest(scheme_id=scheme_id, item_id=item_id)
-    return as_dict(call(_svc().RemoveItem, req, caller))
+    return as_dict(await call(_svc().RemoveItem, req, caller))
 
 
 @router.post(
@@ -173,16 +171,18 @@ def remove_item(scheme_id: str, item_id: str, caller: CallerDep) -> dict[str, An
     response_model=model(pb.ShowcaseItemsResponse),
     summary="发布先进典型（在公开的先进典型巡礼页面展示）",
 )
-def publish(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
-    return as_dict(call(_svc().Publish, pb.ShowcaseSchemeRequest(scheme_id=scheme_id), caller))
+async def publish(scheme_id: str, caller: CallerDep) -> dict[str, Any]:
+    return as_dict(
+        await call(_svc().Publish, pb.ShowcaseSchemeRequest(scheme_id=scheme_id), caller)
+    )
 
 
 # ---------------------------------------------------------------- public, without sign-in
 
 
-def _public(year: int) -> pb.PublicShowcaseResponse:
+async def _public(year: int) -> pb.PublicShowcaseResponse:
     try:
-        return _svc().ListPublic(pb.PublicShowcaseRequest(year=year), timeout=5.0)
+        return await _svc().ListPublic(pb.PublicShowcaseRequest(year=year), timeout=5.0)
     except grpc.RpcError as err:
         raise from_grpc(err) from None
 
@@ -206,31 +206,31 @@ def _cached(request: Request, etag: str, make: Any) -> Response:
     response_model=model(pb.PublicShowcaseResponse),
     summary="先进典型巡礼（公开，无需登录）",
 )
-def public_json(
+async def public_json(
     request: Request, year: Annotated[int, Query(ge=0, le=2100, title="年度，0为全部")] = 0
 ) -> Response:
-    data = _public(year)
+    data = await _public(year)
     return _cached(request, f'"j{year}-{data.version}"', lambda: JSONResponse(as_dict(data)))
 
 
 @router.get("/showcase", include_in_schema=False, response_class=HTMLResponse)
-def page(request: Request) -> Response:
-    data = _public(0)
+async def page(request: Request) -> Response:
+    data = await _public(0)
     return _cached(request, f'"h0-{data.version}"', lambda: HTMLResponse(render(data, 0)))
 
 
 @router.get("/showcase/{year}", include_in_schema=False, response_class=HTMLResponse)
-def page_of_year(request: Request, year: Annotated[int, Path(ge=2000, le=2100)]) -> Response:
-    data = _public(year)
+async def page_of_year(request: Request, year: Annotated[int, Path(ge=2000, le=2100)]) -> Response:
+    data = await _public(year)
     if not data.items:
         raise Problem(404, f"{year}年尚未发布先进典型。")
     return _cached(request, f'"h{year}-{data.version}"', lambda: HTMLResponse(render(data, year)))
 
 
 @router.get("/showcase/photos/{item_id}", include_in_schema=False)
-def photo(request: Request, item_id: Annotated[str, Path(max_length=40)]) -> Response:
+async def photo(request: Request, item_id: Annotated[str, Path(max_length=40)]) -> Response:
     try:
-        p = _svc().GetPhoto(pb.PhotoRequest(item_id=item_id), timeout=10.0)
+        p = await _svc().GetPhoto(pb.PhotoRequest(item_id=item_id), timeout=10.0)
     except grpc.RpcError as err:
         raise from_grpc(err) from None
     return _cached(

@@ -10,7 +10,6 @@ from kepu.talent.v1 import talent_pb2 as pb
 from kepu.talent.v1 import talent_pb2_grpc as pbg
 from kepu_talent import fields
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from starlette.concurrency import run_in_threadpool
 
 from ..deps import Caller, current_caller
 from ..files import ANY_FILE, DOCX, XLSX, download, file_response, read_upload
@@ -103,7 +102,7 @@ def talents() -> pbg.TalentServiceStub:
     response_model=model(pb.ListTalentsResponse),
     summary="检索科普人才（姓名、专长、类别、地区、状态，分页）",
 )
-def list_talents(
+async def list_talents(
     caller: CallerDep,
     q: Annotated[str, Query(max_length=50, description="姓名或工作单位")] = "",
     specialty: Annotated[str, Query(max_length=50, title="科普专长")] = "",
@@ -122,7 +121,7 @@ def list_talents(
         page=page,
         page_size=page_size,
     )
-    return out(call(talents().ListTalents, request, caller))
+    return out(await call(talents().ListTalents, request, caller))
 
 
 @router.post(
@@ -131,10 +130,10 @@ def list_talents(
     status_code=201,
     summary="录入科普人才（推荐表）",
 )
-def create_talent(body: TalentCreate, caller: CallerDep) -> dict[str, Any]:
+async def create_talent(body: TalentCreate, caller: CallerDep) -> dict[str, Any]:
     fields = body.model_dump(exclude={"tenant_id"})
     request = pb.CreateTalentRequest(fields=pb.TalentInput(**fields), tenant_id=body.tenant_id)
-    return out(call(talents().CreateTalent, request, caller))
+    return out(await call(talents().CreateTalent, request, caller))
 
 
 @router.get(
@@ -142,8 +141,8 @@ def create_talent(body: TalentCreate, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.StatsResponse),
     summary="人才指标完成情况（本单位及各下级）",
 )
-def stats(caller: CallerDep) -> dict[str, Any]:
-    return out(call(talents().GetStats, pb.StatsRequest(), caller))
+async def stats(caller: CallerDep) -> dict[str, Any]:
+    return out(await call(talents().GetStats, pb.StatsRequest(), caller))
 
 
 @router.put(
@@ -151,9 +150,9 @@ def stats(caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.TenantQuota),
     summary="调整下级单位的人才指标",
 )
-def set_quota(tenant_id: str, body: QuotaIn, caller: CallerDep) -> dict[str, Any]:
+async def set_quota(tenant_id: str, body: QuotaIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.SetQuotaRequest(tenant_id=tenant_id, quota=body.quota)
-    return out(call(talents().SetQuota, request, caller))
+    return out(await call(talents().SetQuota, request, caller))
 
 
 @router.post(
@@ -183,7 +182,7 @@ async def import_talents(
     request = pb.ImportRequest(
         content=content, filename=file.filename or "", mode=mode, tenant_id=tenant_id, wait=wait
     )
-    job = await run_in_threadpool(call, talents().StartImport, request, caller, 120.0)
+    job = await call(talents().StartImport, request, caller, 120.0)
     if not wait:
         response.status_code = 202
         response.headers["Location"] = f"/api/v1/talents/imports/{job.id}"
@@ -218,8 +217,8 @@ def import_failed(job: pb.ImportJob) -> Problem:
     response_model=model(pb.ImportJob),
     summary="导入进度与逐行错误",
 )
-def get_import(import_id: str, caller: CallerDep) -> dict[str, Any]:
-    return out(call(talents().GetImport, pb.GetImportRequest(id=import_id), caller))
+async def get_import(import_id: str, caller: CallerDep) -> dict[str, Any]:
+    return out(await call(talents().GetImport, pb.GetImportRequest(id=import_id), caller))
 
 
 @router.get(
@@ -227,7 +226,7 @@ def get_import(import_id: str, caller: CallerDep) -> dict[str, Any]:
     summary="导出汇总表（xlsx）",
     **download(XLSX),
 )
-def export(
+async def export(
     caller: CallerDep,
     tenant_id: Annotated[str, Query(max_length=40)] = "",
     layout: Literal["county", "society"] | None = None,
@@ -237,7 +236,7 @@ def export(
     request = pb.ExportRequest(
         tenant_id=tenant_id, layout=layout or "", status=status or "", reveal=reveal
     )
-    return file_response(call(talents().Export, request, caller, timeout=60.0))
+    return file_response(await call(talents().Export, request, caller, timeout=60.0))
 
 
 @router.get(
@@ -245,13 +244,13 @@ def export(
     summary="下载导入模板（空白汇总表 xlsx，附表4/附表5）",
     **download(XLSX),
 )
-def import_template(
+async def import_template(
     caller: CallerDep,
     tenant_id: Annotated[str, Query(max_length=40)] = "",
     layout: Literal["county", "society"] | None = None,
 ) -> Response:
     request = pb.ExportRequest(tenant_id=tenant_id, layout=layout or "", template=True)
-    return file_response(call(talents().Export, request, caller, timeout=30.0))
+    return file_response(await call(talents().Export, request, caller, timeout=30.0))
 
 
 @router.post(
@@ -259,9 +258,9 @@ def import_template(
     response_model=model(pb.BulkReviewResponse),
     summary="批量审核（逐条返回结果）",
 )
-def bulk_review(body: BulkReviewIn, caller: CallerDep) -> dict[str, Any]:
+async def bulk_review(body: BulkReviewIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.BulkReviewRequest(ids=body.ids, decision=body.decision, opinion=body.opinion)
-    return out(call(talents().BulkReview, request, caller, timeout=30.0))
+    return out(await call(talents().BulkReview, request, caller, timeout=30.0))
 
 
 @router.get(
@@ -269,14 +268,16 @@ def bulk_review(body: BulkReviewIn, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.Talent),
     summary="人才详情（reveal=true 查看完整个人信息，留痕）",
 )
-def get_talent(talent_id: str, caller: CallerDep, reveal: bool = False) -> dict[str, Any]:
-    return out(call(talents().GetTalent, pb.GetTalentRequest(id=talent_id, reveal=reveal), caller))
+async def get_talent(talent_id: str, caller: CallerDep, reveal: bool = False) -> dict[str, Any]:
+    return out(
+        await call(talents().GetTalent, pb.GetTalentRequest(id=talent_id, reveal=reveal), caller)
+    )
 
 
 @router.put("/api/v1/talents/{talent_id}", response_model=model(pb.Talent), summary="修改草稿")
-def update_talent(talent_id: str, body: TalentIn, caller: CallerDep) -> dict[str, Any]:
+async def update_talent(talent_id: str, body: TalentIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.UpdateTalentRequest(id=talent_id, fields=pb.TalentInput(**body.model_dump()))
-    return out(call(talents().UpdateTalent, request, caller))
+    return out(await call(talents().UpdateTalent, request, caller))
 
 
 @router.post(
@@ -284,9 +285,9 @@ def update_talent(talent_id: str, body: TalentIn, caller: CallerDep) -> dict[str
     response_model=model(pb.Talent),
     summary="县（市、区）科协或学会推荐",
 )
-def recommend(talent_id: str, body: OpinionIn, caller: CallerDep) -> dict[str, Any]:
+async def recommend(talent_id: str, body: OpinionIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.RecommendRequest(id=talent_id, opinion=body.opinion)
-    return out(call(talents().Recommend, request, caller))
+    return out(await call(talents().Recommend, request, caller))
 
 
 @router.post(
@@ -294,21 +295,21 @@ def recommend(talent_id: str, body: OpinionIn, caller: CallerDep) -> dict[str, A
     response_model=model(pb.Talent),
     summary="市级意见或省级资格审核",
 )
-def review(talent_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
+async def review(talent_id: str, body: ReviewIn, caller: CallerDep) -> dict[str, Any]:
     request = pb.ReviewRequest(id=talent_id, decision=body.decision, opinion=body.opinion)
-    return out(call(talents().Review, request, caller))
+    return out(await call(talents().Review, request, caller))
 
 
-def _lifecycle(action: str, talent_id: str, body: ReasonIn, caller: Caller) -> dict[str, Any]:
+async def _lifecycle(action: str, talent_id: str, body: ReasonIn, caller: Caller) -> dict[str, Any]:
     request = pb.LifecycleRequest(id=talent_id, action=action, reason=body.reason)
-    return out(call(talents().ChangeLifecycle, request, caller))
+    return out(await call(talents().ChangeLifecycle, request, caller))
 
 
 @router.post(
     "/api/v1/talents/{talent_id}/suspend", response_model=model(pb.Talent), summary="暂停（省科协）"
 )
-def suspend(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
-    return _lifecycle("suspend", talent_id, body, caller)
+async def suspend(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
+    return await _lifecycle("suspend", talent_id, body, caller)
 
 
 @router.post(
@@ -316,15 +317,15 @@ def suspend(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]
     response_model=model(pb.Talent),
     summary="恢复（省科协）",
 )
-def reinstate(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
-    return _lifecycle("reinstate", talent_id, body, caller)
+async def reinstate(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
+    return await _lifecycle("reinstate", talent_id, body, caller)
 
 
 @router.post(
     "/api/v1/talents/{talent_id}/revoke", response_model=model(pb.Talent), summary="撤销（省科协）"
 )
-def revoke(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
-    return _lifecycle("revoke", talent_id, body, caller)
+async def revoke(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
+    return await _lifecycle("revoke", talent_id, body, caller)
 
 
 @router.get(
@@ -332,15 +333,17 @@ def revoke(talent_id: str, body: ReasonIn, caller: CallerDep) -> dict[str, Any]:
     summary="推荐表（docx）",
     **download(DOCX),
 )
-def form(talent_id: str, caller: CallerDep) -> Response:
-    return file_response(call(talents().RenderForm, pb.RenderFormRequest(id=talent_id), caller))
+async def form(talent_id: str, caller: CallerDep) -> Response:
+    return file_response(
+        await call(talents().RenderForm, pb.RenderFormRequest(id=talent_id), caller)
+    )
 
 
 @router.get(
     "/api/v1/talents/{talent_id}/archive", response_model=model(pb.Archive), summary="电子档案"
 )
-def archive(talent_id: str, caller: CallerDep) -> dict[str, Any]:
-    return out(call(talents().GetArchive, pb.GetArchiveRequest(talent_id=talent_id), caller))
+async def archive(talent_id: str, caller: CallerDep) -> dict[str, Any]:
+    return out(await call(talents().GetArchive, pb.GetArchiveRequest(talent_id=talent_id), caller))
 
 
 @router.post(
@@ -349,9 +352,11 @@ def archive(talent_id: str, caller: CallerDep) -> dict[str, Any]:
     status_code=201,
     summary="添加档案记录",
 )
-def add_archive_entry(talent_id: str, body: ArchiveEntryIn, caller: CallerDep) -> dict[str, Any]:
+async def add_archive_entry(
+    talent_id: str, body: ArchiveEntryIn, caller: CallerDep
+) -> dict[str, Any]:
     request = pb.AddArchiveEntryRequest(talent_id=talent_id, **body.model_dump())
-    return out(call(talents().AddArchiveEntry, request, caller))
+    return out(await call(talents().AddArchiveEntry, request, caller))
 
 
 @router.post(
@@ -370,7 +375,7 @@ async def upload_attachment(
         content=content,
         content_type=file.content_type or "",
     )
-    return out(await run_in_threadpool(call, talents().UploadAttachment, request, caller, 60.0))
+    return out(await call(talents().UploadAttachment, request, caller, 60.0))
 
 
 @router.get(
@@ -378,6 +383,6 @@ async def upload_attachment(
     summary="下载附件",
     **download(ANY_FILE),
 )
-def download_attachment(talent_id: str, attachment_id: str, caller: CallerDep) -> Response:
+async def download_attachment(talent_id: str, attachment_id: str, caller: CallerDep) -> Response:
     request = pb.GetAttachmentRequest(talent_id=talent_id, attachment_id=attachment_id)
-    return file_response(call(talents().GetAttachment, request, caller, timeout=60.0))
+    return file_response(await call(talents().GetAttachment, request, caller, timeout=60.0))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import zipfile
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from kepu.identity.v1 import identity_pb2 as pb
 from kepu.identity.v1 import identity_pb2_grpc as pbg
@@ -128,30 +130,32 @@ def _tenants() -> pbg.TenantServiceStub:
 
 
 @router.get("/api/v1/tenants/me", response_model=TenantOut, summary="我的单位")
-def my_tenant(caller: CallerDep) -> TenantOut:
-    return tenant_out(call(_tenants().GetMyTenant, pb.GetMyTenantRequest(), caller))
+async def my_tenant(caller: CallerDep) -> TenantOut:
+    return tenant_out(await call(_tenants().GetMyTenant, pb.GetMyTenantRequest(), caller))
 
 
 @router.get("/api/v1/tenants/{tenant_id}", response_model=TenantOut, summary="单位详情")
-def get_tenant(tenant_id: str, caller: CallerDep) -> TenantOut:
-    return tenant_out(call(_tenants().GetTenant, pb.GetTenantRequest(tenant_id=tenant_id), caller))
+async def get_tenant(tenant_id: str, caller: CallerDep) -> TenantOut:
+    return tenant_out(
+        await call(_tenants().GetTenant, pb.GetTenantRequest(tenant_id=tenant_id), caller)
+    )
 
 
 @router.get(
     "/api/v1/tenants/{tenant_id}/children", response_model=list[TenantOut], summary="直属下级单位"
 )
-def children(tenant_id: str, caller: CallerDep) -> list[TenantOut]:
-    res = call(_tenants().ListChildren, pb.ListChildrenRequest(tenant_id=tenant_id), caller)
+async def children(tenant_id: str, caller: CallerDep) -> list[TenantOut]:
+    res = await call(_tenants().ListChildren, pb.ListChildrenRequest(tenant_id=tenant_id), caller)
     return [tenant_out(t) for t in res.tenants]
 
 
 @router.get(
     "/api/v1/tenants/{tenant_id}/subtree", response_model=list[TenantOut], summary="全部下级单位"
 )
-def subtree(
+async def subtree(
     tenant_id: str, caller: CallerDep, max_depth: Annotated[int, Query(ge=0, le=5)] = 0
 ) -> list[TenantOut]:
-    res = call(
+    res = await call(
         _tenants().ListSubtree,
         pb.ListSubtreeRequest(tenant_id=tenant_id, max_depth=max_depth),
         caller,
@@ -165,11 +169,11 @@ def subtree(
     status_code=201,
     summary="新建下级单位（乡镇/学会）",
 )
-def create_child(tenant_id: str, body: TenantCreate, caller: CallerDep) -> TenantOut:
+async def create_child(tenant_id: str, body: TenantCreate, caller: CallerDep) -> TenantOut:
     req = pb.CreateTenantRequest(
         parent_id=tenant_id, code=body.code, name=body.name, kind=body.kind
     )
-    return tenant_out(call(_tenants().CreateTenant, req, caller))
+    return tenant_out(await call(_tenants().CreateTenant, req, caller))
 
 
 @router.post(
@@ -185,7 +189,7 @@ def create_child(tenant_id: str, body: TenantCreate, caller: CallerDep) -> Tenan
         }
     },
 )
-def distribute(
+async def distribute(
     tenant_id: str, request: Request, caller: CallerDep, body: DistributeIn | None = None
 ) -> Response:
     """Issue admin accounts for descendants lacking one. The sheet is returned once and never stored.
@@ -200,10 +204,15 @@ def distribute(
         reset_tenant_ids=body.reset_tenant_ids,
         branch_tenant_id=body.branch_tenant_id,
     )
-    res = call(
+    res = await call(
         stub("identity", pbg.CredentialServiceStub).DistributeCredentials, req, caller, timeout=900
     )
-    accept = request.headers.get("accept", "")
+    return await run_in_threadpool(_distributed, res, request.headers.get("accept", ""))
+
+
+def _distributed(res: pb.DistributeCredentialsResponse, accept: str) -> Response:
+    """The answer of a distribution in the format asked for (off the event loop: the zip is
+    compressed, the JSON holds both documents in base64)."""
     headers = {
         "Cache-Control": "no-store",
         "X-Issued-Count": str(len(res.issued)),
@@ -227,8 +236,6 @@ def distribute(
             "sheet_xlsx_base64": base64.b64encode(res.sheet_xlsx).decode(),
             "slips_docx_base64": base64.b64encode(res.slips_docx).decode(),
         }
-        import json
-
         return Response(
             json.dumps(payload, ensure_ascii=False), media_type="application/json", headers=headers
         )
@@ -248,8 +255,8 @@ def distribute(
 
 
 @router.get("/api/v1/tenants/{tenant_id}/users", response_model=list[UserOut], summary="单位用户")
-def users(tenant_id: str, caller: CallerDep) -> list[UserOut]:
-    res = call(
+async def users(tenant_id: str, caller: CallerDep) -> list[UserOut]:
+    res = await call(
         stub("identity", pbg.UserServiceStub).ListUsers,
         pb.ListUsersRequest(tenant_id=tenant_id),
         caller,
@@ -273,8 +280,8 @@ def users(tenant_id: str, caller: CallerDep) -> list[UserOut]:
     response_model=UserOut,
     summary="解除账号锁定（上级或本级管理员；记入审计日志）",
 )
-def unlock_user(user_id: str, caller: CallerDep) -> UserOut:
-    u = call(
+async def unlock_user(user_id: str, caller: CallerDep) -> UserOut:
+    u = await call(
         stub("identity", pbg.UserServiceStub).UnlockUser,
         pb.UnlockUserRequest(user_id=user_id),
         caller,
@@ -291,8 +298,8 @@ def unlock_user(user_id: str, caller: CallerDep) -> UserOut:
 
 
 @router.put("/api/v1/users/{user_id}/roles", response_model=UserOut, summary="调整用户角色")
-def set_roles(user_id: str, body: RolesIn, caller: CallerDep) -> UserOut:
-    u = call(
+async def set_roles(user_id: str, body: RolesIn, caller: CallerDep) -> UserOut:
+    u = await call(
         stub("identity", pbg.UserServiceStub).SetRoles,
         pb.SetRolesRequest(user_id=user_id, roles=list(body.roles)),
         caller,
@@ -315,7 +322,7 @@ def set_roles(user_id: str, body: RolesIn, caller: CallerDep) -> UserOut:
     description="本单位及下级的审计记录（登录、失败、锁定、分配账号、调整角色、查看个人信息、"
     "导出完整信息、合作机构访问），按时间倒序；总数在 X-Total-Count。",
 )
-def audit(
+async def audit(
     response: Response,
     caller: CallerDep,
     tenant_id: str = "",
@@ -326,9 +333,7 @@ def audit(
     since: Annotated[datetime | None, Query(title="起始时间")] = None,
     until: Annotated[datetime | None, Query(title="截止时间")] = None,
 ) -> list[dict[str, Any]]:
-    import json
-
-    res = call(
+    res = await call(
         stub("identity", pbg.UserServiceStub).ListAudit,
         pb.ListAuditRequest(
             tenant_id=tenant_id,

@@ -77,12 +77,12 @@ def _svc() -> pbg.VolunteerServiceStub:
     response_model=model(pb.ListVolunteersResponse),
     summary="本辖区的科技志愿者",
 )
-def list_volunteers(
+async def list_volunteers(
     caller: CallerDep,
     tenant_id: Annotated[str, Query(max_length=40, description="下级单位")] = "",
 ) -> dict[str, Any]:
     req = pb.ListVolunteersRequest(tenant_id=tenant_id)
-    return _out(call(_svc().ListVolunteers, req, caller))
+    return _out(await call(_svc().ListVolunteers, req, caller))
 
 
 @router.post(
@@ -91,9 +91,9 @@ def list_volunteers(
     response_model=model(pb.Volunteer),
     summary="注册科技志愿者（须本人同意注册承诺）",
 )
-def register(body: VolunteerIn, caller: CallerDep) -> dict[str, Any]:
+async def register(body: VolunteerIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.RegisterVolunteerRequest(**body.model_dump())
-    return _out(call(_svc().RegisterVolunteer, req, caller))
+    return _out(await call(_svc().RegisterVolunteer, req, caller))
 
 
 @router.get(
@@ -101,21 +101,21 @@ def register(body: VolunteerIn, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.HoursResponse),
     summary="年度已确认服务时长（本级及各下级、各服务队、各志愿者）",
 )
-def hours(
+async def hours(
     caller: CallerDep,
     year: Annotated[int, Query(ge=2000, le=2100)],
     tenant_id: Annotated[str, Query(max_length=40)] = "",
 ) -> dict[str, Any]:
     req = pb.HoursRequest(tenant_id=tenant_id, year=year)
-    return _out(call(_svc().Hours, req, caller))
+    return _out(await call(_svc().Hours, req, caller))
 
 
 @router.get(
     "/api/v1/volunteers/{volunteer_id}", response_model=model(pb.Volunteer), summary="志愿者详情"
 )
-def get_volunteer(volunteer_id: str, caller: CallerDep) -> dict[str, Any]:
+async def get_volunteer(volunteer_id: str, caller: CallerDep) -> dict[str, Any]:
     req = pb.VolunteerRequest(volunteer_id=volunteer_id)
-    return _out(call(_svc().GetVolunteer, req, caller))
+    return _out(await call(_svc().GetVolunteer, req, caller))
 
 
 @router.get(
@@ -123,11 +123,11 @@ def get_volunteer(volunteer_id: str, caller: CallerDep) -> dict[str, Any]:
     summary="下载志愿服务证明（年度已确认时长）",
     **download(DOCX, description="志愿服务证明（.docx）"),
 )
-def certificate(
+async def certificate(
     volunteer_id: str, caller: CallerDep, year: Annotated[int, Query(ge=2000, le=2100)]
 ) -> Response:
     req = pb.CertificateRequest(volunteer_id=volunteer_id, year=year)
-    return file_response(call(_svc().Certificate, req, caller, 30.0))
+    return file_response(await call(_svc().Certificate, req, caller, 30.0))
 
 
 # --- teams and records ---------------------------------------------------------------------
@@ -138,8 +138,8 @@ def certificate(
     response_model=model(pb.ListOrgsResponse),
     summary="本辖区的志愿服务队",
 )
-def list_orgs(caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().ListOrgs, pb.ListOrgsRequest(), caller))
+async def list_orgs(caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().ListOrgs, pb.ListOrgsRequest(), caller))
 
 
 @router.post(
@@ -148,8 +148,8 @@ def list_orgs(caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.VolunteerOrg),
     summary="建立志愿服务队",
 )
-def create_org(body: OrgIn, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().CreateOrg, pb.OrgInput(**body.model_dump()), caller))
+async def create_org(body: OrgIn, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().CreateOrg, pb.OrgInput(**body.model_dump()), caller))
 
 
 @router.get(
@@ -157,8 +157,8 @@ def create_org(body: OrgIn, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.VolunteerOrg),
     summary="志愿服务队详情",
 )
-def get_org(org_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().GetOrg, pb.OrgRequest(org_id=org_id), caller))
+async def get_org(org_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().GetOrg, pb.OrgRequest(org_id=org_id), caller))
 
 
 @router.post(
@@ -167,9 +167,9 @@ def get_org(org_id: str, caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.ServiceRecord),
     summary="服务队登记志愿服务记录（待单位确认）",
 )
-def add_record(org_id: str, body: RecordIn, caller: CallerDep) -> dict[str, Any]:
+async def add_record(org_id: str, body: RecordIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.RecordInput(org_id=org_id, **body.model_dump())
-    return _out(call(_svc().AddRecord, req, caller))
+    return _out(await call(_svc().AddRecord, req, caller))
 
 
 @router.get(
@@ -177,7 +177,7 @@ def add_record(org_id: str, body: RecordIn, caller: CallerDep) -> dict[str, Any]
     response_model=model(pb.ListRecordsResponse),
     summary="志愿服务记录",
 )
-def list_records(
+async def list_records(
     caller: CallerDep,
     org_id: Annotated[str, Query(max_length=40)] = "",
     volunteer_id: Annotated[str, Query(max_length=40)] = "",
@@ -187,7 +187,7 @@ def list_records(
     req = pb.ListRecordsRequest(
         org_id=org_id, volunteer_id=volunteer_id, status=status or "", year=year
     )
-    return _out(call(_svc().ListRecords, req, caller))
+    return _out(await call(_svc().ListRecords, req, caller))
 
 
 @router.post(
@@ -195,6 +195,6 @@ def list_records(
     response_model=model(pb.ServiceRecord),
     summary="确认或退回志愿服务记录（退回须写明原因）",
 )
-def decide(record_id: str, body: DecisionIn, caller: CallerDep) -> dict[str, Any]:
+async def decide(record_id: str, body: DecisionIn, caller: CallerDep) -> dict[str, Any]:
     req = pb.DecideRecordRequest(record_id=record_id, action=body.action, reason=body.reason)
-    return _out(call(_svc().DecideRecord, req, caller))
+    return _out(await call(_svc().DecideRecord, req, caller))

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from google.protobuf import json_format
 from kepu.assessment.v1 import workplans_pb2 as pb
 from kepu.assessment.v1 import workplans_pb2_grpc as pbg
@@ -127,8 +126,8 @@ def _plan_input(body: PlanIn) -> pb.PlanInput:
     response_model=model(pb.TodoResponse),
     summary="工作要点待办：逾期节点、待整改、待填报进展",
 )
-def todo(caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().Todo, pb.TodoRequest(), caller))
+async def todo(caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().Todo, pb.TodoRequest(), caller))
 
 
 @router.get(
@@ -136,10 +135,10 @@ def todo(caller: CallerDep) -> dict[str, Any]:
     response_model=model(pb.ListPlansResponse),
     summary="本单位制定的及分配给本单位的工作要点",
 )
-def list_plans(
+async def list_plans(
     caller: CallerDep, year: Annotated[int, Query(ge=0, le=2100, description="年度")] = 0
 ) -> dict[str, Any]:
-    return _out(call(_svc().ListPlans, pb.ListPlansRequest(year=year), caller))
+    return _out(await call(_svc().ListPlans, pb.ListPlansRequest(year=year), caller))
 
 
 @router.post(
@@ -148,8 +147,8 @@ def list_plans(
     status_code=201,
     summary="制定工作要点 / 实施方案",
 )
-def create_plan(body: PlanIn, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().CreatePlan, _plan_input(body), caller))
+async def create_plan(body: PlanIn, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().CreatePlan, _plan_input(body), caller))
 
 
 @router.post(
@@ -169,7 +168,7 @@ async def import_plan(
     req = pb.ImportPlanRequest(
         plan=pb.PlanInput(title=title, start_year=start_year, end_year=end_year), xlsx=content
     )
-    return _out(await run_in_threadpool(call, _svc().ImportPlan, req, caller, 60.0))
+    return _out(await call(_svc().ImportPlan, req, caller, 60.0))
 
 
 @router.get(
@@ -177,8 +176,8 @@ async def import_plan(
     response_model=model(pb.Plan),
     summary="工作要点（成员单位只看到本单位的任务）",
 )
-def get_plan(plan_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().GetPlan, pb.PlanRequest(plan_id=plan_id), caller))
+async def get_plan(plan_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().GetPlan, pb.PlanRequest(plan_id=plan_id), caller))
 
 
 @router.post(
@@ -187,12 +186,12 @@ def get_plan(plan_id: str, caller: CallerDep) -> dict[str, Any]:
     status_code=201,
     summary="填报任务的季度进展",
 )
-def report_progress(
+async def report_progress(
     plan_id: str, task_id: str, body: ProgressIn, caller: CallerDep
 ) -> dict[str, Any]:
     req = json_format.ParseDict(body.model_dump(), pb.ProgressInput())
     req.plan_id, req.task_id = plan_id, task_id
-    return _out(call(_svc().ReportProgress, req, caller))
+    return _out(await call(_svc().ReportProgress, req, caller))
 
 
 @router.post(
@@ -211,15 +210,15 @@ async def upload_evidence(
     req = pb.UploadEvidenceRequest(
         plan_id=plan_id, progress_id=progress_id, filename=file.filename or "", content=content
     )
-    return _out(await run_in_threadpool(call, _svc().UploadEvidence, req, caller, 60.0))
+    return _out(await call(_svc().UploadEvidence, req, caller, 60.0))
 
 
 @router.get(
     "/api/v1/workplans/{plan_id}/files/{file_id}", summary="下载佐证材料", **download(ANY_FILE)
 )
-def download_evidence(plan_id: str, file_id: str, caller: CallerDep) -> Response:
+async def download_evidence(plan_id: str, file_id: str, caller: CallerDep) -> Response:
     req = pb.EvidenceRequest(plan_id=plan_id, evidence_id=file_id)
-    return file_response(call(_svc().GetEvidence, req, caller, 60.0))
+    return file_response(await call(_svc().GetEvidence, req, caller, 60.0))
 
 
 @router.put(
@@ -227,13 +226,13 @@ def download_evidence(plan_id: str, file_id: str, caller: CallerDep) -> Response
     response_model=model(pb.Task),
     summary="标记节点完成 / 逾期完成",
 )
-def set_milestone(
+async def set_milestone(
     plan_id: str, task_id: str, milestone_id: str, body: MilestoneStatusIn, caller: CallerDep
 ) -> dict[str, Any]:
     req = pb.MilestoneRequest(
         plan_id=plan_id, task_id=task_id, milestone_id=milestone_id, status=body.status
     )
-    return _out(call(_svc().SetMilestone, req, caller))
+    return _out(await call(_svc().SetMilestone, req, caller))
 
 
 @router.get(
@@ -241,8 +240,8 @@ def set_milestone(
     response_model=model(pb.SupervisionsResponse),
     summary="督查记录",
 )
-def list_supervisions(plan_id: str, caller: CallerDep) -> dict[str, Any]:
-    return _out(call(_svc().ListSupervisions, pb.PlanRequest(plan_id=plan_id), caller))
+async def list_supervisions(plan_id: str, caller: CallerDep) -> dict[str, Any]:
+    return _out(await call(_svc().ListSupervisions, pb.PlanRequest(plan_id=plan_id), caller))
 
 
 @router.post(
@@ -251,9 +250,11 @@ def list_supervisions(plan_id: str, caller: CallerDep) -> dict[str, Any]:
     status_code=201,
     summary="记录督查",
 )
-def record_supervision(plan_id: str, body: SupervisionIn, caller: CallerDep) -> dict[str, Any]:
+async def record_supervision(
+    plan_id: str, body: SupervisionIn, caller: CallerDep
+) -> dict[str, Any]:
     req = pb.Supervision(plan_id=plan_id, **body.model_dump())
-    return _out(call(_svc().RecordSupervision, req, caller))
+    return _out(await call(_svc().RecordSupervision, req, caller))
 
 
 @router.post(
@@ -261,11 +262,11 @@ def record_supervision(plan_id: str, body: SupervisionIn, caller: CallerDep) -> 
     response_model=model(pb.Supervision),
     summary="确认整改完成",
 )
-def rectify(
+async def rectify(
     plan_id: str, supervision_id: str, body: RectifyIn, caller: CallerDep
 ) -> dict[str, Any]:
     req = pb.SupervisionRequest(plan_id=plan_id, supervision_id=supervision_id, note=body.note)
-    return _out(call(_svc().Rectify, req, caller))
+    return _out(await call(_svc().Rectify, req, caller))
 
 
 @router.put(
@@ -273,12 +274,14 @@ def rectify(
     response_model=model(pb.UnitScores),
     summary="年终目标责任书评分",
 )
-def score_unit(plan_id: str, unit_id: str, body: ScoresIn, caller: CallerDep) -> dict[str, Any]:
+async def score_unit(
+    plan_id: str, unit_id: str, body: ScoresIn, caller: CallerDep
+) -> dict[str, Any]:
     req = pb.UnitScoresRequest(
         plan_id=plan_id, unit_id=unit_id, year=body.year,
         items=[pb.TaskScore(**i.model_dump()) for i in body.items],
     )  # fmt: skip
-    return _out(call(_svc().ScoreUnit, req, caller))
+    return _out(await call(_svc().ScoreUnit, req, caller))
 
 
 @router.get(
@@ -286,11 +289,11 @@ def score_unit(plan_id: str, unit_id: str, body: ScoresIn, caller: CallerDep) ->
     summary="导出工作要点及进展（xlsx / 督查报告 docx）",
     **download(XLSX, DOCX),
 )
-def export(
+async def export(
     plan_id: str,
     caller: CallerDep,
     format: Annotated[Literal["xlsx", "docx"], Query(description="xlsx 或 docx")] = "xlsx",
 ) -> Response:
     return file_response(
-        call(_svc().Export, pb.ExportRequest(plan_id=plan_id, format=format), caller, 60.0)
+        await call(_svc().Export, pb.ExportRequest(plan_id=plan_id, format=format), caller, 60.0)
     )

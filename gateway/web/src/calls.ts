@@ -1,59 +1,13 @@
-// The 申报批次 screens' rules: the calls' and ranking's shapes (kepu/projects/v1 Call, Ranking),
-// what the signed-in unit may do with a call, an expert's weighted total and the selection.
+// The 申报批次 screens' rules: what the signed-in unit may do with a call, an expert's weighted
+// total and the selection. The calls' and ranking's shapes are the routes' generated answers.
+import type { Answer, ItemOf } from './api/answers'
 import type { Me } from './stores/session'
 
-export interface Criterion {
-  name: string
-  weight: number
-}
-
-export interface CallDetail {
-  id: string
-  owner_tenant_id: string
-  owner_name: string
-  title: string
-  programme: string
-  year: number
-  description: string
-  deadline: string
-  quota: number
-  criteria: Criterion[]
-  min_reviewers: number
-  open: boolean
-  approved: number
-  created_at: string
-}
-
-export interface CriterionScore {
-  criterion: string
-  score: number
-}
-
-export interface ExpertScore {
-  project_id: string
-  reviewer: string
-  scores: CriterionScore[]
-  total: number
-}
-
-export interface RankingEntry {
-  rank: number
-  project_id: string
-  name: string
-  tenant_name: string
-  category: string
-  status: string
-  reviewers: number
-  mean: number
-  spread: number
-  eligible: boolean
-  scores: ExpertScore[]
-}
-
-export interface Ranking {
-  call: CallDetail
-  entries: RankingEntry[]
-}
+export type CallDetail = Answer<'/api/v1/calls/{call_id}'>
+export type Criterion = ItemOf<CallDetail, 'criteria'>
+export type Ranking = Answer<'/api/v1/calls/{call_id}/ranking'>
+export type RankingEntry = ItemOf<Ranking, 'entries'>
+export type ExpertScore = Answer<'/api/v1/calls/{call_id}/scores', 'post'>
 
 export const PROGRAMMES = ['现代农业科普园', '科普示范社区', '农村中学科技馆', 'i科普科技志愿服务', '中原科普讲坛', '科普教育基地']
 

@@ -1,5 +1,6 @@
 import { onBeforeUnmount, onMounted, ref, type Ref } from 'vue'
-import { ApiError } from './api/client'
+import type { Answer } from './api/answers'
+import { api, ApiError } from './api/client'
 
 /** True below 768 px: tables become cards, the menu a drawer. */
 export function useNarrow(limit = 768) {
@@ -103,4 +104,28 @@ export function usePagedList<T>(fetchPage: (page: number, pageSize: number) => P
   }
 
   return { rows, total, page, pageSize, loading, search, reload, resize }
+}
+
+export interface TalentOption {
+  id: string
+  label: string
+}
+
+type TalentHits = Answer<'/api/v1/talents'>
+
+/** Talents found by name for a picker: ``search(text)`` asks the talent list for the first
+ * 20 matches; ``options`` are them as 姓名（所属单位）. A later search that answers first wins
+ * over an earlier one that answers late. */
+export function useTalentSearch(find: (text: string) => Promise<TalentHits> = (q) => api<TalentHits>('/api/v1/talents', { query: { q, page_size: 20 } })) {
+  const options = ref<TalentOption[]>([])
+  let latest = 0
+
+  async function search(text: string) {
+    const mine = ++latest
+    const res = await find(text)
+    if (mine !== latest) return
+    options.value = res.talents.map((t) => ({ id: t.id, label: `${t.fields?.name ?? ''}（${t.tenant_name}）` }))
+  }
+
+  return { options, search }
 }

@@ -1,21 +1,13 @@
 // The tenant's consents list (管理 → 信息授权): one row per consent recorded in the unit's
 // subtree, from /api/v1/consents/talents or /projects.
+import type { Answer, ItemOf } from './api/answers'
 import type { Partner } from './api/modules'
 
-export interface TenantConsent {
-  id: string
-  talent_id?: string
-  project_id?: string
-  subject_name: string
-  partner_client_id: string
-  purpose: string
-  expires_at: string
-  created_at: string
-  created_by: string
-  revoked_at: string
-  revoked_by: string
-  live: boolean
-}
+/** A row of either list (a talent's consent carries ``talent_id``, a project's ``project_id``). */
+export type TenantConsent =
+  | ItemOf<Answer<'/api/v1/consents/talents'>, 'consents'>
+  | ItemOf<Answer<'/api/v1/consents/projects'>, 'consents'>
+export type ConsentPage = Answer<'/api/v1/consents/talents'> | Answer<'/api/v1/consents/projects'>
 
 export type ConsentKind = 'talents' | 'projects'
 

@@ -1,110 +1,24 @@
-// Shapes of the projects, activities, assessment and partner answers. Assessment and work
-// plans come from the generated schema (each route's response model is its proto message);
-// the others are still written out here from kepu/projects/v1, kepu/reporting/v1 and
-// kepu/identity/v1.
+// Shapes of the projects, activities, assessment and partner answers, from the generated
+// schema (each route's response model is its proto message); the partners' are still written
+// out here from kepu/identity/v1.
 import type { components } from './schema'
+import type { Answer, ItemOf } from './answers'
 
 type Schemas = components['schemas']
 
-export interface ProjectFields {
-  name: string
-  applicant_unit: string
-  completing_unit: string
-  contact_person: string
-  contact_phone: string
-  category: string
-  start_month: string
-  end_month: string
-  content: string
-  expected_performance: string
-  budget: string
-  call_id: string
-}
-
-export interface Opinion {
-  tenant_id: string
-  tenant_name: string
-  decision: string
-  opinion: string
-  actor: string
-  created_at: string
-}
-
-export interface Progress {
-  content: string
-  percent: number
-  actor: string
-  created_at: string
-}
-
-export interface Project extends ProjectFields {
-  id: string
-  tenant_id: string
-  tenant_name: string
-  phone_revealed: boolean
-  category_label: string
-  call_title: string
-  programme: string
-  status: string
-  status_label: string
-  submitted_at: string
-  approved_at: string
-  library_no: string
-  reject_reason: string
-  completed_at: string
-  evaluation_score: number
-  evaluation_grade: string
-  evaluation_comment: string
-  award_recommended: boolean
-  opinions: Opinion[]
-  progress: Progress[]
-  created_at: string
-  updated_at: string
-  completion_summary: string
-  returned_at: string
-  return_reason: string
-  allowed_actions: string[]
-}
-
-export interface ProjectPage {
-  projects: Project[]
-  total: number
-}
-
-export interface Call {
-  id: string
-  owner_name: string
-  title: string
-  programme: string
-  year: number
-  deadline: string
-  quota: number
-  open: boolean
-}
-
-export interface Consent {
-  id: string
-  partner_client_id: string
-  purpose: string
-  expires_at: string
-  created_at: string
-  created_by: string
-  revoked_at: string
-  live: boolean
-}
-
-export interface Activity {
-  id: string
-  tenant_id: string
-  title: string
-  date: string
-  place: string
-  form: string
-  target: string
-  participants: number | string
-  talents: string[]
-  created_at: string
-}
+export type Project = Answer<'/api/v1/projects/{project_id}'>
+export type ProjectPage = Answer<'/api/v1/projects'>
+/** What the 入库表 form edits (all text; the budget is sent as null when left blank). */
+export type ProjectFields = Pick<
+  Project,
+  | 'name' | 'applicant_unit' | 'completing_unit' | 'contact_person' | 'contact_phone' | 'category'
+  | 'start_month' | 'end_month' | 'content' | 'expected_performance' | 'budget' | 'call_id'
+>
+export type Call = ItemOf<Answer<'/api/v1/calls'>, 'calls'>
+/** A consent on one project (its 信息授权 tab). */
+export type Consent = Answer<'/api/v1/projects/{project_id}/consents'>[number]
+export type Activity = ItemOf<Answer<'/api/v1/activities'>, 'activities'>
+export type ActivityPage = Answer<'/api/v1/activities'>
 
 export type Scheme = Schemas['AssessmentScheme']
 export type IndicatorScore = Schemas['AssessmentIndicatorScore']

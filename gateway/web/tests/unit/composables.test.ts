@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { reactive } from 'vue'
 import { ApiError } from '../../src/api/client'
-import { FIX_MARKED, useFieldErrorSave, usePagedList } from '../../src/composables'
+import type { Answer } from '../../src/api/answers'
+import { FIX_MARKED, useFieldErrorSave, usePagedList, useTalentSearch } from '../../src/composables'
 
 describe('useFieldErrorSave', () => {
   it('puts a refusal naming form fields under those fields, with a note to fix the marked ones', async () => {
@@ -80,5 +81,39 @@ describe('usePagedList', () => {
     expect(seen).toHaveLength(1)
     expect(failing.rows.value).toEqual([])
     expect(failing.loading.value).toBe(false)
+  })
+})
+
+describe('useTalentSearch', () => {
+  type Hits = Answer<'/api/v1/talents'>
+  const talent = (id: string, name: string, tenant: string) => ({ id, tenant_name: tenant, fields: { name } }) as Hits['talents'][number]
+  const answer = (...talents: Hits['talents']) => ({ talents, total: talents.length, page: 1, page_size: 20 }) as Hits
+
+  it('offers each match as 姓名（所属单位）, asking the list for the name typed', async () => {
+    const asked: string[] = []
+    const { options, search } = useTalentSearch(async (q) => {
+      asked.push(q)
+      return answer(talent('t1', '王科普', '惠济区科协'), talent('t2', '王小普', '金水区科协'))
+    })
+    await search('王')
+    expect(asked).toEqual(['王'])
+    expect(options.value).toEqual([
+      { id: 't1', label: '王科普（惠济区科协）' },
+      { id: 't2', label: '王小普（金水区科协）' },
+    ])
+  })
+
+  it('keeps the matches of the last name typed when an earlier search answers late', async () => {
+    let release: () => void = () => {}
+    const slow = new Promise<void>((r) => (release = r))
+    const { options, search } = useTalentSearch(async (q) => {
+      if (q === '王') await slow
+      return q === '王' ? answer(talent('t1', '王科普', '惠济区科协')) : answer(talent('t3', '王大锤', '中原区科协'))
+    })
+    const first = search('王')
+    await search('王大')
+    release()
+    await first
+    expect(options.value.map((o) => o.label)).toEqual(['王大锤（中原区科协）'])
   })
 })

@@ -502,6 +502,8 @@ def test_gateway_reaches_every_service_and_scales(umbrella: Rendered) -> None:
     env = env_of(c)
     assert env["GATEWAY_PORT"] == "8000"
     assert env["GATEWAY_HOST"] == "0.0.0.0"  # reachable through the Service
+    # the per-pod rate-limit budget and the workers sharing it (the values say what multiplies it)
+    assert env["GATEWAY_WORKERS"] == "2" and env["GATEWAY_RATE_LIMIT_PER_MINUTE"] == "1200"
     assert c["ports"][0]["containerPort"] == 8000
     services = set(umbrella.names("Service"))
     for svc in SERVICES:

@@ -3,16 +3,22 @@
 The gateway keeps no session in memory (the SPA holds its tokens), so any worker can answer any
 request. What each worker still keeps for itself: its verified-token cache and gRPC channels
 (caches, nothing to share), its Prometheus registry (a scrape sees the worker that answered it;
-traces and OTLP metrics carry every worker) and the rate limiter's windows (a caller spread over
-several connections can spend up to ``GATEWAY_WORKERS`` times its per-minute budget).
+traces and OTLP metrics carry every worker). The rate limiter's windows are shared: one table
+in the instance's directory ``GATEWAY_RUN_DIR`` (``kepu_gateway.ratelimit``), so a caller's
+per-minute budget is the instance's, whichever workers its connections reach.
 """
 
 from __future__ import annotations
+
+import os
+import shutil
+import tempfile
 
 import uvicorn
 from fastapi import FastAPI
 from kepu_common import telemetry
 
+from . import ratelimit
 from .app import create_app
 from .settings import GatewaySettings
 
@@ -29,6 +35,18 @@ def serve() -> FastAPI:
 
 def main() -> None:
     settings = GatewaySettings()
+    # One directory per gateway instance, shared by its workers (they inherit the environment).
+    own_dir = not os.environ.get(ratelimit.RUN_DIR_ENV)
+    if own_dir:
+        os.environ[ratelimit.RUN_DIR_ENV] = tempfile.mkdtemp(prefix="kepu-gateway-")
+    try:
+        _serve(settings)
+    finally:
+        if own_dir:
+            shutil.rmtree(os.environ[ratelimit.RUN_DIR_ENV], ignore_errors=True)
+
+
+def _serve(settings: GatewaySettings) -> None:
     uvicorn.run(
         "kepu_gateway.__main__:serve",
         factory=True,

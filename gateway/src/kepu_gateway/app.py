@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import http.cookiejar
 import importlib
+import os
 import pkgutil
 import secrets
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,9 +22,10 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from . import guards, problems, proxy, routers, spa
+from . import guards, problems, proxy, ratelimit, routers, spa
 from .grpc_clients import close_all
 from .problems import Problem, problem_response
+from .ratelimit import RateLimiter
 from .settings import GatewaySettings
 
 access_log = logs.get("kepu.gateway.access")
@@ -37,24 +38,6 @@ def _include_routers(app: FastAPI) -> None:
         module = importlib.import_module(f"{routers.__name__}.{mod.name}")
         if hasattr(module, "router"):
             app.include_router(module.router)
-
-
-class RateLimiter:
-    """A fixed-window limit per user (token subject) or per client address."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.windows: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
-
-    def allow(self, key: str) -> bool:
-        minute = int(time.time() // 60)
-        window, count = self.windows[key]
-        if window != minute:
-            window, count = minute, 0
-        self.windows[key] = (window, count + 1)
-        if len(self.windows) > 100_000:
-            self.windows.clear()
-        return count + 1 <= self.per_minute
 
 
 class EdgeMiddleware:
@@ -159,7 +142,8 @@ class EdgeMiddleware:
 
 
 def _access_log(scope: Any, status: int, seconds: float) -> None:
-    """One line per request: method, route template, status, duration, tenant, request id."""
+    """One line per request: method, route template, status, duration, tenant, request id and
+    the worker process that answered."""
     if scope["path"] in QUIET_PATHS:
         return
     route = scope.get("route")
@@ -173,6 +157,7 @@ def _access_log(scope: Any, status: int, seconds: float) -> None:
         duration_ms=round(seconds * 1000, 1),
         tenant_id=getattr(principal, "tenant_id", ""),
         user_id=getattr(principal, "subject", ""),
+        worker=os.getpid(),
     )
 
 
@@ -209,7 +194,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.verifier = TokenVerifier(
         settings.oidc_issuer, jwks_url=settings.oidc_jwks_url, audience=settings.oidc_audience
     )
-    limiter = RateLimiter(settings.rate_limit_per_minute)
+    limiter = ratelimit.for_instance(settings.rate_limit_per_minute)
     problems.install(app)
 
     @app.get("/healthz", include_in_schema=False)

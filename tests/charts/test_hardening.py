@@ -194,6 +194,8 @@ def consumed_topics_in_the_code() -> dict[str, set[str]]:
     from kepu_assessment import consumers as assessment
     from kepu_common import directory
     from kepu_identity import consumers as identity
+    from kepu_projects import consumers as projects
+    from kepu_reporting import consumers as reporting
     from kepu_talent import consumers as talent
 
     tenants = {
@@ -202,8 +204,8 @@ def consumed_topics_in_the_code() -> dict[str, set[str]]:
     return {
         "identity": {*identity.AUDIT_TOPICS, *identity.WEBHOOK_TOPICS},
         "talent": {*talent.TOPICS, *talent.QUOTA_TOPICS},
-        "reporting": tenants,
-        "projects": tenants,
+        "reporting": {*tenants, *reporting.TALENT_TOPICS, *reporting.PROJECT_TOPICS},
+        "projects": {*tenants, *projects.TALENT_TOPICS},
         "assessment": {*tenants, *assessment.METRIC_TOPICS},
     }
 
@@ -218,8 +220,12 @@ def consumer_groups_in_the_code() -> dict[str, set[str]]:
     return {
         "identity": {identity.AUDIT_CONSUMER, identity.WEBHOOKS_CONSUMER},
         "talent": {talent.CONSUMER, talent.QUOTAS_CONSUMER},
-        "reporting": {reporting.TENANTS_CONSUMER},
-        "projects": {projects.TENANTS_CONSUMER},
+        "reporting": {
+            reporting.TENANTS_CONSUMER,
+            reporting.TALENTS_CONSUMER,
+            reporting.RESOURCES_CONSUMER,
+        },
+        "projects": {projects.TENANTS_CONSUMER, projects.TALENTS_CONSUMER},
         "assessment": {assessment.TENANTS_CONSUMER, assessment.METRICS_CONSUMER},
     }
 

@@ -57,9 +57,10 @@ lint: sync
 typecheck: sync
 	$(UV) run mypy --no-incremental services/common/src services/identity/src services/talent/src services/reporting/src services/projects/src services/assessment/src gateway/src infra/devstack/src
 
-# Pure rules only (marker `unit`, set by kepu_devstack.pytest_plugin): no PostgreSQL, broker or Keycloak.
+# Pure rules only (marker `unit`, set by kepu_devstack.pytest_plugin): no PostgreSQL, broker or Keycloak;
+# with the check that no package has an import cycle.
 unit: sync
-	$(UV) run pytest services gateway infra/devstack -q -m unit
+	$(UV) run pytest services gateway infra/devstack tests/test_import_cycles.py -q -m unit
 
 e2e: sync
 	$(UV) run pytest tests -q

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -171,8 +172,12 @@ def test_the_metrics_arrive_over_otlp_and_on_metrics_endpoints(
         return all(service in got.get(name, set()) for name, service in METRICS.items())
 
     _wait(arrived, f"metrics {sorted(METRICS)}")
+    # Whichever of the gateway's worker processes answers the scrape, the page holds every
+    # worker's figures (the request above may have been served by another one), by worker.
     gateway = httpx.get(f"{stack.gateway_url}/metrics", timeout=10)
     assert gateway.status_code == 200
+    workers = set(re.findall(r'process_cpu_seconds_total\{worker="(\d+)"\}', gateway.text))
+    assert len(workers) == 2, workers  # GATEWAY_WORKERS defaults to 2
     assert "http_server_request_duration_seconds_bucket{" in gateway.text
     assert 'http_route="/api/v1/talents"' in gateway.text
     assert "rpc_client_call_duration_seconds_count" in gateway.text

@@ -2,9 +2,10 @@
 
 The gateway keeps no session in memory (the SPA holds its tokens), so any worker can answer any
 request. What each worker still keeps for itself: its verified-token cache and gRPC channels
-(caches, nothing to share), its Prometheus registry (a scrape sees the worker that answered it;
-traces and OTLP metrics carry every worker). The rate limiter's windows are shared: one table
-in the instance's directory ``GATEWAY_RUN_DIR`` (``kepu_gateway.ratelimit``), so a caller's
+(caches, nothing to share) and its Prometheus registry (``kepu_gateway.scrape`` gathers every
+worker's registry into the one ``/metrics`` page, through the instance's directory
+``GATEWAY_RUN_DIR``). The rate limiter's windows are shared: one table in that directory
+(``kepu_gateway.ratelimit``), so a caller's
 per-minute budget is the instance's, whichever workers its connections reach.
 """
 
@@ -18,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 from kepu_common import telemetry
 
-from . import ratelimit
+from . import ratelimit, scrape
 from .app import create_app
 from .settings import GatewaySettings
 
@@ -26,6 +27,7 @@ from .settings import GatewaySettings
 def serve() -> FastAPI:
     """The app of one worker process (uvicorn's factory, called in each worker)."""
     telemetry.setup("gateway", role="serve", serve_metrics=False)  # /metrics: our own port
+    scrape.announce()
     app = create_app(GatewaySettings())
     # Each worker builds its OpenAPI document before it serves (seconds on a loaded machine),
     # not on the first GET /openapi.json it happens to receive.

@@ -20,9 +20,9 @@ from kepu_common.auth import TokenVerifier
 from kepu_common.errors import Unauthenticated
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import guards, problems, proxy, ratelimit, routers, spa
+from . import guards, problems, proxy, ratelimit, routers, scrape, spa
 from .grpc_clients import close_all
 from .problems import Problem, problem_response
 from .ratelimit import RateLimiter
@@ -215,12 +215,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
 
     @app.get("/metrics", include_in_schema=False)
-    def prometheus_metrics(request: Request) -> Response:
+    async def prometheus_metrics(request: Request) -> Response:
         # For Prometheus scraping the pod, not for the Internet: a request that came through
         # the ingress (or any proxy that says so) is told there is nothing here.
         if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
             raise Problem(404)
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return Response(await scrape.page(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(proxy.router)
     _include_routers(app)

@@ -40,6 +40,8 @@ def test_the_portal_works_for_the_province_a_city_and_a_county(stack):
     args = ["npx", "playwright", "test", "--reporter=line"]
     if engine != "embedded":
         args += ["--grep", "@both"]
+    # KEPU_E2E_SPECS="volunteers.spec.ts admin.spec.ts": only those specs (a screen's change).
+    args += os.environ.get("KEPU_E2E_SPECS", "").split()
     # The run's figures (sign-in round trip, list timings) stay beside the screenshots; the
     # output goes straight to the file so a stuck step shows where it stuck.
     log = WEB.parents[1] / "test-output" / f"playwright-{engine}.log"

@@ -23,7 +23,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from . import guards, problems, proxy, ratelimit, routers, scrape, spa
-from .grpc_clients import close_all
+from .grpc_clients import aclose
 from .problems import Problem, problem_response
 from .ratelimit import RateLimiter
 from .settings import GatewaySettings
@@ -182,7 +182,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         yield
         await app.state.identity_http.aclose()
         await app.state.auth_http.aclose()
-        close_all()
+        await aclose()  # this worker's gRPC channels, in the loop that made them
 
     app = FastAPI(
         title="科普云服务平台 API（Kepu Cloud）",

@@ -3,9 +3,10 @@
 A ``grpc.aio`` channel belongs to the event loop it was made in, so channels are made on first
 use inside the running loop (each uvicorn worker process makes its own after it has started,
 never before a fork) and kept per loop; the app's lifespan closes those of its loop
-(:func:`aclose`). Calls make the same CLIENT spans as the services' sync channels
-(``kepu_common.grpcio.channel``: OpenTelemetry's interceptors, here their aio form, inject
-``traceparent``), forward the request id and are timed in ``rpc.client.call.duration``.
+(:func:`aclose`). Every call makes the CLIENT span the services' sync channels make
+(``kepu_common.grpcio.channel``, OpenTelemetry's gRPC instrumentation: same tracer, name,
+``rpc.*`` attributes and status; ``traceparent`` injected), forwards the request id and is timed
+in ``rpc.client.call.duration``.
 """
 
 from __future__ import annotations
@@ -14,19 +15,28 @@ import asyncio
 import os
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
 from kepu_common import logs, metrics
 from kepu_common.grpcio import CLIENT_IP_KEY, metadata
-from kepu_common.telemetry import HEALTH_SERVICE, REQUEST_ID_KEY
+from kepu_common.telemetry import REQUEST_ID_KEY
+from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.grpc.version import __version__ as _otel_grpc_version
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .deps import Caller
 from .problems import from_grpc
 
 T = TypeVar("T")
+# The tracer of opentelemetry-instrumentation-grpc: the spans read as that library's.
+_tracer = trace.get_tracer(
+    "opentelemetry.instrumentation.grpc",
+    _otel_grpc_version,
+    schema_url="https://opentelemetry.io/schemas/1.11.0",
+)
 
 # Measured side by side in docs/benchmarks.md (issue 16): one channel per service and loop.
 CHANNEL_OPTIONS: list[tuple[str, Any]] = [
@@ -44,7 +54,7 @@ class _Clients:
     """The channels and stubs of one event loop."""
 
     def __init__(self) -> None:
-        self.channels: dict[str, grpc.aio.Channel] = {}
+        self.channels: dict[str, _TracedChannel] = {}
         self.stubs: dict[tuple[str, Any], Any] = {}
 
 
@@ -55,7 +65,7 @@ def target(service: str) -> str:
     return os.environ.get(f"{service.upper()}_GRPC_TARGET", "127.0.0.1:50051")
 
 
-def stub(service: str, stub_cls: Callable[[grpc.aio.Channel], T]) -> T:
+def stub(service: str, stub_cls: Callable[[Any], T]) -> T:
     """The ``stub_cls`` on this loop's channel to ``service`` (made on first use)."""
     loop = asyncio.get_running_loop()
     clients = _loops.get(loop)
@@ -71,14 +81,9 @@ def stub(service: str, stub_cls: Callable[[grpc.aio.Channel], T]) -> T:
     return found
 
 
-def channel(address: str) -> grpc.aio.Channel:
+def channel(address: str) -> _TracedChannel:
     """An aio channel to ``address`` whose calls make CLIENT spans and carry the request id."""
-    from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
-
-    traced = aio_client_interceptors(filter_=filters.negate(filters.health_check()))
-    return grpc.aio.insecure_channel(
-        address, options=CHANNEL_OPTIONS, interceptors=[*traced, _Observed()]
-    )
+    return _TracedChannel(grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS))
 
 
 async def call(
@@ -106,33 +111,63 @@ def close_all() -> None:
     _loops.clear()
 
 
-class _Observed(grpc.aio.UnaryUnaryClientInterceptor):
-    """Forwards the request id bound in this context and times the call by status."""
+class _TracedChannel:
+    """A channel whose unary methods are :class:`_Traced`: stubs built on it trace every call.
 
-    async def intercept_unary_unary(
-        self, continuation: Callable[[Any, Any], Any], details: Any, request: Any
-    ) -> Any:
-        method = details.method.decode() if isinstance(details.method, bytes) else details.method
+    Not grpc.aio's interceptors: with OpenTelemetry's aio interceptors and a request-id one a
+    call cost twice the client CPU of a bare one (docs/benchmarks.md, issue 16); this makes the
+    same CLIENT span (name, kind, ``rpc.*`` attributes, status) in the caller's own coroutine.
+    """
+
+    def __init__(self, inner: grpc.aio.Channel) -> None:
+        self.inner = inner
+
+    def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> _Traced:
+        return _Traced(method, self.inner.unary_unary(method, *args, **kwargs))
+
+    async def close(self, grace: float | None = None) -> None:
+        await self.inner.close(grace)
+
+
+class _Traced:
+    """One unary method: a CLIENT span around the call (``traceparent`` injected), the request
+    id forwarded, the duration recorded by status in ``rpc.client.call.duration``."""
+
+    def __init__(self, method: str, inner: Any) -> None:
+        self.method = method
+        self.inner = inner
         service, _, name = method.lstrip("/").partition("/")
-        if service == HEALTH_SERVICE:
-            return await continuation(details, request)
-        md = grpc.aio.Metadata(*tuple(details.metadata or ()))
-        request_id = logs.bound("request_id")
-        if request_id and REQUEST_ID_KEY not in md:
-            md.add(REQUEST_ID_KEY, request_id)
-        details = grpc.aio.ClientCallDetails(
-            details.method, details.timeout, md, details.credentials, details.wait_for_ready
-        )
+        self.labels = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+
+    async def __call__(
+        self,
+        request: Any,
+        *,
+        timeout: float | None = None,
+        metadata: Sequence[tuple[str, str]] = (),
+    ) -> Any:
+        code = grpc.StatusCode.OK
         start = time.perf_counter()
-        rpc = await continuation(details, request)
-        code = await rpc.code()  # once the call has ended
-        metrics.rpc_client_duration.record(
-            time.perf_counter() - start,
-            {
-                "rpc.system": "grpc",
-                "rpc.service": service,
-                "rpc.method": name,
-                "rpc.grpc.status_code": int(code.value[0]),
-            },
-        )
-        return rpc
+        with _tracer.start_as_current_span(
+            self.method,
+            kind=SpanKind.CLIENT,
+            attributes={**self.labels, "rpc.grpc.status_code": 0},
+        ) as span:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)  # this span's traceparent, not the caller's
+            md = [(k, v) for k, v in metadata if k not in carrier] + list(carrier.items())
+            request_id = logs.bound("request_id")
+            if request_id and all(k != REQUEST_ID_KEY for k, _ in md):
+                md.append((REQUEST_ID_KEY, request_id))
+            try:
+                return await self.inner(request, timeout=timeout, metadata=md)
+            except grpc.aio.AioRpcError as err:
+                code = err.code()
+                span.set_attribute("rpc.grpc.status_code", code.value[0])
+                span.set_status(Status(StatusCode.ERROR, err.details()))
+                raise
+            finally:
+                metrics.rpc_client_duration.record(
+                    time.perf_counter() - start,
+                    {**self.labels, "rpc.grpc.status_code": int(code.value[0])},
+                )

@@ -1,4 +1,5 @@
 import { onBeforeUnmount, onMounted, ref, type Ref } from 'vue'
+import { ElMessage } from 'element-plus'
 import type { Answer } from './api/answers'
 import { api, ApiError } from './api/client'
 
@@ -44,6 +45,36 @@ export function useFieldErrorSave(form: object) {
   }
 
   return { errors, banner, saving, clear, save }
+}
+
+/** What a toast tells the clerk (Element Plus's ElMessage; a test passes its own). */
+export interface Notify {
+  success: (text: string) => unknown
+  error: (text: string) => unknown
+}
+
+/** A write from a dialog or a form whose outcome is a toast: ``submit(request, done)`` clears
+ * the marks, runs the request and toasts ``done``; a refusal puts each field's message in
+ * ``errors`` (for its ``el-form-item``) and toasts the API's Chinese ``detail``. Resolves true
+ * on success, false after a refusal; any other error is thrown on. */
+export function useToastedSubmit(notify: Notify = ElMessage) {
+  const errors = ref<Record<string, string>>({})
+
+  async function submit(request: () => Promise<unknown>, done: string): Promise<boolean> {
+    errors.value = {}
+    try {
+      await request()
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e
+      errors.value = e.byField
+      notify.error(e.detail)
+      return false
+    }
+    notify.success(done)
+    return true
+  }
+
+  return { errors, submit }
 }
 
 export interface Page<T> {

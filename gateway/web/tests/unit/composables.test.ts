@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { reactive } from 'vue'
 import { ApiError } from '../../src/api/client'
 import type { Answer } from '../../src/api/answers'
-import { FIX_MARKED, useFieldErrorSave, usePagedList, useTalentSearch } from '../../src/composables'
+import { FIX_MARKED, useFieldErrorSave, usePagedList, useTalentSearch, useToastedSubmit } from '../../src/composables'
 
 describe('useFieldErrorSave', () => {
   it('puts a refusal naming form fields under those fields, with a note to fix the marked ones', async () => {
@@ -115,5 +115,30 @@ describe('useTalentSearch', () => {
     release()
     await first
     expect(options.value.map((o) => o.label)).toEqual(['王大锤（中原区科协）'])
+  })
+})
+
+describe('useToastedSubmit', () => {
+  const toasts = () => {
+    const seen: string[] = []
+    return { seen, notify: { success: (t: string) => seen.push(`ok:${t}`), error: (t: string) => seen.push(`error:${t}`) } }
+  }
+
+  it('toasts the success and clears the marks of an earlier refusal', async () => {
+    const { seen, notify } = toasts()
+    const { errors, submit } = useToastedSubmit(notify)
+    const refusal = new ApiError(422, '服务时长不能超过24小时。', [{ field: 'body.hours', message: '服务时长不能超过24小时' }])
+    expect(await submit(() => Promise.reject(refusal), '已登记')).toBe(false)
+    expect(errors.value).toEqual({ hours: '服务时长不能超过24小时' })
+    expect(await submit(() => Promise.resolve({ id: 'r1' }), '已登记，待单位确认')).toBe(true)
+    expect(errors.value).toEqual({})
+    expect(seen).toEqual(['error:服务时长不能超过24小时。', 'ok:已登记，待单位确认'])
+  })
+
+  it('throws on what is not a refusal of the API, with no toast', async () => {
+    const { seen, notify } = toasts()
+    const { submit } = useToastedSubmit(notify)
+    await expect(submit(() => Promise.reject(new TypeError('boom')), '已保存')).rejects.toThrow('boom')
+    expect(seen).toEqual([])
   })
 })

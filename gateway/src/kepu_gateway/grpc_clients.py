@@ -166,6 +166,9 @@ class _Traced:
                 span.set_attribute("rpc.grpc.status_code", code.value[0])
                 span.set_status(Status(StatusCode.ERROR, err.details()))
                 raise
+            except asyncio.CancelledError:  # the browser went away: the call is cancelled
+                code = grpc.StatusCode.CANCELLED
+                raise
             finally:
                 metrics.rpc_client_duration.record(
                     time.perf_counter() - start,

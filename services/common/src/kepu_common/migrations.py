@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import pool
+from sqlalchemy import MetaData, pool
 
 from .db import make_engine
 
@@ -20,14 +20,18 @@ def upgrade(script_location: Path, owner_url: str, app_role: str = "kepu_app") -
     command.upgrade(cfg, "head")
 
 
-def run_env() -> None:
-    """Body of every service's ``migrations/env.py`` (online mode only)."""
+def run_env(target_metadata: MetaData | None = None) -> None:
+    """Body of every service's ``migrations/env.py`` (online mode only).
+
+    ``target_metadata``: the service's ``models.metadata`` (what ``alembic revision
+    --autogenerate`` compares the database with)."""
     cfg = context.config
     engine = make_engine(cfg.attributes["owner_url"])
     engine.pool = pool.NullPool(engine.pool._creator)
     with engine.connect() as conn:
         context.configure(
             connection=conn,
+            target_metadata=target_metadata,
             transaction_per_migration=True,
             app_role=cfg.attributes.get("app_role", "kepu_app"),
         )

@@ -1,4 +1,7 @@
-"""Row shapes of the identity tables (the DDL is in ``migrations/versions``).
+"""Tables of the identity service (SQLAlchemy Core) and the row shapes read from them.
+
+The DDL and RLS policies are in ``migrations/versions``; ``metadata`` is the migrations'
+``target_metadata`` and ``tests/test_identity_models.py`` keeps it equal to a migrated database.
 
 ``tenants``, ``users``, ``password_history``, ``credential_batches/items``, ``partners``,
 ``webhook_deliveries`` and ``audit_log`` carry ``tenant_path ltree`` under row-level security;
@@ -11,7 +14,215 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kepu_common.tables import Ltree, outbox_tables
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
 from . import passwords
+
+# Tables: what the migrations create (tests/test_models.py keeps the two equal).
+metadata = MetaData()
+
+outbox, processed_events, relay_state = outbox_tables(metadata)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("username", Text, nullable=False, server_default=""),
+    Column("actor", Text, nullable=False, server_default=""),
+    Column("client_ip", Text, nullable=False, server_default=""),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("object", Text, nullable=False, server_default=""),
+)
+
+
+auth_codes = Table(
+    "auth_codes",
+    metadata,
+    Column("code_hash", Text, primary_key=True),
+    Column("client_id", Text, nullable=False),
+    Column("user_id", UUID(as_uuid=False), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("code_challenge", Text),
+    Column("code_challenge_method", Text),
+    Column("scope", Text, nullable=False),
+    Column("nonce", Text),
+    Column("session_id", UUID(as_uuid=False), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used", Boolean, nullable=False, server_default=text("false")),
+)
+
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("client_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("public", Boolean, nullable=False),
+    Column("secret_hash", Text),
+    Column("redirect_uris", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("grant_types", ARRAY(Text), nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("tenant_id", UUID(as_uuid=False)),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+)
+
+
+credential_batches = Table(
+    "credential_batches",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="running"),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+
+credential_items = Table(
+    "credential_items",
+    metadata,
+    Column("batch_id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("username", Text, nullable=False),
+    Column("sealed_password", LargeBinary),
+    Column("status", Text, nullable=False, server_default="pending"),
+)
+
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("client_id", Text, primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("webhook_url", Text, nullable=False, server_default=""),
+    Column("events", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("webhook_secret", LargeBinary, nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("secret_rotated_at", DateTime(timezone=True)),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+
+password_history = Table(
+    "password_history",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("user_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", Text, primary_key=True),
+    Column("alg", Text, nullable=False),
+    Column("private_key", LargeBinary, nullable=False),
+    Column("public_jwk", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+sso_sessions = Table(
+    "sso_sessions",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("user_id", UUID(as_uuid=False), nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("refresh_hash", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_refresh", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked", Boolean, nullable=False, server_default=text("false")),
+)
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("code", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("parent_id", UUID(as_uuid=False)),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("username", Text, nullable=False),
+    Column("display_name", Text, nullable=False, server_default=""),
+    Column("email", Text),
+    Column("password_hash", Text, nullable=False),
+    Column("must_change_password", Boolean, nullable=False, server_default=text("true")),
+    Column("roles", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("is_tenant_admin", Boolean, nullable=False, server_default=text("false")),
+    Column("failed_count", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("totp_secret", LargeBinary),
+    Column("totp_enabled", Boolean, nullable=False, server_default=text("false")),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("external_id", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("password_changed_at", DateTime(timezone=True)),
+)
+
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("client_id", Text, nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_status_code", Integer),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("delivered_at", DateTime(timezone=True)),
+)
+
+
+# Row shapes read from the tables.
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Row shapes of the projects tables (the DDL is in ``migrations/versions``).
+"""Tables of the projects service (SQLAlchemy Core) and the row shapes read from them.
+
+The DDL and RLS policies are in ``migrations/versions``; ``metadata`` is the migrations'
+``target_metadata`` and ``tests/test_projects_models.py`` keeps it equal to a migrated database.
 
 Every table carries ``tenant_path ltree`` under row-level security; ``calls`` is readable by
 the owner's descendants as well (a call is opened for a subtree).
@@ -9,6 +12,321 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+
+from kepu_common.tables import Ltree, outbox_tables
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
+# Tables: what the migrations create (tests/test_models.py keeps the two equal).
+metadata = MetaData()
+
+outbox, processed_events, relay_state = outbox_tables(metadata)
+
+base_reviews = Table(
+    "base_reviews",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("base_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("opinion", Text, nullable=False, server_default=""),
+    Column("reviewed_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+base_targets = Table(
+    "base_targets",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("kind", Text, primary_key=True),
+    Column("target", Integer, nullable=False),
+)
+
+
+bases = Table(
+    "bases",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("tenant_name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("project_id", UUID(as_uuid=False), nullable=False),
+    Column("call_id", UUID(as_uuid=False), nullable=False),
+    Column("certifier_path", Ltree, nullable=False),
+    Column("number", Text, nullable=False),
+    Column("certified_on", Date, nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("revoked_on", Date),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("owner_name", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("programme", Text, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("quota", Integer),
+    Column("criteria", JSONB, nullable=False),
+    Column("min_reviewers", Integer, nullable=False, server_default=text("1")),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("outcome", Text, nullable=False, server_default="funding"),
+    Column("base_kind", Text, nullable=False, server_default=""),
+    Column("validity_years", Integer, nullable=False, server_default=text("3")),
+)
+
+
+expert_score_history = Table(
+    "expert_score_history",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("project_id", UUID(as_uuid=False), nullable=False),
+    Column("call_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("scores", JSONB, nullable=False),
+    Column("total", Numeric(5, 2), nullable=False),
+    Column("recorded_by", Text, nullable=False),
+    Column("correction", Boolean, nullable=False, server_default=text("false")),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+expert_scores = Table(
+    "expert_scores",
+    metadata,
+    Column("project_id", UUID(as_uuid=False), primary_key=True),
+    Column("call_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("reviewer", Text, primary_key=True),
+    Column("scores", JSONB, nullable=False),
+    Column("total", Numeric(5, 2), nullable=False),
+    Column("recorded_by", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+opinions = Table(
+    "opinions",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("project_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("reviewer_tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("reviewer_tenant_name", Text, nullable=False),
+    Column("decision", Text, nullable=False),
+    Column("opinion", Text, nullable=False, server_default=""),
+    Column("actor", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+partner_access_log = Table(
+    "partner_access_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("project_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("partner_client_id", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+progress_reports = Table(
+    "progress_reports",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("project_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("percent", Integer, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+project_consents = Table(
+    "project_consents",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("project_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("partner_client_id", Text, nullable=False),
+    Column("partner_tenant_path", Ltree, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_by_username", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", Text, nullable=False, server_default=""),
+    Column("notified_at", DateTime(timezone=True)),
+)
+
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("tenant_name", Text, nullable=False),
+    Column("call_id", UUID(as_uuid=False)),
+    Column("name", Text, nullable=False),
+    Column("applicant_unit", Text, nullable=False),
+    Column("completing_unit", Text, nullable=False),
+    Column("contact_person", Text, nullable=False),
+    Column("phone_sealed", LargeBinary),
+    Column("phone_masked", Text, nullable=False, server_default=""),
+    Column("category", Text, nullable=False),
+    Column("start_month", Text, nullable=False),
+    Column("end_month", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("expected_performance", Text, nullable=False),
+    Column("budget", Numeric(14, 2)),
+    Column("status", Text, nullable=False),
+    Column("awaiting_path", Ltree),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("library_no", Text),
+    Column("rejected_at", DateTime(timezone=True)),
+    Column("reject_reason", Text, nullable=False, server_default=""),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("completion_summary", Text, nullable=False, server_default=""),
+    Column("evaluated_at", DateTime(timezone=True)),
+    Column("evaluation_score", Numeric(5, 2)),
+    Column("evaluation_grade", Text, nullable=False, server_default=""),
+    Column("evaluation_comment", Text, nullable=False, server_default=""),
+    Column("award_recommended", Boolean, nullable=False, server_default=text("false")),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("returned_at", DateTime(timezone=True)),
+    Column("return_reason", Text, nullable=False, server_default=""),
+)
+
+
+resource_downloads = Table(
+    "resource_downloads",
+    metadata,
+    Column("resource_id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("downloads", BigInteger, nullable=False, server_default=text("0")),
+)
+
+
+resource_files = Table(
+    "resource_files",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("resource_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("storage_key", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("tenant_name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("theme", Text, nullable=False),
+    Column("summary", Text, nullable=False, server_default=""),
+    Column(
+        "author_ids",
+        ARRAY(UUID(as_uuid=False)),
+        nullable=False,
+        server_default=text("'{}'::uuid[]"),
+    ),
+    Column("share_scope", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("return_reason", Text, nullable=False, server_default=""),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("published_at", DateTime(timezone=True)),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+reveal_audit = Table(
+    "reveal_audit",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("project_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("viewer_subject", Text, nullable=False),
+    Column("viewer_username", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+talents = Table(
+    "talents",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("status", Text, nullable=False),
+)
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("code", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("parent_id", UUID(as_uuid=False)),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+# Row shapes read from the tables.
 
 
 @dataclass(frozen=True)

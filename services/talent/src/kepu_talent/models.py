@@ -1,9 +1,12 @@
-"""Tables of the talent service (SQLAlchemy Core; DDL and RLS policies are in migrations/)."""
+"""Tables of the talent service (SQLAlchemy Core; DDL and RLS policies are in migrations/).
+
+``volunteers/models.py`` adds the volunteer tables to the same ``metadata``; the migrations'
+``target_metadata`` is it, and ``tests/test_talent_models.py`` keeps it equal to a migrated
+database."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from kepu_common.tables import Ltree, outbox_tables
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -18,25 +21,10 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-from sqlalchemy.types import UserDefinedType
-
-
-class Ltree(UserDefinedType[str]):
-    """PostgreSQL ``ltree``; parameters are cast explicitly (psycopg sends text)."""
-
-    cache_ok = True
-
-    def get_col_spec(self, **kw: Any) -> str:
-        return "LTREE"
-
-    def bind_expression(self, bindvalue: Any) -> Any:
-        return func.text2ltree(bindvalue)
-
-    def column_expression(self, col: Any) -> Any:
-        return func.ltree2text(col)
-
 
 metadata = MetaData()
+
+outbox, processed_events, relay_state = outbox_tables(metadata)
 
 tenants = Table(  # 科协（租户）的只读模型，由 identity.events 维护
     "tenants",
@@ -49,7 +37,7 @@ tenants = Table(  # 科协（租户）的只读模型，由 identity.events 维�
     Column("path", Ltree, nullable=False),
     Column("status", Text, nullable=False),
     Column("talent_quota", Integer),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 talents = Table(  # 科普人才（推荐表）
@@ -94,8 +82,8 @@ talents = Table(  # 科普人才（推荐表）
     Column("source", Text, nullable=False),
     Column("import_id", UUID(as_uuid=False)),
     Column("created_by", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 talent_reviews = Table(  # 审核记录：每一步的人、单位、时间、意见
@@ -111,7 +99,7 @@ talent_reviews = Table(  # 审核记录：每一步的人、单位、时间、�
     Column("actor", Text, nullable=False),
     Column("actor_username", Text, nullable=False),
     Column("actor_tenant_path", Text, nullable=False),
-    Column("at", DateTime(timezone=True), server_default=func.now()),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 talent_reveals = Table(  # 个人信息查看审计
@@ -124,7 +112,7 @@ talent_reveals = Table(  # 个人信息查看审计
     Column("actor", Text, nullable=False),
     Column("actor_username", Text, nullable=False),
     Column("actor_tenant_path", Text, nullable=False),
-    Column("at", DateTime(timezone=True), server_default=func.now()),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 talent_archive_entries = Table(  # 电子档案：继续教育、开展的活动、开发的资源
@@ -139,7 +127,7 @@ talent_archive_entries = Table(  # 电子档案：继续教育、开展的活动
     Column("hours", Numeric(6, 1)),
     Column("description", Text, nullable=False),
     Column("created_by", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 talent_attachments = Table(  # 电子档案附件（文字、图片、视频）
@@ -154,7 +142,7 @@ talent_attachments = Table(  # 电子档案附件（文字、图片、视频）
     Column("sha256", Text, nullable=False),
     Column("storage_key", Text, nullable=False),
     Column("created_by", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 talent_imports = Table(  # 汇总表导入任务（进度与逐行错误）
@@ -174,6 +162,51 @@ talent_imports = Table(  # 汇总表导入任务（进度与逐行错误）
     Column("errors", JSONB, nullable=False),
     Column("message", Text, nullable=False),
     Column("created_by", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("finished_at", DateTime(timezone=True)),
+)
+
+financing_outcomes = Table(
+    "financing_outcomes",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("talent_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("partner_client_id", Text, nullable=False),
+    Column("consent_id", UUID(as_uuid=False), nullable=False),
+    Column("product", Text, nullable=False),
+    Column("amount_yuan", Numeric(14, 2), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("decided_at", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("idempotency_key", Text),
+)
+
+partner_access_log = Table(
+    "partner_access_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("talent_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("partner_client_id", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+talent_consents = Table(
+    "talent_consents",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("talent_id", UUID(as_uuid=False), nullable=False),
+    Column("tenant_path", Ltree, nullable=False),
+    Column("partner_client_id", Text, nullable=False),
+    Column("partner_tenant_path", Ltree, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_by_username", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", Text, nullable=False, server_default=""),
+    Column("notified_status", Text, nullable=False, server_default=""),
 )

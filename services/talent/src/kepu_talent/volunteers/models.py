@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 
@@ -23,7 +24,13 @@ volunteers = Table(  # 科技志愿者：人才库中的人 + 注册承诺
     "volunteers",
     metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
-    Column("seq", BigInteger, unique=True),  # 志愿者编号的流水号
+    Column(
+        "seq",
+        BigInteger,
+        nullable=False,
+        unique=True,
+        server_default=text("nextval('volunteers_seq_seq'::regclass)"),
+    ),  # 志愿者编号的流水号
     Column("talent_id", UUID(as_uuid=False), ForeignKey("talents.id"), nullable=False, unique=True),
     Column("tenant_id", UUID(as_uuid=False), nullable=False),
     Column("tenant_path", Ltree, nullable=False),
@@ -32,7 +39,7 @@ volunteers = Table(  # 科技志愿者：人才库中的人 + 注册承诺
     Column("key_version", Integer, nullable=False),
     Column("consent_version", Text, nullable=False),  # 承诺书版本
     Column("consent_sha256", Text, nullable=False),  # hash of the very text agreed to
-    Column("consented_at", DateTime(timezone=True), server_default=func.now()),
+    Column("consented_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("consented_by", Text, nullable=False),
     Column("consented_by_username", Text, nullable=False),
     Column("status", Text, nullable=False),
@@ -50,7 +57,7 @@ volunteer_orgs = Table(  # 志愿服务队
     Column("contact_phone_masked", Text, nullable=False),
     Column("key_version", Integer, nullable=False),
     Column("created_by", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 volunteer_records = Table(  # 志愿服务记录 (under the team's tenant path)
@@ -69,7 +76,7 @@ volunteer_records = Table(  # 志愿服务记录 (under the team's tenant path)
     Column("status", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("entered_by", Text, nullable=False),
-    Column("entered_at", DateTime(timezone=True), server_default=func.now()),
+    Column("entered_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("decided_by", Text, nullable=False),
     Column("decided_at", DateTime(timezone=True)),
 )

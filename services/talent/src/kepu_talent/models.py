@@ -86,6 +86,14 @@ talents = Table(  # 科普人才（推荐表）
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+talent_counts = Table(  # 人才数（每个科协、每种状态；状态 '' 为全部），由 talents 的触发器维护
+    "talent_counts",
+    metadata,
+    Column("status", Text, primary_key=True),
+    Column("tenant_path", Ltree, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
 talent_reviews = Table(  # 审核记录：每一步的人、单位、时间、意见
     "talent_reviews",
     metadata,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from .models import (
     talent_archive_entries,
     talent_attachments,
+    talent_counts,
     talent_imports,
     talent_reveals,
     talent_reviews,
@@ -99,6 +100,9 @@ def search_talents(
     offset: int = 0,
     limit: int = 20,
 ) -> tuple[Sequence[Row[Any]], int]:
+    """A page of the talents under ``scope``, newest first, and the exact number of matches:
+    without a text or category filter the sum of ``talent_counts`` over the subtree (migration
+    0005), otherwise a count of the matching rows."""
     conditions = [_under(talents.c.tenant_path, scope)]
     if q:
         like = f"%{_escape_like(q)}%"
@@ -111,7 +115,14 @@ def search_talents(
     if status:
         conditions.append(talents.c.status == status)
     where = and_(*conditions)
-    total = s.execute(select(func.count()).select_from(talents).where(where)).scalar_one()
+    if q or specialty or category:
+        total = s.execute(select(func.count()).select_from(talents).where(where)).scalar_one()
+    else:
+        total = s.execute(
+            select(func.coalesce(func.sum(talent_counts.c.n), 0)).where(
+                _under(talent_counts.c.tenant_path, scope), talent_counts.c.status == status
+            )
+        ).scalar_one()
     rows = s.execute(
         select(talents)
         .where(where)

@@ -382,6 +382,9 @@ def test_one_database_per_service_with_the_extensions(data_plane: Rendered) -> N
     initdb = cluster["spec"]["bootstrap"]["initdb"]
     assert "CREATE EXTENSION IF NOT EXISTS ltree;" in initdb["postInitTemplateSQL"]
     assert "CREATE EXTENSION IF NOT EXISTS pg_trgm;" in initdb["postInitTemplateSQL"]
+    assert (
+        "ALTER FUNCTION ltree_risparent(ltree, ltree) LEAKPROOF;" in initdb["postInitTemplateSQL"]
+    )
     databases = {d["spec"]["name"]: d for d in data_plane.of_kind("Database")}
     for svc in SERVICES:
         assert f"CREATE DATABASE {svc} OWNER {svc}_owner;" in initdb["postInitApplicationSQL"]

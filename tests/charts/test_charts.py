@@ -385,6 +385,10 @@ def test_one_database_per_service_with_the_extensions(data_plane: Rendered) -> N
     assert (
         "ALTER FUNCTION ltree_risparent(ltree, ltree) LEAKPROOF;" in initdb["postInitTemplateSQL"]
     )
+    assert any(
+        sql.startswith("CREATE OR REPLACE FUNCTION kepu_grams(") and "LEAKPROOF" in sql
+        for sql in initdb["postInitTemplateSQL"]
+    )
     databases = {d["spec"]["name"]: d for d in data_plane.of_kind("Database")}
     for svc in SERVICES:
         assert f"CREATE DATABASE {svc} OWNER {svc}_owner;" in initdb["postInitApplicationSQL"]

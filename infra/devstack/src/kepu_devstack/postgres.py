@@ -197,6 +197,24 @@ class EmbeddedPostgres:
         self.proc = None
 
 
+# Substring search under RLS (issue 16): ``kepu_grams`` gives the distinct lower-cased
+# characters and character pairs of its texts; a GIN index on the grams of columns finds the
+# rows whose grams contain every gram of a query (exactly the matches for one or two characters,
+# a superset that ILIKE narrows for longer ones; pg_trgm needs three). Both the function and
+# array ``@>`` must be LEAKPROOF for the planner to use that index on a table with RLS, which
+# only a superuser can declare: they raise nothing that depends on a row (the arrays' elements
+# are text here, whose equality is LEAKPROOF). The charts' template SQL runs the same.
+SEARCH_SQL = (
+    "ALTER FUNCTION arraycontains(anyarray, anyarray) LEAKPROOF",
+    """CREATE OR REPLACE FUNCTION kepu_grams(VARIADIC parts text[]) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE LEAKPROOF AS $$
+    SELECT coalesce(array_agg(DISTINCT substr(lower(p), i, n)), '{}')
+    FROM unnest(parts) AS p, generate_series(1, 2) AS n, generate_series(1, char_length(p)) AS i
+    WHERE i + n - 1 <= char_length(p)
+$$""",
+)
+
+
 def provision_database(
     superuser_url: str,
     name: str,
@@ -228,6 +246,8 @@ def provision_database(
         # national list sorted every row, with it the list reads its page from an index).
         for fn in ("ltree_risparent", "ltree_isparent"):
             conn.execute(f"ALTER FUNCTION {fn}(ltree, ltree) LEAKPROOF")
+        for stmt in SEARCH_SQL:
+            conn.execute(stmt)
         conn.execute(f"GRANT USAGE ON SCHEMA public TO {app_role}")
         conn.execute(f"GRANT ALL ON SCHEMA public TO {owner}")
     host = db_url.split("@", 1)[1]

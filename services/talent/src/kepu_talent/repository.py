@@ -14,7 +14,7 @@ from typing import Any
 from kepu.partner.v1 import consent_pb2
 from kepu_common.consent import LIVE, ConsentLedger
 from kepu_common.db import Scope, scope_within
-from sqlalchemy import Row, and_, func, insert, or_, select, text, update
+from sqlalchemy import Row, Text, and_, cast, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -105,11 +105,9 @@ def search_talents(
     0005), otherwise a count of the matching rows."""
     conditions = [_under(talents.c.tenant_path, scope)]
     if q:
-        like = f"%{_escape_like(q)}%"
-        conditions.append(or_(talents.c.name.ilike(like), talents.c.employer.ilike(like)))
+        conditions.append(_contains(talents.c.name, talents.c.employer, q))
     if specialty:
-        like = f"%{_escape_like(specialty)}%"
-        conditions.append(or_(talents.c.specialty.ilike(like), talents.c.industry.ilike(like)))
+        conditions.append(_contains(talents.c.specialty, talents.c.industry, specialty))
     if category:
         conditions.append(talents.c.categories.contains([category]))
     if status:
@@ -131,6 +129,16 @@ def search_talents(
         .limit(limit)
     ).all()
     return rows, int(total)
+
+
+def _contains(first: Any, second: Any, value: str) -> Any:
+    """``value`` case-insensitively in either column: their grams contain the value's grams
+    (the GIN indexes of migration 0006, usable under RLS), then ILIKE decides."""
+    like = f"%{_escape_like(value)}%"
+    grams = func.kepu_grams(first, second).op("@>", is_comparison=True)(
+        func.kepu_grams(cast(value, Text))
+    )
+    return and_(grams, or_(first.ilike(like), second.ilike(like)))
 
 
 def talents_for_export(s: Session, scope: str, status: str = "") -> Sequence[Row[Any]]:

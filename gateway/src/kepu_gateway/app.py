@@ -22,7 +22,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import guards, problems, proxy, ratelimit, routers, routes, scrape, spa
+from . import deps, guards, problems, proxy, ratelimit, routers, routes, scrape, spa
 from .grpc_clients import aclose
 from .problems import Problem, problem_response
 from .ratelimit import RateLimiter
@@ -88,7 +88,7 @@ class EdgeMiddleware:
 
         with logs.request_scope(request_id=rid):
             try:
-                refusal = self._refusal(scope, headers)
+                refusal = await self._refusal(scope, headers)
                 if refusal is None and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
                     refusal, receive = await self._read_body(receive, headers)
                 if refusal is not None:
@@ -114,7 +114,7 @@ class EdgeMiddleware:
         mb = self.settings.max_body_bytes // (1024 * 1024)
         return Problem(413, f"上传内容过大（上限 {mb} MB）。")
 
-    def _refusal(self, scope: Any, headers: dict[str, str]) -> Problem | None:
+    async def _refusal(self, scope: Any, headers: dict[str, str]) -> Problem | None:
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.settings.max_body_bytes:
             return self._too_large()
@@ -122,12 +122,12 @@ class EdgeMiddleware:
         if refusal is not None:
             return refusal
         if scope["path"].startswith(("/api/", "/partner/")):
-            if not self.limiter.allow(self._caller_key(scope, headers)):
+            if not self.limiter.allow(await self._caller_key(scope, headers)):
                 return Problem(429, headers={"Retry-After": "60"})
         return None
 
     @staticmethod
-    def _caller_key(scope: Any, headers: dict[str, str]) -> str:
+    async def _caller_key(scope: Any, headers: dict[str, str]) -> str:
         """Whose budget a request spends: the verified token subject, else the client address
         (an invented bearer value is no new identity: it spends its sender's budget)."""
         auth = headers.get("authorization", "")
@@ -135,7 +135,7 @@ class EdgeMiddleware:
         app = scope.get("app")
         if token and app is not None:
             try:
-                return "sub:" + app.state.verifier.principal(token).subject
+                return "sub:" + (await deps.verified(app.state.verifier, token)).subject
             except Unauthenticated:
                 pass
         return "ip:" + str((scope.get("client") or ("", 0))[0])

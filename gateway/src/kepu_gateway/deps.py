@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from kepu_common import telemetry
 from kepu_common.auth import TokenVerifier
 from kepu_common.errors import Unauthenticated
@@ -27,9 +28,16 @@ def verifier(request: Request) -> TokenVerifier:
     return request.app.state.verifier
 
 
+async def verified(tokens: TokenVerifier, token: str) -> Principal:
+    """The principal of ``token``: on the event loop when it was verified before (a look-up),
+    else in the thread pool (the signature check, and a JWKS fetch of up to 5 s every 5 minutes,
+    must not stop the worker's other requests); raises ``Unauthenticated``."""
+    found = tokens.known(token)
+    return found if found is not None else await run_in_threadpool(tokens.principal, token)
+
+
 async def current_caller(request: Request) -> Caller:
-    """The caller from ``Authorization: Bearer``, on the event loop (no thread hop): a token
-    verified before is a look-up in the verifier's cache."""
+    """The caller from ``Authorization: Bearer``; a token verified before costs a look-up."""
     auth = request.headers.get("authorization", "")
     token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
     if not token:
@@ -37,7 +45,7 @@ async def current_caller(request: Request) -> Caller:
             401, "缺少访问令牌，请先登录。", headers={"WWW-Authenticate": 'Bearer realm="kepu"'}
         )
     try:
-        principal = verifier(request).principal(token)
+        principal = await verified(verifier(request), token)
     except Unauthenticated as exc:
         raise Problem(
             401, exc.detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}

@@ -86,3 +86,15 @@ def test_a_disabled_partners_cached_token_is_refused_at_once(
     finally:
         channel.close()
         grpc_clients.close_all()
+
+
+def test_a_token_is_known_to_the_event_loop_only_once_verified_and_unchanged(ident, oidc):
+    """The gateway answers a known token on its event loop and sends any other one to the
+    thread pool for the signature check: ``known`` never vouches for an unchecked token."""
+    _cid, token = partner_token(ident, oidc)
+    tokens = TokenVerifier(ISSUER, key_source=ident.keys.jwks)
+    assert tokens.known(token) is None
+    principal = tokens.principal(token)
+    assert tokens.known(token) == principal
+    head, payload, signature = token.split(".")
+    assert tokens.known(f"{head}.{payload[:-4]}AAAA.{signature}") is None  # same signature

@@ -70,6 +70,17 @@ class TokenVerifier:
         """Return the verified claims of ``token`` or raise ``Unauthenticated``."""
         return self._verify(token).claims
 
+    def known(self, token: str) -> Principal | None:
+        """The principal of ``token`` if it was verified before and is unexpired: a look-up, no
+        signature check and no JWKS fetch (an event loop may call it), else ``None``."""
+        signed, _, signature = token.rpartition(".")
+        entry = self._verified.get(signature)
+        if entry is None or entry.signed != signed or time.time() > entry.expires:
+            return None
+        if entry.principal is None:
+            entry.principal = principal_from_claims(entry.claims)
+        return entry.principal
+
     def principal(self, token: str) -> Principal:
         entry = self._verify(token)
         if entry.principal is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from kepu_common.tables import Ltree, outbox_tables
+from kepu_common.tables import Ltree, outbox_tables, tenants_read_model
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -260,18 +260,7 @@ showcase_items = Table(
 )
 
 
-tenants = Table(
-    "tenants",
-    metadata,
-    Column("id", UUID(as_uuid=False), primary_key=True),
-    Column("code", Text, nullable=False),
-    Column("name", Text, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("parent_id", UUID(as_uuid=False)),
-    Column("tenant_path", Ltree, nullable=False),
-    Column("status", Text, nullable=False, server_default="active"),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
+tenants = tenants_read_model(metadata)
 
 
 # Row shapes read from the tables.

@@ -1,6 +1,7 @@
 """SQLAlchemy Core pieces every service's ``models.py`` shares.
 
 ``Ltree`` is PostgreSQL's ``ltree`` (every tenant-scoped row's ``tenant_path``);
+``tenants_read_model`` the tenant tree a service keeps from identity's events;
 ``outbox_tables`` declares the tables ``kepu_common.outbox.ddl`` creates in each service's
 first migration, so a service's ``metadata`` describes its whole schema. ``drift`` compares a
 migrated database with a ``MetaData`` (the test that keeps ``models.py`` true to migrations).
@@ -38,6 +39,24 @@ class Ltree(UserDefinedType[str]):
 
     def column_expression(self, col: Any) -> Any:
         return func.ltree2text(col)
+
+
+def tenants_read_model(metadata: MetaData, *extra: Column[Any]) -> Table:
+    """``tenants``: a service's read model of identity's tenant tree (``kepu_common.directory``
+    keeps it from identity.events), with the service's ``extra`` columns."""
+    return Table(
+        "tenants",
+        metadata,
+        Column("id", UUID(as_uuid=False), primary_key=True),
+        Column("code", Text, nullable=False),
+        Column("name", Text, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("parent_id", UUID(as_uuid=False)),
+        Column("tenant_path", Ltree, nullable=False),
+        Column("status", Text, nullable=False, server_default="active"),
+        *extra,
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
 
 
 def outbox_tables(metadata: MetaData) -> tuple[Table, Table, Table]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from kepu_common.tables import Ltree, outbox_tables
+from kepu_common.tables import Ltree, outbox_tables, tenants_read_model
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -312,18 +312,7 @@ talents = Table(
 )
 
 
-tenants = Table(
-    "tenants",
-    metadata,
-    Column("id", UUID(as_uuid=False), primary_key=True),
-    Column("code", Text, nullable=False),
-    Column("name", Text, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("parent_id", UUID(as_uuid=False)),
-    Column("tenant_path", Ltree, nullable=False),
-    Column("status", Text, nullable=False, server_default="active"),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
+tenants = tenants_read_model(metadata)
 
 
 # Row shapes read from the tables.

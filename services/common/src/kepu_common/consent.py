@@ -17,11 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from kepu.partner.v1 import consent_pb2
-from sqlalchemy import Row, text
+from sqlalchemy import Column, DateTime, MetaData, Row, Table, Text, func, text
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Session
 
 from . import rls
 from .errors import InvalidArgument, PermissionDenied
+from .tables import Ltree
 from .tenancy import Principal
 from .times import shanghai_iso
 
@@ -78,6 +80,29 @@ class ConsentLedger:
             subject_type=self.subject_type,
             subject_name=getattr(r, "subject_name", ""),
             **consent_fields(r),
+        )
+
+    def core_table(self, metadata: MetaData, *extra: Column[Any]) -> Table:
+        """The ledger's table as SQLAlchemy Core (the columns ``ddl`` creates, then the
+        service's ``extra`` ones), for the service's ``models.metadata``."""
+        return Table(
+            self.table,
+            metadata,
+            Column("id", UUID(as_uuid=False), primary_key=True),
+            Column(self.subject, UUID(as_uuid=False), nullable=False),
+            Column("tenant_path", Ltree, nullable=False),
+            Column("partner_client_id", Text, nullable=False),
+            Column("partner_tenant_path", Ltree, nullable=False),
+            Column("purpose", Text, nullable=False),
+            Column("expires_at", DateTime(timezone=True), nullable=False),
+            Column("created_by", Text, nullable=False),
+            Column("created_by_username", Text, nullable=False, server_default=""),
+            Column(
+                "created_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+            ),
+            Column("revoked_at", DateTime(timezone=True)),
+            Column("revoked_by", Text, nullable=False, server_default=""),
+            *extra,
         )
 
     def ddl(self, extra_columns: tuple[str, ...] = ()) -> list[str]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from kepu.partner.v1 import consent_pb2
+from kepu_common.consent import ConsentLedger
 from kepu_common.tables import Ltree, outbox_tables, tenants_read_model
 from sqlalchemy import (
     BigInteger,
@@ -31,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
-# Tables: what the migrations create (tests/test_models.py keeps the two equal).
+# Tables: what the migrations create (tests/test_projects_models.py keeps the two equal).
 metadata = MetaData()
 
 outbox, processed_events, relay_state = outbox_tables(metadata)
@@ -175,23 +177,12 @@ progress_reports = Table(
 )
 
 
-project_consents = Table(
-    "project_consents",
-    metadata,
-    Column("id", UUID(as_uuid=False), primary_key=True),
-    Column("project_id", UUID(as_uuid=False), nullable=False),
-    Column("tenant_path", Ltree, nullable=False),
-    Column("partner_client_id", Text, nullable=False),
-    Column("partner_tenant_path", Ltree, nullable=False),
-    Column("purpose", Text, nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("created_by", Text, nullable=False),
-    Column("created_by_username", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("revoked_at", DateTime(timezone=True)),
-    Column("revoked_by", Text, nullable=False, server_default=""),
-    Column("notified_at", DateTime(timezone=True)),
+# The consent ledger of projects (kepu_common.consent): its table, with the notice's time.
+# (Migration 0002 made created_by_username without the ledger's DEFAULT ''; nothing omits it.)
+CONSENTS = ConsentLedger(
+    "project_consents", "project_id", "projects", consent_pb2.SUBJECT_TYPE_PROJECT
 )
+project_consents = CONSENTS.core_table(metadata, Column("notified_at", DateTime(timezone=True)))
 
 
 projects = Table(

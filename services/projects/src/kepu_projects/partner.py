@@ -23,7 +23,7 @@ from typing import Any
 from kepu.partner.v1 import consent_pb2
 from kepu.projects.v1 import projects_pb2 as pb
 from kepu_common import outbox
-from kepu_common.consent import LIVE, ConsentLedger, require_partner, require_staff
+from kepu_common.consent import LIVE, require_partner, require_staff
 from kepu_common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from kepu_common.tenancy import Principal, is_descendant_or_self
 from kepu_common.times import shanghai_iso as _iso  # Beijing time, with its offset
@@ -33,16 +33,13 @@ from sqlalchemy.orm import Session
 
 from . import domain
 from . import repository as repo
-from .models import Project
+from .models import CONSENTS, Project
 
 TOPIC = "projects.events"
 NOTICE = "projects.partner_notice"
 NOTICE_EVENT = "project.approved"
 READ_SCOPE = "partner:projects:read"
 CONSENT_ROLES = frozenset({"admin"})
-CONSENTS = ConsentLedger(
-    "project_consents", "project_id", "projects", consent_pb2.SUBJECT_TYPE_PROJECT
-)
 
 
 # --- rules (no I/O) -------------------------------------------------------------------

@@ -6,6 +6,8 @@ database."""
 
 from __future__ import annotations
 
+from kepu.partner.v1 import consent_pb2
+from kepu_common.consent import ConsentLedger
 from kepu_common.tables import Ltree, outbox_tables
 from sqlalchemy import (
     BigInteger,
@@ -201,20 +203,8 @@ partner_access_log = Table(
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-talent_consents = Table(
-    "talent_consents",
-    metadata,
-    Column("id", UUID(as_uuid=False), primary_key=True),
-    Column("talent_id", UUID(as_uuid=False), nullable=False),
-    Column("tenant_path", Ltree, nullable=False),
-    Column("partner_client_id", Text, nullable=False),
-    Column("partner_tenant_path", Ltree, nullable=False),
-    Column("purpose", Text, nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("created_by", Text, nullable=False),
-    Column("created_by_username", Text, nullable=False, server_default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("revoked_at", DateTime(timezone=True)),
-    Column("revoked_by", Text, nullable=False, server_default=""),
-    Column("notified_status", Text, nullable=False, server_default=""),
+# The consent ledger of talents (kepu_common.consent): its table, with the notice's status.
+CONSENTS = ConsentLedger("talent_consents", "talent_id", "talents", consent_pb2.SUBJECT_TYPE_TALENT)
+talent_consents = CONSENTS.core_table(
+    metadata, Column("notified_status", Text, nullable=False, server_default="")
 )

@@ -2,7 +2,7 @@
 
 - Consent 个人信息授权 (PIPL art. 23): the talent's tenant (or an ancestor admin) records that
   the talent agreed to share minimal data with one partner, for a purpose, until a date
-  (identity's policy, ``kepu_identity.consent``; the ledger is ``repository.CONSENTS``).
+  (identity's policy, ``kepu_identity.consent``; the ledger is ``models.CONSENTS``).
 - The partner view: certified talents with a live consent for the calling partner, minimal
   fields, every returned record audit-logged (``partner_access_log`` + an outbox event).
 - Financing outcomes 融资结果 posted back by the partner for consented talents.
@@ -28,13 +28,13 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from . import domain, events, repository
+from .models import CONSENTS
 from .notices import partner_talent_msg
 from .service import iso, load_talent, parse_id
 
 READ_SCOPE = "partner:talents:read"
 FINANCING_SCOPE = "partner:financing:write"
 CONSENT_ROLES = frozenset({"admin"})
-CONSENTS = repository.CONSENTS
 
 
 def outcome_msg(r: Any) -> talent_pb2.FinancingOutcome:

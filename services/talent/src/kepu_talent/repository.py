@@ -11,8 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from kepu.partner.v1 import consent_pb2
-from kepu_common.consent import LIVE, ConsentLedger
+from kepu_common.consent import LIVE
 from kepu_common.db import Scope, scope_within
 from sqlalchemy import Row, Text, and_, cast, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -322,7 +321,6 @@ def tenant_names(s: Session, ids: Iterable[str]) -> dict[str, str]:
 
 # --- partners: the consent ledger, the partner view, its audit log, financing -------------
 
-CONSENTS = ConsentLedger("talent_consents", "talent_id", "talents", consent_pb2.SUBJECT_TYPE_TALENT)
 
 PARTNER_TALENT_COLS = (
     "t.id::text AS id, t.tenant_id::text AS tenant_id, ltree2text(t.tenant_path) AS tenant_path,"

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from kepu_common.db import make_engine
-from kepu_common.tables import drift
 from kepu_reporting import models
 
 MIGRATIONS = Path(models.__file__).parent / "migrations"
 
 
-def test_models_match_a_freshly_migrated_database(service_database: Any) -> None:
-    owner_url, _app_url = service_database("models_reporting", MIGRATIONS)
-    engine = make_engine(owner_url)
-    try:
-        with engine.connect() as conn:
-            assert drift(conn, models.metadata) == []
-    finally:
-        engine.dispose()
+def test_models_match_a_freshly_migrated_database(schema_drift: Callable[..., list[str]]) -> None:
+    assert schema_drift(models.metadata, MIGRATIONS) == []

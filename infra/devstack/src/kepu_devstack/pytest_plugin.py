@@ -7,6 +7,8 @@
 ``any_broker``    -- parametrized: the test runs once on Tansu (id ``tansu``) and once on
                      Kafka (id ``kafka``)
 ``service_database(name, script_location)`` -- a migrated database; returns (owner_url, app_url)
+``schema_drift(metadata, script_location)`` -- what a freshly migrated database has that
+                     ``metadata`` does not say, and the reverse (``kepu_common.tables.drift``)
 ``keycloak_server`` -- one real Keycloak per test session; ``keycloak_realm`` -- a fresh realm
 ``ENGINES`` -- pytest params for a stack fixture that runs on the embedded and the real engines
 
@@ -25,6 +27,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -35,6 +38,9 @@ from .ports import free_port
 from .postgres import EmbeddedPostgres, provision_database
 from .stack import Stack
 
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
 ENGINE_FIXTURES = frozenset(
     {
         "embedded_pg",
@@ -42,6 +48,7 @@ ENGINE_FIXTURES = frozenset(
         "real_kafka",
         "any_broker",
         "service_database",
+        "schema_drift",
         "keycloak_server",
         "keycloak_realm",
     }
@@ -160,6 +167,26 @@ def service_database(embedded_pg: EmbeddedPostgres) -> Callable[[str, Path], tup
         return created[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def schema_drift(
+    service_database: Callable[[str, Path], tuple[str, str]],
+) -> Callable[[MetaData, Path], list[str]]:
+    """The differences between ``metadata`` and a database migrated by ``script_location``."""
+    from kepu_common.db import make_engine
+    from kepu_common.tables import drift
+
+    def compare(metadata: MetaData, script_location: Path) -> list[str]:
+        owner_url, _app_url = service_database("models", script_location)
+        engine = make_engine(owner_url)
+        try:
+            with engine.connect() as conn:
+                return drift(conn, metadata)
+        finally:
+            engine.dispose()
+
+    return compare
 
 
 @pytest.fixture(scope="session")

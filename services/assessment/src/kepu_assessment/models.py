@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from .domain import Indicator
 from .scoring import TieResolution
 
-# Tables: what the migrations create (tests/test_models.py keeps the two equal).
+# Tables: what the migrations create (tests/test_assessment_models.py keeps the two equal).
 metadata = MetaData()
 
 outbox, processed_events, relay_state = outbox_tables(metadata)

@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from . import passwords
 
-# Tables: what the migrations create (tests/test_models.py keeps the two equal).
+# Tables: what the migrations create (tests/test_identity_models.py keeps the two equal).
 metadata = MetaData()
 
 outbox, processed_events, relay_state = outbox_tables(metadata)

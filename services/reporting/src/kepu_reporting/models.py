@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
-# Tables: what the migrations create (tests/test_models.py keeps the two equal).
+# Tables: what the migrations create (tests/test_reporting_models.py keeps the two equal).
 metadata = MetaData()
 
 outbox, processed_events, relay_state = outbox_tables(metadata)

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 from kepu_common import logs, metrics
-from kepu_common.grpcio import CLIENT_IP_KEY, metadata
+from kepu_common.grpcio import CLIENT_IP_KEY, auth_metadata
 from kepu_common.telemetry import REQUEST_ID_KEY
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.grpc.version import __version__ as _otel_grpc_version
@@ -93,7 +93,7 @@ async def call(
     become problems."""
     extra = {CLIENT_IP_KEY: caller.client_ip} if caller.client_ip else None
     try:
-        return await method(request, timeout=timeout, metadata=metadata(caller.token, extra))
+        return await method(request, timeout=timeout, metadata=auth_metadata(caller.token, extra))
     except grpc.RpcError as err:  # grpc.aio.AioRpcError
         raise from_grpc(err) from None
 

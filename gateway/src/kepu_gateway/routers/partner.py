@@ -20,7 +20,7 @@ from kepu.identity.v1 import identity_pb2_grpc as ipbg
 from kepu.projects.v1 import projects_pb2 as ppb
 from kepu.talent.v1 import talent_pb2 as pb
 from kepu.talent.v1 import talent_pb2_grpc as pbg
-from kepu_common.grpcio import metadata
+from kepu_common.grpcio import auth_metadata
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import Caller, current_caller
@@ -151,7 +151,7 @@ async def partner_projects(
         res = await method(
             request_cls(page=page, page_size=page_size),
             timeout=5.0,
-            metadata=metadata(caller.token),
+            metadata=auth_metadata(caller.token),
         )
     except grpc.RpcError as err:
         if err.code() in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.UNAVAILABLE):

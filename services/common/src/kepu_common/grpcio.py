@@ -212,16 +212,22 @@ def channel(target: str) -> grpc.Channel:
     )
 
 
-def metadata(token: str, extra: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def auth_metadata(token: str, extra: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The caller's bearer token (and ``extra``) as call metadata, without trace context (for
+    a client that injects its own span's, as the gateway's ``grpc_clients`` does)."""
     md = [("authorization", f"Bearer {token}")]
+    if extra:
+        md += list(extra.items())
+    return md
+
+
+def metadata(token: str, extra: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """:func:`auth_metadata` plus the current trace context."""
     from opentelemetry import propagate
 
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
-    md += list(carrier.items())
-    if extra:
-        md += list(extra.items())
-    return md
+    return auth_metadata(token, extra) + list(carrier.items())
 
 
 @contextmanager

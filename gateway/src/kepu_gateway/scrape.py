@@ -22,8 +22,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
+from .ratelimit import RUN_DIR_ENV  # the instance's directory, made by __main__.main
+
 log = logs.get("kepu.gateway.scrape")
-RUN_DIR_ENV = "GATEWAY_RUN_DIR"  # the instance's directory, made by __main__.main
 WORKER_LABEL = "worker"
 
 

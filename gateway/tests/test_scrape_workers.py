@@ -9,38 +9,22 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from kepu_devstack.e2e import eventually
+from kepu_devstack.ports import free_port
 
 WORKER = re.compile(r'process_cpu_seconds_total\{worker="(\d+)"\}')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _until(what: str, check: Callable[[], set[str] | None], timeout: float = 300) -> set[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got is not None:
-            return got
-        time.sleep(0.5)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
+    port = free_port()
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     env = {
@@ -48,7 +32,7 @@ def gateway(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "GATEWAY_PORT": str(port),
         "GATEWAY_WORKERS": "2",
         "GATEWAY_RUN_DIR": str(run_dir),
-        "IDENTITY_HTTP_URL": f"http://127.0.0.1:{_free_port()}",  # nothing there: not needed here
+        "IDENTITY_HTTP_URL": f"http://127.0.0.1:{free_port()}",  # nothing there: not needed here
     }
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     proc = subprocess.Popen(
@@ -80,8 +64,10 @@ def test_every_scrape_shows_every_worker_also_after_one_is_killed(
     gateway: tuple[str, Path],
 ) -> None:
     url, _run_dir = gateway
-    both = _until(
-        "two workers on one page", lambda: w if len(w := _workers(url) or ()) == 2 else None
+    both = eventually(
+        lambda: w if len(w := _workers(url) or set()) == 2 else None,
+        "two workers on one page",
+        timeout=300,
     )
     # Whichever worker answers, the page is the same set: ask several times on fresh connections.
     for _ in range(6):
@@ -94,5 +80,5 @@ def test_every_scrape_shows_every_worker_also_after_one_is_killed(
         w = _workers(url) or set()
         return w if len(w) == 2 and victim not in w else None
 
-    after = _until("the killed worker replaced on the page", replaced)
+    after = eventually(replaced, "the killed worker replaced on the page", timeout=300)
     assert victim not in after and (both - {victim}) <= after

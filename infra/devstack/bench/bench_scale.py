@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import os
+import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,132 @@ ROOT = Path(__file__).parents[3]
 
 def migrations(svc: str) -> Path:
     return ROOT / "services" / svc / "src" / f"kepu_{svc}" / "migrations"
+
+
+SERVICES = ("talent", "reporting")
+CACHE = ROOT / ".var" / "bench"
+GENERATOR = [
+    ROOT / "infra" / "devstack" / "src" / "kepu_devstack" / name
+    for name in ("bench_data.py", "bench.py")
+]
+
+
+def _digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def migration_files() -> dict[str, str]:
+    """Each migration script of the benchmarked services -> the digest of its text."""
+    return {
+        f"{svc}/{path.name}": _digest([path])
+        for svc in SERVICES
+        for path in sorted((migrations(svc) / "versions").glob("*.py"))
+    }
+
+
+def cache_dir(factor: float) -> Path:
+    """Where the filled cluster of ``factor`` lives: keyed by the factor and a digest of the
+    generator and of the migrations it was generated at (``.var/bench/scale-f1-<digest>``)."""
+    migs = json.dumps(migration_files(), sort_keys=True).encode()
+    key = hashlib.sha256(_digest(GENERATOR).encode() + migs).hexdigest()[:12]
+    return CACHE / f"scale-f{factor:g}-{key}"
+
+
+def _reusable(factor: float) -> Path | None:
+    """A complete cached cluster of ``factor`` made by this generator whose migrations are all
+    still here unchanged (newer migrations are applied on top, as a deployment would)."""
+    current, generator = migration_files(), _digest(GENERATOR)
+    for meta_path in sorted(CACHE.glob(f"scale-f{factor:g}-*/meta.json")):
+        meta = json.loads(meta_path.read_text())
+        applied = meta.get("migrations", {})
+        if meta.get("generator") == generator and all(
+            current.get(name) == digest for name, digest in applied.items()
+        ):
+            return meta_path.parent
+    return None
+
+
+def filled_cluster(factor: float, *, fresh: bool) -> tuple[Any, dict[str, str], dict[str, Any]]:
+    """A started embedded PostgreSQL holding the national data at ``factor``, the app role's URL
+    of each service's database and what the benchmark needs of the data (tree root and first
+    province, counts, the talent keys it was sealed with, whether it was reused).
+
+    Generation at factor 1 takes tens of minutes, so the filled cluster is kept under
+    ``.var/bench`` and reused while the generator and the migrations it was made with are
+    unchanged; a migration added since is applied to it (``--fresh`` generates again)."""
+    import psycopg
+    from kepu_common.migrations import upgrade
+    from kepu_devstack import bench_data
+    from kepu_devstack.postgres import EmbeddedPostgres, provision_database
+
+    found = None if fresh else _reusable(factor)
+    target, applied = found or cache_dir(factor), migration_files()  # read once, before upgrade
+    work = target if found else target.with_name(target.name + f".tmp-{os.getpid()}")
+    if not found:
+        shutil.rmtree(work, ignore_errors=True)
+    pg = EmbeddedPostgres(work / "pg", durable=False)
+    pg.start()
+    try:
+        apps: dict[str, str] = {}
+        for svc in SERVICES:
+            owner, apps[svc] = provision_database(pg.superuser_url(), f"kepu_{svc}")
+            upgrade(migrations(svc), owner)  # a no-op unless a migration was added since
+        if found:
+            data = json.loads((found / "meta.json").read_text())
+            added = sorted(set(applied) - set(data["migrations"]))
+            print(
+                f"reusing the factor-{factor:g} data in {found}"
+                f" (generated in {data['counts']['seconds']} s"
+                + (f"; migrations applied on top: {', '.join(added)}" if added else "")
+                + ")",
+                flush=True,
+            )
+            if added:
+                data["migrations"] = applied
+                (found / "meta.json").write_text(json.dumps(data, ensure_ascii=False))
+            return pg, apps, data | {"reused": True}
+        env = {"TALENT_SECRET_KEY": base64.b64encode(os.urandom(32)).decode()}
+        base = pg.superuser_url().rsplit("/", 1)[0]
+        print(f"generating the factor-{factor:g} data into {target} ...", flush=True)
+        t0 = time.perf_counter()
+        tree, counts = bench_data.generate({svc: f"{base}/kepu_{svc}" for svc in apps}, env, factor)
+        seconds = round(time.perf_counter() - t0, 1)
+        t0 = time.perf_counter()
+        for svc in apps:  # the visibility map autovacuum would set after a bulk load
+            with psycopg.connect(f"{base}/kepu_{svc}", autocommit=True) as conn:
+                conn.execute("VACUUM (ANALYZE)")
+        vacuum = round(time.perf_counter() - t0, 1)
+        data = {
+            "tree": tree[:2], "env": env, "period": bench_data._months(1)[0], "generator": _digest(GENERATOR),
+            "migrations": applied,
+            "counts": {
+                "tenants": counts.tenants, "talents": counts.talents, "briefs": counts.briefs,
+                "activities": counts.activities, "seconds": seconds, "vacuum_seconds": vacuum,
+                "parts": {k: round(v, 1) for k, v in counts.seconds.items()},
+            },
+        }  # fmt: skip
+        print(
+            f"generated at factor {factor:g}: {counts.tenants} tenants, {counts.talents} talents,"
+            f" {counts.briefs} briefs, {counts.activities} activities in {seconds} s"
+            f" ({', '.join(f'{k} {v:.1f} s' for k, v in counts.seconds.items())}, ANALYZE after);"
+            f" VACUUM {vacuum} s",
+            flush=True,
+        )
+    except BaseException:
+        pg.stop()
+        if not found:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    # Complete: stopped cleanly, then moved into place, so a half-filled cluster is never reused.
+    pg.stop()
+    (work / "meta.json").write_text(json.dumps(data, ensure_ascii=False))
+    work.rename(target)
+    pg = EmbeddedPostgres(target / "pg", port=pg.port, durable=False)
+    pg.start()
+    return pg, apps, data | {"reused": False}
 
 
 def timed(call: Callable[[], Any], runs: int) -> dict[str, float]:
@@ -51,6 +178,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--fresh", action="store_true", help="generate again, ignoring the cache")
     args = ap.parse_args()
 
     import grpc
@@ -60,9 +188,7 @@ def main() -> None:
     from kepu.talent.v1 import talent_pb2_grpc as tpbg
     from kepu_common.db import Database
     from kepu_common.grpcio import make_server, metadata
-    from kepu_common.migrations import upgrade
     from kepu_devstack import bench_data
-    from kepu_devstack.postgres import EmbeddedPostgres, provision_database
     from kepu_devstack.tokens import TestIssuer
     from kepu_reporting.clock import SystemClock
     from kepu_reporting.grpc_api import ReportingServicer
@@ -70,35 +196,18 @@ def main() -> None:
     from kepu_talent.settings import TalentSettings
 
     factor = bench_data.factor_from_env()
-    pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="kepu-bench-scale-")) / "pg")
-    pg.start()
     figures: dict[str, Any] = {"factor": factor}
+    pg, apps, data = filled_cluster(factor, fresh=args.fresh)
+    figures["generated"] = data["counts"] | {"reused": data["reused"]}
+    tree, env = data["tree"], data["env"]
     dbs: list[Database] = []
     server = None
     try:
-        base = pg.superuser_url().rsplit("/", 1)[0]
-        apps = {}
-        for svc in ("talent", "reporting"):
-            owner, app = provision_database(pg.superuser_url(), f"kepu_{svc}")
-            upgrade(migrations(svc), owner)
-            apps[svc] = app
-        env = {"TALENT_SECRET_KEY": base64.b64encode(os.urandom(32)).decode()}
-        t0 = time.perf_counter()
-        tree, counts = bench_data.generate({svc: f"{base}/kepu_{svc}" for svc in apps}, env, factor)
-        figures["generated"] = {
-            "tenants": counts.tenants, "talents": counts.talents, "briefs": counts.briefs,
-            "activities": counts.activities, "seconds": round(time.perf_counter() - t0, 1),
-        }  # fmt: skip
-        print(
-            f"generated at factor {factor}: {counts.tenants} tenants, {counts.talents} talents,"
-            f" {counts.briefs} briefs, {counts.activities} activities"
-            f" in {figures['generated']['seconds']} s"
-        )
         issuer = TestIssuer()
         talent_db, reporting_db = Database(apps["talent"], pool_size=2), Database(apps["reporting"])
         dbs += [talent_db, reporting_db]
         talent = build(
-            TalentSettings(TALENT_DATABASE_URL="postgresql://unused", **env),  # type: ignore[arg-type]
+            TalentSettings(TALENT_DATABASE_URL="postgresql://unused", **env),
             db=talent_db,
         )
         server, port = make_server(0)
@@ -117,11 +226,11 @@ def main() -> None:
             return metadata(token)
 
         national, province = as_admin(tree[0]), as_admin(tree[1])
-        last = (counts.talents + 19) // 20
-        page500 = min(500, max(1, last))
+        last = (data["counts"]["talents"] + 19) // 20
+        page500, middle = min(500, max(1, last)), max(1, last // 2)
         name = talents.ListTalents(tpb.ListTalentsRequest(page=1, page_size=20), metadata=national)
         surname = name.talents[0].fields.name[:2] if name.talents else "王"
-        period = bench_data._months(1)[0]
+        period = data["period"]  # the newest month of briefs (when the data was generated)
         cases: dict[str, tuple[Callable[[], Any], str]] = {
             "talent list page 1": (
                 lambda: talents.ListTalents(
@@ -132,6 +241,24 @@ def main() -> None:
             f"talent list page {page500}": (
                 lambda: talents.ListTalents(
                     tpb.ListTalentsRequest(page=page500, page_size=20), metadata=national
+                ),
+                "p99 <= 50 ms",
+            ),
+            f"talent list page {middle} (middle)": (
+                lambda: talents.ListTalents(
+                    tpb.ListTalentsRequest(page=middle, page_size=20), metadata=national
+                ),
+                "p99 <= 50 ms",
+            ),
+            f"talent list page {last} (last)": (
+                lambda: talents.ListTalents(
+                    tpb.ListTalentsRequest(page=last, page_size=20), metadata=national
+                ),
+                "p99 <= 50 ms",
+            ),
+            f"talent list page {page500}, one province": (
+                lambda: talents.ListTalents(
+                    tpb.ListTalentsRequest(page=page500, page_size=20), metadata=province
                 ),
                 "p99 <= 50 ms",
             ),

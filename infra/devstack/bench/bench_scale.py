@@ -78,7 +78,9 @@ def _reusable(factor: float) -> Path | None:
     return None
 
 
-def filled_cluster(factor: float, *, fresh: bool) -> tuple[Any, dict[str, str], dict[str, Any]]:
+def filled_cluster(
+    factor: float, *, fresh: bool, upgrade_cache: bool = True
+) -> tuple[Any, dict[str, str], dict[str, Any]]:
     """A started embedded PostgreSQL holding the national data at ``factor``, the app role's URL
     of each service's database and what the benchmark needs of the data (tree root and first
     province, counts, the talent keys it was sealed with, whether it was reused).
@@ -102,18 +104,19 @@ def filled_cluster(factor: float, *, fresh: bool) -> tuple[Any, dict[str, str], 
         apps: dict[str, str] = {}
         for svc in SERVICES:
             owner, apps[svc] = provision_database(pg.superuser_url(), f"kepu_{svc}")
-            upgrade(migrations(svc), owner)  # a no-op unless a migration was added since
+            if upgrade_cache or not found:
+                upgrade(migrations(svc), owner)  # a no-op unless a migration was added since
         if found:
             data = json.loads((found / "meta.json").read_text())
             added = sorted(set(applied) - set(data["migrations"]))
             print(
                 f"reusing the factor-{factor:g} data in {found}"
                 f" (generated in {data['counts']['seconds']} s"
-                + (f"; migrations applied on top: {', '.join(added)}" if added else "")
+                + (f"; applied on top: {', '.join(added)}" if added and upgrade_cache else "")
                 + ")",
                 flush=True,
             )
-            if added:
+            if added and upgrade_cache:
                 data["migrations"] = applied
                 (found / "meta.json").write_text(json.dumps(data, ensure_ascii=False))
             return pg, apps, data | {"reused": True}
@@ -179,6 +182,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--fresh", action="store_true", help="generate again, ignoring the cache")
+    ap.add_argument("--only", default="", help="only the cases whose label contains this")
+    ap.add_argument(
+        "--no-upgrade", action="store_true", help="reuse the cache as it is (a before figure)"
+    )
     args = ap.parse_args()
 
     import grpc
@@ -197,7 +204,7 @@ def main() -> None:
 
     factor = bench_data.factor_from_env()
     figures: dict[str, Any] = {"factor": factor}
-    pg, apps, data = filled_cluster(factor, fresh=args.fresh)
+    pg, apps, data = filled_cluster(factor, fresh=args.fresh, upgrade_cache=not args.no_upgrade)
     figures["generated"] = data["counts"] | {"reused": data["reused"]}
     tree, env = data["tree"], data["env"]
     dbs: list[Database] = []
@@ -300,6 +307,8 @@ def main() -> None:
         }
         figures["cases"] = {}
         for label, (call, target) in cases.items():
+            if args.only not in label:
+                continue
             f = timed(call, args.runs) | {"target": target}
             figures["cases"][label] = f
             print(

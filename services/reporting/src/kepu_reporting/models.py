@@ -52,6 +52,14 @@ activities = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+activity_counts = Table(  # 活动数（每个科协、每个期间；期间 '' 为全部），由 activities 的触发器维护
+    "activity_counts",
+    metadata,
+    Column("period", Text, primary_key=True),
+    Column("tenant_path", Ltree, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
 
 coverage_denominators = Table(
     "coverage_denominators",

@@ -371,9 +371,25 @@ def count_activities(
     end: date | None,
     own_tenant_id: str | None,
 ) -> int:
+    """A live count (the tenant's own activities: a few rows of ``activities_tenant_day``)."""
     where, params = _activity_filter(scope_path, start, end, own_tenant_id)
     return int(
         s.execute(text(f"SELECT count(*) FROM activities WHERE {where}"), params).scalar_one()
+    )
+
+
+def count_subtree_activities(s: Session, scope_path: str, period: str) -> int:
+    """The activities of the tenants under ``scope_path`` in ``period`` (a code such as
+    ``2026-10``, ``2026Q4``, ``2026``; ``''`` for all time): a sum of ``activity_counts``
+    (migration 0008) over the subtree's tenants, not a count of every activity."""
+    return int(
+        s.execute(
+            text(
+                "SELECT coalesce(sum(n), 0) FROM activity_counts WHERE period = :period"
+                " AND tenant_path <@ CAST(:scope AS ltree)"
+            ),
+            {"period": period, "scope": scope_path},
+        ).scalar_one()
     )
 
 

@@ -416,24 +416,28 @@ def activity_page(
     limit: int = 200,
     offset: int = 0,
 ) -> tuple[list[Activity], int]:
-    """One page of the activities (latest first) and how many match in all."""
+    """One page of the activities (latest first) and how many match in all (a subtree's from
+    the counts per period and tenant, the tenant's own counted live)."""
     start = end = None
+    code = ""
     if period:
         per = periods.parse_period(period)
-        start, end = per.start, per.end
+        start, end, code = per.start, per.end, per.code
     if limit < 0 or limit > 1000 or offset < 0:
         raise InvalidArgument("分页参数不正确（每页1到1000条）。", field="page_size")
-    return repo.list_activities(
+    own = None if subtree else p.tenant_id
+    rows = repo.list_activities(
         s,
         p.tenant_path,
         start=start,
         end=end,
-        own_tenant_id=None if subtree else p.tenant_id,
+        own_tenant_id=own,
         limit=limit or 200,
         offset=offset,
-    ), repo.count_activities(
-        s, p.tenant_path, start=start, end=end, own_tenant_id=None if subtree else p.tenant_id
     )
+    if subtree:
+        return rows, repo.count_subtree_activities(s, p.tenant_path, code)
+    return rows, repo.count_activities(s, p.tenant_path, start=start, end=end, own_tenant_id=own)
 
 
 # ---------------------------------------------------------------- notifications and contact

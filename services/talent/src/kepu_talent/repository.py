@@ -47,8 +47,11 @@ def kinds_of(s: Session, paths: Iterable[str]) -> dict[str, str]:
     wanted = list(set(paths))
     if not wanted:
         return {}
-    rows = s.execute(
-        text("SELECT ltree2text(path) AS path, kind FROM tenants WHERE ltree2text(path) = ANY(:p)"),
+    rows = s.execute(  # path = ANY(ltree[]): the unique index (ltree2text(path) read every tenant)
+        text(
+            "SELECT ltree2text(path) AS path, kind FROM tenants"
+            " WHERE path = ANY(CAST(:p AS ltree[]))"
+        ),
         {"p": wanted},
     )
     return {r.path: r.kind for r in rows}

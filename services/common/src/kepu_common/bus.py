@@ -65,6 +65,14 @@ def security_settings(env: Mapping[str, str] = os.environ) -> dict[str, str]:
 CLIENT_SETTINGS.update(security_settings())
 REQUEST_TIMEOUT_MS = 10000
 
+# How long the broker may hold a consumer's fetch that finds nothing new (kafka-python's default:
+# 500 ms); each idle consumer sends one fetch per wait. Apache Kafka 4.1 answers a waiting fetch
+# as soon as a record arrives, so a long wait costs no latency there (5000 ms: produce ->
+# consumer p50 21 ms, as with 500 ms) and saves the idle consumer ~40 % of its CPU; Tansu 0.6
+# answers only near the end of the wait (5000 ms: p50 1.4 s), so the default stays 500 ms and
+# the launcher sets 5000 when it runs Kafka (KEPU_BROKER=kafka). Measured in docs/benchmarks.md.
+FETCH_MAX_WAIT_MS = int(os.environ.get("KAFKA_FETCH_MAX_WAIT_MS", "500"))
+
 # The event topics as production declares them (charts/kepu/values.yaml ``kafka.topics``, rendered
 # into KafkaTopic objects by charts/kepu/templates/kafka.yaml). tests/charts/test_topics.py checks
 # that the chart renders exactly these, so the local brokers and production cannot drift.

@@ -30,7 +30,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from . import heartbeat, logs, metrics
-from .bus import CLIENT_SETTINGS, BrokerEpoch, BrokerWatch, ensure_topics, make_producer
+from .bus import (
+    CLIENT_SETTINGS,
+    FETCH_MAX_WAIT_MS,
+    BrokerEpoch,
+    BrokerWatch,
+    ensure_topics,
+    make_producer,
+)
 from .db import Database, Scope
 from .stall import StallWatch
 from .transient import backoff, is_transient
@@ -124,6 +131,7 @@ class IdempotentConsumer:
             # A subscribed topic whose partitions were not known yet at the first metadata
             # answer is looked up again within seconds, not after kafka-python's 5 minutes.
             metadata_max_age_ms=5000,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             # Static membership (KIP-345): a rebuilt client or a restarted worker takes over its
             # own member slot at once instead of waiting for the old member to expire. Without
             # it, a client closed in the middle of a join to a restarted broker stayed the group

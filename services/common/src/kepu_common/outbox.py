@@ -5,6 +5,12 @@ of work, so the state change and its event commit together. ``OutboxRelay``
 publishes unpublished rows with kafka-python (acks=all), keyed by tenant id, and
 keeps published rows for a retention window so that they can be published again
 when the broker turns out to be a fresh one (see ``bus.BrokerEpoch``).
+
+The relay does not poll an idle outbox several times a second: ``record_event`` sends a
+``NOTIFY`` on :data:`CHANNEL` in the insert's own statement (delivered when, and only if, the
+transaction commits) and the relay, ``LISTEN``ing on its own connection, publishes as soon as
+it arrives. A slow fallback poll (:data:`FALLBACK_POLL_SECONDS`) covers anything a notification
+could miss; while the listening connection cannot be opened the relay polls as it used to.
 """
 
 from __future__ import annotations
@@ -12,10 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -33,6 +41,9 @@ from .db import Database, Scope, affected
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("kepu.outbox")
 GAUGE_SECONDS = 5.0  # how often the relay measures the backlog and the dead letters
+CHANNEL = "kepu_outbox"  # NOTIFY channel of a new outbox row (per database)
+FALLBACK_POLL_SECONDS = 5.0  # an idle relay queries the outbox this often without a NOTIFY
+WAIT_SLICE_SECONDS = 0.5  # longest wait for a NOTIFY: a stop is noticed within it
 
 
 def ddl(app_role: str) -> list[str]:
@@ -116,11 +127,14 @@ def record_event(
     )
     headers: dict[str, str] = {}
     propagate.inject(headers)  # W3C traceparent of the user action, if any
+    # One round trip: the row and the relay's wake-up (a NOTIFY is sent at commit, and not at
+    # all when the transaction rolls back; several in one transaction are sent once).
     session.execute(
         text(
-            "INSERT INTO outbox (event_id, topic, key, type, tenant_path, payload, headers)"
+            "WITH ins AS (INSERT INTO outbox"
+            " (event_id, topic, key, type, tenant_path, payload, headers)"
             " VALUES (:id, :topic, :key, :type, CAST(:path AS ltree), :payload,"
-            " CAST(:headers AS jsonb))"
+            f" CAST(:headers AS jsonb))) SELECT pg_notify('{CHANNEL}', '')"
         ),
         {
             "id": envelope.event_id,
@@ -154,6 +168,46 @@ def _send_span(row: Any) -> trace.Span:
     )
 
 
+class OutboxListener:
+    """The relay's wake-up: ``LISTEN`` on :data:`CHANNEL` on a connection of its own.
+
+    :meth:`wait` returns True when the outbox should be read now: a notification arrived, the
+    connection was (re)opened (rows may have committed while nobody listened), or it cannot be
+    opened at all (after ``idle_sleep``, so the relay falls back to polling as before)."""
+
+    def __init__(self, db: Database, idle_sleep: float) -> None:
+        self.url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.idle_sleep = idle_sleep
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def wait(self, stop: threading.Event, timeout: float) -> bool:
+        try:
+            if self._conn is None:
+                self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+                self._conn.execute(f"LISTEN {CHANNEL}")
+                return True
+            notified = False
+            for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+                notified = True
+            if notified:  # the others of a burst are one read of the outbox too
+                for _ in self._conn.notifies(timeout=0):
+                    pass
+            return notified
+        except psycopg.Error as exc:
+            log.debug("outbox listener unavailable (%s); polling", exc)
+            self.close()
+            stop.wait(self.idle_sleep)
+            return True
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:  # a connection to a database that is gone
+                pass
+            self._conn = None
+
+
 class OutboxRelay:
     """Publishes a service's outbox to Kafka; republishes on a fresh broker."""
 
@@ -179,6 +233,7 @@ class OutboxRelay:
         self._epoch = BrokerEpoch(bootstrap)
         self._watch = BrokerWatch(bootstrap, f"{name} 发件箱转发（relay）")
         self._last_epoch_check = 0.0
+        self._checked_epoch: str | None = None  # the epoch relay_state is known to hold
 
     def _ensure_producer(self) -> KafkaProducer:
         if self._producer is None:
@@ -188,12 +243,15 @@ class OutboxRelay:
     def check_epoch(self) -> bool:
         """Republish the retained outbox when the broker's epoch changed. True if it did."""
         epoch = self._epoch.current()
+        if epoch == self._checked_epoch:  # this relay made relay_state agree with it already
+            return False
         with self.db.unit_of_work(Scope.system_scope()) as s:
             known = s.execute(
                 text("SELECT broker_epoch FROM relay_state WHERE name = :n FOR UPDATE"),
                 {"n": self.name},
             ).scalar()
             if known == epoch:
+                self._checked_epoch = epoch
                 return False
             ensure_topics(self.bootstrap, self.topics + [t + ".dlq" for t in self.topics])
             n = affected(
@@ -212,6 +270,7 @@ class OutboxRelay:
                 ),
                 {"n": self.name, "e": epoch},
             )
+        self._checked_epoch = epoch
         if known is not None:
             log.warning(
                 "relay %s: fresh broker (epoch %s); republishing %d events", self.name, epoch, n
@@ -300,10 +359,12 @@ class OutboxRelay:
             )
 
     def run(self, stop: threading.Event, idle_sleep: float = 0.2) -> None:
-        import time
-
-        last_purge = last_gauges = 0.0
+        """Publish until ``stop``: at once after a NOTIFY, otherwise every
+        :data:`FALLBACK_POLL_SECONDS`; every ``idle_sleep`` while no NOTIFY can be received."""
+        last_purge = last_gauges = last_poll = 0.0
+        due = True  # read the outbox now
         dlq = metrics.DlqGauge(self.bootstrap, [t + ".dlq" for t in self.topics])
+        listener = OutboxListener(self.db, idle_sleep)
         while not stop.is_set():
             heartbeat.beat()
             try:
@@ -314,23 +375,28 @@ class OutboxRelay:
                     dlq.observe()
                 if now - self._last_epoch_check > self.epoch_check_seconds:
                     self._last_epoch_check = now
-                    self.check_epoch()
+                    due = self.check_epoch() or due  # republishing: the rows are unpublished
                     self._watch.reachable()
                 if now - last_purge > 3600:
                     last_purge = now
                     self.purge()
-                published = self.publish_batch()
-                if published:
-                    self._watch.reachable()
-                else:
-                    stop.wait(idle_sleep)
+                if due or now - last_poll > FALLBACK_POLL_SECONDS:
+                    last_poll, due = now, False
+                    if self.publish_batch():
+                        self._watch.reachable()
+                        due = True  # a full batch may have left more behind
+                        continue
+                due = listener.wait(stop, WAIT_SLICE_SECONDS)
             except (KafkaError, OSError) as exc:
                 self._watch.unreachable(exc)
                 self._reset_producer()
+                due = True
                 stop.wait(1.0)
             except Exception:
                 log.exception("relay %s: unexpected error", self.name)
+                due = True
                 stop.wait(1.0)
+        listener.close()
         self._reset_producer()
         self._epoch.close()
         dlq.close()

@@ -103,6 +103,8 @@ class Stack:
                 raise RuntimeError(f"KEPU_BROKER 只能是 tansu 或 kafka（当前为 {kind!r}）。")
             if kind == "kafka":  # Apache Kafka, its log kept under <var_dir>/kafka
                 self.broker = KafkaServer(self.var_dir / "kafka", log_path=self._log("kafka"))
+                # Kafka answers a waiting fetch at once when a record comes (kepu_common.bus)
+                env.setdefault("KAFKA_FETCH_MAX_WAIT_MS", "5000")
             else:
                 self.broker = EmbeddedBroker(log_path=self._log("tansu"))
             self.broker.start()

@@ -61,6 +61,10 @@ so they never appear in the rendered manifest.
 {{- $g := $v.global -}}
 - name: KAFKA_BOOTSTRAP_SERVERS
   value: {{ include "kepu.kafkaBootstrap" $ | quote }}
+# Apache Kafka answers a waiting fetch as soon as a record arrives: a long wait costs no lag and
+# saves an idle consumer's fetch loop (kepu_common.bus.FETCH_MAX_WAIT_MS; Tansu keeps 500 ms).
+- name: KAFKA_FETCH_MAX_WAIT_MS
+  value: "5000"
 - name: OIDC_ISSUER
   value: {{ include "kepu.oidcIssuer" $ | quote }}
 - name: OIDC_JWKS_URL

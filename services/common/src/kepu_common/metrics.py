@@ -25,7 +25,9 @@ The instruments of the shared mechanisms live here, so their names are defined o
 - ``kepu.import.duration``, ``kepu.distribution.duration`` [``kepu_import_duration_seconds``,
   ``kepu_distribution_duration_seconds``];
 - ``kepu.login.failures`` [``kepu_login_failures_total``] per ``action`` (login_failure,
-  login_blocked), counted where identity writes the audit entry (either provider).
+  login_blocked), counted where identity writes the audit entry (either provider);
+- ``db.client.connections.usage`` [``db_client_connections_usage``] per pool and ``state``
+  (idle, used), read at collection from every engine given to :func:`watch_pool`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -87,6 +90,33 @@ login_failures = meter.create_counter(
     "kepu.login.failures",
     unit="{attempt}",
     description="Refused sign-ins (wrong password or code, locked account), by kind",
+)
+
+# The engines whose pools are read when metrics are collected, with their attributes.
+_pools: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def watch_pool(engine: Any, attributes: dict[str, Any]) -> None:
+    """Report ``engine``'s pool in ``db.client.connections.usage`` (read at collection, so a
+    checkout or checkin costs nothing)."""
+    _pools[engine] = attributes
+
+
+def _observe_pools(_options: metrics.CallbackOptions) -> list[metrics.Observation]:
+    found = []
+    for engine, attributes in list(_pools.items()):
+        pool = engine.pool
+        if hasattr(pool, "checkedout"):
+            found.append(metrics.Observation(pool.checkedin(), {**attributes, "state": "idle"}))
+            found.append(metrics.Observation(pool.checkedout(), {**attributes, "state": "used"}))
+    return found
+
+
+db_connections_usage = meter.create_observable_up_down_counter(
+    "db.client.connections.usage",
+    callbacks=[_observe_pools],
+    unit="{connection}",
+    description="Connections of the pool, by state (idle, used)",
 )
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -165,31 +164,13 @@ def _export_logs(resource: Resource) -> None:
     logs.also_to(handler)
 
 
-# The instrumented engines (their pools are read when metrics are collected).
-_engines: weakref.WeakKeyDictionary[Engine, dict[str, Any]] = weakref.WeakKeyDictionary()
-_pool_usage: Any = None
-
-
-def _observe_pools(_options: Any) -> list[Any]:
-    from opentelemetry.metrics import Observation
-
-    found = []
-    for engine, attributes in list(_engines.items()):
-        pool: Any = engine.pool
-        if hasattr(pool, "checkedout"):
-            found.append(Observation(int(pool.checkedin()), {**attributes, "state": "idle"}))
-            found.append(Observation(int(pool.checkedout()), {**attributes, "state": "used"}))
-    return found
-
-
 def instrument_engine(engine: Engine) -> None:
     """Database spans for every statement ``engine`` runs, and its pool's connections by state.
 
-    The pool's figures are read when metrics are collected (one observable counter over every
-    instrumented engine) instead of being counted on every checkout and checkin as the
-    SQLAlchemy instrumentation does: those listeners were an eighth of a unit of work's CPU.
+    The pool's figures are read when metrics are collected (``metrics.watch_pool``) instead
+    of being counted on every checkout and checkin as the SQLAlchemy instrumentation does:
+    those listeners were an eighth of a unit of work's CPU.
     """
-    global _pool_usage
     from opentelemetry.instrumentation.sqlalchemy import EngineTracer
     from opentelemetry.instrumentation.sqlalchemy.version import __version__
     from opentelemetry.metrics import NoOpUpDownCounter
@@ -204,14 +185,7 @@ def instrument_engine(engine: Engine) -> None:
         ("checkout", traced._pool_checkout),
     ):
         event.remove(engine, name, listener)
-    _engines[engine] = dict(traced._engine_attrs)
-    if _pool_usage is None:
-        _pool_usage = metrics.meter.create_observable_up_down_counter(
-            "db.client.connections.usage",
-            callbacks=[_observe_pools],
-            unit="{connection}",
-            description="Connections of the pool, by state (idle, used)",
-        )
+    metrics.watch_pool(engine, dict(traced._engine_attrs))
 
 
 def bind_principal(principal: Principal) -> None:

@@ -25,6 +25,7 @@ import psycopg
 from kepu.events.v1 import envelope_pb2
 from kepu_common.db import Database, Scope
 from kepu_common.outbox import record_event
+from kepu_devstack.bench import p99
 from kepu_devstack.stack import Stack
 
 N = 30
@@ -143,7 +144,7 @@ def report(label: str, results: dict[str, list[float]]) -> None:
         lat.sort()
         print(
             f"{label} {svc}: n={len(lat)} p50={statistics.median(lat) * 1000:.0f} ms "
-            f"p99={lat[max(0, int(len(lat) * 0.99) - 1)] * 1000:.0f} ms (commit -> read model)"
+            f"p99={p99(lat) * 1000:.0f} ms (commit -> read model)"
         )
 
 

@@ -100,6 +100,12 @@ def analyze(owner_url: str) -> None:
         c.execute("ANALYZE")
 
 
+def p99(ordered: list[float]) -> float:
+    """The 99th percentile of ``ordered`` (sorted ascending; 0.0 when empty), as every
+    benchmark here reports it: the value at rank ``int(0.99 n)``."""
+    return ordered[max(0, int(len(ordered) * 0.99) - 1)] if ordered else 0.0
+
+
 def timed(run: Callable[[], T], runs: int) -> tuple[list[float], T]:
     """Wall times of ``runs`` calls of ``run`` and the last result."""
     times: list[float] = []
@@ -220,7 +226,7 @@ def http_load(
         "requests": n,
         "rps": n / elapsed if elapsed else 0.0,
         "p50_ms": latencies[n // 2] * 1000 if n else 0.0,
-        "p99_ms": latencies[max(0, int(n * 0.99) - 1)] * 1000 if n else 0.0,
+        "p99_ms": p99(latencies) * 1000,
         "errors": errors,
     }
 
